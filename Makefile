@@ -1,0 +1,79 @@
+# weft — one plain Makefile.  Everything it builds goes to build/.
+#   make          build/weft
+#   make test     unit tests (TAP) + integration tests, normal and ASan+UBSan builds, via prove
+#   make asan     build/asan/weft with -fsanitize=address,undefined
+#   make run      serve www/ on http://127.0.0.1:8080/ with conf/weft.conf
+#   make bench    the benchmark suite (bench/run)
+#   make clean
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARNINGS  = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+BASEFLAGS = -std=c17 -D_GNU_SOURCE -pthread $(WARNINGS) -MMD -MP
+LDLIBS    = -pthread
+SANITIZE  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+SOURCES   := $(sort $(wildcard src/*.c src/*/*.c))
+OBJECTS   := $(SOURCES:%.c=build/obj/%.o)
+ASAN_OBJECTS := $(SOURCES:%.c=build/asan/obj/%.o)
+UNIT_SOURCES := $(sort $(wildcard t/unit/*.c))
+UNIT_TESTS   := $(UNIT_SOURCES:t/unit/%.c=build/t/%)
+ASAN_UNIT_TESTS := $(UNIT_SOURCES:t/unit/%.c=build/asan/t/%)
+BUILD_INFO = -DWEFT_BUILD_DATE='"$(shell date -u +'%b %e %Y %H:%M:%S' 2>/dev/null)"' \
+             -DWEFT_BUILD_CFLAGS='"$(CFLAGS)"'
+
+.PHONY: all asan test unit-test integration-test run bench clean limit
+
+all: build/weft
+
+build/weft: $(OBJECTS)
+	$(CC) $(CFLAGS) $(BASEFLAGS) -o $@ $(OBJECTS) $(LDLIBS)
+
+build/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BASEFLAGS) $(BUILD_INFO) -c -o $@ $<
+
+asan: build/asan/weft
+
+build/asan/weft: $(ASAN_OBJECTS)
+	$(CC) -O1 -g $(BASEFLAGS) $(SANITIZE) -o $@ $(ASAN_OBJECTS) $(LDLIBS)
+
+build/asan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(BASEFLAGS) $(SANITIZE) $(BUILD_INFO) -c -o $@ $<
+
+# Unit tests #include the .c files they test, so each builds on its own.
+build/t/%: t/unit/%.c t/unit/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BASEFLAGS) -Isrc -o $@ $< $(LDLIBS)
+
+build/asan/t/%: t/unit/%.c t/unit/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(BASEFLAGS) $(SANITIZE) -Isrc -o $@ $< $(LDLIBS)
+
+unit-test: $(UNIT_TESTS) $(ASAN_UNIT_TESTS)
+	prove $(UNIT_TESTS) $(ASAN_UNIT_TESTS)
+
+# Integration tests run twice: against build/weft and against the
+# sanitizer build (WEFT_BINARY tells the harness which).
+integration-test: build/weft build/asan/weft
+	prove -I t/lib t/*.t
+	WEFT_BINARY=build/asan/weft prove -I t/lib t/*.t
+
+test: $(UNIT_TESTS) $(ASAN_UNIT_TESTS) build/weft build/asan/weft
+	prove $(UNIT_TESTS) $(ASAN_UNIT_TESTS) :: && \
+	prove -I t/lib t/*.t && \
+	WEFT_BINARY=build/asan/weft ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 prove -I t/lib t/*.t
+
+run: build/weft
+	@mkdir -p logs
+	@echo "weft: serving $(CURDIR)/www on http://127.0.0.1:8080/ (Ctrl-C stops)"
+	build/weft -d $(CURDIR) -f conf/weft.conf -D FOREGROUND
+
+bench: build/weft
+	bench/run
+
+clean:
+	rm -rf build
+
+-include $(OBJECTS:.o=.d) $(ASAN_OBJECTS:.o=.d) $(UNIT_TESTS:=.d) $(ASAN_UNIT_TESTS:=.d)

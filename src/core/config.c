@@ -1,0 +1,727 @@
+/*
+ * config.c — the configuration engine: files, sections, Include, defaults,
+ * post_config, messages and the generic setters.  Syntax below the line
+ * level is in config_lexer.c; indices and merging in config_merge.c.
+ *
+ * Every problem is recorded and parsing goes on with the next line, so one
+ * run of `weft -t` shows everything that is wrong.  A section whose opening
+ * line is wrong is still pushed (with its contents skipped) so that its
+ * closing tag pairs up and does not cause a second, misleading error.
+ */
+#include "config_internal.h"
+#include "module.h"
+#include "server.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#define INCLUDE_DEPTH_MAX 16
+#define SECTION_DEPTH_MAX 64
+#define DEFAULT_CONFIG_FILE "conf/weft.conf"
+#define BUILTIN_CONFIG_NAME "(built-in defaults)"
+
+/* Used when the default file is absent, so that `weft` runs out of the box;
+ * everything else comes from the default_value column of the tables. */
+static const char builtin_config[] = "Listen 8080\n"
+                                     "ErrorLog /dev/stderr\n";
+
+typedef enum { OPEN_DIRECTORY, OPEN_LOCATION, OPEN_CONDITION, OPEN_BROKEN } open_kind;
+
+typedef struct {
+    open_kind kind;
+    const char *name;  /* "Directory", or as written for unknown sections */
+    int line;
+    unsigned saved_context;
+    dir_config *saved_dir;
+    bool saved_skipping;
+} open_section;
+
+struct config_parse {
+    server_config *server;
+    pool *pool;     /* the server's: whatever outlives config_load */
+    pool *scratch;  /* argument vectors and other parse-time garbage */
+    const config_options *options;
+    config_messages *errors;
+    config_messages *warnings;
+    int error_count;
+
+    const char *file;
+    int line;
+    unsigned context;  /* CONTEXT_SERVER, _DIRECTORY or _LOCATION */
+    dir_config *dir;   /* where SCOPE_DIRECTORY rows write */
+    bool skipping;     /* inside a false <IfDefine>/<IfModule> or a broken section */
+
+    open_section open[SECTION_DEPTH_MAX];
+    int open_count;
+    int open_base;     /* sections never span files: the current file's first slot */
+    int include_depth;
+    int section_capacity;
+};
+
+/* ---- messages ---------------------------------------------------------- */
+
+void config_messages_free(config_messages *messages)
+{
+    if (!messages)
+        return;
+    for (int i = 0; i < messages->count; i++)
+        free(messages->messages[i]);
+    free(messages->messages);
+    messages->messages = NULL;
+    messages->count = messages->capacity = 0;
+}
+
+static void record_message(config_parse *parse, config_messages *list, const char *format, va_list args)
+{
+    if (!list)
+        return;
+    char *text = pool_vprintf(parse->scratch, format, args);
+    buffer message = { 0 };
+    if (parse->file && parse->line > 0)
+        buffer_printf(&message, "%s:%d: %s", parse->file, parse->line, text);
+    else if (parse->file)
+        buffer_printf(&message, "%s: %s", parse->file, text);
+    else
+        buffer_append_string(&message, text);
+    if (list->count == list->capacity) {
+        list->capacity = list->capacity ? list->capacity * 2 : 8;
+        list->messages = xrealloc(list->messages, sizeof(char *) * (size_t)list->capacity);
+    }
+    list->messages[list->count++] = message.data;
+}
+
+int config_error(config_parse *parse, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    record_message(parse, parse->errors, format, args);
+    va_end(args);
+    parse->error_count++;
+    return WEFT_ERROR;
+}
+
+void config_warning(config_parse *parse, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    record_message(parse, parse->warnings, format, args);
+    va_end(args);
+}
+
+/* ---- accessors --------------------------------------------------------- */
+
+const char *config_file_name(const config_parse *parse) { return parse->file; }
+int config_line_number(const config_parse *parse) { return parse->line; }
+pool *config_pool(config_parse *parse) { return parse->pool; }
+server_config *config_server(config_parse *parse) { return parse->server; }
+
+char *config_resolve_path(config_parse *parse, const char *path)
+{
+    if (path[0] == '/')
+        return pool_strdup(parse->pool, path);
+    const char *root = parse->server->server_root;
+    return pool_printf(parse->pool, "%s%s%s", root, strcmp(root, "/") == 0 ? "" : "/", path);
+}
+
+bool config_is_defined(const config_parse *parse, const char *name)
+{
+    for (int i = 0; i < parse->options->define_count; i++)
+        if (strcmp(parse->options->defines[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* ---- directives -------------------------------------------------------- */
+
+static const char *count_word(int count)
+{
+    static const char *const words[] = { "no", "one", "two", "three", "four" };
+    return count >= 0 && count < (int)COUNT_OF(words) ? words[count] : "several";
+}
+
+static const char *describe_argument_count(config_parse *parse, const config_directive *d)
+{
+    if (d->max_args == ARGS_UNLIMITED)
+        return pool_printf(parse->scratch, "requires at least %s argument%s", count_word(d->min_args),
+                           d->min_args == 1 ? "" : "s");
+    if (d->min_args == d->max_args)
+        return pool_printf(parse->scratch, "takes %s argument%s", count_word(d->min_args),
+                           d->min_args == 1 ? "" : "s");
+    if (d->max_args == d->min_args + 1)
+        return pool_printf(parse->scratch, "takes %s or %s arguments", count_word(d->min_args),
+                           count_word(d->max_args));
+    return pool_printf(parse->scratch, "takes %d to %d arguments", d->min_args, d->max_args);
+}
+
+static int call_setter(config_parse *parse, const config_directive *d, void *base, int argc, char **argv)
+{
+    return d->set(parse, d, (char *)base + d->offset, argc, argv);
+}
+
+static void run_directive(config_parse *parse, int argc, char **argv)
+{
+    const config_directive *d = config_find_directive(argv[0]);
+    if (!d) {
+        config_error(parse, "Invalid command '%s', perhaps misspelled or defined by a module "
+                            "not included in the server configuration", argv[0]);
+        return;
+    }
+    if (!(d->contexts & parse->context)) {
+        config_error(parse, "%s not allowed here", d->name);
+        return;
+    }
+    int count = argc - 1;
+    if (count < d->min_args || (d->max_args != ARGS_UNLIMITED && count > d->max_args)) {
+        config_error(parse, "%s %s, %s", d->name, describe_argument_count(parse, d), d->help);
+        return;
+    }
+    if (!d->set)
+        return;
+    void *base = d->scope == SCOPE_SERVER ? (void *)parse->server : (void *)parse->dir;
+    if (call_setter(parse, d, base, count, argv + 1) == WEFT_OK) {
+        int index = config_directive_index(d);
+        config_set_bits(base, d->scope)[index / 8] |= (unsigned char)(1u << (index % 8));
+    }
+}
+
+/* ---- sections ---------------------------------------------------------- */
+
+static void push_section(config_parse *parse, open_kind kind, const char *name, bool skip_contents)
+{
+    if (parse->open_count == SECTION_DEPTH_MAX) {
+        config_error(parse, "Sections nested more than %d deep", SECTION_DEPTH_MAX);
+        return;
+    }
+    open_section *s = &parse->open[parse->open_count++];
+    s->kind = kind;
+    s->name = pool_strdup(parse->scratch, name);
+    s->line = parse->line;
+    s->saved_context = parse->context;
+    s->saved_dir = parse->dir;
+    s->saved_skipping = parse->skipping;
+    parse->skipping = parse->skipping || skip_contents;
+}
+
+static void pop_section(config_parse *parse)
+{
+    open_section *s = &parse->open[--parse->open_count];
+    parse->context = s->saved_context;
+    parse->dir = s->saved_dir;
+    parse->skipping = s->saved_skipping;
+}
+
+static const char *enclosing_section_name(const config_parse *parse)
+{
+    for (int i = parse->open_count - 1; i >= 0; i--)
+        if (parse->open[i].kind == OPEN_DIRECTORY || parse->open[i].kind == OPEN_LOCATION)
+            return parse->open[i].name;
+    return "?";
+}
+
+static void add_section(config_parse *parse, section_kind kind, char *path)
+{
+    server_config *server = parse->server;
+    if (server->section_count == parse->section_capacity) {
+        parse->section_capacity = parse->section_capacity ? parse->section_capacity * 2 : 8;
+        config_section *bigger = pool_alloc(parse->pool, sizeof(*bigger) * (size_t)parse->section_capacity);
+        if (server->section_count)
+            memcpy(bigger, server->sections, sizeof(*bigger) * (size_t)server->section_count);
+        server->sections = bigger;
+    }
+    config_section *section = &server->sections[server->section_count++];
+    section->kind = kind;
+    section->path = path;
+    section->config = pool_calloc(parse->pool, sizeof(dir_config));
+    section->file = parse->file;
+    section->line = parse->line;
+    parse->dir = section->config;
+    parse->context = kind == SECTION_DIRECTORY ? CONTEXT_DIRECTORY : CONTEXT_LOCATION;
+}
+
+static void open_path_section(config_parse *parse, open_kind kind, const char *name, int argc, char **argv)
+{
+    if (parse->context != CONTEXT_SERVER) {
+        config_error(parse, "<%s> cannot occur within <%s> section", name, enclosing_section_name(parse));
+    } else if (argc >= 1 && strcmp(argv[0], "~") == 0) {
+        config_error(parse, "<%s ~ regex> is not supported yet", name);
+    } else if (argc != 1) {
+        config_error(parse, "<%s> takes one argument, %s", name,
+                     kind == OPEN_DIRECTORY ? "a directory path" : "a URL path");
+    } else if (kind == OPEN_DIRECTORY && strpbrk(argv[0], "*?[")) {
+        config_error(parse, "Wildcards in <Directory> are not supported yet");
+    } else {
+        push_section(parse, kind, name, false);
+        if (kind == OPEN_LOCATION) {
+            add_section(parse, SECTION_LOCATION, pool_strdup(parse->pool, argv[0]));
+            return;
+        }
+        char *path = config_resolve_path(parse, argv[0]);
+        size_t length = strlen(path);
+        while (length > 1 && path[length - 1] == '/')
+            path[--length] = '\0';
+        add_section(parse, SECTION_DIRECTORY, path);
+        return;
+    }
+    push_section(parse, OPEN_BROKEN, name, true);
+}
+
+static void open_condition(config_parse *parse, const char *name, int argc, char **argv)
+{
+    if (argc != 1) {
+        config_error(parse, "<%s> takes one argument, %s", name,
+                     strcmp(name, "IfDefine") == 0 ? "a [!]parameter name" : "a [!]module name");
+        push_section(parse, OPEN_BROKEN, name, true);
+        return;
+    }
+    bool negated = argv[0][0] == '!';
+    const char *subject = argv[0] + negated;
+    bool holds = strcmp(name, "IfDefine") == 0 ? config_is_defined(parse, subject) : module_is_present(subject);
+    push_section(parse, OPEN_CONDITION, name, holds == negated);
+}
+
+static void open_section_line(config_parse *parse, const char *line)
+{
+    size_t length = strlen(line);
+    const char *name_start = line + 1;
+    const char *name_end = name_start;
+    while (*name_end && *name_end != ' ' && *name_end != '\t' && *name_end != '>')
+        name_end++;
+    char *name = pool_strndup(parse->scratch, name_start, (size_t)(name_end - name_start));
+
+    if (parse->skipping) {
+        push_section(parse, OPEN_BROKEN, name, true);
+        return;
+    }
+    static const char *const known[] = { "Directory", "Location", "IfDefine", "IfModule", "VirtualHost" };
+    for (size_t i = 0; i < COUNT_OF(known); i++)
+        if (strcasecmp(name, known[i]) == 0)
+            name = (char *)known[i];
+
+    if (line[length - 1] != '>' || name_end == line + length) {
+        config_error(parse, "<%s> directive missing closing '>'", name);
+        push_section(parse, OPEN_BROKEN, name, true);
+        return;
+    }
+    const char *problem = NULL;
+    char **argv;
+    char *arguments = pool_strndup(parse->scratch, name_end, (size_t)(line + length - 1 - name_end));
+    int argc = config_split_words(parse->scratch, arguments, &argv, &problem);
+    if (argc < 0) {
+        config_error(parse, "%s", problem);
+        push_section(parse, OPEN_BROKEN, name, true);
+        return;
+    }
+
+    if (strcmp(name, "Directory") == 0)
+        open_path_section(parse, OPEN_DIRECTORY, name, argc, argv);
+    else if (strcmp(name, "Location") == 0)
+        open_path_section(parse, OPEN_LOCATION, name, argc, argv);
+    else if (strcmp(name, "IfDefine") == 0 || strcmp(name, "IfModule") == 0)
+        open_condition(parse, name, argc, argv);
+    else {
+        if (strcmp(name, "VirtualHost") == 0)
+            config_error(parse, "<VirtualHost> is not supported yet");
+        else
+            config_error(parse, "Invalid section '<%s>', perhaps misspelled or defined by a module "
+                                "not included in the server configuration", name);
+        push_section(parse, OPEN_BROKEN, name, true);
+    }
+}
+
+static void close_section_line(config_parse *parse, const char *line)
+{
+    const char *name_start = line + 2;
+    size_t name_length = strcspn(name_start, " \t>");
+    char *name = pool_strndup(parse->scratch, name_start, name_length);
+
+    if (parse->open_count == parse->open_base) {
+        config_error(parse, "</%s> without matching <%s> section", name, name);
+        return;
+    }
+    if (line[strlen(line) - 1] != '>')
+        config_error(parse, "</%s> directive missing closing '>'", name);
+    open_section *top = &parse->open[parse->open_count - 1];
+    if (strcasecmp(top->name, name) == 0) {
+        pop_section(parse);
+        return;
+    }
+    config_error(parse, "Expected </%s> but saw </%s>", top->name, name);
+    /* If it closes an outer section, the inner ones were forgotten: close
+     * them too.  Otherwise the tag is stray and changes nothing. */
+    for (int i = parse->open_count - 2; i >= parse->open_base; i--) {
+        if (strcasecmp(parse->open[i].name, name) == 0) {
+            while (parse->open_count > i)
+                pop_section(parse);
+            return;
+        }
+    }
+}
+
+static void handle_line(config_parse *parse, const char *line)
+{
+    if (line[0] == '<' && line[1] == '/') {
+        close_section_line(parse, line);
+        return;
+    }
+    if (line[0] == '<') {
+        open_section_line(parse, line);
+        return;
+    }
+    if (parse->skipping)
+        return;
+    const char *problem = NULL;
+    char **argv;
+    int argc = config_split_words(parse->scratch, line, &argv, &problem);
+    if (argc < 0)
+        config_error(parse, "%s", problem);
+    else if (argc > 0)
+        run_directive(parse, argc, argv);
+}
+
+/* ---- files and Include ------------------------------------------------- */
+
+static void parse_text(config_parse *parse, const char *name, const char *text, size_t length, int first_line)
+{
+    const char *saved_file = parse->file;
+    int saved_line = parse->line;
+    int saved_base = parse->open_base;
+    parse->file = name;
+    parse->open_base = parse->open_count;
+
+    config_reader reader;
+    buffer line = { 0 };
+    int number;
+    config_reader_init(&reader, text, length, first_line);
+    while (config_reader_next(&reader, &line, &number)) {
+        parse->line = number;
+        if (line.length > 0 && line.data[0] != '#')
+            handle_line(parse, line.data);
+    }
+    buffer_free(&line);
+
+    while (parse->open_count > parse->open_base) {
+        parse->line = parse->open[parse->open_count - 1].line;
+        config_error(parse, "<%s> was not closed.", parse->open[parse->open_count - 1].name);
+        pop_section(parse);
+    }
+    parse->file = saved_file;
+    parse->line = saved_line;
+    parse->open_base = saved_base;
+}
+
+static bool read_whole_file(const char *path, buffer *content)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file)
+        return false;
+    char chunk[8192];
+    size_t count;
+    while ((count = fread(chunk, 1, sizeof(chunk), file)) > 0)
+        buffer_append(content, chunk, count);
+    bool failed = ferror(file);
+    int saved_errno = errno;
+    fclose(file);
+    errno = saved_errno;
+    return !failed;
+}
+
+static int parse_file(config_parse *parse, const char *path)
+{
+    buffer content = { 0 };
+    buffer_reserve(&content, 4096);
+    if (!read_whole_file(path, &content)) {
+        int rc = config_error(parse, "Could not open configuration file %s: %s", path, strerror(errno));
+        buffer_free(&content);
+        return rc;
+    }
+    parse_text(parse, pool_strdup(parse->pool, path), content.data, content.length, 1);
+    buffer_free(&content);
+    return WEFT_OK;
+}
+
+static int skip_dot_entries(const struct dirent *entry)
+{
+    return strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0;
+}
+
+/* A directory includes everything in it (and below), in alphabetical order,
+ * as Apache does. */
+static int include_path(config_parse *parse, const char *path, bool optional)
+{
+    if (parse->include_depth >= INCLUDE_DEPTH_MAX)
+        return config_error(parse, "Include of %s nests deeper than %d levels: "
+                                   "a file probably includes itself", path, INCLUDE_DEPTH_MAX);
+    struct stat info;
+    if (stat(path, &info) != 0) {
+        if (optional && errno == ENOENT)
+            return WEFT_OK;
+        return config_error(parse, "Could not open configuration file %s: %s", path, strerror(errno));
+    }
+    parse->include_depth++;
+    int rc = WEFT_OK;
+    if (S_ISDIR(info.st_mode)) {
+        struct dirent **entries;
+        int count = scandir(path, &entries, skip_dot_entries, alphasort);
+        if (count < 0)
+            rc = config_error(parse, "Could not open configuration directory %s: %s", path, strerror(errno));
+        for (int i = 0; i < count; i++) {
+            char *child = pool_printf(parse->scratch, "%s/%s", path, entries[i]->d_name);
+            include_path(parse, child, optional);
+            free(entries[i]);
+        }
+        if (count > 0)
+            free(entries);
+    } else {
+        rc = parse_file(parse, path);
+    }
+    parse->include_depth--;
+    return rc;
+}
+
+int config_set_include(config_parse *parse, const config_directive *directive, void *target, int argc,
+                       char **argv)
+{
+    bool optional = strcasecmp(directive->name, "IncludeOptional") == 0;
+    char *pattern = config_resolve_path(parse, argv[0]);
+    if (!strpbrk(pattern, "*?["))
+        return include_path(parse, pattern, optional);
+
+    glob_t matches;
+    int rc = glob(pattern, 0, NULL, &matches);
+    if (rc == GLOB_NOMATCH) {
+        globfree(&matches);
+        if (optional)
+            return WEFT_OK;
+        return config_error(parse, "No matches for the wildcard '%s', failing "
+                                   "(use IncludeOptional if that is fine)", pattern);
+    }
+    if (rc != 0) {
+        globfree(&matches);
+        return config_error(parse, "Could not expand the wildcard '%s'", pattern);
+    }
+    for (size_t i = 0; i < matches.gl_pathc; i++)
+        include_path(parse, matches.gl_pathv[i], optional);
+    globfree(&matches);
+    return WEFT_OK;
+}
+
+/* ---- after the files --------------------------------------------------- */
+
+static void apply_defaults(config_parse *parse)
+{
+    for (int i = 0; i < config_directive_count(); i++) {
+        const config_directive *d = config_directive_at(i);
+        if (!d->default_value || !d->set)
+            continue;
+        void *base = d->scope == SCOPE_SERVER ? (void *)parse->server : (void *)parse->server->root_dir;
+        if (config_was_set(base, d))
+            continue;
+        const char *problem = NULL;
+        char **argv;
+        int argc = config_split_words(parse->scratch, d->default_value, &argv, &problem);
+        if (argc < 0)
+            config_error(parse, "default of %s: %s", d->name, problem);
+        else
+            call_setter(parse, d, base, argc, argv);
+    }
+}
+
+static void run_post_config(config_parse *parse, const char *main_file)
+{
+    for (const module *const *m = weft_modules; *m; m++) {
+        if (!(*m)->post_config)
+            continue;
+        parse->file = main_file;
+        parse->line = 0;
+        (*m)->post_config(parse, parse->server);
+    }
+}
+
+static bool set_initial_server_root(config_parse *parse)
+{
+    const char *root = parse->options->server_root ? parse->options->server_root : ".";
+    char *real = realpath(root, NULL);
+    struct stat info;
+    if (!real || stat(real, &info) != 0 || !S_ISDIR(info.st_mode)) {
+        config_error(parse, "ServerRoot '%s' is not a directory: %s", root,
+                     real ? strerror(ENOTDIR) : strerror(errno));
+        free(real);
+        return false;
+    }
+    parse->server->server_root = pool_strdup(parse->pool, real);
+    free(real);
+    return true;
+}
+
+static const char *read_main_file(config_parse *parse)
+{
+    const char *wanted = parse->options->config_file ? parse->options->config_file : DEFAULT_CONFIG_FILE;
+    char *path = config_resolve_path(parse, wanted);
+    struct stat info;
+    if (!parse->options->config_file && stat(path, &info) != 0 && errno == ENOENT) {
+        parse_text(parse, BUILTIN_CONFIG_NAME, builtin_config, sizeof(builtin_config) - 1, 1);
+        return BUILTIN_CONFIG_NAME;
+    }
+    buffer content = { 0 };
+    buffer_reserve(&content, 4096);
+    if (!read_whole_file(path, &content)) {
+        parse->file = path;
+        parse->line = 0;
+        config_error(parse, "Could not open configuration file: %s", strerror(errno));
+        parse->file = NULL;
+    } else {
+        parse_text(parse, path, content.data, content.length, 1);
+    }
+    buffer_free(&content);
+    return path;
+}
+
+server_config *config_load(const config_options *options, config_messages *errors, config_messages *warnings)
+{
+    pool *p = pool_create(16384);
+    server_config *server = pool_calloc(p, sizeof(*server));
+    server->pool = p;
+    server->root_dir = pool_calloc(p, sizeof(dir_config));
+
+    config_parse parse = {
+        .server = server,
+        .pool = p,
+        .scratch = pool_create(16384),
+        .options = options,
+        .errors = errors,
+        .warnings = warnings,
+        .context = CONTEXT_SERVER,
+        .dir = server->root_dir,
+    };
+
+    if (set_initial_server_root(&parse)) {
+        for (int i = 0; i < options->directives_before_count; i++) {
+            const char *text = options->directives_before[i];
+            parse_text(&parse, "-C", text, strlen(text), i + 1);
+        }
+        const char *main_file = read_main_file(&parse);
+        for (int i = 0; i < options->directives_after_count; i++) {
+            const char *text = options->directives_after[i];
+            parse_text(&parse, "-c", text, strlen(text), i + 1);
+        }
+        /* After a syntax error the values are incomplete; post_config
+         * checks would mostly report consequences of it. */
+        if (parse.error_count == 0) {
+            parse.file = main_file;
+            parse.line = 0;
+            apply_defaults(&parse);
+            run_post_config(&parse, main_file);
+        }
+    }
+    pool_destroy(parse.scratch);
+    if (parse.error_count > 0) {
+        pool_destroy(p);
+        return NULL;
+    }
+    return server;
+}
+
+void config_free(server_config *server)
+{
+    if (server)
+        pool_destroy(server->pool);
+}
+
+/* ---- generic setters --------------------------------------------------- */
+
+/* Digits only: unlike Apache's atoi, "10x" or "-1" is an error, not 10 or a
+ * huge number. */
+static bool parse_decimal(const char *text, int64_t max, int64_t *value)
+{
+    if (!*text)
+        return false;
+    int64_t result = 0;
+    for (const char *c = text; *c; c++) {
+        if (*c < '0' || *c > '9')
+            return false;
+        int digit = *c - '0';
+        if (result > (max - digit) / 10)
+            return false;
+        result = result * 10 + digit;
+    }
+    *value = result;
+    return true;
+}
+
+int config_set_flag(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    if (strcasecmp(argv[0], "On") == 0)
+        *(bool *)target = true;
+    else if (strcasecmp(argv[0], "Off") == 0)
+        *(bool *)target = false;
+    else
+        return config_error(parse, "%s must be On or Off", d->name);
+    return WEFT_OK;
+}
+
+int config_set_integer(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    int64_t value;
+    if (!parse_decimal(argv[0], INT_MAX, &value))
+        return config_error(parse, "%s requires a non-negative integer, not '%s'", d->name, argv[0]);
+    *(int *)target = (int)value;
+    return WEFT_OK;
+}
+
+int config_set_seconds(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    int64_t value;
+    if (!parse_decimal(argv[0], INT_MAX, &value))
+        return config_error(parse, "%s requires a non-negative number of seconds, not '%s'", d->name, argv[0]);
+    *(int *)target = (int)value;
+    return WEFT_OK;
+}
+
+int config_set_milliseconds(config_parse *parse, const config_directive *d, void *target, int argc,
+                            char **argv)
+{
+    size_t length = strlen(argv[0]);
+    bool in_milliseconds = length > 2 && strcasecmp(argv[0] + length - 2, "ms") == 0;
+    char *number = pool_strndup(parse->scratch, argv[0], in_milliseconds ? length - 2 : length);
+    int64_t value;
+    if (!parse_decimal(number, in_milliseconds ? INT_MAX : INT_MAX / 1000, &value))
+        return config_error(parse, "%s requires seconds or milliseconds (like 5 or 300ms), not '%s'",
+                            d->name, argv[0]);
+    *(int *)target = (int)(in_milliseconds ? value : value * 1000);
+    return WEFT_OK;
+}
+
+int config_set_size(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    int64_t value;
+    if (!parse_decimal(argv[0], INT64_MAX, &value))
+        return config_error(parse, "%s requires a non-negative number of bytes, not '%s'", d->name, argv[0]);
+    *(int64_t *)target = value;
+    return WEFT_OK;
+}
+
+int config_set_string(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    *(char **)target = pool_strdup(parse->pool, argv[0]);
+    return WEFT_OK;
+}
+
+int config_set_path(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    *(char **)target = config_resolve_path(parse, argv[0]);
+    return WEFT_OK;
+}
+
+int config_set_ignored(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    config_warning(parse, "%s is accepted but not needed by weft", d->name);
+    return WEFT_OK;
+}

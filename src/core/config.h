@@ -1,0 +1,148 @@
+/*
+ * config.h — the Apache-syntax configuration engine.
+ *
+ * The engine knows the syntax (lines, quoting, continuation, sections,
+ * <IfDefine>, <IfModule>, Include) and nothing about individual directives:
+ * each module declares its directives in one table of config_directive rows
+ * (module.h), and the engine checks context and argument count, then calls
+ * the row's setter on the field at `offset` of the struct the row's scope
+ * names (server_config or dir_config, see server.h).
+ *
+ * Contract:
+ *  - config_load() reads everything and reports *every* error, each as
+ *    "file:line: message" (no line for errors found after parsing), then
+ *    returns NULL if there was at least one.  Nothing is half-applied: the
+ *    caller keeps its old configuration on failure.
+ *  - Defaults are the default_value column of the tables, applied after the
+ *    files are read to every directive that was not set (so relative paths in
+ *    defaults resolve against the final ServerRoot).  They are stated nowhere
+ *    else.
+ *  - Every directive a setter accepted is marked "set" in the struct it wrote;
+ *    dir_config merging (config_merge_dir) copies exactly the set fields.
+ *  - The resulting server_config and everything it points to lives in its
+ *    own pool and is read-only after config_load returns; threads share it.
+ */
+#ifndef WEFT_CONFIG_H
+#define WEFT_CONFIG_H
+
+#include "common.h"
+#include "pool.h"
+
+/* Where a directive may appear. */
+enum {
+    CONTEXT_SERVER = 1 << 0,     /* top level of the configuration */
+    CONTEXT_VHOST = 1 << 1,      /* inside <VirtualHost> */
+    CONTEXT_DIRECTORY = 1 << 2,  /* inside <Directory> (and <Files> later) */
+    CONTEXT_LOCATION = 1 << 3,   /* inside <Location> */
+};
+#define CONTEXT_SERVER_ONLY (CONTEXT_SERVER)
+#define CONTEXT_SERVER_OR_VHOST (CONTEXT_SERVER | CONTEXT_VHOST)
+#define CONTEXT_SECTIONS (CONTEXT_DIRECTORY | CONTEXT_LOCATION)
+#define CONTEXT_ANYWHERE (CONTEXT_SERVER | CONTEXT_VHOST | CONTEXT_DIRECTORY | CONTEXT_LOCATION)
+
+/* Which struct `offset` points into. */
+typedef enum {
+    SCOPE_SERVER,     /* server_config */
+    SCOPE_DIRECTORY,  /* dir_config: merged per request across sections */
+} config_scope;
+
+#define ARGS_UNLIMITED (-1)
+
+typedef struct config_parse config_parse;
+typedef struct config_directive config_directive;
+
+/* A setter parses argv into *target (the field at the row's offset).  It
+ * returns WEFT_OK, or WEFT_ERROR after calling config_error().  The engine
+ * has already checked the context and min/max argument counts. */
+typedef int (*config_setter)(config_parse *parse, const config_directive *directive,
+                             void *target, int argc, char **argv);
+
+/* Combines a section's field (child) into the field merged so far.  NULL
+ * means: the child's value replaces it (a copy of `size` bytes). */
+typedef void (*config_merger)(void *merged, const void *child, pool *p);
+
+struct config_directive {
+    const char *name;           /* as written in the file; matched case-insensitively */
+    unsigned contexts;          /* CONTEXT_* mask */
+    config_scope scope;
+    int min_args;
+    int max_args;               /* ARGS_UNLIMITED for "one or more" */
+    config_setter set;
+    size_t offset;              /* offsetof(server_config or dir_config, field) */
+    size_t size;                /* sizeof the field, for merging and dumps */
+    config_merger merge;        /* SCOPE_DIRECTORY only; NULL = replace */
+    const char *default_value;  /* NULL = no default; else arguments as in a file */
+    const char *syntax;         /* e.g. "On|Off", "seconds" (for -h, manuals) */
+    const char *help;
+};
+
+/* What the command line contributes. */
+typedef struct {
+    const char *server_root;              /* -d; NULL = compiled-in default "." */
+    const char *config_file;              /* -f; NULL = conf/weft.conf (built-in defaults if absent) */
+    const char *const *defines;           /* -D names */
+    int define_count;
+    const char *const *directives_before; /* -C */
+    int directives_before_count;
+    const char *const *directives_after;  /* -c */
+    int directives_after_count;
+} config_options;
+
+/* A list of messages (errors, warnings), each "file:line: text". */
+typedef struct {
+    char **messages;
+    int count;
+    int capacity;
+} config_messages;
+
+void config_messages_free(config_messages *messages);
+
+struct server_config;
+
+/* Reads the configuration.  On success returns the new server_config (its
+ * pool owns everything) and fills warnings; on failure returns NULL with
+ * every problem in errors. */
+struct server_config *config_load(const config_options *options,
+                                  config_messages *errors, config_messages *warnings);
+void config_free(struct server_config *server);
+
+/* Records an error at the current file and line.  Always returns WEFT_ERROR
+ * so a setter can `return config_error(...)`. */
+int config_error(config_parse *parse, const char *format, ...) PRINTF_LIKE(2, 3);
+void config_warning(config_parse *parse, const char *format, ...) PRINTF_LIKE(2, 3);
+const char *config_file_name(const config_parse *parse);
+int config_line_number(const config_parse *parse);
+pool *config_pool(config_parse *parse);
+struct server_config *config_server(config_parse *parse);
+/* Resolves path against ServerRoot unless absolute (result in the config pool). */
+char *config_resolve_path(config_parse *parse, const char *path);
+bool config_is_defined(const config_parse *parse, const char *name);
+
+/* Was this directive set (by a file or -C/-c) in the struct at `base`?
+ * base is a server_config or a dir_config, according to the row's scope. */
+bool config_was_set(const void *base, const config_directive *directive);
+
+/* Generic setters.  Target types: flag -> bool; integer, seconds -> int
+ * (non-negative); size -> int64_t (non-negative bytes); milliseconds -> int
+ * ("5" = 5 s, "500ms"); string -> char *; path -> char * resolved against
+ * ServerRoot; ignored -> nothing, logs a warning that weft does not need it. */
+int config_set_flag(config_parse *, const config_directive *, void *, int, char **);
+int config_set_integer(config_parse *, const config_directive *, void *, int, char **);
+int config_set_seconds(config_parse *, const config_directive *, void *, int, char **);
+int config_set_milliseconds(config_parse *, const config_directive *, void *, int, char **);
+int config_set_size(config_parse *, const config_directive *, void *, int, char **);
+int config_set_string(config_parse *, const config_directive *, void *, int, char **);
+int config_set_path(config_parse *, const config_directive *, void *, int, char **);
+int config_set_ignored(config_parse *, const config_directive *, void *, int, char **);
+/* Include / IncludeOptional: the engine reads the named files, directories
+ * or wildcard matches in place (the core table's rows point here). */
+int config_set_include(config_parse *, const config_directive *, void *, int, char **);
+
+#define CONFIG_MAX_DIRECTIVES 256
+
+/* Looks up a row by name across all modules (case-insensitive); NULL if none. */
+const config_directive *config_find_directive(const char *name);
+/* The row's global index (0..CONFIG_MAX_DIRECTIVES-1), for "set" bitmaps. */
+int config_directive_index(const config_directive *directive);
+
+#endif

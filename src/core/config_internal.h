@@ -1,0 +1,38 @@
+/*
+ * config_internal.h — what the pieces of the configuration engine share
+ * (config.c, config_lexer.c, config_merge.c).  Modules use config.h only.
+ */
+#ifndef WEFT_CONFIG_INTERNAL_H
+#define WEFT_CONFIG_INTERNAL_H
+
+#include "buffer.h"
+#include "config.h"
+#include "pool.h"
+
+/* Hands out logical lines of a configuration text: continuations joined,
+ * CR before LF dropped, blanks at both ends trimmed.  Comments and blank
+ * lines are returned too (the caller skips them) so numbering stays simple. */
+typedef struct {
+    const char *text;
+    size_t length;
+    size_t position;
+    int next_line;  /* number of the physical line at position */
+} config_reader;
+
+void config_reader_init(config_reader *reader, const char *text, size_t length, int first_line);
+/* Fills line with the next logical line and *line_number with the number of
+ * its first physical line; false at the end of the text. */
+bool config_reader_next(config_reader *reader, buffer *line, int *line_number);
+
+/* Splits text into arguments (quotes, escapes).  Returns the count and a
+ * NULL-terminated *argv allocated in p, or -1 with *problem set. */
+int config_split_words(pool *p, const char *text, char ***argv, const char **problem);
+
+/* Directive rows by global index, 0..config_directive_count()-1. */
+int config_directive_count(void);
+const config_directive *config_directive_at(int index);
+
+/* The "set" bitmap of the struct a row of this scope writes. */
+unsigned char *config_set_bits(void *base, config_scope scope);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * config_lexer.c — Apache configuration syntax below the level of
+ * directives: physical lines to logical lines, logical lines to arguments.
+ */
+#include "config_internal.h"
+
+#include <string.h>
+
+void config_reader_init(config_reader *reader, const char *text, size_t length, int first_line)
+{
+    reader->text = text;
+    reader->length = length;
+    reader->position = 0;
+    reader->next_line = first_line;
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static void trim_in_place(buffer *line)
+{
+    size_t start = 0;
+    while (start < line->length && is_blank(line->data[start]))
+        start++;
+    size_t end = line->length;
+    while (end > start && is_blank(line->data[end - 1]))
+        end--;
+    if (start > 0)
+        memmove(line->data, line->data + start, end - start);
+    line->length = end - start;
+    line->data[line->length] = '\0';
+}
+
+bool config_reader_next(config_reader *reader, buffer *line, int *line_number)
+{
+    if (reader->position >= reader->length)
+        return false;
+    buffer_clear(line);
+    *line_number = reader->next_line;
+
+    /* As in Apache, continuation is joined before anything else looks at
+     * the line, so a comment ending in a backslash swallows the next line. */
+    for (;;) {
+        const char *start = reader->text + reader->position;
+        size_t remaining = reader->length - reader->position;
+        const char *newline = memchr(start, '\n', remaining);
+        size_t length = newline ? (size_t)(newline - start) : remaining;
+        reader->position += newline ? length + 1 : length;
+        reader->next_line++;
+
+        if (length > 0 && start[length - 1] == '\r')
+            length--;
+        bool continued = length > 0 && start[length - 1] == '\\' && reader->position < reader->length;
+        buffer_append(line, start, continued ? length - 1 : length);
+        if (!continued)
+            break;
+    }
+    trim_in_place(line);
+    return true;
+}
+
+/* Reads a quoted argument starting after the opening quote.  Only the quote
+ * character and the backslash can be escaped: other backslashes are kept, so
+ * that "C:\dir" style text and regular expressions survive unchanged. */
+static const char *read_quoted(const char *cursor, char quote, buffer *word)
+{
+    while (*cursor && *cursor != quote) {
+        if (cursor[0] == '\\' && (cursor[1] == quote || cursor[1] == '\\'))
+            cursor++;
+        buffer_append_char(word, *cursor++);
+    }
+    return *cursor == quote ? cursor + 1 : NULL;
+}
+
+int config_split_words(pool *p, const char *text, char ***argv, const char **problem)
+{
+    int count = 0, capacity = 8;
+    char **words = pool_alloc(p, sizeof(char *) * (size_t)capacity);
+    buffer word = { 0 };
+    const char *cursor = text;
+
+    for (;;) {
+        while (is_blank(*cursor))
+            cursor++;
+        if (!*cursor)
+            break;
+        buffer_clear(&word);
+        buffer_reserve(&word, 16);
+        if (*cursor == '"' || *cursor == '\'') {
+            char quote = *cursor;
+            cursor = read_quoted(cursor + 1, quote, &word);
+            if (!cursor) {
+                *problem = quote == '"' ? "Unterminated quoted string: missing closing \""
+                                        : "Unterminated quoted string: missing closing '";
+                buffer_free(&word);
+                return -1;
+            }
+        } else {
+            const char *end = cursor;
+            while (*end && !is_blank(*end))
+                end++;
+            buffer_append(&word, cursor, (size_t)(end - cursor));
+            cursor = end;
+        }
+        if (count + 1 >= capacity) {
+            char **bigger = pool_alloc(p, sizeof(char *) * (size_t)capacity * 2);
+            memcpy(bigger, words, sizeof(char *) * (size_t)count);
+            words = bigger;
+            capacity *= 2;
+        }
+        words[count++] = pool_strndup(p, word.data, word.length);
+    }
+    words[count] = NULL;
+    buffer_free(&word);
+    *argv = words;
+    return count;
+}

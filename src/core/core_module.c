@@ -1,0 +1,423 @@
+/*
+ * core_module.c — the core directives (Apache's core plus Listen, which
+ * Apache keeps in the MPM layer) and the checks that need the whole
+ * configuration.  Defaults follow Apache 2.4 except where weft's own layout
+ * differs (DocumentRoot "www", PidFile under logs/).
+ */
+#include "config.h"
+#include "log.h"
+#include "module.h"
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#define STRINGIFY_VALUE(x) #x
+#define STRINGIFY(x) STRINGIFY_VALUE(x)
+#define SERVER_FIELD(field) .scope = SCOPE_SERVER, .offset = offsetof(server_config, field), \
+                            .size = sizeof(((server_config *)0)->field)
+#define DIR_FIELD(field) .scope = SCOPE_DIRECTORY, .offset = offsetof(dir_config, field), \
+                         .size = sizeof(((dir_config *)0)->field)
+
+static int set_server_root(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    char *real = realpath(config_resolve_path(parse, argv[0]), NULL);
+    struct stat info;
+    bool usable = real && stat(real, &info) == 0 && S_ISDIR(info.st_mode);
+    if (usable)
+        *(char **)target = pool_strdup(config_pool(parse), real);
+    free(real);
+    return usable ? WEFT_OK : config_error(parse, "ServerRoot must be a valid directory, not '%s'", argv[0]);
+}
+
+static int set_document_root(config_parse *parse, const config_directive *d, void *target, int argc,
+                             char **argv)
+{
+    char *path = config_resolve_path(parse, argv[0]);
+    size_t length = strlen(path);
+    while (length > 1 && path[length - 1] == '/')
+        path[--length] = '\0';
+    *(char **)target = path;
+    return WEFT_OK;
+}
+
+static int set_server_tokens(config_parse *parse, const config_directive *d, void *target, int argc,
+                             char **argv)
+{
+    static const struct {
+        const char *name;
+        server_tokens_level level;
+    } levels[] = {
+        { "Prod", SERVER_TOKENS_PROD },   { "ProductOnly", SERVER_TOKENS_PROD },
+        { "Major", SERVER_TOKENS_MAJOR }, { "Minor", SERVER_TOKENS_MINOR },
+        { "Min", SERVER_TOKENS_MINIMAL }, { "Minimal", SERVER_TOKENS_MINIMAL },
+        { "OS", SERVER_TOKENS_OS },       { "Full", SERVER_TOKENS_FULL },
+    };
+    for (size_t i = 0; i < COUNT_OF(levels); i++) {
+        if (strcasecmp(argv[0], levels[i].name) == 0) {
+            *(server_tokens_level *)target = levels[i].level;
+            return WEFT_OK;
+        }
+    }
+    /* Apache quietly takes anything unknown as Full; a typo deserves better. */
+    return config_error(parse, "ServerTokens takes Prod, Major, Minor, Minimal, OS or Full, not '%s'", argv[0]);
+}
+
+/* ---- Options ----------------------------------------------------------- */
+
+static int parse_options(config_parse *parse, int argc, char **argv, options_setting *out)
+{
+    static const struct {
+        const char *name;
+        unsigned bits;
+    } names[] = {
+        { "None", 0 },
+        { "All", OPTION_ALL },
+        { "Indexes", OPTION_INDEXES },
+        { "FollowSymLinks", OPTION_FOLLOW_SYMLINKS },
+        { "ExecCGI", OPTION_EXEC_CGI },
+        { "Includes", OPTION_INCLUDES },
+        { "IncludesNOEXEC", OPTION_INCLUDES },  /* weft runs no SSI commands either way */
+        { "MultiViews", OPTION_MULTIVIEWS },
+        { "SymLinksIfOwnerMatch", OPTION_SYMLINKS_IF_OWNER_MATCH },
+    };
+    *out = (options_setting){ .relative = argv[0][0] == '+' || argv[0][0] == '-' };
+    for (int i = 0; i < argc; i++) {
+        char sign = argv[i][0] == '+' || argv[i][0] == '-' ? argv[i][0] : '\0';
+        if ((sign != '\0') != out->relative)
+            return config_error(parse, "Either all Options must start with + or -, or no Option may.");
+        const char *word = argv[i] + (sign != '\0');
+        size_t n = 0;
+        while (n < COUNT_OF(names) && strcasecmp(word, names[n].name) != 0)
+            n++;
+        if (n == COUNT_OF(names))
+            return config_error(parse, "Illegal option %s", word);
+        if (sign && n == 0)
+            return config_error(parse, "Options None cannot be used with + or -");
+        unsigned bits = names[n].bits;
+        if (sign == '+') {
+            out->add |= bits;
+            out->remove &= ~bits;
+        } else if (sign == '-') {
+            out->remove |= bits;
+            out->add &= ~bits;
+        } else {
+            out->value = n == 0 ? 0 : out->value | bits;
+        }
+    }
+    return WEFT_OK;
+}
+
+/* Applies a relative setting on top of another one (Apache's merge rule:
+ * +/- modify what is inherited, a plain list replaces it). */
+static void combine_options(options_setting *base, const options_setting *child)
+{
+    if (!child->relative) {
+        *base = *child;
+    } else if (base->relative) {
+        base->add = (base->add & ~child->remove) | child->add;
+        base->remove = (base->remove & ~child->add) | child->remove;
+    } else {
+        base->value = (base->value & ~child->remove) | child->add;
+    }
+}
+
+static int set_options(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    options_setting parsed;
+    if (parse_options(parse, argc, argv, &parsed) != WEFT_OK)
+        return WEFT_ERROR;
+    /* Two Options lines in one section add up, as in Apache. */
+    const void *base = (const char *)target - d->offset;
+    if (config_was_set(base, d))
+        combine_options(target, &parsed);
+    else
+        *(options_setting *)target = parsed;
+    return WEFT_OK;
+}
+
+static void merge_options(void *merged, const void *child, pool *p)
+{
+    combine_options(merged, child);
+}
+
+/* ---- DirectoryIndex, SetHandler, logs ---------------------------------- */
+
+static int set_directory_index(config_parse *parse, const config_directive *d, void *target, int argc,
+                               char **argv)
+{
+    char ***list = target;
+    for (int i = 0; i < argc; i++) {
+        if (strcasecmp(argv[i], "disabled") == 0) {
+            if (argc > 1)
+                return config_error(parse, "DirectoryIndex 'disabled' must be the only argument");
+            *list = pool_calloc(config_pool(parse), sizeof(char *));
+            return WEFT_OK;
+        }
+    }
+    /* As in Apache 2.4, a second DirectoryIndex in the same place appends. */
+    int existing = 0;
+    char **previous = config_was_set((const char *)target - d->offset, d) ? *list : NULL;
+    while (previous && previous[existing])
+        existing++;
+    char **names = pool_alloc(config_pool(parse), sizeof(char *) * (size_t)(existing + argc + 1));
+    for (int i = 0; i < existing; i++)
+        names[i] = previous[i];
+    for (int i = 0; i < argc; i++)
+        names[existing + i] = pool_strdup(config_pool(parse), argv[i]);
+    names[existing + argc] = NULL;
+    *list = names;
+    return WEFT_OK;
+}
+
+static int set_handler(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    *(char **)target = strcasecmp(argv[0], "None") == 0 ? NULL : pool_strdup(config_pool(parse), argv[0]);
+    return WEFT_OK;
+}
+
+static int set_error_log(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    const char *value = argv[0];
+    if (value[0] == '|')
+        return config_error(parse, "Piped ErrorLog is not supported yet");
+    bool special = strcmp(value, "/dev/stderr") == 0 || strcmp(value, "/dev/stdout") == 0
+        || (strncmp(value, "syslog", 6) == 0 && (value[6] == '\0' || value[6] == ':'));
+    *(char **)target = special ? pool_strdup(config_pool(parse), value) : config_resolve_path(parse, value);
+    return WEFT_OK;
+}
+
+static int set_log_level(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    if (strchr(argv[0], ':'))
+        return config_error(parse, "LogLevel per module is not supported yet");
+    int level = log_level_parse(argv[0]);
+    if (level < 0)
+        return config_error(parse, "LogLevel requires level keyword: one of "
+                                   "emerg/alert/crit/error/warn/notice/info/debug/trace1/.../trace8");
+    *(int *)target = level;
+    return WEFT_OK;
+}
+
+/* ---- Listen ------------------------------------------------------------ */
+
+static bool parse_port(const char *text, in_port_t *port)
+{
+    long value = 0;
+    if (!*text || strlen(text) > 5)
+        return false;
+    for (const char *c = text; *c; c++) {
+        if (*c < '0' || *c > '9')
+            return false;
+        value = value * 10 + (*c - '0');
+    }
+    if (value < 1 || value > 65535)
+        return false;
+    *port = htons((in_port_t)value);
+    return true;
+}
+
+static bool same_address(const listen_address *a, const listen_address *b)
+{
+    return a->address_length == b->address_length && memcmp(&a->address, &b->address, a->address_length) == 0;
+}
+
+/* "8080" alone means 0.0.0.0:8080, IPv4 only: Apache would also bind [::],
+ * but dual-stack behaviour differs between systems and weft prefers a
+ * predictable default.  Write "[::]:8080" as well to serve IPv6. */
+static int set_listen(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    const char *text = argv[0];
+    pool *p = config_pool(parse);
+    listen_address entry = { .text = pool_strdup(p, text), .file = config_file_name(parse),
+                             .line = config_line_number(parse) };
+    char *host = NULL;
+    const char *port_text = text;
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (!close || close[1] != ':')
+            return config_error(parse, "Invalid address in Listen '%s': use [IPv6-address]:port", text);
+        host = pool_strndup(p, text + 1, (size_t)(close - text - 1));
+        port_text = close + 2;
+    } else if (strchr(text, ':')) {
+        const char *colon = strrchr(text, ':');
+        if (colon != strchr(text, ':'))
+            return config_error(parse, "Invalid address in Listen '%s': IPv6 addresses go in brackets, "
+                                       "like [::1]:8080", text);
+        host = pool_strndup(p, text, (size_t)(colon - text));
+        port_text = colon + 1;
+    }
+
+    in_port_t port;
+    if (!parse_port(port_text, &port))
+        return config_error(parse, "Invalid port in Listen '%s': must be a number from 1 to 65535", text);
+
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&entry.address;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&entry.address;
+    if (text[0] == '[') {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = port;
+        entry.address_length = sizeof(*v6);
+        if (inet_pton(AF_INET6, host, &v6->sin6_addr) != 1)
+            return config_error(parse, "Invalid IPv6 address in Listen '%s'", text);
+    } else {
+        v4->sin_family = AF_INET;
+        v4->sin_port = port;
+        entry.address_length = sizeof(*v4);
+        v4->sin_addr.s_addr = htonl(INADDR_ANY);
+        if (host && *host && strcmp(host, "*") != 0 && inet_pton(AF_INET, host, &v4->sin_addr) != 1)
+            return config_error(parse, "Invalid address in Listen '%s': weft needs a numeric IPv4 address "
+                                       "or a bracketed IPv6 address", text);
+    }
+
+    if (argc > 1 && strcasecmp(argv[1], "http") != 0) {
+        if (strcasecmp(argv[1], "https") == 0)
+            return config_error(parse, "https is not supported yet");
+        return config_error(parse, "Listen protocol must be http, not '%s'", argv[1]);
+    }
+
+    server_config *server = config_server(parse);
+    for (int i = 0; i < server->listen_count; i++)
+        if (same_address(&server->listens[i], &entry))
+            return config_error(parse, "Cannot define multiple Listeners on the same IP:port");
+    listen_address *grown = pool_alloc(p, sizeof(*grown) * (size_t)(server->listen_count + 1));
+    if (server->listen_count)
+        memcpy(grown, server->listens, sizeof(*grown) * (size_t)server->listen_count);
+    grown[server->listen_count] = entry;
+    server->listens = grown;
+    server->listen_count++;
+    return WEFT_OK;
+}
+
+/* ---- the table --------------------------------------------------------- */
+
+static const config_directive core_directives[] = {
+    { .name = "ServerRoot", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(server_root), .min_args = 1,
+      .max_args = 1, .set = set_server_root, .syntax = "directory",
+      .help = "the directory relative paths start from (also the -d option)" },
+    { .name = "ServerName", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(server_name), .min_args = 1,
+      .max_args = 1, .set = config_set_string, .syntax = "[scheme://]host[:port]",
+      .help = "the host name the server uses to identify itself" },
+    { .name = "DocumentRoot", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(document_root),
+      .min_args = 1, .max_args = 1, .set = set_document_root, .default_value = "www",
+      .syntax = "directory", .help = "the directory the URL space is served from" },
+    { .name = "PidFile", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(pid_file), .min_args = 1,
+      .max_args = 1, .set = config_set_path, .default_value = "logs/weft.pid", .syntax = "file",
+      .help = "the file the parent process writes its process id to" },
+    { .name = "Timeout", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(timeout), .min_args = 1,
+      .max_args = 1, .set = config_set_seconds, .default_value = "60", .syntax = "seconds",
+      .help = "how long to wait for a client to send or accept data" },
+    { .name = "KeepAlive", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(keep_alive), .min_args = 1,
+      .max_args = 1, .set = config_set_flag, .default_value = "On", .syntax = "On|Off",
+      .help = "whether a connection may carry more than one request" },
+    { .name = "KeepAliveTimeout", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(keep_alive_timeout_ms),
+      .min_args = 1, .max_args = 1, .set = config_set_milliseconds, .default_value = "5",
+      .syntax = "seconds|Nms", .help = "how long an idle persistent connection waits for the next request" },
+    { .name = "MaxKeepAliveRequests", .contexts = CONTEXT_SERVER_OR_VHOST,
+      SERVER_FIELD(max_keep_alive_requests), .min_args = 1, .max_args = 1, .set = config_set_integer,
+      .default_value = "100", .syntax = "number",
+      .help = "requests per persistent connection, 0 for unlimited" },
+    { .name = "LimitRequestLine", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(limit_request_line),
+      .min_args = 1, .max_args = 1, .set = config_set_integer, .default_value = "8190", .syntax = "bytes",
+      .help = "the longest request line accepted" },
+    { .name = "LimitRequestFieldSize", .contexts = CONTEXT_SERVER_OR_VHOST,
+      SERVER_FIELD(limit_request_field_size), .min_args = 1, .max_args = 1, .set = config_set_integer,
+      .default_value = "8190", .syntax = "bytes", .help = "the longest request header field accepted" },
+    { .name = "LimitRequestFields", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(limit_request_fields),
+      .min_args = 1, .max_args = 1, .set = config_set_integer, .default_value = "100", .syntax = "number",
+      .help = "the most request header fields accepted, 0 for unlimited" },
+    { .name = "LimitRequestBody", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(limit_request_body),
+      .min_args = 1, .max_args = 1, .set = config_set_size, .default_value = "1073741824",
+      .syntax = "bytes", .help = "the largest request body accepted, 0 for unlimited" },
+    { .name = "ServerTokens", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(server_tokens), .min_args = 1,
+      .max_args = 1, .set = set_server_tokens, .default_value = "Full",
+      .syntax = "Prod|Major|Minor|Minimal|OS|Full", .help = "how much the Server response field tells" },
+    { .name = "Options", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(options), .min_args = 1,
+      .max_args = ARGS_UNLIMITED, .set = set_options, .merge = merge_options,
+      .default_value = "FollowSymLinks", .syntax = "[+|-]option ...",
+      .help = "None, All, Indexes, FollowSymLinks, SymLinksIfOwnerMatch, ExecCGI, Includes, MultiViews" },
+    { .name = "DirectoryIndex", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(directory_index), .min_args = 1,
+      .max_args = ARGS_UNLIMITED, .set = set_directory_index, .default_value = "index.html",
+      .syntax = "disabled|file ...", .help = "the files to serve for a request naming a directory" },
+    { .name = "SetHandler", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(handler), .min_args = 1, .max_args = 1,
+      .set = set_handler, .syntax = "handler|None", .help = "the handler that serves every request here" },
+    { .name = "ErrorLog", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(error_log), .min_args = 1,
+      .max_args = 1, .set = set_error_log, .default_value = "logs/error_log",
+      .syntax = "file|/dev/stderr|syslog[:facility]", .help = "where the error log goes" },
+    { .name = "LogLevel", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(log_level), .min_args = 1,
+      .max_args = 1, .set = set_log_level, .default_value = "warn",
+      .syntax = "emerg|alert|crit|error|warn|notice|info|debug|trace1..trace8",
+      .help = "the least important messages the error log records" },
+    { .name = "Listen", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(listens), .min_args = 1, .max_args = 2,
+      .set = set_listen, .syntax = "[address:]port [http]",
+      .help = "an address and port to accept connections on (repeatable)" },
+    { .name = "Include", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_SERVER, .min_args = 1, .max_args = 1,
+      .set = config_set_include, .syntax = "file|directory|wildcard",
+      .help = "reads more configuration files; a wildcard must match something" },
+    { .name = "IncludeOptional", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_SERVER, .min_args = 1,
+      .max_args = 1, .set = config_set_include, .syntax = "file|directory|wildcard",
+      .help = "reads more configuration files if there are any" },
+    { .name = NULL },
+};
+
+static const char *server_header_for(server_tokens_level level)
+{
+    switch (level) {
+    case SERVER_TOKENS_PROD: return WEFT_NAME;
+    case SERVER_TOKENS_MAJOR: return WEFT_NAME "/" STRINGIFY(WEFT_VERSION_MAJOR);
+    case SERVER_TOKENS_MINOR:
+        return WEFT_NAME "/" STRINGIFY(WEFT_VERSION_MAJOR) "." STRINGIFY(WEFT_VERSION_MINOR);
+    case SERVER_TOKENS_MINIMAL: return WEFT_NAME "/" WEFT_VERSION;
+    case SERVER_TOKENS_OS:
+    case SERVER_TOKENS_FULL: break;
+    }
+    return WEFT_NAME "/" WEFT_VERSION " (Unix)";
+}
+
+/* "Options +Indexes" at top level is relative to the default, which only
+ * the table knows: resolve it once here so root_dir is always absolute. */
+static void resolve_root_options(config_parse *parse, server_config *server)
+{
+    options_setting *root = &server->root_dir->options;
+    if (!root->relative)
+        return;
+    const config_directive *row = &core_directives[0];
+    while (strcmp(row->name, "Options") != 0)
+        row++;
+    char *words[16];
+    int count = 0;
+    char *copy = pool_strdup(config_pool(parse), row->default_value);
+    char *state = NULL;
+    for (char *word = strtok_r(copy, " \t", &state); word && count < 16; word = strtok_r(NULL, " \t", &state))
+        words[count++] = word;
+    options_setting base = { 0 };
+    if (count > 0)
+        parse_options(parse, count, words, &base);
+    combine_options(&base, root);
+    *root = base;
+}
+
+static int core_post_config(config_parse *parse, server_config *server)
+{
+    int rc = WEFT_OK;
+    struct stat info;
+    if (!server->document_root || stat(server->document_root, &info) != 0 || !S_ISDIR(info.st_mode))
+        rc = config_error(parse, "DocumentRoot '%s' is not a directory",
+                          server->document_root ? server->document_root : "");
+    if (server->listen_count == 0)
+        rc = config_error(parse, "no Listen directive: weft needs at least one address to listen on");
+    server->server_header = pool_strdup(server->pool, server_header_for(server->server_tokens));
+    resolve_root_options(parse, server);
+    return rc;
+}
+
+const module core_module = {
+    .name = "core",
+    .directives = core_directives,
+    .post_config = core_post_config,
+};

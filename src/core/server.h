@@ -1,0 +1,163 @@
+/*
+ * server.h — the configuration as the rest of weft reads it.
+ *
+ * server_config holds everything set at server (and later vhost) level;
+ * dir_config holds what <Directory> and <Location> sections may change.  The
+ * fields are grouped by the module whose directive table writes them.  After
+ * config_load() both are read-only and shared by all threads of a process.
+ *
+ * Field defaults live in the directive tables (default_value), never here.
+ */
+#ifndef WEFT_SERVER_H
+#define WEFT_SERVER_H
+
+#include <sys/socket.h>
+#include "common.h"
+#include "config.h"
+#include "pool.h"
+
+/* Options bits (Options directive). */
+enum {
+    OPTION_INDEXES = 1 << 0,
+    OPTION_FOLLOW_SYMLINKS = 1 << 1,
+    OPTION_EXEC_CGI = 1 << 2,
+    OPTION_INCLUDES = 1 << 3,
+    OPTION_MULTIVIEWS = 1 << 4,
+    OPTION_SYMLINKS_IF_OWNER_MATCH = 1 << 5,
+};
+#define OPTION_ALL (OPTION_INDEXES | OPTION_FOLLOW_SYMLINKS | OPTION_EXEC_CGI | OPTION_INCLUDES | OPTION_SYMLINKS_IF_OWNER_MATCH)
+
+/* "Options +A -B" is relative (applied on top of the enclosing value);
+ * "Options A B" replaces it. */
+typedef struct {
+    unsigned value;   /* absolute form */
+    unsigned add;     /* relative form */
+    unsigned remove;
+    bool relative;
+} options_setting;
+
+typedef struct mime_addition {
+    struct mime_addition *next;
+    char *extension;  /* lower case, without the dot */
+    char *type;
+} mime_addition;
+
+typedef struct {
+    options_setting options;
+    char **directory_index;        /* NULL-terminated; empty list = "disabled" */
+    mime_addition *add_types;      /* AddType, searched before TypesConfig */
+    char *handler;                 /* SetHandler; NULL = default (static files) */
+    int64_t limit_request_body;    /* bytes; 0 = unlimited */
+    unsigned char set[CONFIG_MAX_DIRECTIVES / 8];
+} dir_config;
+
+typedef enum { SECTION_DIRECTORY, SECTION_LOCATION } section_kind;
+
+typedef struct {
+    section_kind kind;
+    char *path;          /* Directory: absolute, no trailing slash ("/" stays); Location: URL prefix */
+    dir_config *config;
+    const char *file;
+    int line;
+} config_section;
+
+typedef struct {
+    char *text;                        /* as written, for messages: "127.0.0.1:8080" */
+    struct sockaddr_storage address;
+    socklen_t address_length;
+    const char *file;
+    int line;
+} listen_address;
+
+typedef struct {
+    char *name;
+    char *format;
+} log_format_definition;
+
+typedef struct {
+    char *path;      /* resolved file name (pipes come with the operations issue) */
+    char *format;    /* the format string, nicknames already resolved */
+} custom_log_definition;
+
+typedef enum {
+    SERVER_TOKENS_PROD,     /* "weft" */
+    SERVER_TOKENS_MAJOR,    /* "weft/0" */
+    SERVER_TOKENS_MINOR,    /* "weft/0.1" */
+    SERVER_TOKENS_MINIMAL,  /* "weft/0.1.0" */
+    SERVER_TOKENS_OS,       /* "weft/0.1.0 (Unix)" */
+    SERVER_TOKENS_FULL,     /* same as OS: weft has no modules to list */
+} server_tokens_level;
+
+struct mime_table;  /* modules/mime.h */
+
+typedef struct server_config {
+    pool *pool;
+    int config_generation;           /* bumped on every successful reload */
+
+    /* core */
+    char *server_root;
+    char *server_name;
+    char *document_root;
+    listen_address *listens;
+    int listen_count;
+    char *pid_file;
+    int timeout;                     /* seconds */
+    bool keep_alive;
+    int keep_alive_timeout_ms;
+    int max_keep_alive_requests;     /* 0 = unlimited */
+    int limit_request_line;
+    int limit_request_field_size;
+    int limit_request_fields;        /* 0 = unlimited */
+    server_tokens_level server_tokens;
+    char *server_header;             /* the Server field value ServerTokens implies */
+
+    /* log */
+    char *error_log;
+    int log_level;                   /* log.h LOG_LEVEL_* */
+    log_format_definition *log_formats;
+    int log_format_count;
+    custom_log_definition *custom_logs;
+    int custom_log_count;
+    struct access_log_set *access_logs;  /* compiled CustomLogs and their descriptors (access_log.h) */
+
+    /* mime */
+    char *types_config;
+    struct mime_table *mime_types;   /* loaded by the mime module's post_config */
+
+    /* mpm */
+    int start_servers;
+    int min_spare_threads;
+    int max_spare_threads;
+    int threads_per_child;
+    int thread_limit;
+    int server_limit;
+    int max_clients;                 /* processes (the seed's meaning) */
+    int max_request_workers;         /* threads (Apache 2.4's meaning) */
+    int max_processes;               /* the reconciled process cap */
+    int max_connections_per_child;   /* 0 = never recycle */
+    int listen_backlog;
+    int send_buffer_size;
+    int receive_buffer_size;
+    char *scoreboard_file;
+    char *user;
+    char *group;
+    char *core_dump_directory;
+    int graceful_shutdown_timeout;   /* seconds; 0 = wait forever */
+    int connections_per_thread;      /* parked connections a child may hold, per thread */
+
+    /* sections, in file order */
+    config_section *sections;
+    int section_count;
+    dir_config *root_dir;            /* server-level values of dir_config directives */
+
+    unsigned char set[CONFIG_MAX_DIRECTIVES / 8];
+} server_config;
+
+/* Computes the dir_config for a request: root_dir, then every <Directory>
+ * whose path contains file_path (shortest first), then every <Location>
+ * whose prefix matches url_path (in file order).  Returns root_dir itself
+ * when no section applies (no allocation), else a merged copy in p. */
+const dir_config *config_dir_for_request(const server_config *server, const char *file_path,
+                                         const char *url_path, pool *p);
+
+#endif

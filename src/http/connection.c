@@ -1,0 +1,470 @@
+/*
+ * connection.c — the HTTP/1.1 state machine of one connection (see
+ * connection.h).  Everything here is non-blocking: when the socket would
+ * block we return what we wait for and the event loop parks us.
+ */
+#include "connection.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/log.h"
+#include "../modules/access_log.h"
+#include "response.h"
+
+#define INPUT_INITIAL_SIZE 4096
+#define REQUEST_POOL_SIZE 4096
+/* Lingering close (Apache's SECONDS_TO_LINGER x MAX_SECS_TO_LINGER, shortened):
+ * read and discard what the client still sends, so that our FIN is not
+ * turned into a RST that destroys the response it has not read yet. */
+#define LINGER_MS 2000
+#define SENDFILE_CHUNK (1 << 20)
+
+static ssize_t plain_read(connection *c, void *data, size_t length)
+{
+    return recv(c->fd, data, length, 0);
+}
+
+static ssize_t plain_writev(connection *c, const struct iovec *vectors, int count, bool more_follows)
+{
+    struct msghdr message = { .msg_iov = (struct iovec *)vectors, .msg_iovlen = (size_t)count };
+    return sendmsg(c->fd, &message, MSG_NOSIGNAL | (more_follows ? MSG_MORE : 0));
+}
+
+static ssize_t plain_sendfile(connection *c, int file, off_t *offset, size_t count)
+{
+    return sendfile(c->fd, file, offset, count);
+}
+
+static void plain_close(connection *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+}
+
+const connection_io connection_plain_io = {
+    .read = plain_read,
+    .writev = plain_writev,
+    .sendfile = plain_sendfile,
+    .close = plain_close,
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static void address_text(const struct sockaddr_storage *address, char *text, size_t size, int *port)
+{
+    text[0] = '\0';
+    *port = 0;
+    if (address->ss_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)address;
+        inet_ntop(AF_INET, &v4->sin_addr, text, (socklen_t)size);
+        *port = ntohs(v4->sin_port);
+    } else if (address->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)address;
+        inet_ntop(AF_INET6, &v6->sin6_addr, text, (socklen_t)size);
+        *port = ntohs(v6->sin6_port);
+    }
+}
+
+void connection_init(connection *c, int fd, const server_config *server)
+{
+    c->fd = fd;
+    c->io = &connection_plain_io;
+    c->server = server;
+    c->phase = PHASE_READ_HEAD;
+    c->request_started = false;
+    c->requests_served = 0;
+    c->discard_remaining = 0;
+    c->discard_chunked = false;
+    c->output_sent = 0;
+    c->body_file = -1;
+    c->close_after_response = false;
+    buffer_clear(&c->input);
+    buffer_clear(&c->output);
+
+    struct sockaddr_storage address;
+    socklen_t length = sizeof(address);
+    if (getpeername(fd, (struct sockaddr *)&address, &length) == 0)
+        address_text(&address, c->peer_address, sizeof(c->peer_address), &c->peer_port);
+    else
+        strcpy(c->peer_address, "-");
+    length = sizeof(address);
+    if (getsockname(fd, (struct sockaddr *)&address, &length) == 0)
+        address_text(&address, c->local_address, sizeof(c->local_address), &c->local_port);
+    else
+        strcpy(c->local_address, "-");
+}
+
+void connection_release(connection *c)
+{
+    if (c->request_pool)
+        pool_reset(c->request_pool);
+    /* Idle connections should cost little memory: drop large buffers. */
+    if (c->input.capacity > INPUT_INITIAL_SIZE)
+        buffer_free(&c->input);
+    if (c->output.capacity > INPUT_INITIAL_SIZE)
+        buffer_free(&c->output);
+    buffer_clear(&c->input);
+    buffer_clear(&c->output);
+}
+
+const char *connection_peer_address(const connection *c) { return c->peer_address; }
+int connection_peer_port(const connection *c) { return c->peer_port; }
+const char *connection_local_address(const connection *c) { return c->local_address; }
+int connection_local_port(const connection *c) { return c->local_port; }
+
+static size_t head_limit(const server_config *server)
+{
+    size_t fields = server->limit_request_fields ? (size_t)server->limit_request_fields : 1000;
+    size_t limit = (size_t)server->limit_request_line + 2 + fields * ((size_t)server->limit_request_field_size + 2) + 2;
+    return limit < (16u << 20) ? limit : (16u << 20);
+}
+
+/* Reads whatever the socket has into the input buffer.  Returns the byte
+ * count, 0 at end of stream, or -1 (errno EAGAIN: nothing yet). */
+static ssize_t read_input(connection *c, size_t limit)
+{
+    if (!c->input.data)
+        buffer_init(&c->input, INPUT_INITIAL_SIZE);
+    if (c->input.capacity == c->input.length) {
+        if (c->input.length >= limit) {
+            errno = ENOBUFS;
+            return -1;
+        }
+        buffer_reserve(&c->input, c->input.capacity);
+    }
+    size_t room = c->input.capacity - c->input.length;
+    ssize_t count;
+    do {
+        count = c->io->read(c, c->input.data + c->input.length, room);
+    } while (count < 0 && errno == EINTR);
+    if (count > 0) {
+        c->input.length += (size_t)count;
+        c->input.data[c->input.length] = '\0';
+    }
+    return count;
+}
+
+static void begin_request(connection *c, const connection_worker *worker)
+{
+    if (!c->request_pool)
+        c->request_pool = pool_create(REQUEST_POOL_SIZE);
+    request_begin(&c->request, c, c->server, c->request_pool);
+    c->request_started = true;
+    if (worker->score)
+        scoreboard_set_status(worker->score, THREAD_READING);
+}
+
+static bool wants_keep_alive(connection *c, const connection_worker *worker)
+{
+    request *r = &c->request;
+    const server_config *server = c->server;
+    if (c->close_after_response || worker->stopping || !server->keep_alive)
+        return false;
+    if (server->max_keep_alive_requests > 0 && c->requests_served + 1 >= server->max_keep_alive_requests)
+        return false;
+    if (r->parser.connection_close)
+        return false;
+    if (r->version_major == 1 && r->version_minor == 0)
+        return r->parser.connection_keep_alive;
+    return true;
+}
+
+/* Decides what happens with a request body the handler did not read. */
+static void plan_body_discard(connection *c)
+{
+    request *r = &c->request;
+    c->discard_remaining = 0;
+    c->discard_chunked = false;
+    c->discarded = 0;
+    bool has_body = r->parser.chunked || r->parser.content_length > 0;
+    if (!has_body)
+        return;
+    if (r->parser.expect_continue || r->status == 413) {
+        /* The client waits for "100 Continue" (or sent too much): reading
+         * the body would only wait for it; close instead. */
+        c->close_after_response = true;
+        return;
+    }
+    c->discard_limit = r->dir->limit_request_body;
+    if (r->parser.chunked) {
+        c->discard_chunked = true;
+        http_chunked_init(&c->chunked, 4096, 65536);
+    } else {
+        c->discard_remaining = r->parser.content_length;
+    }
+}
+
+static void prepare_response(connection *c, const connection_worker *worker)
+{
+    request *r = &c->request;
+    plan_body_discard(c);
+    r->keep_alive = wants_keep_alive(c, worker);
+    if (!r->keep_alive)
+        c->close_after_response = true;
+    if (worker->score)
+        scoreboard_set_status(worker->score, THREAD_WRITING);
+
+    buffer_clear(&c->output);
+    response_serialize_head(r, &c->output);
+    c->output_sent = 0;
+    c->body_data = NULL;
+    c->body_remaining_memory = 0;
+    c->body_remaining_file = 0;
+    if (!r->head_only && r->status >= 200 && r->status != 204 && r->status != 304) {
+        if (r->body == BODY_MEMORY) {
+            c->body_data = r->body_data;
+            c->body_remaining_memory = (size_t)r->body_length;
+        } else if (r->body == BODY_FILE) {
+            c->body_file = r->body_file;
+            c->body_offset = r->body_offset;
+            c->body_remaining_file = r->body_length;
+        }
+    }
+    c->phase = PHASE_WRITE;
+}
+
+/* Writes what is pending.  WEFT_OK when everything is sent, WEFT_AGAIN when
+ * the socket is full, WEFT_ERROR when the client went away. */
+static int write_pending(connection *c)
+{
+    request *r = &c->request;
+    while (c->output_sent < c->output.length || c->body_remaining_memory) {
+        struct iovec vectors[2];
+        int count = 0;
+        size_t head_left = c->output.length - c->output_sent;
+        if (head_left) {
+            vectors[count].iov_base = c->output.data + c->output_sent;
+            vectors[count++].iov_len = head_left;
+        }
+        if (c->body_remaining_memory) {
+            vectors[count].iov_base = (void *)c->body_data;
+            vectors[count++].iov_len = c->body_remaining_memory;
+        }
+        ssize_t written = c->io->writev(c, vectors, count, c->body_remaining_file > 0);
+        if (written < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EAGAIN ? WEFT_AGAIN : WEFT_ERROR;
+        }
+        size_t done = (size_t)written;
+        r->bytes_sent += done;
+        if (done >= head_left) {
+            c->output_sent = c->output.length;
+            done -= head_left;
+            c->body_data += done;
+            c->body_remaining_memory -= done;
+            r->body_bytes_sent += done;
+        } else {
+            c->output_sent += done;
+        }
+    }
+    while (c->body_remaining_file > 0) {
+        size_t chunk = c->body_remaining_file > SENDFILE_CHUNK ? SENDFILE_CHUNK : (size_t)c->body_remaining_file;
+        ssize_t sent = c->io->sendfile(c, c->body_file, &c->body_offset, chunk);
+        if (sent < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EAGAIN ? WEFT_AGAIN : WEFT_ERROR;
+        }
+        if (sent == 0)  /* the file shrank under us: we cannot keep our promise */
+            return WEFT_ERROR;
+        c->body_remaining_file -= sent;
+        r->bytes_sent += (uint64_t)sent;
+        r->body_bytes_sent += (uint64_t)sent;
+    }
+    return WEFT_OK;
+}
+
+static void finish_request(connection *c, const connection_worker *worker)
+{
+    request *r = &c->request;
+    if (worker->score) {
+        scoreboard_thread *score = worker->score;
+        scoreboard_set_status(score, THREAD_LOGGING);
+        struct timespec end;
+        clock_gettime(CLOCK_MONOTONIC, &end);
+        int64_t duration_us = (end.tv_sec - r->start_time.tv_sec) * 1000000 +
+                              (end.tv_nsec - r->start_time.tv_nsec) / 1000;
+        atomic_fetch_add_explicit(&score->access_count, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&score->bytes_served, r->bytes_sent, memory_order_relaxed);
+        atomic_fetch_add_explicit(&score->duration_total_us, (uint64_t)(duration_us > 0 ? duration_us : 0),
+                                  memory_order_relaxed);
+    }
+    access_log_write(r);
+    /* The head (and whatever part of the body we already buffered) is done
+     * with only now: the log above still read header fields from it. */
+    size_t used = r->parser.head_length;
+    if (used == 0 || used > c->input.length)
+        used = c->input.length;  /* parse errors: nothing after is trustworthy */
+    buffer_consume(&c->input, used);
+    c->requests_served++;
+    c->request_started = false;
+    c->body_file = -1;  /* owned and closed by the request pool */
+    pool_reset(c->request_pool);
+}
+
+/* Discards request body bytes from the buffer and the socket.  WEFT_OK when
+ * the body is gone, WEFT_AGAIN to wait for more, WEFT_ERROR to close. */
+static int discard_body(connection *c)
+{
+    for (;;) {
+        if (c->discard_chunked) {
+            size_t consumed = 0, decoded = 0;
+            int rc = http_chunked_decode(&c->chunked, c->input.data, c->input.length, &consumed, &decoded);
+            buffer_consume(&c->input, consumed);
+            c->discarded += (int64_t)decoded;
+            if (c->discard_limit > 0 && c->discarded > c->discard_limit)
+                return WEFT_ERROR;
+            if (rc == WEFT_OK) {
+                c->discard_chunked = false;
+                return WEFT_OK;
+            }
+            if (rc == WEFT_ERROR)
+                return WEFT_ERROR;
+        } else {
+            size_t take = c->input.length < (uint64_t)c->discard_remaining ? c->input.length
+                                                                            : (size_t)c->discard_remaining;
+            buffer_consume(&c->input, take);
+            c->discard_remaining -= (int64_t)take;
+            if (c->discard_remaining == 0)
+                return WEFT_OK;
+        }
+        ssize_t count = read_input(c, 1 << 16);
+        if (count == 0)
+            return WEFT_ERROR;
+        if (count < 0)
+            return errno == EAGAIN ? WEFT_AGAIN : WEFT_ERROR;
+    }
+}
+
+static connection_wait start_linger(connection *c)
+{
+    shutdown(c->fd, SHUT_WR);
+    c->phase = PHASE_LINGER;
+    c->linger_deadline_ms = now_ms() + LINGER_MS;
+    buffer_clear(&c->input);
+    return CONNECTION_WAIT_LINGER;
+}
+
+static connection_wait run_linger(connection *c)
+{
+    char scrap[4096];
+    for (;;) {
+        ssize_t count = c->io->read(c, scrap, sizeof(scrap));
+        if (count == 0)
+            return CONNECTION_CLOSE;
+        if (count < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN && now_ms() < c->linger_deadline_ms)
+                return CONNECTION_WAIT_LINGER;
+            return CONNECTION_CLOSE;
+        }
+    }
+}
+
+/* Reads and parses a request head.  Returns true when a response has been
+ * prepared (go on writing it); false with *wait set otherwise. */
+static bool read_head(connection *c, const connection_worker *worker, connection_wait *wait)
+{
+    if (!c->request_started) {
+        if (c->input.length == 0) {
+            ssize_t count = read_input(c, head_limit(c->server));
+            if (count == 0 || (count < 0 && errno != EAGAIN)) {
+                *wait = CONNECTION_CLOSE;
+                return false;
+            }
+            if (count < 0) {
+                /* The first request of a connection is bounded by Timeout,
+                 * the wait between requests by KeepAliveTimeout. */
+                *wait = c->requests_served ? CONNECTION_WAIT_REQUEST : CONNECTION_WAIT_READ;
+                return false;
+            }
+        }
+        begin_request(c, worker);
+    }
+    request *r = &c->request;
+    for (;;) {
+        int rc = http_parse_request(&r->parser, c->input.data, c->input.length);
+        if (rc == WEFT_OK) {
+            r->head = c->input.data;
+            request_handle(r);
+            prepare_response(c, worker);
+            return true;
+        }
+        if (rc == WEFT_ERROR) {
+            request_handle_parse_error(r, r->parser.error_status, c->input.data, c->input.length);
+            c->close_after_response = true;
+            prepare_response(c, worker);
+            return true;
+        }
+        ssize_t count = read_input(c, head_limit(c->server));
+        if (count > 0)
+            continue;
+        if (count < 0 && errno == EAGAIN) {
+            *wait = CONNECTION_WAIT_READ;
+            return false;
+        }
+        if (count < 0 && errno == ENOBUFS) {
+            request_handle_parse_error(r, 431, c->input.data, c->input.length);
+            c->close_after_response = true;
+            prepare_response(c, worker);
+            return true;
+        }
+        *wait = CONNECTION_CLOSE;  /* the client gave up mid-request */
+        return false;
+    }
+}
+
+connection_wait connection_run(connection *c, const connection_worker *worker)
+{
+    for (;;) {
+        switch (c->phase) {
+        case PHASE_READ_HEAD: {
+            connection_wait wait;
+            if (!read_head(c, worker, &wait))
+                return wait;
+            break;
+        }
+        case PHASE_WRITE: {
+            int rc = write_pending(c);
+            if (rc == WEFT_AGAIN)
+                return CONNECTION_WAIT_WRITE;
+            if (rc == WEFT_ERROR) {
+                c->request.aborted = true;
+                finish_request(c, worker);
+                return CONNECTION_CLOSE;
+            }
+            bool close_now = c->close_after_response;
+            finish_request(c, worker);
+            if (close_now)
+                return start_linger(c);
+            c->phase = (c->discard_remaining || c->discard_chunked) ? PHASE_DISCARD_BODY : PHASE_READ_HEAD;
+            break;
+        }
+        case PHASE_DISCARD_BODY: {
+            int rc = discard_body(c);
+            if (rc == WEFT_AGAIN)
+                return CONNECTION_WAIT_READ;
+            if (rc == WEFT_ERROR)
+                return start_linger(c);
+            c->phase = PHASE_READ_HEAD;
+            break;
+        }
+        case PHASE_LINGER:
+            return run_linger(c);
+        }
+    }
+}

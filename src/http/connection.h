@@ -1,0 +1,96 @@
+/*
+ * connection.h — the HTTP/1.1 protocol state machine of one connection.
+ *
+ * connection_run() advances a connection as far as it can without blocking:
+ * it reads and parses requests, runs handlers, writes responses, drains
+ * unread request bodies and decides about keep-alive.  It never waits: when
+ * the socket would block it returns what the connection is waiting for, and
+ * the caller (the child's event loop, mpm/child.c) parks the connection in
+ * its epoll set until then or until the deadline it sets.  So a connection
+ * that is idle between requests, or a slow client, holds no thread.
+ *
+ * A connection is run by one thread at a time; the caller guarantees it.
+ */
+#ifndef WEFT_HTTP_CONNECTION_H
+#define WEFT_HTTP_CONNECTION_H
+
+#include <netinet/in.h>
+
+#include "../core/buffer.h"
+#include "../mpm/scoreboard.h"
+#include "request.h"
+
+typedef enum {
+    CONNECTION_WAIT_REQUEST,   /* idle between requests: wait for input, KeepAliveTimeout */
+    CONNECTION_WAIT_READ,      /* inside a request head or body: wait for input, Timeout */
+    CONNECTION_WAIT_WRITE,     /* response pending: wait for the socket to drain, Timeout */
+    CONNECTION_WAIT_LINGER,    /* closing: our side is shut, discard input until EOF */
+    CONNECTION_CLOSE,          /* finished: close now */
+} connection_wait;
+
+typedef enum {
+    PHASE_READ_HEAD,
+    PHASE_WRITE,
+    PHASE_DISCARD_BODY,
+    PHASE_LINGER,
+} connection_phase;
+
+/* Per-thread context the connection layer needs from the MPM. */
+typedef struct {
+    scoreboard_thread *score;      /* this thread's scoreboard entry (may be NULL in tests) */
+    bool stopping;                 /* the child is stopping: finish with Connection: close */
+} connection_worker;
+
+struct connection {
+    int fd;
+    const connection_io *io;
+    const server_config *server;
+
+    char peer_address[INET6_ADDRSTRLEN];
+    int peer_port;
+    char local_address[INET6_ADDRSTRLEN];
+    int local_port;
+
+    connection_phase phase;
+    buffer input;                  /* received, not yet consumed */
+    pool *request_pool;
+    request request;               /* the request in progress */
+    bool request_started;
+    int requests_served;
+    int64_t linger_deadline_ms;
+
+    /* Unread request body to discard after the response. */
+    int64_t discard_remaining;     /* Content-Length bytes left */
+    bool discard_chunked;
+    int64_t discarded;             /* chunked body bytes discarded so far */
+    int64_t discard_limit;         /* LimitRequestBody of the request; 0 = none */
+    http_chunked_decoder chunked;
+
+    /* Response being written. */
+    buffer output;                 /* status line and header fields */
+    size_t output_sent;
+    const char *body_data;
+    size_t body_remaining_memory;
+    int body_file;
+    off_t body_offset;
+    int64_t body_remaining_file;
+    bool close_after_response;
+};
+
+/* Sets up c for a freshly accepted socket (non-blocking). */
+void connection_init(connection *c, int fd, const server_config *server);
+/* Releases what the connection holds (not the socket). */
+void connection_release(connection *c);
+
+/* Runs as far as possible; see the header comment. */
+connection_wait connection_run(connection *c, const connection_worker *worker);
+
+/* The plain TCP implementation of connection_io. */
+extern const connection_io connection_plain_io;
+
+const char *connection_peer_address(const connection *c);
+int connection_peer_port(const connection *c);
+const char *connection_local_address(const connection *c);
+int connection_local_port(const connection *c);
+
+#endif

@@ -1,0 +1,207 @@
+/*
+ * request.c — from a parsed request head to a response: validation of what
+ * the parser leaves to us, mapping the target to a file, merging the
+ * directory configuration, and running the handlers.
+ */
+#include "request.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "../core/log.h"
+#include "../core/module.h"
+#include "connection.h"
+#include "response.h"
+#include "uri.h"
+
+static const char allowed_methods[] = "GET, HEAD, OPTIONS";
+
+void request_begin(request *r, connection *c, const server_config *server, pool *p)
+{
+    memset(r, 0, sizeof(*r));
+    r->pool = p;
+    r->connection = c;
+    r->server = server;
+    r->dir = server->root_dir;
+    r->body_file = -1;
+    r->connection_requests = c->requests_served;
+    clock_gettime(CLOCK_MONOTONIC, &r->start_time);
+    r->start_seconds = time(NULL);
+    http_limits limits = {
+        .limit_request_line = (uint32_t)server->limit_request_line,
+        .limit_request_field_size = (uint32_t)server->limit_request_field_size,
+        .limit_request_fields = (uint32_t)server->limit_request_fields,
+    };
+    http_parser_init(&r->parser, &limits, p);
+}
+
+static char *span_copy(request *r, http_span span)
+{
+    return pool_strndup(r->pool, r->head + span.offset, span.length);
+}
+
+bool request_header_slice(const request *r, const char *name, slice *value)
+{
+    if (!r->head)
+        return false;
+    const http_field *field = http_find_field(&r->parser, r->head, name);
+    if (!field)
+        return false;
+    value->data = r->head + field->value.offset;
+    value->length = field->value.length;
+    return true;
+}
+
+const char *request_header(request *r, const char *name)
+{
+    slice value;
+    if (!request_header_slice(r, name, &value))
+        return NULL;
+    return pool_strndup(r->pool, value.data, value.length);
+}
+
+/* RFC 9110 7.2: uri-host [ ":" port ], where uri-host is an IP-literal in
+ * brackets, an IPv4 address or a reg-name.  Anything else would let a
+ * client smuggle odd bytes into Location headers and logs. */
+static bool host_is_valid(const char *host, size_t length)
+{
+    if (length == 0)
+        return true;  /* allowed for HTTP/1.1 with an empty authority */
+    size_t i = 0;
+    if (host[0] == '[') {
+        while (i < length && host[i] != ']') {
+            char c = host[i];
+            if (!(c == '[' || c == ':' || c == '.' || (c >= '0' && c <= '9') ||
+                  (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+                return false;
+            i++;
+        }
+        if (i == length)
+            return false;
+        i++;
+    } else {
+        while (i < length && host[i] != ':') {
+            char c = host[i];
+            bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                           strchr("-._~!$&'()*+,;=%", c) != NULL;
+            if (!allowed)
+                return false;
+            i++;
+        }
+    }
+    if (i == length)
+        return true;
+    if (host[i] != ':')
+        return false;
+    for (i++; i < length; i++)
+        if (host[i] < '0' || host[i] > '9')
+            return false;
+    return true;
+}
+
+static int run_handlers(request *r)
+{
+    for (const module *const *m = weft_modules; *m; m++) {
+        if (!(*m)->handler)
+            continue;
+        int rc = (*m)->handler(r);
+        if (rc != WEFT_DECLINED)
+            return rc;
+    }
+    if (r->dir->handler) {
+        log_message(LOG_LEVEL_ERROR, "no handler for '%s' (SetHandler) at %s", r->dir->handler, r->path);
+        return 500;
+    }
+    return 404;
+}
+
+static int map_and_run(request *r)
+{
+    const server_config *server = r->server;
+    http_parser *parser = &r->parser;
+
+    if (parser->method == HTTP_METHOD_UNKNOWN)
+        return 501;
+
+    char *absolute_host = NULL;
+    int status = 400;
+    if (uri_parse_target(r->pool, r->target, strlen(r->target), parser->method, &r->path, &r->query,
+                         &absolute_host, &status) != WEFT_OK)
+        return status;
+    if (parser->has_host && !host_is_valid(r->head + parser->host.offset, parser->host.length))
+        return 400;
+    (void)absolute_host;  /* virtual hosts (a later issue) choose by it */
+
+    if (parser->expect_other)
+        return 417;
+
+    if (parser->method == HTTP_METHOD_OPTIONS && strcmp(r->path, "*") == 0) {
+        response_add_header(r, "Allow", allowed_methods);
+        r->status = 200;
+        return WEFT_OK;
+    }
+    if (r->path[0] != '/')
+        return 400;
+
+    r->file_path = pool_printf(r->pool, "%s%s", server->document_root, r->path);
+    r->dir = config_dir_for_request(server, r->file_path, r->path, r->pool);
+
+    int64_t limit = r->dir->limit_request_body;
+    if (limit > 0 && parser->content_length > limit)
+        return 413;
+
+    switch (parser->method) {
+    case HTTP_METHOD_OPTIONS:
+        response_add_header(r, "Allow", allowed_methods);
+        r->status = 200;
+        return WEFT_OK;
+    case HTTP_METHOD_TRACE:
+    case HTTP_METHOD_CONNECT:
+        response_add_header(r, "Allow", allowed_methods);
+        return 405;
+    default:
+        break;
+    }
+    return run_handlers(r);
+}
+
+void request_handle(request *r)
+{
+    http_parser *parser = &r->parser;
+    r->method = parser->method;
+    r->method_name = span_copy(r, parser->method_text);
+    r->target = span_copy(r, parser->target);
+    r->version_major = parser->version_major;
+    r->version_minor = parser->version_minor;
+    r->head_only = parser->method == HTTP_METHOD_HEAD;
+    uint32_t line_length = parser->target.offset + parser->target.length + 9 - parser->method_text.offset;
+    r->request_line = pool_strndup(r->pool, r->head + parser->method_text.offset, line_length);
+    r->bytes_received = parser->head_length;
+
+    int rc = map_and_run(r);
+    if (rc == WEFT_OK) {
+        if (r->status == 0)
+            r->status = 200;
+        return;
+    }
+    if (rc == WEFT_ERROR)
+        rc = 500;
+    if (rc < 300)
+        rc = 500;
+    response_set_error(r, rc);
+}
+
+void request_handle_parse_error(request *r, int status, const char *data, size_t length)
+{
+    /* Log what we can of the first line, as Apache does. */
+    size_t line = 0;
+    while (line < length && line < 1024 && data[line] != '\r' && data[line] != '\n')
+        line++;
+    r->request_line = pool_strndup(r->pool, data, line);
+    r->method_name = "-";
+    r->version_major = 1;
+    r->version_minor = 1;
+    r->path = "-";
+    r->bytes_received = length;
+    response_set_error(r, status);
+}

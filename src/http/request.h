@@ -1,0 +1,122 @@
+/*
+ * request.h — a connection and the request being served on it.
+ *
+ * Lifetimes: a connection's pool lives as long as the TCP connection; a
+ * request's pool is reset after each response has been sent and logged.
+ * A request is handled from start to end by one thread; nothing in it is
+ * shared with other threads.
+ *
+ * Handlers (module.h) receive a request whose target has been decoded and
+ * normalised (path), whose file_path has been mapped under DocumentRoot and
+ * whose dir configuration has been merged.  A handler answers by filling in
+ * the response (response.h) and returns:
+ *   WEFT_OK        the response is set up (status, headers, body)
+ *   WEFT_DECLINED  not for this handler
+ *   WEFT_ERROR     internal error: the server answers 500
+ *   an HTTP status >= 300 (e.g. 404): the server answers with that status's
+ *                  standard error response
+ */
+#ifndef WEFT_HTTP_REQUEST_H
+#define WEFT_HTTP_REQUEST_H
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include "../core/buffer.h"
+#include "../core/pool.h"
+#include "../core/server.h"
+#include "parser.h"
+
+typedef struct connection connection;
+
+/* The one interface all connection I/O goes through, so that TLS can be put
+ * behind it later.  Descriptors are non-blocking: -1 with errno EAGAIN means
+ * "would block" and the caller parks the connection. */
+typedef struct {
+    ssize_t (*read)(connection *c, void *data, size_t length);
+    /* more_follows: the caller sends more bytes right after (lets TCP
+     * coalesce a response head with a following sendfile). */
+    ssize_t (*writev)(connection *c, const struct iovec *vectors, int count, bool more_follows);
+    ssize_t (*sendfile)(connection *c, int file, off_t *offset, size_t count);
+    void (*close)(connection *c);
+} connection_io;
+
+typedef struct {
+    char *name;
+    char *value;
+} response_header;
+
+typedef enum {
+    BODY_NONE,
+    BODY_MEMORY,   /* body_data, body_length */
+    BODY_FILE,     /* body_file from body_offset, body_length bytes */
+} body_kind;
+
+typedef struct request {
+    pool *pool;
+    connection *connection;
+    const server_config *server;
+    const dir_config *dir;          /* merged for this request */
+
+    /* What was received.  Strings are NUL-terminated copies in pool. */
+    http_parser parser;             /* spans refer to head */
+    const char *head;               /* the request head in the connection's buffer */
+    char *request_line;             /* first line as received, for %r */
+    char *method_name;
+    http_method method;
+    char *target;                   /* request-target as received */
+    char *path;                     /* decoded, dot-segments removed, always starts with '/' */
+    char *query;                    /* after '?', not decoded; NULL if none */
+    int version_major;
+    int version_minor;
+    struct timespec start_time;     /* when the first byte of the request was seen */
+    time_t start_seconds;           /* the same, wall clock, for %t */
+
+    /* Mapping. */
+    char *file_path;                /* DocumentRoot + path */
+
+    /* Response. */
+    int status;
+    response_header *headers;       /* extra header fields, in order */
+    int header_count;
+    int header_capacity;
+    const char *content_type;       /* NULL = none */
+    bool keep_alive;                /* decided by the connection layer, handlers may clear it */
+    bool head_only;                 /* HEAD: no body bytes are sent */
+    body_kind body;
+    const char *body_data;
+    int body_file;                  /* closed when the request pool is reset */
+    off_t body_offset;
+    int64_t body_length;
+    time_t last_modified;           /* 0 = none; adds Last-Modified */
+    char *etag;                     /* NULL = none; adds ETag */
+
+    /* Accounting, for logs and the scoreboard. */
+    uint64_t bytes_received;        /* head and body */
+    uint64_t bytes_sent;            /* head and body as written */
+    uint64_t body_bytes_sent;
+    char *user;                     /* authenticated user for %u, NULL = none */
+    int connection_requests;        /* requests completed earlier on this connection */
+    bool aborted;                   /* the client went away before the response was sent */
+} request;
+
+/* The value of request header `name` (case-insensitive) as a pool copy, or
+ * NULL. */
+const char *request_header(request *r, const char *name);
+/* The same without copying (a slice into the head). */
+bool request_header_slice(const request *r, const char *name, slice *value);
+
+#endif
+
+/* --- for the connection layer (connection.c) --- */
+
+/* Prepares r for a new request on c, using pool p (already reset). */
+void request_begin(request *r, connection *c, const server_config *server, pool *p);
+/* The head has been parsed: map it, run the handlers, leave a response set
+ * up in r (never fails: errors become error responses). */
+void request_handle(request *r);
+/* The head could not be parsed: set up the error response for status. */
+void request_handle_parse_error(request *r, int status, const char *data, size_t length);

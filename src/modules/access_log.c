@@ -1,0 +1,1037 @@
+/*
+ * access_log.c — mod_log_config's formats and the CustomLog files
+ * (contract in access_log.h).
+ *
+ * A format is compiled once into a list of items, each a writer function
+ * plus its digested argument, so that writing a line is a walk over the list
+ * with no parsing.  Everything a client can influence (request line, header
+ * values, user, path) goes through the same escaping as Apache's
+ * ap_escape_logitem, which is what keeps a client from forging log lines.
+ */
+#include "access_log.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/log.h"
+
+/* Implemented by the connection layer (src/http/connection.c).  Addresses
+ * are numeric text ("192.0.2.7", "2001:db8::1"); NULL or a port <= 0 means
+ * unknown. */
+extern const char *connection_peer_address(const connection *c);
+extern int connection_peer_port(const connection *c);
+extern const char *connection_local_address(const connection *c);
+extern int connection_local_port(const connection *c);
+
+/* Long enough for a common or combined line with large headers; longer lines
+ * are formatted a second time into the request pool. */
+#define ACCESS_LOG_LINE_BUFFER 16384
+#define ACCESS_LOG_MAX_STATUSES 32
+
+typedef struct {
+    char *out;
+    size_t capacity;            /* bytes of out usable for text (size - 1) */
+    size_t length;              /* bytes the whole line needs so far */
+    request *r;
+    struct timespec now_monotonic;
+    struct timespec now_wall;
+} line_writer;
+
+typedef struct log_item log_item;
+typedef void (*item_writer)(line_writer *w, const log_item *item);
+
+struct log_item {
+    item_writer write;
+    const char *text;           /* literal text, or the {argument} ("" if none) */
+    size_t text_length;
+    int mode;                   /* what prepare() made of the argument */
+    const int *statuses;        /* %400,501x: only for these statuses ... */
+    int status_count;
+    bool statuses_negated;      /* ... or, with '!', for all others */
+};
+
+struct access_log_format {
+    log_item *items;
+    int item_count;
+};
+
+typedef struct {
+    const char *path;
+    const char *format_text;
+    struct access_log_format *format;
+    int fd;                     /* -1 until access_log_open() */
+    bool write_failing;         /* shared by threads: atomics only */
+} access_log_file;
+
+struct access_log_set {
+    access_log_file *files;
+    int count;
+};
+
+/* ---- output ------------------------------------------------------------ */
+
+static void emit(line_writer *w, const char *data, size_t length)
+{
+    if (w->length < w->capacity) {
+        size_t room = w->capacity - w->length;
+        memcpy(w->out + w->length, data, length < room ? length : room);
+    }
+    w->length += length;
+}
+
+static void emit_string(line_writer *w, const char *string)
+{
+    emit(w, string, strlen(string));
+}
+
+static void emit_dash(line_writer *w)
+{
+    emit(w, "-", 1);
+}
+
+static void emit_unsigned(line_writer *w, uint64_t value)
+{
+    char digits[24];
+    emit(w, digits, format_unsigned(digits, value));
+}
+
+static inline bool log_byte_needs_escape(unsigned char c)
+{
+    return c < 0x20 || c >= 0x7f || c == '"' || c == '\\';
+}
+
+/* ap_escape_logitem: \" \\ \b \n \r \t \v, and \xhh for every other byte
+ * that is not printable ASCII. */
+static void emit_escaped(line_writer *w, const char *data, size_t length)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t run_start = 0;
+    for (size_t i = 0; i < length; i++) {
+        unsigned char c = (unsigned char)data[i];
+        if (LIKELY(!log_byte_needs_escape(c)))
+            continue;
+        emit(w, data + run_start, i - run_start);
+        run_start = i + 1;
+        char escaped[4] = { '\\', (char)c, 0, 0 };
+        size_t escaped_length = 2;
+        switch (c) {
+        case '\b': escaped[1] = 'b'; break;
+        case '\n': escaped[1] = 'n'; break;
+        case '\r': escaped[1] = 'r'; break;
+        case '\t': escaped[1] = 't'; break;
+        case '\v': escaped[1] = 'v'; break;
+        case '"': case '\\': break;
+        default:
+            escaped[1] = 'x';
+            escaped[2] = hex[c >> 4];
+            escaped[3] = hex[c & 15];
+            escaped_length = 4;
+        }
+        emit(w, escaped, escaped_length);
+    }
+    emit(w, data + run_start, length - run_start);
+}
+
+static void emit_escaped_or_dash(line_writer *w, const char *string)
+{
+    if (string)
+        emit_escaped(w, string, strlen(string));
+    else
+        emit_dash(w);
+}
+
+/* ---- time ---------------------------------------------------------------- */
+
+static const char access_log_month_names[12][4] = {
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+};
+static const char access_log_day_names[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+
+/* localtime_r takes glibc's timezone lock: convert each second once per
+ * thread, which also caches the "[10/Oct/2026:13:55:36 +0000]" text. */
+static _Thread_local time_t access_log_cached_second = -1;
+static _Thread_local struct tm access_log_cached_tm;
+static _Thread_local char access_log_cached_clf[48];
+static _Thread_local size_t access_log_cached_clf_length;
+
+static const struct tm *access_log_local_time(time_t second)
+{
+    if (second == access_log_cached_second)
+        return &access_log_cached_tm;
+    struct tm *t = &access_log_cached_tm;
+    if (!localtime_r(&second, t))
+        memset(t, 0, sizeof *t);
+    long offset = t->tm_gmtoff;
+    char sign = offset < 0 ? '-' : '+';
+    if (offset < 0)
+        offset = -offset;
+    int length = snprintf(access_log_cached_clf, sizeof access_log_cached_clf,
+                          "[%02d/%s/%d:%02d:%02d:%02d %c%02ld%02ld]", t->tm_mday,
+                          access_log_month_names[(unsigned)t->tm_mon % 12], t->tm_year + 1900,
+                          t->tm_hour, t->tm_min, t->tm_sec, sign, offset / 3600, offset % 3600 / 60);
+    access_log_cached_clf_length = length > 0 ? (size_t)length : 0;
+    access_log_cached_second = second;
+    return t;
+}
+
+static int64_t timespec_microseconds(struct timespec t)
+{
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+static int64_t request_elapsed_microseconds(const line_writer *w)
+{
+    const struct timespec start = w->r->start_time;
+    if (start.tv_sec == 0 && start.tv_nsec == 0)
+        return 0;  /* never started: nothing meaningful to measure */
+    int64_t elapsed = timespec_microseconds(w->now_monotonic) - timespec_microseconds(start);
+    return elapsed > 0 ? elapsed : 0;
+}
+
+enum {
+    TIME_CLF,
+    TIME_STRFTIME,
+    TIME_SECONDS,
+    TIME_MILLISECONDS,
+    TIME_MICROSECONDS,
+    TIME_MILLISECOND_FRACTION,
+    TIME_MICROSECOND_FRACTION,
+    TIME_KIND_MASK = 0xff,
+    TIME_AT_END = 0x100,        /* when the line is logged, not when the request began */
+};
+
+/* %t, %{format}t, %{begin:...}t, %{end:...}t */
+static void write_time(line_writer *w, const log_item *item)
+{
+    bool at_end = item->mode & TIME_AT_END;
+    int64_t microseconds = at_end ? timespec_microseconds(w->now_wall)
+                                  : timespec_microseconds(w->now_wall) - request_elapsed_microseconds(w);
+    /* %t must agree with r->start_seconds, which the rest of weft uses. */
+    time_t second = at_end ? w->now_wall.tv_sec : w->r->start_seconds;
+    char text[256];
+    switch (item->mode & TIME_KIND_MASK) {
+    case TIME_CLF:
+        access_log_local_time(second);
+        emit(w, access_log_cached_clf, access_log_cached_clf_length);
+        return;
+    case TIME_STRFTIME: {
+        size_t length = strftime(text, sizeof text, item->text, access_log_local_time(second));
+        emit(w, text, length);
+        return;
+    }
+    case TIME_SECONDS: emit_unsigned(w, (uint64_t)second); return;
+    case TIME_MILLISECONDS: emit_unsigned(w, (uint64_t)(microseconds / 1000)); return;
+    case TIME_MICROSECONDS: emit_unsigned(w, (uint64_t)microseconds); return;
+    case TIME_MILLISECOND_FRACTION:
+        emit(w, text, (size_t)snprintf(text, sizeof text, "%03d", (int)(microseconds / 1000 % 1000)));
+        return;
+    case TIME_MICROSECOND_FRACTION:
+        emit(w, text, (size_t)snprintf(text, sizeof text, "%06d", (int)(microseconds % 1000000)));
+        return;
+    }
+}
+
+static bool prepare_time(log_item *item, pool *p, char **error)
+{
+    static const struct { const char *name; int kind; } special[] = {
+        { "sec", TIME_SECONDS }, { "msec", TIME_MILLISECONDS }, { "usec", TIME_MICROSECONDS },
+        { "msec_frac", TIME_MILLISECOND_FRACTION }, { "usec_frac", TIME_MICROSECOND_FRACTION },
+    };
+    const char *format = item->text;
+    int at_end = 0;
+    if (strncmp(format, "begin", 5) == 0) {
+        format += 5;
+    } else if (strncmp(format, "end", 3) == 0) {
+        format += 3;
+        at_end = TIME_AT_END;
+    }
+    if (format != item->text && *format == ':')
+        format++;
+    item->mode = at_end | TIME_CLF;
+    if (*format == '\0')
+        return true;
+    for (size_t i = 0; i < COUNT_OF(special); i++)
+        if (strcmp(format, special[i].name) == 0) {
+            item->mode = at_end | special[i].kind;
+            return true;
+        }
+    item->mode = at_end | TIME_STRFTIME;
+    item->text = format;
+    item->text_length = strlen(format);
+    return true;
+}
+
+enum { DURATION_SECONDS, DURATION_MILLISECONDS, DURATION_MICROSECONDS };
+
+/* %T, %{s}T, %{ms}T, %{us}T, and %D (mode microseconds) */
+static void write_duration(line_writer *w, const log_item *item)
+{
+    int64_t elapsed = request_elapsed_microseconds(w);
+    if (item->mode == DURATION_SECONDS)
+        elapsed /= 1000000;
+    else if (item->mode == DURATION_MILLISECONDS)
+        elapsed /= 1000;
+    emit_unsigned(w, (uint64_t)elapsed);
+}
+
+static bool prepare_duration(log_item *item, pool *p, char **error)
+{
+    if (item->text[0] == '\0' || strcasecmp(item->text, "s") == 0)
+        item->mode = DURATION_SECONDS;
+    else if (strcasecmp(item->text, "ms") == 0)
+        item->mode = DURATION_MILLISECONDS;
+    else if (strcasecmp(item->text, "us") == 0)
+        item->mode = DURATION_MICROSECONDS;
+    else {
+        *error = pool_printf(p, "unknown unit \"%s\" in %%{...}T (s, ms or us)", item->text);
+        return false;
+    }
+    return true;
+}
+
+static bool prepare_microseconds(log_item *item, pool *p, char **error)
+{
+    item->mode = DURATION_MICROSECONDS;
+    return true;
+}
+
+/* ---- request and connection fields --------------------------------------- */
+
+static void write_literal(line_writer *w, const log_item *item)
+{
+    emit(w, item->text, item->text_length);
+}
+
+static void write_dash(line_writer *w, const log_item *item)
+{
+    emit_dash(w);
+}
+
+static void write_client_address(line_writer *w, const log_item *item)
+{
+    const char *address = connection_peer_address(w->r->connection);
+    emit_string(w, address && *address ? address : "-");
+}
+
+static void write_local_address(line_writer *w, const log_item *item)
+{
+    const char *address = connection_local_address(w->r->connection);
+    emit_string(w, address && *address ? address : "-");
+}
+
+enum { PORT_LOCAL, PORT_REMOTE };
+
+static void write_port(line_writer *w, const log_item *item)
+{
+    int port = item->mode == PORT_REMOTE ? connection_peer_port(w->r->connection)
+                                         : connection_local_port(w->r->connection);
+    if (port > 0)
+        emit_unsigned(w, (uint64_t)port);
+    else
+        emit_dash(w);
+}
+
+static bool prepare_port(log_item *item, pool *p, char **error)
+{
+    /* weft has no ServerName port of its own yet: canonical is the local port. */
+    if (item->text[0] == '\0' || strcasecmp(item->text, "canonical") == 0 ||
+        strcasecmp(item->text, "local") == 0)
+        item->mode = PORT_LOCAL;
+    else if (strcasecmp(item->text, "remote") == 0)
+        item->mode = PORT_REMOTE;
+    else {
+        *error = pool_printf(p, "unknown %%{%s}p (canonical, local or remote)", item->text);
+        return false;
+    }
+    return true;
+}
+
+enum { PROCESS_PID, PROCESS_TID, PROCESS_HEX_TID };
+
+static void write_process(line_writer *w, const log_item *item)
+{
+    if (item->mode == PROCESS_PID) {
+        emit_unsigned(w, (uint64_t)getpid());
+    } else {
+        /* gettid(), like the error log's "[pid N:tid N]", so lines can be matched. */
+        char text[24];
+        int length = snprintf(text, sizeof text, item->mode == PROCESS_HEX_TID ? "%lx" : "%lu",
+                              (unsigned long)gettid());
+        emit(w, text, (size_t)length);
+    }
+}
+
+static bool prepare_process(log_item *item, pool *p, char **error)
+{
+    if (item->text[0] == '\0' || strcasecmp(item->text, "pid") == 0)
+        item->mode = PROCESS_PID;
+    else if (strcasecmp(item->text, "tid") == 0)
+        item->mode = PROCESS_TID;
+    else if (strcasecmp(item->text, "hextid") == 0)
+        item->mode = PROCESS_HEX_TID;
+    else {
+        *error = pool_printf(p, "unknown %%{%s}P (pid, tid or hextid)", item->text);
+        return false;
+    }
+    return true;
+}
+
+/* %b: Apache's CLF convention, '-' rather than 0. */
+static void write_body_bytes_clf(line_writer *w, const log_item *item)
+{
+    if (w->r->body_bytes_sent)
+        emit_unsigned(w, w->r->body_bytes_sent);
+    else
+        emit_dash(w);
+}
+
+static void write_body_bytes(line_writer *w, const log_item *item)
+{
+    emit_unsigned(w, w->r->body_bytes_sent);
+}
+
+static void write_bytes_sent(line_writer *w, const log_item *item)
+{
+    emit_unsigned(w, w->r->bytes_sent);
+}
+
+static void write_bytes_received(line_writer *w, const log_item *item)
+{
+    emit_unsigned(w, w->r->bytes_received);
+}
+
+static void write_bytes_transferred(line_writer *w, const log_item *item)
+{
+    emit_unsigned(w, w->r->bytes_received + w->r->bytes_sent);
+}
+
+static void write_status(line_writer *w, const log_item *item)
+{
+    if (w->r->status > 0)
+        emit_unsigned(w, (uint64_t)w->r->status);
+    else
+        emit_dash(w);
+}
+
+static void write_request_line(line_writer *w, const log_item *item)
+{
+    emit_escaped_or_dash(w, w->r->request_line);
+}
+
+static void write_method(line_writer *w, const log_item *item)
+{
+    emit_escaped_or_dash(w, w->r->method_name);
+}
+
+static void write_protocol(line_writer *w, const log_item *item)
+{
+    if (w->r->version_major <= 0) {
+        emit_dash(w);
+        return;
+    }
+    char text[32];
+    int length = snprintf(text, sizeof text, "HTTP/%d.%d", w->r->version_major, w->r->version_minor);
+    emit(w, text, (size_t)length);
+}
+
+static void write_url_path(line_writer *w, const log_item *item)
+{
+    emit_escaped_or_dash(w, w->r->path);
+}
+
+static void write_query(line_writer *w, const log_item *item)
+{
+    if (!w->r->query)
+        return;
+    emit(w, "?", 1);
+    emit_escaped(w, w->r->query, strlen(w->r->query));
+}
+
+static void write_filename(line_writer *w, const log_item *item)
+{
+    emit_escaped_or_dash(w, w->r->file_path);
+}
+
+static void write_user(line_writer *w, const log_item *item)
+{
+    const char *user = w->r->user;
+    if (user && *user == '\0')
+        emit_string(w, "\"\"");  /* as Apache: an empty user is not "no user" */
+    else
+        emit_escaped_or_dash(w, user);
+}
+
+static void write_server_name(line_writer *w, const log_item *item)
+{
+    emit_escaped_or_dash(w, w->r->server ? w->r->server->server_name : NULL);
+}
+
+/* %V: the Host the client asked for (UseCanonicalName Off), lower-cased and
+ * without its port, else ServerName. */
+static void write_host(line_writer *w, const log_item *item)
+{
+    slice host;
+    if (!request_header_slice(w->r, "Host", &host) || host.length == 0) {
+        write_server_name(w, item);
+        return;
+    }
+    size_t length = host.length;
+    const char *end = host.data[0] == '[' ? memchr(host.data, ']', host.length)
+                                          : memchr(host.data, ':', host.length);
+    if (end)
+        length = (size_t)(end - host.data) + (host.data[0] == '[');
+    char lower[256];
+    if (length > sizeof lower)
+        length = sizeof lower;
+    for (size_t i = 0; i < length; i++)
+        lower[i] = (host.data[i] >= 'A' && host.data[i] <= 'Z') ? (char)(host.data[i] + 32) : host.data[i];
+    emit_escaped(w, lower, length);
+}
+
+/* %X: 'X' when the body was not sent completely (the client went away),
+ * '+' when the connection stays open, '-' when it is closed. */
+static void write_connection_status(line_writer *w, const log_item *item)
+{
+    const request *r = w->r;
+    bool aborted = !r->head_only && r->body != BODY_NONE && r->body_length >= 0 &&
+                   r->body_bytes_sent < (uint64_t)r->body_length;
+    emit(w, aborted ? "X" : r->keep_alive ? "+" : "-", 1);
+}
+
+static void write_request_header(line_writer *w, const log_item *item)
+{
+    slice value;
+    if (item->text_length && request_header_slice(w->r, item->text, &value))
+        emit_escaped(w, value.data, value.length);
+    else
+        emit_dash(w);
+}
+
+/* %{name}C: the value of one cookie of the Cookie header; names compare
+ * case-insensitively and blanks around names and values are dropped. */
+static void write_cookie(line_writer *w, const log_item *item)
+{
+    slice cookies;
+    if (item->text_length && request_header_slice(w->r, "Cookie", &cookies)) {
+        const char *cursor = cookies.data, *end = cookies.data + cookies.length;
+        while (cursor < end) {
+            const char *separator = memchr(cursor, ';', (size_t)(end - cursor));
+            const char *pair_end = separator ? separator : end;
+            const char *equals = memchr(cursor, '=', (size_t)(pair_end - cursor));
+            if (equals) {
+                slice name = slice_trim((slice){ cursor, (size_t)(equals - cursor) });
+                slice value = slice_trim((slice){ equals + 1, (size_t)(pair_end - equals - 1) });
+                if (value.length && slice_equal_string_nocase(name, item->text)) {
+                    emit_escaped(w, value.data, value.length);
+                    return;
+                }
+            }
+            cursor = pair_end + 1;
+        }
+    }
+    emit_dash(w);
+}
+
+static size_t format_http_date(char *out, size_t size, time_t when)
+{
+    struct tm t;
+    if (!gmtime_r(&when, &t))
+        return 0;
+    int length = snprintf(out, size, "%s, %02d %s %d %02d:%02d:%02d GMT",
+                          access_log_day_names[(unsigned)t.tm_wday % 7], t.tm_mday,
+                          access_log_month_names[(unsigned)t.tm_mon % 12], t.tm_year + 1900,
+                          t.tm_hour, t.tm_min, t.tm_sec);
+    return length > 0 && (size_t)length < size ? (size_t)length : 0;
+}
+
+/* %{name}o: the extra headers a handler added, then the fields the
+ * connection layer derives from the response (Content-Type without its
+ * parameters, as Apache logs it). */
+static void write_response_header(line_writer *w, const log_item *item)
+{
+    const request *r = w->r;
+    const char *name = item->text;
+    bool joined = strcasecmp(name, "Set-Cookie") == 0;  /* Apache logs all of them */
+    bool found = false;
+    for (int i = 0; i < r->header_count; i++) {
+        if (strcasecmp(r->headers[i].name, name) != 0)
+            continue;
+        if (found)
+            emit(w, ", ", 2);
+        emit_escaped(w, r->headers[i].value, strlen(r->headers[i].value));
+        found = true;
+        if (!joined)
+            break;
+    }
+    if (found)
+        return;
+
+    char text[64];
+    if (strcasecmp(name, "Content-Type") == 0 && r->content_type) {
+        const char *parameters = strchr(r->content_type, ';');
+        size_t length = parameters ? (size_t)(parameters - r->content_type) : strlen(r->content_type);
+        while (length && (r->content_type[length - 1] == ' ' || r->content_type[length - 1] == '\t'))
+            length--;
+        emit_escaped(w, r->content_type, length);
+    } else if (strcasecmp(name, "Content-Length") == 0 && r->body != BODY_NONE && r->body_length >= 0) {
+        emit_unsigned(w, (uint64_t)r->body_length);
+    } else if (strcasecmp(name, "ETag") == 0 && r->etag) {
+        emit_escaped(w, r->etag, strlen(r->etag));
+    } else if (strcasecmp(name, "Last-Modified") == 0 && r->last_modified > 0 &&
+               format_http_date(text, sizeof text, r->last_modified)) {
+        emit_string(w, text);
+    } else {
+        emit_dash(w);
+    }
+}
+
+/* ---- compiling a format ---------------------------------------------------- */
+
+typedef struct {
+    char letter;
+    item_writer write;
+    /* Digests the {argument} into item->mode; NULL: the argument is ignored
+     * (or used as is, for %i %o %C). */
+    bool (*prepare)(log_item *item, pool *p, char **error);
+} format_directive;
+
+static const format_directive format_directives[] = {
+    { 'a', write_client_address, NULL },
+    { 'A', write_local_address, NULL },
+    { 'b', write_body_bytes_clf, NULL },
+    { 'B', write_body_bytes, NULL },
+    { 'C', write_cookie, NULL },
+    { 'D', write_duration, prepare_microseconds },
+    { 'e', write_dash, NULL },        /* no environment variables in weft yet */
+    { 'f', write_filename, NULL },
+    { 'h', write_client_address, NULL },  /* HostnameLookups is always Off */
+    { 'H', write_protocol, NULL },
+    { 'i', write_request_header, NULL },
+    { 'I', write_bytes_received, NULL },
+    { 'l', write_dash, NULL },        /* identd: never */
+    { 'L', write_dash, NULL },        /* no error-log request ids yet */
+    { 'm', write_method, NULL },
+    { 'n', write_dash, NULL },        /* no module notes */
+    { 'o', write_response_header, NULL },
+    { 'O', write_bytes_sent, NULL },
+    { 'p', write_port, prepare_port },
+    { 'P', write_process, prepare_process },
+    { 'q', write_query, NULL },
+    { 'r', write_request_line, NULL },
+    { 's', write_status, NULL },      /* no internal redirects: %<s = %>s */
+    { 'S', write_bytes_transferred, NULL },
+    { 't', write_time, prepare_time },
+    { 'T', write_duration, prepare_duration },
+    { 'u', write_user, NULL },
+    { 'U', write_url_path, NULL },
+    { 'v', write_server_name, NULL },
+    { 'V', write_host, NULL },
+    { 'X', write_connection_status, NULL },
+};
+
+static const format_directive *find_format_directive(char letter)
+{
+    for (size_t i = 0; i < COUNT_OF(format_directives); i++)
+        if (format_directives[i].letter == letter)
+            return &format_directives[i];
+    return NULL;
+}
+
+/* Literal text up to the next '%', with the backslash escapes Apache
+ * understands in formats (\n \r \t \\; any other backslash stays). */
+static const char *compile_literal(log_item *item, pool *p, const char *text)
+{
+    const char *end = strchr(text, '%');
+    if (!end)
+        end = text + strlen(text);
+    char *copy = pool_alloc(p, (size_t)(end - text) + 1);
+    size_t length = 0;
+    for (const char *s = text; s < end; s++) {
+        if (*s == '\\' && s + 1 < end && strchr("nrt\\", s[1])) {
+            s++;
+            copy[length++] = *s == 'n' ? '\n' : *s == 'r' ? '\r' : *s == 't' ? '\t' : '\\';
+        } else {
+            copy[length++] = *s;
+        }
+    }
+    copy[length] = '\0';
+    item->write = write_literal;
+    item->text = copy;
+    item->text_length = length;
+    return end;
+}
+
+/* One "%[!][status,...][<>][{argument}]letter"; text points after the '%'. */
+static const char *compile_directive(log_item *item, pool *p, const char *text, char **error)
+{
+    int statuses[ACCESS_LOG_MAX_STATUSES];
+    item->text = "";
+    if (*text == '%') {
+        item->write = write_literal;
+        item->text = "%";
+        item->text_length = 1;
+        return text + 1;
+    }
+    for (;;) {
+        char c = *text;
+        if (c == '!') {
+            item->statuses_negated = !item->statuses_negated;
+            text++;
+        } else if (c == '<' || c == '>' || c == ',') {
+            text++;  /* original/final status: the same in weft */
+        } else if (c >= '0' && c <= '9') {
+            int status = 0;
+            while (*text >= '0' && *text <= '9' && status < 100000)
+                status = status * 10 + (*text++ - '0');
+            if (item->status_count == ACCESS_LOG_MAX_STATUSES) {
+                *error = pool_printf(p, "more than %d status codes in one format directive",
+                                     ACCESS_LOG_MAX_STATUSES);
+                return NULL;
+            }
+            statuses[item->status_count++] = status;
+        } else if (c == '{') {
+            const char *close = strchr(text, '}');
+            if (!close) {
+                *error = pool_strdup(p, "missing '}' after %{");
+                return NULL;
+            }
+            item->text = pool_strndup(p, text + 1, (size_t)(close - text - 1));
+            item->text_length = (size_t)(close - text - 1);
+            text = close + 1;
+        } else if (c == '\0') {
+            *error = pool_strdup(p, "incomplete format directive at the end of the format");
+            return NULL;
+        } else {
+            const format_directive *directive = find_format_directive(c);
+            if (!directive) {
+                if ((unsigned char)c > 0x20 && (unsigned char)c < 0x7f)
+                    *error = pool_printf(p, "unknown format directive %%%c", c);
+                else
+                    *error = pool_printf(p, "unknown format directive %%\\x%02x", (unsigned char)c);
+                return NULL;
+            }
+            item->write = directive->write;
+            if (directive->prepare && !directive->prepare(item, p, error))
+                return NULL;
+            if (item->status_count) {
+                int *copy = pool_alloc(p, sizeof *copy * (size_t)item->status_count);
+                memcpy(copy, statuses, sizeof *copy * (size_t)item->status_count);
+                item->statuses = copy;
+            }
+            return text + 1;
+        }
+    }
+}
+
+struct access_log_format *access_log_compile(pool *p, const char *text, char **error)
+{
+    /* Each '%' starts at most one directive and one literal follows it. */
+    size_t capacity = 1;
+    for (const char *s = text; *s; s++)
+        capacity += (*s == '%') * 2;
+    struct access_log_format *format = pool_calloc(p, sizeof *format);
+    format->items = pool_calloc(p, sizeof *format->items * capacity);
+    while (*text) {
+        log_item *item = &format->items[format->item_count++];
+        text = *text == '%' ? compile_directive(item, p, text + 1, error)
+                            : compile_literal(item, p, text);
+        if (!text)
+            return NULL;
+    }
+    return format;
+}
+
+/* ---- writing a line -------------------------------------------------------- */
+
+static bool item_applies(const log_item *item, int status)
+{
+    if (!item->status_count)
+        return true;
+    bool listed = false;
+    for (int i = 0; i < item->status_count && !listed; i++)
+        listed = item->statuses[i] == status;
+    return listed != item->statuses_negated;
+}
+
+static size_t render_line(const struct access_log_format *format, request *r,
+                          const struct timespec *now_monotonic, const struct timespec *now_wall,
+                          char *out, size_t size)
+{
+    line_writer w = {
+        .out = out,
+        .capacity = size ? size - 1 : 0,
+        .r = r,
+        .now_monotonic = *now_monotonic,
+        .now_wall = *now_wall,
+    };
+    for (int i = 0; i < format->item_count; i++) {
+        const log_item *item = &format->items[i];
+        if (item_applies(item, r->status))
+            item->write(&w, item);
+        else
+            emit_dash(&w);
+    }
+    emit(&w, "\n", 1);
+    if (size)
+        out[w.length < size ? w.length : size - 1] = '\0';
+    return w.length;
+}
+
+size_t access_log_format(const struct access_log_format *format, request *r, char *out, size_t size)
+{
+    struct timespec now_monotonic, now_wall;
+    clock_gettime(CLOCK_MONOTONIC, &now_monotonic);
+    clock_gettime(CLOCK_REALTIME, &now_wall);
+    return render_line(format, r, &now_monotonic, &now_wall, out, size);
+}
+
+static void write_line(access_log_file *file, const char *line, size_t length)
+{
+    ssize_t written;
+    do
+        written = write(file->fd, line, length);
+    while (written < 0 && errno == EINTR);
+
+    if (LIKELY(written == (ssize_t)length)) {
+        if (UNLIKELY(__atomic_load_n(&file->write_failing, __ATOMIC_RELAXED)))
+            __atomic_store_n(&file->write_failing, false, __ATOMIC_RELAXED);
+        return;
+    }
+    /* Finishing a short write could interleave with other writers: the rest
+     * of the line is dropped, and the failure reported once. */
+    int error = written < 0 ? errno : ENOSPC;
+    if (!__atomic_exchange_n(&file->write_failing, true, __ATOMIC_RELAXED))
+        log_error_number(LOG_LEVEL_ERROR, error,
+                         "writing to access log %s failed; lines are lost until it works again",
+                         file->path);
+}
+
+void access_log_write(request *r)
+{
+    static _Thread_local char line_buffer[ACCESS_LOG_LINE_BUFFER];
+    const struct access_log_set *set = r->server ? r->server->access_logs : NULL;
+    if (!set || set->count == 0)
+        return;
+    struct timespec now_monotonic, now_wall;
+    clock_gettime(CLOCK_MONOTONIC, &now_monotonic);
+    clock_gettime(CLOCK_REALTIME, &now_wall);
+
+    for (int i = 0; i < set->count; i++) {
+        access_log_file *file = &set->files[i];
+        if (file->fd < 0)
+            continue;
+        char *line = line_buffer;
+        size_t length = render_line(file->format, r, &now_monotonic, &now_wall, line, sizeof line_buffer);
+        if (UNLIKELY(length >= sizeof line_buffer)) {
+            line = pool_alloc(r->pool, length + 1);
+            render_line(file->format, r, &now_monotonic, &now_wall, line, length + 1);
+        }
+        write_line(file, line, length);
+    }
+}
+
+/* ---- opening and closing --------------------------------------------------- */
+
+static void close_files(struct access_log_set *set)
+{
+    for (int i = 0; i < set->count; i++) {
+        if (set->files[i].fd > STDERR_FILENO)
+            close(set->files[i].fd);
+        set->files[i].fd = -1;
+    }
+}
+
+static void close_files_cleanup(void *set)
+{
+    close_files(set);
+}
+
+int access_log_open(server_config *server)
+{
+    struct access_log_set *set = server->access_logs;
+    if (!set || set->count == 0)
+        return WEFT_OK;
+    /* Open everything first so that a failure leaves the logs already open
+     * (by a previous call) untouched. */
+    int *fds = xcalloc((size_t)set->count, sizeof *fds);
+    for (int i = 0; i < set->count; i++) {
+        fds[i] = log_open_file(set->files[i].path);
+        if (fds[i] < 0) {
+            int error = errno;
+            log_error_number(LOG_LEVEL_ERROR, error, "could not open access log %s", set->files[i].path);
+            for (int j = 0; j < i; j++)
+                close(fds[j]);
+            free(fds);
+            return WEFT_ERROR;
+        }
+    }
+    close_files(set);
+    for (int i = 0; i < set->count; i++) {
+        set->files[i].fd = fds[i];
+        set->files[i].write_failing = false;
+    }
+    free(fds);
+    return WEFT_OK;
+}
+
+void access_log_close(server_config *server)
+{
+    if (server->access_logs)
+        close_files(server->access_logs);
+}
+
+/* ---- configuration ----------------------------------------------------------- */
+
+static const log_format_definition predefined_formats[] = {
+    { "common", ACCESS_LOG_FORMAT_COMMON },
+    { "combined", ACCESS_LOG_FORMAT_COMBINED },
+    { "combinedio", ACCESS_LOG_FORMAT_COMBINEDIO },
+};
+
+/* Checks a format where it is written, so that the error carries a line
+ * number; post_config compiles it again for keeps. */
+static int check_format(config_parse *parse, const char *directive, const char *text)
+{
+    pool *scratch = pool_create(4096);
+    char *error = NULL;
+    int result = WEFT_OK;
+    if (!access_log_compile(scratch, text, &error))
+        result = config_error(parse, "%s: %s", directive, error);
+    pool_destroy(scratch);
+    return result;
+}
+
+static int set_log_format(config_parse *parse, const config_directive *directive, void *target,
+                          int argc, char **argv)
+{
+    if (check_format(parse, "LogFormat", argv[0]) != WEFT_OK)
+        return WEFT_ERROR;
+    server_config *server = config_server(parse);
+    int count = server->log_format_count;
+    /* Few definitions: growing by one copy each time is simplest. */
+    log_format_definition *formats = pool_alloc(server->pool, sizeof *formats * (size_t)(count + 1));
+    if (count)
+        memcpy(formats, server->log_formats, sizeof *formats * (size_t)count);
+    formats[count].name = argc > 1 ? pool_strdup(server->pool, argv[1]) : NULL;
+    formats[count].format = pool_strdup(server->pool, argv[0]);
+    server->log_formats = formats;
+    server->log_format_count = count + 1;
+    return WEFT_OK;
+}
+
+static int add_custom_log(config_parse *parse, const char *directive, const char *path, const char *format)
+{
+    if (path[0] == '|')
+        return config_error(parse, "%s: piped logs are not supported yet", directive);
+    if (path[0] == '\0')
+        return config_error(parse, "%s: empty file name", directive);
+    /* A format is written with '%' (or at least a blank); anything else is a
+     * nickname, which may be defined further down the file. */
+    if (format && strpbrk(format, "% \t") && check_format(parse, directive, format) != WEFT_OK)
+        return WEFT_ERROR;
+    server_config *server = config_server(parse);
+    int count = server->custom_log_count;
+    custom_log_definition *logs = pool_alloc(server->pool, sizeof *logs * (size_t)(count + 1));
+    if (count)
+        memcpy(logs, server->custom_logs, sizeof *logs * (size_t)count);
+    logs[count].path = config_resolve_path(parse, path);
+    logs[count].format = format ? pool_strdup(server->pool, format) : NULL;  /* NULL: the default */
+    server->custom_logs = logs;
+    server->custom_log_count = count + 1;
+    return WEFT_OK;
+}
+
+static int set_custom_log(config_parse *parse, const config_directive *directive, void *target,
+                          int argc, char **argv)
+{
+    if (argc > 2)
+        return config_error(parse, "CustomLog: conditional logging (%s) is not supported yet", argv[2]);
+    return add_custom_log(parse, "CustomLog", argv[0], argv[1]);
+}
+
+static int set_transfer_log(config_parse *parse, const config_directive *directive, void *target,
+                            int argc, char **argv)
+{
+    return add_custom_log(parse, "TransferLog", argv[0], NULL);
+}
+
+/* The format a CustomLog means: a nickname (the last LogFormat of that name,
+ * then the predefined ones), a format string, or, for TransferLog (NULL),
+ * the last one-argument LogFormat, else common.  NULL: unknown nickname. */
+static const char *resolve_format(const server_config *server, const char *text)
+{
+    for (int i = server->log_format_count - 1; i >= 0; i--) {
+        const char *name = server->log_formats[i].name;
+        if (text ? name && strcmp(name, text) == 0 : !name)
+            return server->log_formats[i].format;
+    }
+    if (!text)
+        return ACCESS_LOG_FORMAT_COMMON;
+    for (size_t i = 0; i < COUNT_OF(predefined_formats); i++)
+        if (strcmp(predefined_formats[i].name, text) == 0)
+            return predefined_formats[i].format;
+    return strpbrk(text, "% \t") ? text : NULL;
+}
+
+static int access_log_post_config(config_parse *parse, server_config *server)
+{
+    struct access_log_set *set = pool_calloc(server->pool, sizeof *set);
+    set->files = pool_calloc(server->pool, sizeof *set->files * (size_t)(server->custom_log_count + 1));
+    int result = WEFT_OK;
+    for (int i = 0; i < server->custom_log_count; i++) {
+        custom_log_definition *definition = &server->custom_logs[i];
+        const char *text = resolve_format(server, definition->format);
+        if (!text) {
+            result = config_error(parse, "CustomLog %s: unknown log format nickname \"%s\"",
+                                  definition->path, definition->format);
+            continue;
+        }
+        char *error = NULL;
+        struct access_log_format *format = access_log_compile(server->pool, text, &error);
+        if (!format) {
+            result = config_error(parse, "CustomLog: %s", error);
+            continue;
+        }
+        if (text != definition->format)
+            definition->format = pool_strdup(server->pool, text);
+        access_log_file *file = &set->files[set->count++];
+        file->path = definition->path;
+        file->format_text = definition->format;
+        file->format = format;
+        file->fd = -1;
+    }
+    if (result != WEFT_OK)
+        return result;
+    /* Whoever retires this configuration without access_log_close() still
+     * gets the descriptors closed. */
+    pool_cleanup_add(server->pool, close_files_cleanup, set);
+    server->access_logs = set;
+    return WEFT_OK;
+}
+
+static const config_directive access_log_directives[] = {
+    { "LogFormat", CONTEXT_SERVER, SCOPE_SERVER, 1, 2, set_log_format,
+      offsetof(server_config, log_formats), sizeof(log_format_definition *), NULL, NULL,
+      "format [nickname]",
+      "Defines an access log format, named by nickname; without one, the default format" },
+    { "CustomLog", CONTEXT_SERVER, SCOPE_SERVER, 2, 3, set_custom_log,
+      offsetof(server_config, custom_logs), sizeof(custom_log_definition *), NULL, NULL,
+      "file format|nickname", "Logs every request to file (relative to ServerRoot) in that format" },
+    { "TransferLog", CONTEXT_SERVER, SCOPE_SERVER, 1, 1, set_transfer_log,
+      offsetof(server_config, custom_logs), sizeof(custom_log_definition *), NULL, NULL,
+      "file", "Logs every request to file in the default format (LogFormat with one argument)" },
+    { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL, NULL, NULL, NULL },
+};
+
+const module access_log_module = {
+    .name = "log_config",
+    .directives = access_log_directives,
+    .post_config = access_log_post_config,
+    .handler = NULL,
+};

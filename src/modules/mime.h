@@ -1,0 +1,59 @@
+/*
+ * mime.h — file name extension to media type (Content-Type).
+ *
+ * Directives (mime_module):
+ *   TypesConfig file     server only.  Without it, post_config uses
+ *                        /etc/mime.types when readable, else conf/mime.types
+ *                        under ServerRoot, and records the choice in
+ *                        server->types_config.  An explicit file that cannot
+ *                        be read is a configuration error.
+ *   AddType type ext...  anywhere.  Extensions with or without the leading
+ *                        dot, case-insensitive.  A section's AddType wins
+ *                        over the enclosing ones, and a later AddType over an
+ *                        earlier one in the same place (as in Apache).
+ *
+ * Contract:
+ *  - The table lives in server->pool and is read-only once post_config has
+ *    run, so lookups need no lock.
+ *  - Only the last extension of the file name counts ("a.tar.gz" -> gz); a
+ *    leading dot does not start an extension (".profile" has none).
+ *  - Types are returned as written in the file or directive: no charset is
+ *    added to text types.
+ */
+#ifndef WEFT_MODULES_MIME_H
+#define WEFT_MODULES_MIME_H
+
+#include "../core/common.h"
+#include "../core/module.h"
+#include "../core/pool.h"
+#include "../core/server.h"
+
+extern const module mime_module;
+
+typedef struct mime_table mime_table;
+
+/* The media type for the file name at the end of path (AddType of dir
+ * first, then server->mime_types); NULL if unknown or no extension.  dir
+ * may be NULL. */
+const char *mime_type_for_path(const server_config *server, const dir_config *dir,
+                               const char *path);
+
+/* The last extension of path's last segment, without the dot, or NULL;
+ * *length receives its length (the extension ends the string). */
+const char *mime_path_extension(const char *path, size_t *length);
+
+/* --- the table itself, for post_config, listings and tests --- */
+
+mime_table *mime_table_create(pool *p);
+/* Maps extension (any case, no dot) to type; a later call for the same
+ * extension replaces the earlier one.  Both strings are copied into the
+ * table's pool. */
+void mime_table_set(mime_table *table, const char *extension, const char *type);
+/* Adds every "type ext ext ..." line of a mime.types file ('#' starts a
+ * comment).  Returns WEFT_OK, or WEFT_ERROR with errno set. */
+int mime_table_load(mime_table *table, const char *path);
+/* extension: length bytes, any case, no dot.  NULL if unknown. */
+const char *mime_table_lookup(const mime_table *table, const char *extension, size_t length);
+size_t mime_table_count(const mime_table *table);
+
+#endif

@@ -1,0 +1,639 @@
+/*
+ * child.c — a child process: ThreadsPerChild threads around one epoll set
+ * (see child.h for the model).
+ *
+ * Ownership of a connection: at any moment a connection is either run by
+ * exactly one thread or parked (armed in epoll with EPOLLONESHOT and linked
+ * in the park list of what it waits for).  A thread that gets an event
+ * claims the connection under the lock; the timer sweep claims expired ones
+ * the same way.  Connections live in a fixed table of slots, and the epoll
+ * data carries (slot, generation), so an event that arrives for a slot that
+ * has since been closed or reused is recognised and ignored instead of
+ * touching freed memory.
+ */
+#include "child.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/log.h"
+#include "../http/connection.h"
+#include "../os/os.h"
+
+#define TICK_MS 100                 /* timer sweep period: timeouts are this precise */
+#define STOP_GRACE_MS 2000          /* how long a stopping child still answers parked connections */
+#define THREAD_STACK_SIZE (512 * 1024)
+#define DEFAULT_CONNECTIONS_PER_THREAD 8
+
+/* epoll data: (generation << 32) | index.  Indices from SPECIAL_BASE up are
+ * not connections. */
+#define SPECIAL_BASE 0xFFFF0000u
+#define SPECIAL_TIMER (SPECIAL_BASE + 0)
+#define SPECIAL_SIGNAL (SPECIAL_BASE + 1)
+#define SPECIAL_WAKE (SPECIAL_BASE + 2)
+#define SPECIAL_LISTEN (SPECIAL_BASE + 16)
+
+enum { PARK_LISTS = 4 };
+
+typedef struct connection_slot {
+    connection connection;
+    struct connection_slot *previous;
+    struct connection_slot *next;
+    uint32_t index;
+    uint32_t generation;
+    bool in_use;
+    bool registered;       /* added to epoll since the socket was accepted */
+    bool parked;
+    bool event_pending;    /* an event came while its owner was arming it */
+    connection_wait waiting;
+    int64_t deadline_ms;
+} connection_slot;
+
+typedef struct {
+    connection_slot *head;
+    connection_slot *tail;
+} slot_list;
+
+typedef struct {
+    const child_context *context;
+    const server_config *server;
+    scoreboard_process *process;
+    int epoll_fd;
+    int timer_fd;
+    int signal_fd;
+    int wake_fd;
+
+    connection_slot *slots;
+    uint32_t slot_count;
+
+    pthread_mutex_t lock;     /* guards everything below */
+    slot_list free_slots;
+    slot_list parked[PARK_LISTS];
+    uint32_t open_connections;
+    uint64_t connections_accepted;
+    bool accepting;
+    bool stopping;
+    int64_t stop_grace_end_ms;
+    int64_t stop_deadline_ms;
+    bool accept_error_logged;
+
+    _Atomic bool finished;
+} child_state;
+
+typedef struct {
+    child_state *state;
+    int thread_index;
+    pthread_t thread;
+} worker_thread;
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static void list_append(slot_list *list, connection_slot *slot)
+{
+    slot->next = NULL;
+    slot->previous = list->tail;
+    if (list->tail)
+        list->tail->next = slot;
+    else
+        list->head = slot;
+    list->tail = slot;
+}
+
+static void list_remove(slot_list *list, connection_slot *slot)
+{
+    if (slot->previous)
+        slot->previous->next = slot->next;
+    else
+        list->head = slot->next;
+    if (slot->next)
+        slot->next->previous = slot->previous;
+    else
+        list->tail = slot->previous;
+    slot->next = slot->previous = NULL;
+}
+
+static connection_slot *list_pop(slot_list *list)
+{
+    connection_slot *slot = list->head;
+    if (slot)
+        list_remove(list, slot);
+    return slot;
+}
+
+static uint64_t event_data(uint32_t index, uint32_t generation)
+{
+    return ((uint64_t)generation << 32) | index;
+}
+
+static void wake_all_threads(child_state *state)
+{
+    uint64_t one = 1;
+    ssize_t ignored = write(state->wake_fd, &one, sizeof(one));
+    (void)ignored;
+}
+
+/* Listening sockets join or leave this child's epoll set.  Called with the
+ * lock held.  EPOLLEXCLUSIVE: of all children, the kernel wakes one whose
+ * epoll set has a waiting (idle) thread. */
+static void set_accepting(child_state *state, bool accepting)
+{
+    if (state->accepting == accepting)
+        return;
+    for (int i = 0; i < state->context->listen_count; i++) {
+        int fd = state->context->listen_fds[i];
+        if (accepting) {
+            struct epoll_event event = { .events = EPOLLIN | EPOLLEXCLUSIVE,
+                                         .data.u64 = event_data(SPECIAL_LISTEN + (uint32_t)i, 0) };
+            if (epoll_ctl(state->epoll_fd, EPOLL_CTL_ADD, fd, &event) < 0)
+                log_error_number(LOG_LEVEL_ERROR, errno, "child: cannot watch listening socket");
+        } else {
+            epoll_ctl(state->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+        }
+    }
+    state->accepting = accepting;
+    if (state->process)
+        atomic_store_explicit(&state->process->not_accepting, !accepting, memory_order_relaxed);
+}
+
+static uint32_t connection_cap(const child_state *state)
+{
+    return state->slot_count;
+}
+
+static void begin_stop(child_state *state)
+{
+    pthread_mutex_lock(&state->lock);
+    if (state->stopping) {
+        pthread_mutex_unlock(&state->lock);
+        return;
+    }
+    state->stopping = true;
+    set_accepting(state, false);
+    int64_t now = monotonic_ms();
+    int64_t grace = STOP_GRACE_MS;
+    if (state->server->keep_alive_timeout_ms < grace)
+        grace = state->server->keep_alive_timeout_ms;
+    state->stop_grace_end_ms = now + grace;
+    int timeout = state->server->graceful_shutdown_timeout;
+    state->stop_deadline_ms = timeout > 0 ? now + (int64_t)timeout * 1000 : INT64_MAX;
+    /* Parked keep-alive connections get the grace: a request that arrives
+     * in it is answered with Connection: close; then they are closed. */
+    for (connection_slot *slot = state->parked[CONNECTION_WAIT_REQUEST].head; slot; slot = slot->next)
+        if (slot->deadline_ms > state->stop_grace_end_ms)
+            slot->deadline_ms = state->stop_grace_end_ms;
+    bool done = state->open_connections == 0;
+    pthread_mutex_unlock(&state->lock);
+    if (state->process)
+        atomic_store_explicit(&state->process->quiescing, true, memory_order_relaxed);
+    if (done) {
+        state->finished = true;
+        wake_all_threads(state);
+    }
+}
+
+static void stop_now(child_state *state)
+{
+    pthread_mutex_lock(&state->lock);
+    state->stopping = true;
+    set_accepting(state, false);
+    pthread_mutex_unlock(&state->lock);
+    state->finished = true;
+    wake_all_threads(state);
+}
+
+static void close_slot(child_state *state, connection_slot *slot)
+{
+    connection *c = &slot->connection;
+    c->io->close(c);  /* closing the descriptor also removes it from epoll */
+    connection_release(c);
+    pthread_mutex_lock(&state->lock);
+    slot->generation++;
+    slot->in_use = false;
+    slot->parked = false;
+    slot->registered = false;
+    list_append(&state->free_slots, slot);
+    state->open_connections--;
+    if (!state->accepting && !state->stopping && state->open_connections < connection_cap(state))
+        set_accepting(state, true);
+    bool done = state->stopping && state->open_connections == 0;
+    pthread_mutex_unlock(&state->lock);
+    if (state->process)
+        atomic_fetch_sub_explicit(&state->process->connections, 1, memory_order_relaxed);
+    if (done) {
+        state->finished = true;
+        wake_all_threads(state);
+    }
+}
+
+static int64_t park_timeout_ms(const child_state *state, connection_wait wait)
+{
+    switch (wait) {
+    case CONNECTION_WAIT_REQUEST:
+        return state->server->keep_alive_timeout_ms;
+    case CONNECTION_WAIT_LINGER:
+        return 2000;
+    default:
+        return (int64_t)state->server->timeout * 1000;
+    }
+}
+
+/* Parks slot until its socket is ready for `wait`.  Returns false when an
+ * event already arrived while arming: the caller keeps the connection and
+ * runs it again. */
+static bool park(child_state *state, connection_slot *slot, connection_wait wait)
+{
+    int64_t deadline = monotonic_ms() + park_timeout_ms(state, wait);
+    struct epoll_event event = {
+        .events = (wait == CONNECTION_WAIT_WRITE ? EPOLLOUT : EPOLLIN) | EPOLLONESHOT,
+        .data.u64 = event_data(slot->index, slot->generation),
+    };
+    pthread_mutex_lock(&state->lock);
+    slot->event_pending = false;
+    if (state->stopping && wait == CONNECTION_WAIT_REQUEST && deadline > state->stop_grace_end_ms)
+        deadline = state->stop_grace_end_ms;
+    pthread_mutex_unlock(&state->lock);
+    slot->waiting = wait;
+    slot->deadline_ms = deadline;
+
+    int operation = slot->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(state->epoll_fd, operation, slot->connection.fd, &event) < 0) {
+        log_error_number(LOG_LEVEL_ERROR, errno, "child: cannot park a connection");
+        close_slot(state, slot);
+        return true;
+    }
+    slot->registered = true;
+
+    pthread_mutex_lock(&state->lock);
+    if (slot->event_pending) {
+        slot->event_pending = false;
+        pthread_mutex_unlock(&state->lock);
+        return false;
+    }
+    slot->parked = true;
+    list_append(&state->parked[wait], slot);
+    pthread_mutex_unlock(&state->lock);
+    if (state->process && wait == CONNECTION_WAIT_REQUEST)
+        atomic_fetch_add_explicit(&state->process->parked, 1, memory_order_relaxed);
+    return true;
+}
+
+static void serve(child_state *state, connection_slot *slot, connection_worker *worker)
+{
+    for (;;) {
+        worker->stopping = state->stopping;
+        connection_wait wait = connection_run(&slot->connection, worker);
+        if (wait == CONNECTION_CLOSE) {
+            if (worker->score)
+                scoreboard_set_status(worker->score, THREAD_CLOSING);
+            close_slot(state, slot);
+            return;
+        }
+        if (park(state, slot, wait))
+            return;
+    }
+}
+
+/* Takes a parked slot out of its list.  Called with the lock held. */
+static void unpark(child_state *state, connection_slot *slot)
+{
+    list_remove(&state->parked[slot->waiting], slot);
+    slot->parked = false;
+    if (state->process && slot->waiting == CONNECTION_WAIT_REQUEST)
+        atomic_fetch_sub_explicit(&state->process->parked, 1, memory_order_relaxed);
+}
+
+static void on_connection_event(child_state *state, uint32_t index, uint32_t generation,
+                                connection_worker *worker)
+{
+    if (index >= state->slot_count)
+        return;
+    connection_slot *slot = &state->slots[index];
+    pthread_mutex_lock(&state->lock);
+    if (!slot->in_use || slot->generation != generation) {
+        pthread_mutex_unlock(&state->lock);
+        return;  /* stale: the slot was closed or reused since */
+    }
+    if (!slot->parked) {
+        slot->event_pending = true;  /* its owner is arming it and will run it */
+        pthread_mutex_unlock(&state->lock);
+        return;
+    }
+    unpark(state, slot);
+    pthread_mutex_unlock(&state->lock);
+    serve(state, slot, worker);
+}
+
+static void on_listen_event(child_state *state, int listen_index, connection_worker *worker)
+{
+    connection_slot *evicted = NULL;
+    pthread_mutex_lock(&state->lock);
+    if (!state->accepting || state->stopping) {
+        pthread_mutex_unlock(&state->lock);
+        return;
+    }
+    if (state->open_connections >= connection_cap(state)) {
+        /* Saturated: an idle keep-alive connection is the cheapest thing to
+         * give up (its client reconnects); only when there is none do we
+         * stop accepting and leave new connections to our siblings. */
+        evicted = list_pop(&state->parked[CONNECTION_WAIT_REQUEST]);
+        if (evicted) {
+            evicted->parked = false;
+            evicted->generation++;
+            if (state->process)
+                atomic_fetch_sub_explicit(&state->process->parked, 1, memory_order_relaxed);
+        } else {
+            set_accepting(state, false);
+            pthread_mutex_unlock(&state->lock);
+            return;
+        }
+    }
+    pthread_mutex_unlock(&state->lock);
+    if (evicted)
+        close_slot(state, evicted);
+
+    int listen_fd = state->context->listen_fds[listen_index];
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            pthread_mutex_lock(&state->lock);
+            bool first = !state->accept_error_logged;
+            state->accept_error_logged = true;
+            pthread_mutex_unlock(&state->lock);
+            if (first)
+                log_error_number(LOG_LEVEL_ERROR, errno, "accept: out of resources, backing off");
+            struct timespec pause = { 0, 10 * 1000 * 1000 };
+            nanosleep(&pause, NULL);
+        }
+        return;  /* EAGAIN: a sibling thread or child took it; others: the client left */
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+    pthread_mutex_lock(&state->lock);
+    state->accept_error_logged = false;
+    connection_slot *slot = list_pop(&state->free_slots);
+    if (!slot) {  /* cannot happen while open_connections < cap; be safe */
+        pthread_mutex_unlock(&state->lock);
+        close(fd);
+        return;
+    }
+    slot->in_use = true;
+    slot->parked = false;
+    slot->registered = false;
+    state->open_connections++;
+    state->connections_accepted++;
+    int limit = state->server->max_connections_per_child;
+    bool recycle = limit > 0 && state->connections_accepted >= (uint64_t)limit;
+    pthread_mutex_unlock(&state->lock);
+
+    if (state->process)
+        atomic_fetch_add_explicit(&state->process->connections, 1, memory_order_relaxed);
+    if (worker->score)
+        atomic_fetch_add_explicit(&worker->score->connection_count, 1, memory_order_relaxed);
+    connection_init(&slot->connection, fd, state->server);
+    if (recycle) {
+        log_message(LOG_LEVEL_INFO, "child reached MaxConnectionsPerChild (%d): recycling", limit);
+        begin_stop(state);
+    }
+    serve(state, slot, worker);
+}
+
+static void sweep_timeouts(child_state *state)
+{
+    uint64_t expirations;
+    ssize_t ignored = read(state->timer_fd, &expirations, sizeof(expirations));
+    (void)ignored;
+    int64_t now = monotonic_ms();
+    slot_list expired = { NULL, NULL };
+    pthread_mutex_lock(&state->lock);
+    bool force = state->stopping && now >= state->stop_deadline_ms;
+    for (int kind = 0; kind < PARK_LISTS; kind++) {
+        slot_list *list = &state->parked[kind];
+        /* Each list has one timeout, so it is ordered by deadline. */
+        while (list->head && (force || list->head->deadline_ms <= now)) {
+            connection_slot *slot = list->head;
+            unpark(state, slot);
+            slot->generation++;
+            list_append(&expired, slot);
+        }
+    }
+    pthread_mutex_unlock(&state->lock);
+    connection_slot *slot;
+    while ((slot = list_pop(&expired)))
+        close_slot(state, slot);
+    if (force) {
+        log_message(LOG_LEVEL_WARN, "child: GracefulShutdownTimeout reached, closing remaining connections");
+        state->finished = true;
+        wake_all_threads(state);
+    }
+    struct epoll_event event = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = event_data(SPECIAL_TIMER, 0) };
+    epoll_ctl(state->epoll_fd, EPOLL_CTL_MOD, state->timer_fd, &event);
+}
+
+static void on_signal(child_state *state)
+{
+    struct signalfd_siginfo info;
+    while (read(state->signal_fd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
+        if (info.ssi_signo == SIGUSR1 || info.ssi_signo == SIGWINCH)
+            begin_stop(state);
+        else if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT || info.ssi_signo == SIGHUP)
+            stop_now(state);
+    }
+    struct epoll_event event = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = event_data(SPECIAL_SIGNAL, 0) };
+    epoll_ctl(state->epoll_fd, EPOLL_CTL_MOD, state->signal_fd, &event);
+}
+
+static void *worker_main(void *argument)
+{
+    worker_thread *self = argument;
+    child_state *state = self->state;
+    const child_context *context = state->context;
+    connection_worker worker = { .score = NULL, .stopping = false };
+    if (context->board) {
+        worker.score = scoreboard_thread_at(context->board, context->slot, self->thread_index);
+        atomic_store_explicit(&worker.score->pid, getpid(), memory_order_relaxed);
+        atomic_store_explicit(&worker.score->generation, context->generation, memory_order_relaxed);
+    }
+    while (!state->finished) {
+        if (worker.score)
+            scoreboard_set_status(worker.score, THREAD_READY);
+        struct epoll_event event;
+        int count = epoll_wait(state->epoll_fd, &event, 1, -1);
+        if (count <= 0) {
+            if (count < 0 && errno != EINTR) {
+                log_error_number(LOG_LEVEL_ERROR, errno, "child: epoll_wait");
+                break;
+            }
+            continue;
+        }
+        uint32_t index = (uint32_t)event.data.u64;
+        uint32_t generation = (uint32_t)(event.data.u64 >> 32);
+        if (index < SPECIAL_BASE)
+            on_connection_event(state, index, generation, &worker);
+        else if (index >= SPECIAL_LISTEN)
+            on_listen_event(state, (int)(index - SPECIAL_LISTEN), &worker);
+        else if (index == SPECIAL_TIMER)
+            sweep_timeouts(state);
+        else if (index == SPECIAL_SIGNAL)
+            on_signal(state);
+        /* SPECIAL_WAKE: level-triggered and never read, so it wakes every
+         * thread once finished is set. */
+    }
+    if (worker.score)
+        scoreboard_set_status(worker.score, THREAD_DEAD);
+    return NULL;
+}
+
+static int add_special(child_state *state, int fd, uint32_t index, uint32_t events)
+{
+    struct epoll_event event = { .events = events, .data.u64 = event_data(index, 0) };
+    return epoll_ctl(state->epoll_fd, EPOLL_CTL_ADD, fd, &event);
+}
+
+static int setup(child_state *state, sigset_t *signals)
+{
+    state->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    state->signal_fd = signalfd(-1, signals, SFD_NONBLOCK | SFD_CLOEXEC);
+    state->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    state->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (state->epoll_fd < 0 || state->signal_fd < 0 || state->wake_fd < 0 || state->timer_fd < 0)
+        return WEFT_ERROR;
+    struct itimerspec tick = { .it_interval = { 0, TICK_MS * 1000000L }, .it_value = { 0, TICK_MS * 1000000L } };
+    if (timerfd_settime(state->timer_fd, 0, &tick, NULL) < 0)
+        return WEFT_ERROR;
+    if (add_special(state, state->timer_fd, SPECIAL_TIMER, EPOLLIN | EPOLLONESHOT) < 0 ||
+        add_special(state, state->signal_fd, SPECIAL_SIGNAL, EPOLLIN | EPOLLONESHOT) < 0 ||
+        add_special(state, state->wake_fd, SPECIAL_WAKE, EPOLLIN) < 0)
+        return WEFT_ERROR;
+
+    int per_thread = state->server->connections_per_thread > 0 ? state->server->connections_per_thread
+                                                               : DEFAULT_CONNECTIONS_PER_THREAD;
+    state->slot_count = (uint32_t)state->server->threads_per_child * (uint32_t)per_thread;
+    if (state->slot_count < (uint32_t)state->server->threads_per_child)
+        state->slot_count = (uint32_t)state->server->threads_per_child;
+    state->slots = xcalloc(state->slot_count, sizeof(connection_slot));
+    for (uint32_t i = 0; i < state->slot_count; i++) {
+        state->slots[i].index = i;
+        state->slots[i].connection.fd = -1;
+        state->slots[i].connection.body_file = -1;
+        list_append(&state->free_slots, &state->slots[i]);
+    }
+    pthread_mutex_lock(&state->lock);
+    set_accepting(state, true);
+    pthread_mutex_unlock(&state->lock);
+    return WEFT_OK;
+}
+
+static void teardown(child_state *state)
+{
+    for (uint32_t i = 0; i < state->slot_count; i++) {
+        connection_slot *slot = &state->slots[i];
+        if (slot->in_use) {
+            slot->connection.io->close(&slot->connection);
+            connection_release(&slot->connection);
+        }
+        buffer_free(&slot->connection.input);
+        buffer_free(&slot->connection.output);
+        pool_destroy(slot->connection.request_pool);
+    }
+    free(state->slots);
+    close(state->epoll_fd);
+    close(state->signal_fd);
+    close(state->wake_fd);
+    close(state->timer_fd);
+    pthread_mutex_destroy(&state->lock);
+}
+
+int child_main(const child_context *context)
+{
+    const server_config *server = context->server;
+    if (!context->single_process && os_drop_privileges(server) != WEFT_OK)
+        return CHILD_EXIT_FATAL;
+
+    /* Signals arrive through a signalfd in the epoll set, so they must be
+     * blocked in every thread: block them before any thread exists. */
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
+    sigaddset(&signals, SIGUSR1);
+    sigaddset(&signals, SIGWINCH);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    child_state state;
+    memset(&state, 0, sizeof(state));
+    state.context = context;
+    state.server = server;
+    state.stop_deadline_ms = INT64_MAX;
+    pthread_mutex_init(&state.lock, NULL);
+    if (context->board) {
+        state.process = scoreboard_process_at(context->board, context->slot);
+        atomic_store_explicit(&state.process->connections, 0, memory_order_relaxed);
+        atomic_store_explicit(&state.process->parked, 0, memory_order_relaxed);
+        for (int i = 0; i < server->threads_per_child; i++)
+            scoreboard_set_status(scoreboard_thread_at(context->board, context->slot, i), THREAD_STARTING);
+    }
+    if (setup(&state, &signals) != WEFT_OK) {
+        log_error_number(LOG_LEVEL_ERROR, errno, "child: cannot set up its event loop");
+        return CHILD_EXIT_SICK;
+    }
+
+    int thread_count = server->threads_per_child;
+    worker_thread *threads = xcalloc((size_t)thread_count, sizeof(worker_thread));
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    pthread_attr_setstacksize(&attributes, THREAD_STACK_SIZE);
+    int started = 0;
+    for (int i = 0; i < thread_count; i++) {
+        threads[i].state = &state;
+        threads[i].thread_index = i;
+        int rc = pthread_create(&threads[i].thread, &attributes, worker_main, &threads[i]);
+        if (rc != 0) {
+            log_error_number(LOG_LEVEL_ERROR, rc, "child: could only start %d of %d threads", started, thread_count);
+            if (context->board)
+                for (int j = i; j < thread_count; j++)
+                    scoreboard_set_status(scoreboard_thread_at(context->board, context->slot, j), THREAD_DEAD);
+            break;
+        }
+        started++;
+    }
+    pthread_attr_destroy(&attributes);
+    if (started == 0) {
+        teardown(&state);
+        free(threads);
+        return CHILD_EXIT_SICK;
+    }
+    if (state.process)
+        atomic_store_explicit(&state.process->started_ms, wall_ms(), memory_order_relaxed);
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i].thread, NULL);
+    free(threads);
+    teardown(&state);
+    return started < thread_count ? CHILD_EXIT_SICK : CHILD_EXIT_OK;
+}

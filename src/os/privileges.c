@@ -1,0 +1,159 @@
+/*
+ * privileges.c — User and Group: resolving names, and switching a child to
+ * them (reference section 5).  The order is setgid, initgroups, setuid:
+ * once the uid is no longer 0 the group list cannot be changed any more.
+ */
+#include "os.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "../core/log.h"
+
+#define NSS_BUFFER_SIZE 16384
+
+/* "#123" -> 123; false if the text is not '#' followed by digits only. */
+static bool parse_numeric_id(const char *name, unsigned long *id)
+{
+    if (name[0] != '#' || name[1] == '\0')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long value = strtoul(name + 1, &end, 10);
+    if (*end != '\0' || errno != 0 || name[1] == '-' || value > (unsigned long)UINT32_MAX - 1)
+        return false;
+    *id = value;
+    return true;
+}
+
+int os_resolve_user(const char *name, uid_t *uid, gid_t *gid, char *error, size_t error_size)
+{
+    char buffer[NSS_BUFFER_SIZE];
+    struct passwd entry, *found = NULL;
+    unsigned long id;
+    int rc;
+    if (parse_numeric_id(name, &id)) {
+        rc = getpwuid_r((uid_t)id, &entry, buffer, sizeof buffer, &found);
+        if (!found) {
+            /* A numeric uid need not exist in /etc/passwd; its group is
+             * then the one with the same number, as Apache's #-1 default. */
+            *uid = (uid_t)id;
+            *gid = (gid_t)id;
+            return WEFT_OK;
+        }
+    } else {
+        rc = getpwnam_r(name, &entry, buffer, sizeof buffer, &found);
+    }
+    if (!found) {
+        snprintf(error, error_size, "bad user name %s: %s", name,
+                 rc ? strerror(rc) : "no such user");
+        return WEFT_ERROR;
+    }
+    *uid = entry.pw_uid;
+    *gid = entry.pw_gid;
+    return WEFT_OK;
+}
+
+int os_resolve_group(const char *name, gid_t *gid, char *error, size_t error_size)
+{
+    unsigned long id;
+    if (parse_numeric_id(name, &id)) {
+        *gid = (gid_t)id;
+        return WEFT_OK;
+    }
+    char buffer[NSS_BUFFER_SIZE];
+    struct group entry, *found = NULL;
+    int rc = getgrnam_r(name, &entry, buffer, sizeof buffer, &found);
+    if (!found) {
+        snprintf(error, error_size, "bad group name %s: %s", name,
+                 rc ? strerror(rc) : "no such group");
+        return WEFT_ERROR;
+    }
+    *gid = entry.gr_gid;
+    return WEFT_OK;
+}
+
+void os_group_name(gid_t gid, char *out, size_t size)
+{
+    char buffer[NSS_BUFFER_SIZE];
+    struct group entry, *found = NULL;
+    getgrgid_r(gid, &entry, buffer, sizeof buffer, &found);
+    if (found)
+        snprintf(out, size, "%s", entry.gr_name);
+    else
+        snprintf(out, size, "#%lu", (unsigned long)gid);
+}
+
+/* The login name for initgroups: the passwd entry of uid, if there is one. */
+static bool user_name_of(uid_t uid, char *out, size_t size)
+{
+    char buffer[NSS_BUFFER_SIZE];
+    struct passwd entry, *found = NULL;
+    getpwuid_r(uid, &entry, buffer, sizeof buffer, &found);
+    if (!found)
+        return false;
+    snprintf(out, size, "%s", entry.pw_name);
+    return true;
+}
+
+int os_drop_privileges(const server_config *server)
+{
+    if (geteuid() != 0)
+        return WEFT_OK;  /* not root: keep running as the invoking user */
+
+    char error[256];
+    const char *user = server->user ? server->user : "nobody";
+    uid_t uid;
+    gid_t gid;
+    if (os_resolve_user(user, &uid, &gid, error, sizeof error) != WEFT_OK) {
+        log_message(LOG_LEVEL_ALERT, "cannot drop privileges: %s", error);
+        return WEFT_ERROR;
+    }
+    if (uid == 0) {
+        log_message(LOG_LEVEL_ALERT, "cannot drop privileges: User %s is root; children would serve "
+                                     "requests as root", user);
+        return WEFT_ERROR;
+    }
+    if (server->group && os_resolve_group(server->group, &gid, error, sizeof error) != WEFT_OK) {
+        log_message(LOG_LEVEL_ALERT, "cannot drop privileges: %s", error);
+        return WEFT_ERROR;
+    }
+
+    if (setgid(gid) != 0) {
+        log_error_number(LOG_LEVEL_ALERT, errno, "setgid: unable to set group id to Group %lu",
+                         (unsigned long)gid);
+        return WEFT_ERROR;
+    }
+    char login[256];
+    int rc = user_name_of(uid, login, sizeof login) ? initgroups(login, gid) : setgroups(1, &gid);
+    if (rc != 0) {
+        log_error_number(LOG_LEVEL_ALERT, errno, "initgroups: unable to set groups for User %s and "
+                                                 "Group %lu", user, (unsigned long)gid);
+        return WEFT_ERROR;
+    }
+    if (setuid(uid) != 0) {
+        log_error_number(LOG_LEVEL_ALERT, errno, "setuid: unable to change to uid %lu",
+                         (unsigned long)uid);
+        return WEFT_ERROR;
+    }
+    if (server->core_dump_directory && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0)
+        log_error_number(LOG_LEVEL_WARN, errno, "set dumpable failed - this child will not coredump "
+                                                "after software errors");
+
+    /* Trust, but verify: every id is the target and root cannot come back. */
+    if (getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid ||
+        setuid(0) == 0) {
+        log_message(LOG_LEVEL_ALERT, "cannot drop privileges: still uid %lu/%lu gid %lu/%lu after "
+                                     "switching to uid %lu gid %lu",
+                    (unsigned long)getuid(), (unsigned long)geteuid(), (unsigned long)getgid(),
+                    (unsigned long)getegid(), (unsigned long)uid, (unsigned long)gid);
+        return WEFT_ERROR;
+    }
+    return WEFT_OK;
+}
