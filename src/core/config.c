@@ -1,7 +1,8 @@
 /*
  * config.c — the configuration engine: files, sections, Include, defaults,
- * post_config, messages and the generic setters.  Syntax below the line
- * level is in config_lexer.c; indices and merging in config_merge.c.
+ * post_config and messages.  Syntax below the line level (and the generic
+ * setters, which parse values) is in config_lexer.c; indices and merging in
+ * config_merge.c.
  *
  * Every problem is recorded and parsing goes on with the next line, so one
  * run of `weft -t` shows everything that is wrong.  A section whose opening
@@ -15,7 +16,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <glob.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,11 +194,11 @@ static void run_directive(config_parse *parse, int argc, char **argv)
 
 /* ---- sections ---------------------------------------------------------- */
 
-static void push_section(config_parse *parse, open_kind kind, const char *name, bool skip_contents)
+static bool push_section(config_parse *parse, open_kind kind, const char *name, bool skip_contents)
 {
     if (parse->open_count == SECTION_DEPTH_MAX) {
         config_error(parse, "Sections nested more than %d deep", SECTION_DEPTH_MAX);
-        return;
+        return false;
     }
     open_section *s = &parse->open[parse->open_count++];
     s->kind = kind;
@@ -208,6 +208,7 @@ static void push_section(config_parse *parse, open_kind kind, const char *name, 
     s->saved_dir = parse->dir;
     s->saved_skipping = parse->skipping;
     parse->skipping = parse->skipping || skip_contents;
+    return true;
 }
 
 static void pop_section(config_parse *parse)
@@ -258,7 +259,8 @@ static void open_path_section(config_parse *parse, open_kind kind, const char *n
     } else if (kind == OPEN_DIRECTORY && strpbrk(argv[0], "*?[")) {
         config_error(parse, "Wildcards in <Directory> are not supported yet");
     } else {
-        push_section(parse, kind, name, false);
+        if (!push_section(parse, kind, name, false))
+            return;
         if (kind == OPEN_LOCATION) {
             add_section(parse, SECTION_LOCATION, pool_strdup(parse->pool, argv[0]));
             return;
@@ -283,7 +285,8 @@ static void open_condition(config_parse *parse, const char *name, int argc, char
     }
     bool negated = argv[0][0] == '!';
     const char *subject = argv[0] + negated;
-    bool holds = strcmp(name, "IfDefine") == 0 ? config_is_defined(parse, subject) : module_is_present(subject);
+    bool holds = strcmp(name, "IfDefine") == 0 ? config_is_defined(parse, subject)
+                                               : module_is_present(subject);
     push_section(parse, OPEN_CONDITION, name, holds == negated);
 }
 
@@ -633,95 +636,4 @@ void config_free(server_config *server)
 {
     if (server)
         pool_destroy(server->pool);
-}
-
-/* ---- generic setters --------------------------------------------------- */
-
-/* Digits only: unlike Apache's atoi, "10x" or "-1" is an error, not 10 or a
- * huge number. */
-static bool parse_decimal(const char *text, int64_t max, int64_t *value)
-{
-    if (!*text)
-        return false;
-    int64_t result = 0;
-    for (const char *c = text; *c; c++) {
-        if (*c < '0' || *c > '9')
-            return false;
-        int digit = *c - '0';
-        if (result > (max - digit) / 10)
-            return false;
-        result = result * 10 + digit;
-    }
-    *value = result;
-    return true;
-}
-
-int config_set_flag(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
-{
-    if (strcasecmp(argv[0], "On") == 0)
-        *(bool *)target = true;
-    else if (strcasecmp(argv[0], "Off") == 0)
-        *(bool *)target = false;
-    else
-        return config_error(parse, "%s must be On or Off", d->name);
-    return WEFT_OK;
-}
-
-int config_set_integer(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
-{
-    int64_t value;
-    if (!parse_decimal(argv[0], INT_MAX, &value))
-        return config_error(parse, "%s requires a non-negative integer, not '%s'", d->name, argv[0]);
-    *(int *)target = (int)value;
-    return WEFT_OK;
-}
-
-int config_set_seconds(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
-{
-    int64_t value;
-    if (!parse_decimal(argv[0], INT_MAX, &value))
-        return config_error(parse, "%s requires a non-negative number of seconds, not '%s'", d->name, argv[0]);
-    *(int *)target = (int)value;
-    return WEFT_OK;
-}
-
-int config_set_milliseconds(config_parse *parse, const config_directive *d, void *target, int argc,
-                            char **argv)
-{
-    size_t length = strlen(argv[0]);
-    bool in_milliseconds = length > 2 && strcasecmp(argv[0] + length - 2, "ms") == 0;
-    char *number = pool_strndup(parse->scratch, argv[0], in_milliseconds ? length - 2 : length);
-    int64_t value;
-    if (!parse_decimal(number, in_milliseconds ? INT_MAX : INT_MAX / 1000, &value))
-        return config_error(parse, "%s requires seconds or milliseconds (like 5 or 300ms), not '%s'",
-                            d->name, argv[0]);
-    *(int *)target = (int)(in_milliseconds ? value : value * 1000);
-    return WEFT_OK;
-}
-
-int config_set_size(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
-{
-    int64_t value;
-    if (!parse_decimal(argv[0], INT64_MAX, &value))
-        return config_error(parse, "%s requires a non-negative number of bytes, not '%s'", d->name, argv[0]);
-    *(int64_t *)target = value;
-    return WEFT_OK;
-}
-
-int config_set_string(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
-{
-    *(char **)target = pool_strdup(parse->pool, argv[0]);
-    return WEFT_OK;
-}
-
-int config_set_path(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
-{
-    *(char **)target = config_resolve_path(parse, argv[0]);
-    return WEFT_OK;
-}
-
-int config_set_ignored(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
-{
-    config_warning(parse, "%s is accepted but not needed by weft", d->name);
-    return WEFT_OK;
 }

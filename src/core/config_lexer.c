@@ -1,10 +1,13 @@
 /*
  * config_lexer.c — Apache configuration syntax below the level of
- * directives: physical lines to logical lines, logical lines to arguments.
+ * directives: physical lines to logical lines, logical lines to arguments,
+ * and arguments to values (the generic setters of config.h).
  */
 #include "config_internal.h"
 
+#include <limits.h>
 #include <string.h>
+#include <strings.h>
 
 void config_reader_init(config_reader *reader, const char *text, size_t length, int first_line)
 {
@@ -116,4 +119,96 @@ int config_split_words(pool *p, const char *text, char ***argv, const char **pro
     buffer_free(&word);
     *argv = words;
     return count;
+}
+
+/* ---- generic setters --------------------------------------------------- */
+
+/* Digits only: unlike Apache's atoi, "10x" or "-1" is an error, not 10 or a
+ * huge number. */
+static bool parse_decimal(const char *text, size_t length, int64_t max, int64_t *value)
+{
+    if (length == 0)
+        return false;
+    int64_t result = 0;
+    for (const char *c = text; c < text + length; c++) {
+        if (*c < '0' || *c > '9')
+            return false;
+        int digit = *c - '0';
+        if (result > (max - digit) / 10)
+            return false;
+        result = result * 10 + digit;
+    }
+    *value = result;
+    return true;
+}
+
+int config_set_flag(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    if (strcasecmp(argv[0], "On") == 0)
+        *(bool *)target = true;
+    else if (strcasecmp(argv[0], "Off") == 0)
+        *(bool *)target = false;
+    else
+        return config_error(parse, "%s must be On or Off", d->name);
+    return WEFT_OK;
+}
+
+int config_set_integer(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    int64_t value;
+    if (!parse_decimal(argv[0], strlen(argv[0]), INT_MAX, &value))
+        return config_error(parse, "%s requires a non-negative integer, not '%s'", d->name, argv[0]);
+    *(int *)target = (int)value;
+    return WEFT_OK;
+}
+
+int config_set_seconds(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    int64_t value;
+    if (!parse_decimal(argv[0], strlen(argv[0]), INT_MAX, &value))
+        return config_error(parse, "%s requires a non-negative number of seconds, not '%s'", d->name,
+                            argv[0]);
+    *(int *)target = (int)value;
+    return WEFT_OK;
+}
+
+int config_set_milliseconds(config_parse *parse, const config_directive *d, void *target, int argc,
+                            char **argv)
+{
+    size_t length = strlen(argv[0]);
+    bool in_milliseconds = length > 2 && strcasecmp(argv[0] + length - 2, "ms") == 0;
+    size_t digits = in_milliseconds ? length - 2 : length;
+    int64_t value;
+    if (!parse_decimal(argv[0], digits, in_milliseconds ? INT_MAX : INT_MAX / 1000, &value))
+        return config_error(parse, "%s requires seconds or milliseconds (like 5 or 300ms), not '%s'",
+                            d->name, argv[0]);
+    *(int *)target = (int)(in_milliseconds ? value : value * 1000);
+    return WEFT_OK;
+}
+
+int config_set_size(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    int64_t value;
+    if (!parse_decimal(argv[0], strlen(argv[0]), INT64_MAX, &value))
+        return config_error(parse, "%s requires a non-negative number of bytes, not '%s'", d->name, argv[0]);
+    *(int64_t *)target = value;
+    return WEFT_OK;
+}
+
+int config_set_string(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    *(char **)target = pool_strdup(config_pool(parse), argv[0]);
+    return WEFT_OK;
+}
+
+int config_set_path(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    *(char **)target = config_resolve_path(parse, argv[0]);
+    return WEFT_OK;
+}
+
+int config_set_ignored(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    config_warning(parse, "%s is accepted but not needed by weft", d->name);
+    return WEFT_OK;
 }

@@ -24,7 +24,8 @@
 #define DIR_FIELD(field) .scope = SCOPE_DIRECTORY, .offset = offsetof(dir_config, field), \
                          .size = sizeof(((dir_config *)0)->field)
 
-static int set_server_root(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+static int set_server_root(config_parse *parse, const config_directive *d, void *target, int argc,
+                           char **argv)
 {
     char *real = realpath(config_resolve_path(parse, argv[0]), NULL);
     struct stat info;
@@ -65,7 +66,8 @@ static int set_server_tokens(config_parse *parse, const config_directive *d, voi
         }
     }
     /* Apache quietly takes anything unknown as Full; a typo deserves better. */
-    return config_error(parse, "ServerTokens takes Prod, Major, Minor, Minimal, OS or Full, not '%s'", argv[0]);
+    return config_error(parse, "ServerTokens takes Prod, Major, Minor, Minimal, OS or Full, not '%s'",
+                        argv[0]);
 }
 
 /* ---- Options ----------------------------------------------------------- */

@@ -155,9 +155,11 @@ static void log_write_line(const char *line, size_t length)
 
 /* Builds "[time] [level] [pid N:tid N] " + message (+ suffix) + "\n" and
  * writes it.  Newlines inside the message become spaces so that one call
- * stays one line, whatever the caller passed in. */
+ * stays one line, whatever the caller passed in.  errno is preserved: callers
+ * log first and look at errno afterwards. */
 static void log_vwrite(int level, const char *suffix, const char *format, va_list args)
 {
+    int saved_errno = errno;
     char line[LOG_LINE_MAX];
     size_t length = 1;
     line[0] = '[';
@@ -186,6 +188,7 @@ static void log_vwrite(int level, const char *suffix, const char *format, va_lis
             line[i] = ' ';
     line[length++] = '\n';
     log_write_line(line, length);
+    errno = saved_errno;
 }
 
 void log_message(int level, const char *format, ...)

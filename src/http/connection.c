@@ -64,7 +64,7 @@ static int64_t now_ms(void)
 
 static void address_text(const struct sockaddr_storage *address, char *text, size_t size, int *port)
 {
-    text[0] = '\0';
+    strcpy(text, "-");
     *port = 0;
     if (address->ss_family == AF_INET) {
         const struct sockaddr_in *v4 = (const struct sockaddr_in *)address;
@@ -77,7 +77,7 @@ static void address_text(const struct sockaddr_storage *address, char *text, siz
     }
 }
 
-void connection_init(connection *c, int fd, const server_config *server)
+void connection_init(connection *c, int fd, const server_config *server, const struct sockaddr_storage *peer)
 {
     c->fd = fd;
     c->io = &connection_plain_io;
@@ -93,17 +93,24 @@ void connection_init(connection *c, int fd, const server_config *server)
     buffer_clear(&c->input);
     buffer_clear(&c->output);
 
+    address_text(peer, c->peer_address, sizeof(c->peer_address), &c->peer_port);
+    c->local_known = false;
+}
+
+static void find_local_address(const connection *constant)
+{
+    /* Looked up lazily: most requests never need it, and it costs a
+     * system call.  The fields are a cache, hence the cast. */
+    connection *c = (connection *)constant;
+    if (c->local_known)
+        return;
     struct sockaddr_storage address;
     socklen_t length = sizeof(address);
-    if (getpeername(fd, (struct sockaddr *)&address, &length) == 0)
-        address_text(&address, c->peer_address, sizeof(c->peer_address), &c->peer_port);
-    else
-        strcpy(c->peer_address, "-");
-    length = sizeof(address);
-    if (getsockname(fd, (struct sockaddr *)&address, &length) == 0)
+    if (c->fd >= 0 && getsockname(c->fd, (struct sockaddr *)&address, &length) == 0)
         address_text(&address, c->local_address, sizeof(c->local_address), &c->local_port);
     else
         strcpy(c->local_address, "-");
+    c->local_known = true;
 }
 
 void connection_release(connection *c)
@@ -121,8 +128,17 @@ void connection_release(connection *c)
 
 const char *connection_peer_address(const connection *c) { return c->peer_address; }
 int connection_peer_port(const connection *c) { return c->peer_port; }
-const char *connection_local_address(const connection *c) { return c->local_address; }
-int connection_local_port(const connection *c) { return c->local_port; }
+const char *connection_local_address(const connection *c)
+{
+    find_local_address(c);
+    return c->local_address;
+}
+
+int connection_local_port(const connection *c)
+{
+    find_local_address(c);
+    return c->local_port;
+}
 
 static size_t head_limit(const server_config *server)
 {
@@ -287,6 +303,18 @@ static int write_pending(connection *c)
     return WEFT_OK;
 }
 
+/* The client itself ended the exchange (Connection: close, or HTTP/1.0
+ * without keep-alive) and sent no body we did not read. */
+static bool client_expects_close(const connection *c)
+{
+    const request *r = &c->request;
+    if (c->discard_remaining || c->discard_chunked || r->status == 413 || r->parser.head_length == 0)
+        return false;
+    if (r->parser.connection_close)
+        return true;
+    return r->version_major == 1 && r->version_minor == 0 && !r->parser.connection_keep_alive;
+}
+
 static void finish_request(connection *c, const connection_worker *worker)
 {
     request *r = &c->request;
@@ -448,9 +476,15 @@ connection_wait connection_run(connection *c, const connection_worker *worker)
                 return CONNECTION_CLOSE;
             }
             bool close_now = c->close_after_response;
+            bool client_is_done = client_expects_close(c);
             finish_request(c, worker);
-            if (close_now)
+            if (close_now) {
+                /* Lingering is only needed when the client may still be
+                 * sending: we stopped it, or it sent more than we read. */
+                if (client_is_done && c->input.length == 0)
+                    return CONNECTION_CLOSE;
                 return start_linger(c);
+            }
             c->phase = (c->discard_remaining || c->discard_chunked) ? PHASE_DISCARD_BODY : PHASE_READ_HEAD;
             break;
         }

@@ -50,6 +50,7 @@ struct connection {
     int peer_port;
     char local_address[INET6_ADDRSTRLEN];
     int local_port;
+    bool local_known;
 
     connection_phase phase;
     buffer input;                  /* received, not yet consumed */
@@ -77,8 +78,10 @@ struct connection {
     bool close_after_response;
 };
 
-/* Sets up c for a freshly accepted socket (non-blocking). */
-void connection_init(connection *c, int fd, const server_config *server);
+/* Sets up c for a freshly accepted socket (non-blocking); peer is the
+ * address accept() returned.  The local address is looked up when first
+ * asked for. */
+void connection_init(connection *c, int fd, const server_config *server, const struct sockaddr_storage *peer);
 /* Releases what the connection holds (not the socket). */
 void connection_release(connection *c);
 

@@ -50,7 +50,7 @@ struct log_item {
     item_writer write;
     const char *text;           /* literal text, or the {argument} ("" if none) */
     size_t text_length;
-    int mode;                   /* what prepare() made of the argument */
+    int mode;                   /* from the directive table, refined by prepare() */
     const int *statuses;        /* %400,501x: only for these statuses ... */
     int status_count;
     bool statuses_negated;      /* ... or, with '!', for all others */
@@ -136,14 +136,6 @@ static void emit_escaped(line_writer *w, const char *data, size_t length)
         emit(w, escaped, escaped_length);
     }
     emit(w, data + run_start, length - run_start);
-}
-
-static void emit_escaped_or_dash(line_writer *w, const char *string)
-{
-    if (string)
-        emit_escaped(w, string, strlen(string));
-    else
-        emit_dash(w);
 }
 
 /* ---- time ---------------------------------------------------------------- */
@@ -280,27 +272,6 @@ static void write_duration(line_writer *w, const log_item *item)
     emit_unsigned(w, (uint64_t)elapsed);
 }
 
-static bool prepare_duration(log_item *item, pool *p, char **error)
-{
-    if (item->text[0] == '\0' || strcasecmp(item->text, "s") == 0)
-        item->mode = DURATION_SECONDS;
-    else if (strcasecmp(item->text, "ms") == 0)
-        item->mode = DURATION_MILLISECONDS;
-    else if (strcasecmp(item->text, "us") == 0)
-        item->mode = DURATION_MICROSECONDS;
-    else {
-        *error = pool_printf(p, "unknown unit \"%s\" in %%{...}T (s, ms or us)", item->text);
-        return false;
-    }
-    return true;
-}
-
-static bool prepare_microseconds(log_item *item, pool *p, char **error)
-{
-    item->mode = DURATION_MICROSECONDS;
-    return true;
-}
-
 /* ---- request and connection fields --------------------------------------- */
 
 static void write_literal(line_writer *w, const log_item *item)
@@ -313,120 +284,111 @@ static void write_dash(line_writer *w, const log_item *item)
     emit_dash(w);
 }
 
-static void write_client_address(line_writer *w, const log_item *item)
-{
-    const char *address = connection_peer_address(w->r->connection);
-    emit_string(w, address && *address ? address : "-");
-}
+enum {
+    NUMBER_BODY_CLF,            /* %b: '-' rather than 0, the CLF convention */
+    NUMBER_BODY,
+    NUMBER_SENT,
+    NUMBER_RECEIVED,
+    NUMBER_TRANSFERRED,
+    NUMBER_STATUS,
+    NUMBER_LOCAL_PORT,
+    NUMBER_PEER_PORT,
+    NUMBER_PID,
+    NUMBER_TID,
+    NUMBER_HEX_TID,
+};
 
-static void write_local_address(line_writer *w, const log_item *item)
+static void write_number(line_writer *w, const log_item *item)
 {
-    const char *address = connection_local_address(w->r->connection);
-    emit_string(w, address && *address ? address : "-");
-}
-
-enum { PORT_LOCAL, PORT_REMOTE };
-
-static void write_port(line_writer *w, const log_item *item)
-{
-    int port = item->mode == PORT_REMOTE ? connection_peer_port(w->r->connection)
-                                         : connection_local_port(w->r->connection);
-    if (port > 0)
-        emit_unsigned(w, (uint64_t)port);
+    const request *r = w->r;
+    int64_t value = 0;
+    bool dash_when_zero = true;
+    switch (item->mode) {
+    case NUMBER_BODY_CLF: value = (int64_t)r->body_bytes_sent; break;
+    case NUMBER_BODY: value = (int64_t)r->body_bytes_sent; dash_when_zero = false; break;
+    case NUMBER_SENT: value = (int64_t)r->bytes_sent; dash_when_zero = false; break;
+    case NUMBER_RECEIVED: value = (int64_t)r->bytes_received; dash_when_zero = false; break;
+    case NUMBER_TRANSFERRED:
+        value = (int64_t)(r->bytes_received + r->bytes_sent);
+        dash_when_zero = false;
+        break;
+    case NUMBER_STATUS: value = r->status; break;
+    case NUMBER_LOCAL_PORT: value = connection_local_port(r->connection); break;
+    case NUMBER_PEER_PORT: value = connection_peer_port(r->connection); break;
+    case NUMBER_PID: value = getpid(); break;
+    case NUMBER_TID: value = gettid(); break;  /* as the error log's "tid N" */
+    case NUMBER_HEX_TID: {
+        char text[24];
+        emit(w, text, (size_t)snprintf(text, sizeof text, "%lx", (unsigned long)gettid()));
+        return;
+    }
+    }
+    if (value > 0 || (value == 0 && !dash_when_zero))
+        emit_unsigned(w, (uint64_t)value);
     else
         emit_dash(w);
+}
+
+/* Picks item->mode from the {argument}: keywords[i] gives modes[i], and no
+ * argument the first. */
+static bool prepare_keyword(log_item *item, pool *p, char **error, char letter,
+                            const char *const *keywords, const int *modes, size_t count)
+{
+    item->mode = modes[0];
+    if (item->text[0] == '\0')
+        return true;
+    for (size_t i = 0; i < count; i++)
+        if (strcasecmp(item->text, keywords[i]) == 0) {
+            item->mode = modes[i];
+            return true;
+        }
+    *error = pool_printf(p, "unknown argument %%{%s}%c", item->text, letter);
+    return false;
 }
 
 static bool prepare_port(log_item *item, pool *p, char **error)
 {
-    /* weft has no ServerName port of its own yet: canonical is the local port. */
-    if (item->text[0] == '\0' || strcasecmp(item->text, "canonical") == 0 ||
-        strcasecmp(item->text, "local") == 0)
-        item->mode = PORT_LOCAL;
-    else if (strcasecmp(item->text, "remote") == 0)
-        item->mode = PORT_REMOTE;
-    else {
-        *error = pool_printf(p, "unknown %%{%s}p (canonical, local or remote)", item->text);
-        return false;
-    }
-    return true;
-}
-
-enum { PROCESS_PID, PROCESS_TID, PROCESS_HEX_TID };
-
-static void write_process(line_writer *w, const log_item *item)
-{
-    if (item->mode == PROCESS_PID) {
-        emit_unsigned(w, (uint64_t)getpid());
-    } else {
-        /* gettid(), like the error log's "[pid N:tid N]", so lines can be matched. */
-        char text[24];
-        int length = snprintf(text, sizeof text, item->mode == PROCESS_HEX_TID ? "%lx" : "%lu",
-                              (unsigned long)gettid());
-        emit(w, text, (size_t)length);
-    }
+    /* weft has no port in ServerName yet: canonical is the local port. */
+    static const char *const keywords[] = { "canonical", "local", "remote" };
+    static const int modes[] = { NUMBER_LOCAL_PORT, NUMBER_LOCAL_PORT, NUMBER_PEER_PORT };
+    return prepare_keyword(item, p, error, 'p', keywords, modes, COUNT_OF(modes));
 }
 
 static bool prepare_process(log_item *item, pool *p, char **error)
 {
-    if (item->text[0] == '\0' || strcasecmp(item->text, "pid") == 0)
-        item->mode = PROCESS_PID;
-    else if (strcasecmp(item->text, "tid") == 0)
-        item->mode = PROCESS_TID;
-    else if (strcasecmp(item->text, "hextid") == 0)
-        item->mode = PROCESS_HEX_TID;
-    else {
-        *error = pool_printf(p, "unknown %%{%s}P (pid, tid or hextid)", item->text);
-        return false;
+    static const char *const keywords[] = { "pid", "tid", "hextid" };
+    static const int modes[] = { NUMBER_PID, NUMBER_TID, NUMBER_HEX_TID };
+    return prepare_keyword(item, p, error, 'P', keywords, modes, COUNT_OF(modes));
+}
+
+enum {
+    FIELD_REQUEST_LINE,
+    FIELD_METHOD,
+    FIELD_URL_PATH,
+    FIELD_FILENAME,
+    FIELD_SERVER_NAME,
+    FIELD_PEER_ADDRESS,
+    FIELD_LOCAL_ADDRESS,
+};
+
+/* Text fields: escaped, '-' when absent. */
+static void write_field(line_writer *w, const log_item *item)
+{
+    const request *r = w->r;
+    const char *value = NULL;
+    switch (item->mode) {
+    case FIELD_REQUEST_LINE: value = r->request_line; break;
+    case FIELD_METHOD: value = r->method_name; break;
+    case FIELD_URL_PATH: value = r->path; break;
+    case FIELD_FILENAME: value = r->file_path; break;
+    case FIELD_SERVER_NAME: value = r->server ? r->server->server_name : NULL; break;
+    case FIELD_PEER_ADDRESS: value = connection_peer_address(r->connection); break;
+    case FIELD_LOCAL_ADDRESS: value = connection_local_address(r->connection); break;
     }
-    return true;
-}
-
-/* %b: Apache's CLF convention, '-' rather than 0. */
-static void write_body_bytes_clf(line_writer *w, const log_item *item)
-{
-    if (w->r->body_bytes_sent)
-        emit_unsigned(w, w->r->body_bytes_sent);
+    if (value && *value)
+        emit_escaped(w, value, strlen(value));
     else
         emit_dash(w);
-}
-
-static void write_body_bytes(line_writer *w, const log_item *item)
-{
-    emit_unsigned(w, w->r->body_bytes_sent);
-}
-
-static void write_bytes_sent(line_writer *w, const log_item *item)
-{
-    emit_unsigned(w, w->r->bytes_sent);
-}
-
-static void write_bytes_received(line_writer *w, const log_item *item)
-{
-    emit_unsigned(w, w->r->bytes_received);
-}
-
-static void write_bytes_transferred(line_writer *w, const log_item *item)
-{
-    emit_unsigned(w, w->r->bytes_received + w->r->bytes_sent);
-}
-
-static void write_status(line_writer *w, const log_item *item)
-{
-    if (w->r->status > 0)
-        emit_unsigned(w, (uint64_t)w->r->status);
-    else
-        emit_dash(w);
-}
-
-static void write_request_line(line_writer *w, const log_item *item)
-{
-    emit_escaped_or_dash(w, w->r->request_line);
-}
-
-static void write_method(line_writer *w, const log_item *item)
-{
-    emit_escaped_or_dash(w, w->r->method_name);
 }
 
 static void write_protocol(line_writer *w, const log_item *item)
@@ -436,13 +398,8 @@ static void write_protocol(line_writer *w, const log_item *item)
         return;
     }
     char text[32];
-    int length = snprintf(text, sizeof text, "HTTP/%d.%d", w->r->version_major, w->r->version_minor);
-    emit(w, text, (size_t)length);
-}
-
-static void write_url_path(line_writer *w, const log_item *item)
-{
-    emit_escaped_or_dash(w, w->r->path);
+    emit(w, text, (size_t)snprintf(text, sizeof text, "HTTP/%d.%d", w->r->version_major,
+                                   w->r->version_minor));
 }
 
 static void write_query(line_writer *w, const log_item *item)
@@ -453,23 +410,15 @@ static void write_query(line_writer *w, const log_item *item)
     emit_escaped(w, w->r->query, strlen(w->r->query));
 }
 
-static void write_filename(line_writer *w, const log_item *item)
-{
-    emit_escaped_or_dash(w, w->r->file_path);
-}
-
 static void write_user(line_writer *w, const log_item *item)
 {
     const char *user = w->r->user;
     if (user && *user == '\0')
         emit_string(w, "\"\"");  /* as Apache: an empty user is not "no user" */
+    else if (user)
+        emit_escaped(w, user, strlen(user));
     else
-        emit_escaped_or_dash(w, user);
-}
-
-static void write_server_name(line_writer *w, const log_item *item)
-{
-    emit_escaped_or_dash(w, w->r->server ? w->r->server->server_name : NULL);
+        emit_dash(w);
 }
 
 /* %V: the Host the client asked for (UseCanonicalName Off), lower-cased and
@@ -478,7 +427,7 @@ static void write_host(line_writer *w, const log_item *item)
 {
     slice host;
     if (!request_header_slice(w->r, "Host", &host) || host.length == 0) {
-        write_server_name(w, item);
+        write_field(w, &(log_item){ .mode = FIELD_SERVER_NAME });
         return;
     }
     size_t length = host.length;
@@ -591,48 +540,56 @@ static void write_response_header(line_writer *w, const log_item *item)
     }
 }
 
+static bool prepare_duration(log_item *item, pool *p, char **error)
+{
+    static const char *const keywords[] = { "s", "ms", "us" };
+    static const int modes[] = { DURATION_SECONDS, DURATION_MILLISECONDS, DURATION_MICROSECONDS };
+    return prepare_keyword(item, p, error, 'T', keywords, modes, COUNT_OF(modes));
+}
+
 /* ---- compiling a format ---------------------------------------------------- */
 
 typedef struct {
     char letter;
     item_writer write;
+    int mode;
     /* Digests the {argument} into item->mode; NULL: the argument is ignored
-     * (or used as is, for %i %o %C). */
+     * (or used as is, by %i %o %C and %t). */
     bool (*prepare)(log_item *item, pool *p, char **error);
 } format_directive;
 
 static const format_directive format_directives[] = {
-    { 'a', write_client_address, NULL },
-    { 'A', write_local_address, NULL },
-    { 'b', write_body_bytes_clf, NULL },
-    { 'B', write_body_bytes, NULL },
-    { 'C', write_cookie, NULL },
-    { 'D', write_duration, prepare_microseconds },
-    { 'e', write_dash, NULL },        /* no environment variables in weft yet */
-    { 'f', write_filename, NULL },
-    { 'h', write_client_address, NULL },  /* HostnameLookups is always Off */
-    { 'H', write_protocol, NULL },
-    { 'i', write_request_header, NULL },
-    { 'I', write_bytes_received, NULL },
-    { 'l', write_dash, NULL },        /* identd: never */
-    { 'L', write_dash, NULL },        /* no error-log request ids yet */
-    { 'm', write_method, NULL },
-    { 'n', write_dash, NULL },        /* no module notes */
-    { 'o', write_response_header, NULL },
-    { 'O', write_bytes_sent, NULL },
-    { 'p', write_port, prepare_port },
-    { 'P', write_process, prepare_process },
-    { 'q', write_query, NULL },
-    { 'r', write_request_line, NULL },
-    { 's', write_status, NULL },      /* no internal redirects: %<s = %>s */
-    { 'S', write_bytes_transferred, NULL },
-    { 't', write_time, prepare_time },
-    { 'T', write_duration, prepare_duration },
-    { 'u', write_user, NULL },
-    { 'U', write_url_path, NULL },
-    { 'v', write_server_name, NULL },
-    { 'V', write_host, NULL },
-    { 'X', write_connection_status, NULL },
+    { 'a', write_field, FIELD_PEER_ADDRESS, NULL },
+    { 'A', write_field, FIELD_LOCAL_ADDRESS, NULL },
+    { 'b', write_number, NUMBER_BODY_CLF, NULL },
+    { 'B', write_number, NUMBER_BODY, NULL },
+    { 'C', write_cookie, 0, NULL },
+    { 'D', write_duration, DURATION_MICROSECONDS, NULL },
+    { 'e', write_dash, 0, NULL },     /* no environment variables in weft yet */
+    { 'f', write_field, FIELD_FILENAME, NULL },
+    { 'h', write_field, FIELD_PEER_ADDRESS, NULL },  /* HostnameLookups is always Off */
+    { 'H', write_protocol, 0, NULL },
+    { 'i', write_request_header, 0, NULL },
+    { 'I', write_number, NUMBER_RECEIVED, NULL },
+    { 'l', write_dash, 0, NULL },     /* identd: never */
+    { 'L', write_dash, 0, NULL },     /* no error-log request ids yet */
+    { 'm', write_field, FIELD_METHOD, NULL },
+    { 'n', write_dash, 0, NULL },     /* no module notes */
+    { 'o', write_response_header, 0, NULL },
+    { 'O', write_number, NUMBER_SENT, NULL },
+    { 'p', write_number, NUMBER_LOCAL_PORT, prepare_port },
+    { 'P', write_number, NUMBER_PID, prepare_process },
+    { 'q', write_query, 0, NULL },
+    { 'r', write_field, FIELD_REQUEST_LINE, NULL },
+    { 's', write_number, NUMBER_STATUS, NULL },  /* no internal redirects: %<s = %>s */
+    { 'S', write_number, NUMBER_TRANSFERRED, NULL },
+    { 't', write_time, 0, prepare_time },
+    { 'T', write_duration, DURATION_SECONDS, prepare_duration },
+    { 'u', write_user, 0, NULL },
+    { 'U', write_field, FIELD_URL_PATH, NULL },
+    { 'v', write_field, FIELD_SERVER_NAME, NULL },
+    { 'V', write_host, 0, NULL },
+    { 'X', write_connection_status, 0, NULL },
 };
 
 static const format_directive *find_format_directive(char letter)
@@ -717,6 +674,7 @@ static const char *compile_directive(log_item *item, pool *p, const char *text, 
                 return NULL;
             }
             item->write = directive->write;
+            item->mode = directive->mode;
             if (directive->prepare && !directive->prepare(item, p, error))
                 return NULL;
             if (item->status_count) {
@@ -818,6 +776,7 @@ void access_log_write(request *r)
     const struct access_log_set *set = r->server ? r->server->access_logs : NULL;
     if (!set || set->count == 0)
         return;
+    int saved_errno = errno;  /* the connection layer may still look at it */
     struct timespec now_monotonic, now_wall;
     clock_gettime(CLOCK_MONOTONIC, &now_monotonic);
     clock_gettime(CLOCK_REALTIME, &now_wall);
@@ -834,6 +793,7 @@ void access_log_write(request *r)
         }
         write_line(file, line, length);
     }
+    errno = saved_errno;
 }
 
 /* ---- opening and closing --------------------------------------------------- */

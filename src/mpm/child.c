@@ -36,6 +36,11 @@
 #define STOP_GRACE_MS 2000          /* how long a stopping child still answers parked connections */
 #define THREAD_STACK_SIZE (512 * 1024)
 #define DEFAULT_CONNECTIONS_PER_THREAD 8
+/* A keep-alive connection idle for less than this is likely to carry the
+ * next request any moment (a load generator, a page loading its assets):
+ * closing it would race with that request, so it is not evicted. */
+#define EVICT_MIN_IDLE_MS 1000
+#define ACCEPT_PAUSE_MS 100         /* after EMFILE and friends */
 
 /* epoll data: (generation << 32) | index.  Indices from SPECIAL_BASE up are
  * not connections. */
@@ -58,6 +63,7 @@ typedef struct connection_slot {
     bool parked;
     bool event_pending;    /* an event came while its owner was arming it */
     connection_wait waiting;
+    int64_t parked_at_ms;
     int64_t deadline_ms;
 } connection_slot;
 
@@ -88,6 +94,7 @@ typedef struct {
     int64_t stop_grace_end_ms;
     int64_t stop_deadline_ms;
     bool accept_error_logged;
+    int64_t accept_paused_until_ms;
 
     _Atomic bool finished;
 } child_state;
@@ -166,7 +173,7 @@ static void set_accepting(child_state *state, bool accepting)
     for (int i = 0; i < state->context->listen_count; i++) {
         int fd = state->context->listen_fds[i];
         if (accepting) {
-            struct epoll_event event = { .events = EPOLLIN | EPOLLEXCLUSIVE,
+            struct epoll_event event = { .events = EPOLLIN | EPOLLET | EPOLLEXCLUSIVE,
                                          .data.u64 = event_data(SPECIAL_LISTEN + (uint32_t)i, 0) };
             if (epoll_ctl(state->epoll_fd, EPOLL_CTL_ADD, fd, &event) < 0)
                 log_error_number(LOG_LEVEL_ERROR, errno, "child: cannot watch listening socket");
@@ -237,7 +244,8 @@ static void close_slot(child_state *state, connection_slot *slot)
     slot->registered = false;
     list_append(&state->free_slots, slot);
     state->open_connections--;
-    if (!state->accepting && !state->stopping && state->open_connections < connection_cap(state))
+    if (!state->accepting && !state->stopping && state->open_connections < connection_cap(state) &&
+        monotonic_ms() >= state->accept_paused_until_ms)
         set_accepting(state, true);
     bool done = state->stopping && state->open_connections == 0;
     pthread_mutex_unlock(&state->lock);
@@ -266,7 +274,8 @@ static int64_t park_timeout_ms(const child_state *state, connection_wait wait)
  * runs it again. */
 static bool park(child_state *state, connection_slot *slot, connection_wait wait)
 {
-    int64_t deadline = monotonic_ms() + park_timeout_ms(state, wait);
+    int64_t now = monotonic_ms();
+    int64_t deadline = now + park_timeout_ms(state, wait);
     struct epoll_event event = {
         .events = (wait == CONNECTION_WAIT_WRITE ? EPOLLOUT : EPOLLIN) | EPOLLONESHOT,
         .data.u64 = event_data(slot->index, slot->generation),
@@ -277,6 +286,7 @@ static bool park(child_state *state, connection_slot *slot, connection_wait wait
         deadline = state->stop_grace_end_ms;
     pthread_mutex_unlock(&state->lock);
     slot->waiting = wait;
+    slot->parked_at_ms = now;
     slot->deadline_ms = deadline;
 
     int operation = slot->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
@@ -347,64 +357,98 @@ static void on_connection_event(child_state *state, uint32_t index, uint32_t gen
     serve(state, slot, worker);
 }
 
-static void on_listen_event(child_state *state, int listen_index, connection_worker *worker)
+/* Takes a free slot for one more connection (counted at once, so that
+ * threads accepting in parallel cannot overshoot the cap), evicting an idle
+ * keep-alive connection if the child is full.  NULL when this child should
+ * not accept now. */
+static connection_slot *reserve_slot(child_state *state)
 {
     connection_slot *evicted = NULL;
     pthread_mutex_lock(&state->lock);
     if (!state->accepting || state->stopping) {
         pthread_mutex_unlock(&state->lock);
-        return;
+        return NULL;
     }
     if (state->open_connections >= connection_cap(state)) {
         /* Saturated: an idle keep-alive connection is the cheapest thing to
          * give up (its client reconnects); only when there is none do we
          * stop accepting and leave new connections to our siblings. */
-        evicted = list_pop(&state->parked[CONNECTION_WAIT_REQUEST]);
-        if (evicted) {
-            evicted->parked = false;
+        connection_slot *oldest = state->parked[CONNECTION_WAIT_REQUEST].head;
+        if (oldest && oldest->parked_at_ms <= monotonic_ms() - EVICT_MIN_IDLE_MS) {
+            evicted = oldest;
+            unpark(state, evicted);
             evicted->generation++;
-            if (state->process)
-                atomic_fetch_sub_explicit(&state->process->parked, 1, memory_order_relaxed);
         } else {
             set_accepting(state, false);
             pthread_mutex_unlock(&state->lock);
-            return;
+            return NULL;
         }
     }
     pthread_mutex_unlock(&state->lock);
     if (evicted)
         close_slot(state, evicted);
 
-    int listen_fd = state->context->listen_fds[listen_index];
-    int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    pthread_mutex_lock(&state->lock);
+    connection_slot *slot = NULL;
+    if (state->open_connections < connection_cap(state) && !state->stopping) {
+        slot = list_pop(&state->free_slots);
+        state->open_connections++;
+        slot->in_use = true;
+        slot->parked = false;
+        slot->registered = false;
+    }
+    pthread_mutex_unlock(&state->lock);
+    return slot;
+}
+
+/* Gives back a reserved slot whose accept() found nothing. */
+static void unreserve_slot(child_state *state, connection_slot *slot)
+{
+    pthread_mutex_lock(&state->lock);
+    slot->in_use = false;
+    list_append(&state->free_slots, slot);
+    state->open_connections--;
+    bool done = state->stopping && state->open_connections == 0;
+    pthread_mutex_unlock(&state->lock);
+    if (done) {
+        state->finished = true;
+        wake_all_threads(state);
+    }
+}
+
+/* Accepts one connection into a slot.  NULL when there is none to take
+ * (EAGAIN), when the child is saturated or stopping, or on errors. */
+static connection_slot *accept_one(child_state *state, int listen_fd, connection_worker *worker)
+{
+    connection_slot *slot = reserve_slot(state);
+    if (!slot)
+        return NULL;
+    struct sockaddr_storage peer;
+    socklen_t peer_length = sizeof(peer);
+    int fd = accept4(listen_fd, (struct sockaddr *)&peer, &peer_length, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        int error = errno;
+        unreserve_slot(state, slot);
+        if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
+            /* Out of descriptors or memory: pause accepting (the sweep
+             * resumes it) instead of spinning on a ready listening socket. */
             pthread_mutex_lock(&state->lock);
             bool first = !state->accept_error_logged;
             state->accept_error_logged = true;
+            state->accept_paused_until_ms = monotonic_ms() + ACCEPT_PAUSE_MS;
+            set_accepting(state, false);
             pthread_mutex_unlock(&state->lock);
             if (first)
-                log_error_number(LOG_LEVEL_ERROR, errno, "accept: out of resources, backing off");
-            struct timespec pause = { 0, 10 * 1000 * 1000 };
-            nanosleep(&pause, NULL);
+                log_error_number(LOG_LEVEL_ERROR, error, "accept: out of resources, pausing for %d ms",
+                                 ACCEPT_PAUSE_MS);
         }
-        return;  /* EAGAIN: a sibling thread or child took it; others: the client left */
+        return NULL;  /* EAGAIN: the backlog is empty; others: that client left */
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
     pthread_mutex_lock(&state->lock);
     state->accept_error_logged = false;
-    connection_slot *slot = list_pop(&state->free_slots);
-    if (!slot) {  /* cannot happen while open_connections < cap; be safe */
-        pthread_mutex_unlock(&state->lock);
-        close(fd);
-        return;
-    }
-    slot->in_use = true;
-    slot->parked = false;
-    slot->registered = false;
-    state->open_connections++;
     state->connections_accepted++;
     int limit = state->server->max_connections_per_child;
     bool recycle = limit > 0 && state->connections_accepted >= (uint64_t)limit;
@@ -414,12 +458,34 @@ static void on_listen_event(child_state *state, int listen_index, connection_wor
         atomic_fetch_add_explicit(&state->process->connections, 1, memory_order_relaxed);
     if (worker->score)
         atomic_fetch_add_explicit(&worker->score->connection_count, 1, memory_order_relaxed);
-    connection_init(&slot->connection, fd, state->server);
+    connection_init(&slot->connection, fd, state->server, &peer);
     if (recycle) {
         log_message(LOG_LEVEL_INFO, "child reached MaxConnectionsPerChild (%d): recycling", limit);
         begin_stop(state);
     }
-    serve(state, slot, worker);
+    return slot;
+}
+
+/* The listening socket is edge-triggered, so we take every pending
+ * connection (until EAGAIN, the connection cap or a stop): a connection left
+ * behind would get no further event.  This thread serves the first one; the
+ * others are parked waiting for their first request, which wakes whichever
+ * thread of this child is idle. */
+static void on_listen_event(child_state *state, int listen_index, connection_worker *worker)
+{
+    int listen_fd = state->context->listen_fds[listen_index];
+    connection_slot *first = NULL;
+    connection_slot *slot;
+    while ((slot = accept_one(state, listen_fd, worker))) {
+        if (!first) {
+            first = slot;
+            continue;
+        }
+        if (!park(state, slot, CONNECTION_WAIT_READ))
+            serve(state, slot, worker);
+    }
+    if (first)
+        serve(state, first, worker);
 }
 
 static void sweep_timeouts(child_state *state)
@@ -431,6 +497,14 @@ static void sweep_timeouts(child_state *state)
     slot_list expired = { NULL, NULL };
     pthread_mutex_lock(&state->lock);
     bool force = state->stopping && now >= state->stop_deadline_ms;
+    /* At the connection cap we stopped accepting; once a keep-alive
+     * connection has been idle long enough to be evicted, listen again so
+     * that a waiting client can take its place. */
+    connection_slot *oldest = state->parked[CONNECTION_WAIT_REQUEST].head;
+    if (!state->accepting && !state->stopping && now >= state->accept_paused_until_ms &&
+        ((oldest && oldest->parked_at_ms <= now - EVICT_MIN_IDLE_MS) ||
+         state->open_connections < connection_cap(state)))
+        set_accepting(state, true);
     for (int kind = 0; kind < PARK_LISTS; kind++) {
         slot_list *list = &state->parked[kind];
         /* Each list has one timeout, so it is ordered by deadline. */

@@ -31,7 +31,8 @@ static void wait_for_daemon(int fd, pid_t first)
         _exit(0);
     if (length > 1 && message[0] == 'E') {
         message[length] = '\0';
-        fputs(message + 1, stderr);
+        if (length > 2)  /* "E\n": the daemon already said it on our terminal */
+            fputs(message + 1, stderr);
     } else {
         fputs("weft: the server exited during startup; see the error log\n", stderr);
     }
@@ -183,6 +184,7 @@ void os_pid_file_remove(const char *path)
 
 /* ---- processes and signals --------------------------------------------- */
 
+/* The first line of a small /proc file. */
 static bool read_comm(const char *path, char *out, size_t size)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -204,6 +206,15 @@ bool os_process_is_weft(pid_t pid)
     if (kill(pid, 0) != 0 && errno != EPERM)
         return false;
     char path[64], theirs[64], ours[64];
+    /* A zombie has exited: only its parent has not collected it yet (for a
+     * detached server that is init, which may take its time). */
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    char line[512];
+    if (read_comm(path, line, sizeof line)) {
+        const char *end = strrchr(line, ')');
+        if (end && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X'))
+            return false;
+    }
     snprintf(path, sizeof path, "/proc/%ld/comm", (long)pid);
     if (read_comm(path, theirs, sizeof theirs) && read_comm("/proc/self/comm", ours, sizeof ours))
         return strcmp(theirs, ours) == 0;

@@ -345,6 +345,7 @@ sub run_weft {
         chdir $cwd or _exit(127);
         %ENV = (%ENV, %{ $o->{env} || {} });
         { no warnings "exec"; exec { $bin } $bin, @args; }
+        print STDERR "weft-test: cannot exec $bin: $!\n";
         _exit(127);
     }
     my $timeout = $o->{timeout} // scale(20);
@@ -416,6 +417,7 @@ sub _listening {
 }
 
 # Starts the server.  Options: args => [...] (extra command-line arguments),
+# base_args => [...] (instead of -d ROOT -f conf/weft.conf),
 # foreground => 0 (detach; the pid is then read from the PidFile),
 # x => 1 (-X instead of -D FOREGROUND), wait_port => port to wait for.
 # Dies with the output and error log if it does not come up.
@@ -431,7 +433,8 @@ sub start {
 sub try_start {
     my ($self, %o) = @_;
     croak "already started" if $self->{pid} && !_pid_gone($self->{pid});
-    my @args = ($self->weft_args, @{ $self->{args} }, @{ $o{args} || [] });
+    my @base = $o{base_args} ? @{ $o{base_args} } : $self->weft_args;
+    my @args = (@base, @{ $self->{args} }, @{ $o{args} || [] });
     my $foreground = $o{foreground} // 1;
     if ($o{x}) {
         push @args, '-X';
@@ -452,6 +455,7 @@ sub try_start {
         open STDERR, '>&', \*STDOUT or _exit(127);
         chdir($o{cwd} // $self->{root}) or _exit(127);
         { no warnings "exec"; exec { $bin } $bin, @args; }
+        print STDERR "weft-test: cannot exec $bin: $!\n";
         _exit(127);
     }
     $self->{spawned} = $pid;
@@ -536,10 +540,11 @@ sub signal {
 sub child_pids {
     my ($self, $pid) = @_;
     $pid //= $self->{pid};
-    return () unless $pid;
+    return wantarray ? () : 0 unless $pid;
     my $procs = _processes();
-    return sort { $a <=> $b }
+    my @kids = sort { $a <=> $b }
         map { $_->{pid} } grep { $_->{ppid} == $pid && $_->{state} ne 'Z' } values %$procs;
+    return wantarray ? @kids : scalar @kids;
 }
 
 sub threads_of {
@@ -975,6 +980,36 @@ sub status_auto {
         }
     }
     return \%s;
+}
+
+# Opens $n connections that each request $path (a large file) and then read
+# nothing: with a small receive buffer on our side, each keeps one server
+# thread busy sending until we close it.  Returns the sockets.
+sub stall_clients {
+    my ($self, $n, $path) = @_;
+    my @socks;
+    for my $i (1 .. $n) {
+        my $s = $self->connect(rcvbuf => 4096) or next;
+        send_raw($s, "GET $path HTTP/1.1\r\nHost: " . $self->host_header . "\r\nConnection: close\r\n\r\n");
+        push @socks, $s;
+    }
+    return \@socks;
+}
+
+# How many of these sockets have response bytes waiting (without reading them).
+sub count_answered {
+    my ($self, $socks) = @_;
+    return scalar grep { IO::Select->new($_)->can_read(0) } @$socks;
+}
+
+sub close_all {
+    my ($self, $socks) = @_;
+    for my $s (@$socks) {
+        # An abortive close (RST), so that the server's blocked send ends at once.
+        setsockopt($s, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
+        close $s;
+    }
+    @$socks = ();
 }
 
 # ----------------------------------------------------------------------

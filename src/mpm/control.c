@@ -1,0 +1,586 @@
+/*
+ * control.c — the control process: startup, the signal loop, restarts,
+ * stopping, -X, and the -k commands.  The work on children (forking,
+ * reaping, regulation) is in maintenance.c.
+ *
+ * Startup order: the error log is opened (but stderr stays the log until
+ * every startup step that can fail has passed, so those failures are seen
+ * on the terminal), access logs, listening sockets, scoreboard; then detach
+ * (unless -D FOREGROUND or -X), switch to the error log, write the PidFile,
+ * fork StartServers children.  The detached server tells the `weft` command
+ * that started it when the first child is up (or why it failed), so the
+ * command returns only when the server answers.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/log.h"
+#include "../modules/access_log.h"
+#include "../os/os.h"
+#include "child.h"
+#include "control.h"
+#include "control_internal.h"
+#include "listen.h"
+
+#define READY_TIMEOUT_MS 10000  /* report "started" even if no child is fully up by then */
+
+scoreboard *weft_scoreboard;
+
+int64_t control_monotonic_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+int64_t control_realtime_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+void control_notice(const char *format, ...)
+{
+    char text[LOG_LINE_MAX];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(text, sizeof text, format, args);
+    va_end(args);
+    int saved = log_threshold;
+    if (log_threshold < LOG_LEVEL_NOTICE)
+        log_threshold = LOG_LEVEL_NOTICE;  /* the control process is single-threaded */
+    log_message(LOG_LEVEL_NOTICE, "%s", text);
+    log_threshold = saved;
+}
+
+static bool is_special_log(const char *path)
+{
+    return strcmp(path, "/dev/stderr") == 0 || strcmp(path, "/dev/stdout") == 0;
+}
+
+/* A startup failure: into the log, and to whoever started us — the
+ * terminal, or the original process waiting on the readiness pipe. */
+PRINTF_LIKE(2, 3)
+static void startup_failed(control_state *s, const char *format, ...)
+{
+    char text[1024];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(text, sizeof text, format, args);
+    va_end(args);
+    /* With ErrorLog /dev/stderr the log line already is on the terminal. */
+    bool on_terminal = false;
+    if (log_current_fd() != STDERR_FILENO) {
+        log_message(LOG_LEVEL_EMERG, "%s", text);
+        on_terminal = s->server->error_log && is_special_log(s->server->error_log);
+    }
+    if (s->ready_fd >= 0) {
+        char message[1100] = "";
+        if (!on_terminal)  /* else the waiting command needs only the verdict */
+            snprintf(message, sizeof message, "weft: %s", text);
+        os_daemon_ready(s->ready_fd, message);
+        s->ready_fd = -1;
+    } else if (!s->detached && !on_terminal) {
+        fprintf(stderr, "weft: %s\n", text);
+    }
+}
+
+static int open_error_log(const server_config *server, char *error, size_t size)
+{
+    const char *path = server->error_log ? server->error_log : "/dev/stderr";
+    if (strncmp(path, "syslog", 6) == 0 && (path[6] == '\0' || path[6] == ':'))
+        path = "/dev/stderr";  /* not supported yet: config accepts it, we log to stderr */
+    int fd = log_open_file(path);
+    if (fd < 0)
+        snprintf(error, size, "could not open error log file %s: %s", path, strerror(errno));
+    return fd;
+}
+
+/* Makes fd the error log; a detached server also points its stderr there,
+ * so that anything written to stderr (sanitizer reports, library warnings)
+ * lands in the log instead of /dev/null. */
+static void use_error_log(control_state *s, int fd, const server_config *server)
+{
+    log_use(fd, server->log_level);
+    if (s->detached && server->error_log && !is_special_log(server->error_log))
+        dup2(fd, STDERR_FILENO);
+}
+
+static int write_pid_file(control_state *s, const char *path)
+{
+    bool stale = false;
+    if (os_pid_file_write(path, getpid(), &stale) != WEFT_OK) {
+        startup_failed(s, "could not create pid file %s: %s", path, strerror(errno));
+        return WEFT_ERROR;
+    }
+    if (stale)
+        log_message(LOG_LEVEL_WARN, "pid file %s overwritten -- Unclean shutdown of previous weft run?",
+                    path);
+    free(s->pid_file);
+    s->pid_file = xstrdup(path);
+    return WEFT_OK;
+}
+
+static void remove_pid_file(control_state *s)
+{
+    if (s->pid_file)
+        os_pid_file_remove(s->pid_file);
+    free(s->pid_file);
+    s->pid_file = NULL;
+}
+
+static void stamp_generation(control_state *s)
+{
+    scoreboard_header *header = s->board.header;
+    atomic_store_explicit(&header->running_generation, s->generation, memory_order_relaxed);
+    atomic_store_explicit(&header->config_generation, s->config_generation, memory_order_relaxed);
+    atomic_store_explicit(&header->restart_time_ms, control_realtime_ms(), memory_order_relaxed);
+    s->server->config_generation = s->config_generation;
+}
+
+/* ---- signals ------------------------------------------------------------ */
+
+static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGWINCH, SIGCHLD };
+
+static int open_signal_fd(void)
+{
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (size_t i = 0; i < COUNT_OF(handled_signals); i++)
+        sigaddset(&mask, handled_signals[i]);
+    if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0)
+        return -1;
+    return signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static void read_signals(control_state *s)
+{
+    struct signalfd_siginfo info;
+    while (read(s->signal_fd, &info, sizeof info) == (ssize_t)sizeof info) {
+        control_action action = ACTION_NONE;
+        switch (info.ssi_signo) {
+        case SIGTERM:
+        case SIGINT: action = ACTION_STOP; break;
+        case SIGWINCH: action = ACTION_GRACEFUL_STOP; break;
+        case SIGHUP: action = ACTION_RESTART; break;
+        case SIGUSR1: action = ACTION_GRACEFUL_RESTART; break;
+        default: break;  /* SIGCHLD: the caller reaps anyway */
+        }
+        if (action > s->action)
+            s->action = action;
+    }
+}
+
+/* Waits up to timeout_ms for a signal; returns after reading them. */
+static void wait_for_signal(control_state *s, int timeout_ms)
+{
+    struct pollfd p = { .fd = s->signal_fd, .events = POLLIN };
+    if (poll(&p, 1, timeout_ms < 0 ? 0 : timeout_ms) > 0)
+        read_signals(s);
+}
+
+/* ---- restarts ----------------------------------------------------------- */
+
+static server_config *reload_configuration(control_state *s, const char *signal_name)
+{
+    config_messages errors = { 0 }, warnings = { 0 };
+    server_config *next = config_load(s->options, &errors, &warnings);
+    if (!next) {
+        for (int i = 0; i < errors.count; i++)
+            log_message(LOG_LEVEL_ERROR, "%s", errors.messages[i]);
+        log_message(LOG_LEVEL_ERROR, "%s received, but the configuration has %d error%s: still running "
+                                     "on the previous configuration",
+                    signal_name, errors.count, errors.count == 1 ? "" : "s");
+    } else {
+        for (int i = 0; i < warnings.count; i++)
+            log_message(LOG_LEVEL_WARN, "%s", warnings.messages[i]);
+    }
+    config_messages_free(&errors);
+    config_messages_free(&warnings);
+    return next;
+}
+
+/* After an ungraceful restart every child is gone: statistics start over. */
+static void reset_scoreboard(control_state *s)
+{
+    size_t threads = (size_t)s->server_limit * (size_t)s->thread_limit;
+    memset(s->board.threads, 0, sizeof(scoreboard_thread) * threads);
+    for (size_t i = 0; i < threads; i++)
+        scoreboard_set_status(&s->board.threads[i], THREAD_DEAD);
+    memset(s->board.processes, 0, sizeof(scoreboard_process) * (size_t)s->server_limit);
+}
+
+static void restart(control_state *s, bool graceful)
+{
+    const char *signal_name = graceful ? "SIGUSR1" : "SIGHUP";
+    server_config *next = reload_configuration(s, signal_name);
+    if (!next)
+        return;
+    mpm_keep_limits(next, s->server_limit, s->thread_limit);
+    char error[512];
+    if (listen_prepare(next, error, sizeof error) != WEFT_OK) {
+        log_message(LOG_LEVEL_ERROR, "%s received, but %s: still running on the previous configuration",
+                    signal_name, error);
+        config_free(next);
+        return;
+    }
+
+    if (graceful) {
+        control_notice("SIGUSR1 received. Doing graceful restart");
+    } else {
+        control_notice("SIGHUP received.  Attempting to restart");
+        s->stopping = true;
+        control_terminate_children(s);
+        s->stopping = false;
+        reset_scoreboard(s);
+    }
+
+    int fd = open_error_log(next, error, sizeof error);
+    if (fd < 0) {
+        log_message(LOG_LEVEL_ERROR, "%s: keeping the previous error log", error);
+        log_use(log_current_fd(), next->log_level);
+    } else {
+        use_error_log(s, fd, next);
+    }
+    if (access_log_open(next) != WEFT_OK)
+        log_message(LOG_LEVEL_ERROR, "the access logs of the new configuration could not be opened; "
+                                     "new children write none");
+    access_log_close(s->server);
+    listen_commit();
+
+    server_config *old = s->server;
+    s->server = next;
+    config_free(old);  /* the children have their own copy since fork */
+    s->generation++;
+    s->config_generation++;
+    stamp_generation(s);
+
+    if (s->pid_file && next->pid_file && strcmp(s->pid_file, next->pid_file) != 0) {
+        char *previous = xstrdup(s->pid_file);
+        if (write_pid_file(s, next->pid_file) == WEFT_OK)
+            os_pid_file_remove(previous);
+        free(previous);
+    }
+
+    int64_t now = control_monotonic_ms();
+    for (int slot = 0; slot < s->server_limit; slot++)
+        if (s->children[slot].pid && s->children[slot].generation != s->generation)
+            control_quiesce_child(s, slot, now);
+    s->spawn_rate = 1;
+    s->hold_off_cycles = graceful ? HOLD_OFF_CYCLES : 0;
+    s->surplus_since = 0;
+    s->reported_scoreboard_full = false;
+    control_start_children(s, s->server->start_servers);
+}
+
+/* ---- stopping ----------------------------------------------------------- */
+
+static void stop_now(control_state *s)
+{
+    s->stopping = true;
+    control_terminate_children(s);
+    remove_pid_file(s);
+    control_notice("caught SIGTERM, shutting down");
+}
+
+static void stop_gracefully(control_state *s)
+{
+    s->stopping = true;
+    listen_close_all();
+    int64_t now = control_monotonic_ms();
+    for (int slot = 0; slot < s->server_limit; slot++)
+        control_quiesce_child(s, slot, now);
+    remove_pid_file(s);
+    control_notice("caught SIGWINCH, shutting down gracefully");
+
+    int timeout = s->server->graceful_shutdown_timeout;
+    int64_t deadline = timeout > 0 ? now + (int64_t)timeout * 1000 : 0;
+    s->action = ACTION_NONE;
+    while (control_live_children(s) > 0) {
+        wait_for_signal(s, 100);
+        control_reap(s);
+        if (s->action == ACTION_STOP)
+            break;  /* a TERM during a graceful stop makes it ungraceful */
+        if (deadline && control_monotonic_ms() >= deadline) {
+            log_message(LOG_LEVEL_WARN, "GracefulShutdownTimeout of %d s reached, stopping the "
+                                        "remaining children", timeout);
+            break;
+        }
+    }
+    control_terminate_children(s);
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+static void report_ready_if_due(control_state *s, int64_t now, int64_t ready_deadline)
+{
+    if (s->ready_fd < 0)
+        return;
+    if (s->had_healthy_child || now >= ready_deadline) {
+        os_daemon_ready(s->ready_fd, NULL);
+        s->ready_fd = -1;
+    }
+}
+
+static control_action run_loop(control_state *s)
+{
+    int64_t next_cycle = 0;
+    int64_t ready_deadline = control_monotonic_ms() + READY_TIMEOUT_MS;
+    for (;;) {
+        int64_t now = control_monotonic_ms();
+        wait_for_signal(s, next_cycle > now ? (int)(next_cycle - now) : 0);
+        int reaped = control_reap(s);
+        if (s->fatal)
+            return ACTION_STOP;
+        control_action action = s->action;
+        s->action = ACTION_NONE;
+        if (action == ACTION_STOP || action == ACTION_GRACEFUL_STOP)
+            return action;
+        if (action == ACTION_RESTART || action == ACTION_GRACEFUL_RESTART) {
+            restart(s, action == ACTION_GRACEFUL_RESTART);
+            next_cycle = 0;
+        }
+        now = control_monotonic_ms();
+        if (reaped || now >= next_cycle) {
+            control_regulate(s, now);
+            if (now >= next_cycle)
+                next_cycle = now + REGULATION_INTERVAL_MS;
+        }
+        report_ready_if_due(s, now, ready_deadline);
+    }
+}
+
+/* ---- startup ------------------------------------------------------------ */
+
+/* -X: one child's work in this process, slot 0, no regulation. */
+static int run_single_process(control_state *s)
+{
+    scoreboard_process *record = scoreboard_process_at(&s->board, 0);
+    atomic_store_explicit(&record->pid, getpid(), memory_order_relaxed);
+    atomic_store_explicit(&record->generation, 0, memory_order_relaxed);
+    atomic_store_explicit(&record->started_ms, control_realtime_ms(), memory_order_relaxed);
+    int count;
+    const int *fds = listen_fds(&count);
+    child_context context = {
+        .server = s->server,
+        .board = &s->board,
+        .slot = 0,
+        .generation = 0,
+        .listen_fds = fds,
+        .listen_count = count,
+        .single_process = true,
+    };
+    control_notice("%s/%s (Unix) configured -- resuming normal operations (single process)", WEFT_NAME,
+                   WEFT_VERSION);
+    int rc = child_main(&context);
+    remove_pid_file(s);
+    control_notice("single process stopped (exit code %d)", rc);
+    return rc;
+}
+
+/* Steps that may fail while stderr is still the terminal.  Returns the error
+ * log descriptor, or -1 after reporting. */
+static int prepare(control_state *s)
+{
+    server_config *server = s->server;
+    char error[512];
+    int log_fd = open_error_log(server, error, sizeof error);
+    if (log_fd < 0) {
+        startup_failed(s, "%s", error);
+        return -1;
+    }
+    log_threshold = server->log_level;  /* still on stderr */
+    if (server->listen_count == 0) {
+        startup_failed(s, "no listening sockets available, shutting down");
+    } else if (access_log_open(server) != WEFT_OK) {
+        startup_failed(s, "could not open the access logs");
+    } else if (listen_prepare(server, error, sizeof error) != WEFT_OK) {
+        startup_failed(s, "%s", error);
+    } else {
+        listen_commit();
+        s->server_limit = server->server_limit;
+        s->thread_limit = server->thread_limit;
+        if (scoreboard_create(&s->board, s->server_limit, s->thread_limit, server->scoreboard_file) == WEFT_OK) {
+            s->scoreboard_file = server->scoreboard_file ? xstrdup(server->scoreboard_file) : NULL;
+            return log_fd;
+        }
+        if (server->scoreboard_file)
+            startup_failed(s, "unable to create or access scoreboard \"%s\": %s", server->scoreboard_file,
+                           strerror(errno));
+        else
+            startup_failed(s, "Unable to create or access scoreboard (anonymous shared memory failure): %s",
+                           strerror(errno));
+    }
+    close(log_fd);
+    return -1;
+}
+
+static void clean_up(control_state *s)
+{
+    listen_close_all();
+    access_log_close(s->server);
+    remove_pid_file(s);
+    weft_scoreboard = NULL;
+    scoreboard_destroy(&s->board);
+    if (s->scoreboard_file)
+        unlink(s->scoreboard_file);
+    free(s->scoreboard_file);
+    free(s->children);
+    if (s->signal_fd >= 0)
+        close(s->signal_fd);
+    if (s->ready_fd >= 0)
+        os_daemon_ready(s->ready_fd, "weft: the server stopped during startup; see the error log");
+    log_use(STDERR_FILENO, s->server->log_level);
+    config_free(s->server);
+}
+
+int control_run(const config_options *options, server_config *server, int flags)
+{
+    control_state state = { .options = options, .server = server, .signal_fd = -1, .ready_fd = -1 };
+    control_state *s = &state;
+    s->board.fd = -1;
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
+
+    int log_fd = prepare(s);
+    if (log_fd < 0) {
+        listen_close_all();
+        access_log_close(server);
+        if (s->board.header)
+            scoreboard_destroy(&s->board);
+        config_free(server);
+        return 1;
+    }
+    bool single = flags & CONTROL_SINGLE_PROCESS;
+    if (!single && !(flags & CONTROL_FOREGROUND)) {
+        if (os_daemonize(&s->ready_fd) != WEFT_OK) {
+            startup_failed(s, "could not detach: %s", strerror(errno));
+            close(log_fd);
+            clean_up(s);
+            return 1;
+        }
+        s->detached = true;
+        if (options->server_root && options->server_root[0] == '/' && chdir("/") != 0)
+            log_message(LOG_LEVEL_WARN, "chdir(\"/\") failed: %s", strerror(errno));
+    }
+    use_error_log(s, log_fd, server);
+    weft_scoreboard = &s->board;
+    s->config_generation = 1;
+    stamp_generation(s);
+
+    int rc = 0;
+    if (server->pid_file && write_pid_file(s, server->pid_file) != WEFT_OK) {
+        rc = 1;
+    } else if (single) {
+        rc = run_single_process(s);
+    } else if ((s->signal_fd = open_signal_fd()) < 0) {
+        startup_failed(s, "could not set up signal handling: %s", strerror(errno));
+        rc = 1;
+    } else {
+        s->children = xcalloc((size_t)s->server_limit, sizeof(child_record));
+        s->spawn_rate = 1;
+        control_notice("%s/%s (Unix) configured -- resuming normal operations", WEFT_NAME, WEFT_VERSION);
+        char capacity[128];
+        mpm_describe_capacity(server, capacity, sizeof capacity);
+        log_message(LOG_LEVEL_INFO, "%s", capacity);
+        if (control_start_children(s, server->start_servers) == 0) {
+            startup_failed(s, "could not start any child process");
+            rc = 1;
+        } else {
+            control_action action = run_loop(s);
+            if (s->fatal) {
+                if (s->ready_fd >= 0)
+                    startup_failed(s, "a child process could not start; see the error log");
+                s->stopping = true;
+                control_terminate_children(s);
+                rc = 1;
+            } else if (action == ACTION_GRACEFUL_STOP) {
+                stop_gracefully(s);
+            } else {
+                stop_now(s);
+            }
+        }
+    }
+    clean_up(s);
+    return rc;
+}
+
+/* ---- -k ----------------------------------------------------------------- */
+
+static void print_not_running(int pid_status, pid_t pid)
+{
+    if (pid_status == WEFT_DECLINED)
+        printf("%s (no pid file) not running\n", WEFT_NAME);
+    else
+        printf("%s (pid %ld?) not running\n", WEFT_NAME, (long)pid);
+}
+
+/* After -k stop: wait (up to 15 s) until the control process is gone, so
+ * that "weft -k stop; weft" works. */
+static void wait_until_gone(pid_t pid)
+{
+    for (int i = 0; i < 1500 && os_process_is_weft(pid); i++) {
+        struct timespec pause = { 0, 10 * 1000 * 1000 };
+        nanosleep(&pause, NULL);
+    }
+}
+
+int control_signal_command(const char *command, const server_config *server)
+{
+    pid_t pid = 0;
+    int status = server->pid_file ? os_pid_file_read(server->pid_file, &pid) : WEFT_DECLINED;
+    if (status == WEFT_ERROR) {
+        fprintf(stderr, "%s: Error retrieving pid file %s: %s\n"
+                        "Remove it before continuing if it is corrupted.\n",
+                WEFT_NAME, server->pid_file, strerror(errno));
+        return 1;
+    }
+    bool running = status == WEFT_OK && os_process_is_weft(pid);
+
+    if (strcmp(command, "start") == 0) {
+        if (!running)
+            return CONTROL_START;
+        printf("%s (pid %ld) already running\n", WEFT_NAME, (long)pid);
+        return 0;
+    }
+    int signo;
+    if (strcmp(command, "stop") == 0)
+        signo = SIGTERM;
+    else if (strcmp(command, "restart") == 0)
+        signo = SIGHUP;
+    else if (strcmp(command, "graceful") == 0)
+        signo = SIGUSR1;
+    else if (strcmp(command, "graceful-stop") == 0)
+        signo = SIGWINCH;
+    else {
+        fprintf(stderr, "%s: unknown -k command '%s' (start, restart, graceful, graceful-stop, stop)\n",
+                WEFT_NAME, command);
+        return 1;
+    }
+
+    if (!running) {
+        if (signo == SIGHUP || signo == SIGUSR1) {
+            printf("%s not running, trying to start\n", WEFT_NAME);
+            return CONTROL_START;
+        }
+        print_not_running(status, pid);
+        return 0;
+    }
+    if (kill(pid, signo) != 0) {
+        fprintf(stderr, "%s: could not send %s to pid %ld: %s\n", WEFT_NAME, os_signal_name(signo),
+                (long)pid, strerror(errno));
+        return 1;
+    }
+    if (signo == SIGTERM)
+        wait_until_gone(pid);
+    return 0;
+}

@@ -1,0 +1,110 @@
+/*
+ * control_internal.h — what control.c (startup, signals, restarts, -k) and
+ * maintenance.c (forking, reaping, regulation) share.  Nothing else
+ * includes it.
+ *
+ * The control process keeps its own record of every child (pid, generation,
+ * whether it was told to stop).  The scoreboard copy of those fields is for
+ * readers only: shared memory is writable by every child, and the control
+ * process (possibly root) never sends a signal to a pid it read from there.
+ */
+#ifndef WEFT_MPM_CONTROL_INTERNAL_H
+#define WEFT_MPM_CONTROL_INTERNAL_H
+
+#include "../core/config.h"
+#include "../core/server.h"
+#include "scoreboard.h"
+
+/* The numbers of the regulation loop (docs/mpm.md explains them). */
+#define REGULATION_INTERVAL_MS 100   /* one maintenance cycle */
+#define SURPLUS_HOLD_MS 1000         /* idle > MaxSpareThreads this long before a child is retired */
+#define STARTUP_GRACE_MS 1000        /* threads of a younger child not yet '_' count as idle */
+#define MAX_SPAWN_RATE 32            /* children forked per cycle at most */
+#define BUSY_SPAWN_LOG_RATE 8        /* log "server seems busy" from this rate on */
+#define HOLD_OFF_CYCLES 10           /* after a graceful restart: no exponential spawning */
+#define FORK_FAILURE_PAUSE_MS 1000   /* no forking after fork() failed */
+#define CRASH_WINDOW_MS 1000         /* CRASH_BURST crashes within this are a crash loop */
+#define CRASH_BURST 3
+#define TERM_GRACE_MS 3000           /* SIGTERM, then SIGKILL this much later */
+
+typedef enum {
+    STOP_NONE = 0,
+    STOP_ASKED,       /* SIGUSR1 sent: finish requests in flight, then exit */
+    STOP_TERMINATED,  /* SIGTERM sent */
+    STOP_KILLED,      /* SIGKILL sent */
+} stop_stage;
+
+typedef struct {
+    pid_t pid;              /* 0 = free slot */
+    int generation;
+    bool quiescing;         /* asked to stop: counts neither busy nor idle */
+    stop_stage stage;
+    int64_t deadline;       /* monotonic ms of the next escalation; 0 = none (wait forever) */
+    int64_t started;        /* monotonic ms at fork */
+} child_record;
+
+typedef enum {
+    ACTION_NONE = 0,
+    ACTION_GRACEFUL_RESTART,  /* USR1 */
+    ACTION_RESTART,           /* HUP */
+    ACTION_GRACEFUL_STOP,     /* WINCH */
+    ACTION_STOP,              /* TERM, INT */
+} control_action;             /* a stronger (higher) request replaces a weaker pending one */
+
+typedef struct {
+    const config_options *options;
+    server_config *server;        /* the current configuration */
+    scoreboard board;
+    child_record *children;       /* [board server_limit] */
+    int server_limit;             /* fixed for the life of the process */
+    int thread_limit;
+    int generation;               /* running (MPM) generation */
+    int config_generation;
+    char *pid_file;               /* as written (the configuration may change it) */
+    char *scoreboard_file;        /* as created, NULL for anonymous memory */
+    int signal_fd;
+    int ready_fd;                 /* daemon readiness pipe; -1 once reported */
+    bool detached;
+    bool stopping;                /* no regulation, no respawning */
+    bool fatal;                   /* a child said the server cannot work: stop, exit 1 */
+    control_action action;        /* pending, from a signal */
+
+    /* Regulation. */
+    int spawn_rate;
+    int hold_off_cycles;
+    int64_t surplus_since;        /* 0 = idle is not above MaxSpareThreads */
+    int64_t fork_paused_until;
+    bool reported_max_clients;    /* once per process lifetime, as Apache */
+    bool reported_scoreboard_full;
+    bool had_healthy_child;       /* some child got all its threads started */
+
+    /* Crash loops. */
+    int64_t crash_times[CRASH_BURST];
+    int crash_next;
+    bool crash_burst_warned;
+    int64_t last_throttled_fork;
+} control_state;
+
+int64_t control_monotonic_ms(void);
+int64_t control_realtime_ms(void);
+/* NOTICE lines reach the log whatever LogLevel says (as in Apache). */
+void control_notice(const char *format, ...) PRINTF_LIKE(1, 2);
+
+/* maintenance.c */
+int control_fork_child(control_state *s, int slot);
+/* Forks up to count current-generation children into free slots, within
+ * max_processes.  Returns how many were forked. */
+int control_start_children(control_state *s, int count);
+/* Reaps every exited child (never blocks).  Returns how many. */
+int control_reap(control_state *s);
+/* One maintenance cycle: escalate overdue stops, then regulate. */
+void control_regulate(control_state *s, int64_t now);
+/* Sends SIGUSR1 and starts the GracefulShutdownTimeout clock. */
+void control_quiesce_child(control_state *s, int slot, int64_t now);
+int control_live_children(const control_state *s);
+/* SIGTERM every child, SIGKILL after TERM_GRACE_MS, reap them all. */
+void control_terminate_children(control_state *s);
+/* Clears the scoreboard records of a slot whose process is gone. */
+void control_clear_slot(control_state *s, int slot);
+
+#endif

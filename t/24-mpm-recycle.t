@@ -1,0 +1,71 @@
+#!/usr/bin/perl
+# MaxRequestsPerChild (connections, as Apache counts them) under load:
+# children are replaced with zero failed requests, and capacity never dips.
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use Time::HiRes qw(time sleep);
+use WeftTest qw(wait_for scale);
+
+for my $directive ('MaxRequestsPerChild', 'MaxConnectionsPerChild') {
+    my $w = WeftTest->new(conf => <<"EOF", files => { 'www/index.html' => "recycled\n" });
+StartServers 2
+ThreadsPerChild 4
+MinSpareThreads 2
+MaxSpareThreads 16
+MaxClients 6
+$directive 5
+EOF
+    $w->start;
+    wait_for(sub { $w->child_pids == 2 }, scale(10));
+    my @first = $w->child_pids;
+    is(scalar @first, 2, "$directive 5: two children to begin with");
+
+    # Sample the children while the load runs.
+    my %seen = map { $_ => 1 } @first;
+    my $min_children = 99;
+    my $load = $w->start_load(clients => 4, duration => scale(3), path => '/index.html',
+        expect => "recycled\n", per_connection => 2);
+    my $end = time + scale(3);
+    for (my $i = 0; $i < 10_000 && time < $end; $i++) {
+        my @k = $w->child_pids;
+        $seen{$_} = 1 for @k;
+        $min_children = @k if @k < $min_children;
+        sleep 0.02;
+    }
+    my $res = $load->finish;
+    cmp_ok($res->{connections}, '>', 20, "$directive: the load opened many connections ($res->{connections}, $res->{requests} requests)");
+    is($res->{failures}, 0, "$directive 5 under load: zero failed requests");
+    diag(join "\n", @{ $res->{errors} }) if $res->{failures};
+    my @now = $w->child_pids;
+    ok(!grep({ my $p = $_; grep { $_ == $p } @now } @first), "$directive: the first children have all been replaced");
+    cmp_ok(scalar(keys %seen), '>', 4, "$directive: many children came and went (" . scalar(keys %seen) . ' seen)');
+    cmp_ok($min_children, '>=', 1, "$directive: there was always at least one child");
+    ok($w->running, "$directive: the control process is still running");
+    my $r = $w->get('/');
+    is($r->{status}, 200, "$directive: the server answers after the load");
+    $w->stop(name => "$directive server");
+}
+
+# MaxRequestsPerChild 0 means never: the children stay the same.
+{
+    my $w = WeftTest->new(conf => <<'EOF', files => { 'www/index.html' => "kept\n" });
+StartServers 2
+ThreadsPerChild 4
+MinSpareThreads 2
+MaxSpareThreads 16
+MaxClients 6
+MaxRequestsPerChild 0
+EOF
+    $w->start;
+    wait_for(sub { $w->child_pids == 2 }, scale(10));
+    my @first = $w->child_pids;
+    my $load = $w->start_load(clients => 3, duration => scale(1), path => '/index.html', per_connection => 1);
+    my $res = $load->finish;
+    is($res->{failures}, 0, 'MaxRequestsPerChild 0: no failed request');
+    is_deeply([$w->child_pids], \@first, "MaxRequestsPerChild 0: the same children after $res->{connections} connections");
+    $w->stop(name => 'MaxRequestsPerChild 0 server');
+}
+
+done_testing;
