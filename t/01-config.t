@@ -39,6 +39,7 @@ my $conf = <<'EOF';
 
 Listen 127.0.0.1:@PORT@
 Listen 127.0.0.1:@PORT2@
+Listen @PORT4@
 @IPV6LISTEN@
 documentroot "@ROOT@/www"
 DIRECTORYINDEX \
@@ -108,6 +109,8 @@ is($r->{body}, "quoted index\n", 'a backslash-escaped quote inside a quoted argu
 
 $r = $w->request("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", port => $w->port2);
 is($r->{body}, "start page\n", 'a second Listen address:port serves too') or diag($r->summary);
+$r = $w->request("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", port => $w->port_n(4));
+is($r->{body}, "start page\n", 'Listen with a port only (every address) serves on 127.0.0.1') or diag($r->summary);
 SKIP: {
     skip 'no IPv6 loopback', 1 unless $have_ipv6;
     $r = $w->request("GET / HTTP/1.1\r\nHost: [::1]\r\nConnection: close\r\n\r\n", host => '::1',
@@ -184,6 +187,8 @@ EOF
     $v->write_conf("LockFile logs/accept.lock\nAcceptMutex default\n");
     ($c, $o, $e) = $v->check_config;
     is($c, 0, 'LockFile and AcceptMutex are accepted (and ignored)') or diag($o . $e);
+    like($o . $e, qr/weft\.conf:1:.*LockFile.*not need/i, 'LockFile: a note says weft does not need it');
+    like($o . $e, qr/weft\.conf:2:.*AcceptMutex.*not need/i, 'AcceptMutex: a note says weft does not need it');
 }
 
 done_testing;

@@ -8,6 +8,11 @@ use Test::More;
 use POSIX qw(strftime);
 use WeftTest qw(wait_for scale);
 
+# The version the binary reports, for the Server field expectations.
+my ($VERSION) = ((WeftTest->run_weft('-v'))[1] // '') =~ m{weft/(\d+\.\d+\.\d+)};
+$VERSION //= '0.0.0';
+my ($MAJOR, $MINOR) = split /\./, $VERSION;
+
 my $MTIME = 1700000000;    # Tue, 14 Nov 2023 22:13:20 GMT
 my $MTIME_TEXT = 'Tue, 14 Nov 2023 22:13:20 GMT';
 my $index = "<!DOCTYPE html>\n<html><head><title>weft test</title></head><body>hello</body></html>\n";
@@ -61,7 +66,7 @@ if (($r->{headers}{date} // '') =~ /^\w+, (\d\d) (\w+) (\d{4}) (\d\d):(\d\d):(\d
     $date_ok = abs($t - time) <= 5;
 }
 ok($date_ok, 'Date is the current time');
-is($r->{headers}{server}, 'weft/0.1.0 (Unix)', 'Server with the default ServerTokens (Full)');
+is($r->{headers}{server}, "weft/$VERSION (Unix)", 'Server with the default ServerTokens (Full)');
 is($r->{headers}{'last-modified'}, $MTIME_TEXT, 'Last-Modified is the file mtime as an IMF-fixdate');
 my $etag = $r->{headers}{etag};
 like($etag // '', qr/^(W\/)?"[^"]+"$/, 'ETag is a quoted entity tag');
@@ -205,7 +210,8 @@ is($r->{status}, 200, 'an empty line before the request line is ignored (RFC 911
 $w->stop;
 
 # ---------------------------------------------------------------- ServerTokens
-for my $case (['Prod', 'weft'], ['Major', 'weft/0'], ['Minor', 'weft/0.1'], ['Minimal', 'weft/0.1.0'], ['OS', 'weft/0.1.0 (Unix)']) {
+for my $case (['Prod', 'weft'], ['Major', "weft/$MAJOR"], ['Minor', "weft/$MAJOR.$MINOR"],
+              ['Minimal', "weft/$VERSION"], ['OS', "weft/$VERSION (Unix)"]) {
     my ($tokens, $expect) = @$case;
     my $v = WeftTest->new(conf => "ServerTokens $tokens\n", files => { 'www/index.html' => "x\n" });
     $v->start;

@@ -111,4 +111,26 @@ EOF
     $v->stop(name => 'StartServers 3 server');
 }
 
+# ---------------------------------------------------------------- ScoreBoardFile
+{
+    my $v = WeftTest->new(conf => <<'EOF', files => { 'www/index.html' => "x\n" });
+StartServers 2
+ThreadsPerChild 3
+MinSpareThreads 1
+MaxSpareThreads 12
+MaxClients 4
+ScoreBoardFile logs/scoreboard
+<Location /server-status>
+    SetHandler server-status
+</Location>
+EOF
+    $v->start;
+    wait_for(sub { $v->child_pids == 2 }, scale(10));
+    ok(-s $v->path('logs/scoreboard'), 'ScoreBoardFile: the scoreboard is a file under ServerRoot');
+    my $sa = $v->status_auto;
+    ok($sa && ($sa->{BusyWorkers} + $sa->{IdleWorkers}) == 6, 'ScoreBoardFile: server-status sees 2 x 3 threads through it')
+        or diag($sa ? "Busy $sa->{BusyWorkers} Idle $sa->{IdleWorkers}" : 'no status');
+    $v->stop(name => 'ScoreBoardFile server');
+}
+
 done_testing;

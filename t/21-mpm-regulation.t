@@ -143,4 +143,34 @@ EOF
     $w->stop(name => 'MaxClients server');
 }
 
+# ---------------------------------------------------------------- saturated child: idle keep-alive first
+{
+    my $w = WeftTest->new(conf => <<'EOF', files => \%files);
+StartServers 1
+ThreadsPerChild 2
+ConnectionsPerThread 1
+MinSpareThreads 1
+MaxSpareThreads 4
+MaxClients 1
+KeepAliveTimeout 30
+EOF
+    $w->start;
+    wait_for(sub { $w->child_pids == 1 }, scale(10));
+    # Two keep-alive connections, idle after one request each: the child is full.
+    my @idle;
+    for my $i (1 .. 2) {
+        my $s = $w->connect;
+        WeftTest::send_raw($s, "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n");
+        my $r = WeftTest::read_response($s);
+        push @idle, $s if defined $r->{status} && $r->{status} == 200;
+    }
+    is(scalar @idle, 2, 'two idle keep-alive connections fill the only child (2 threads x 1)');
+    my $r = $w->request("GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", timeout => scale(10));
+    is($r->{status}, 200, 'a new connection to a saturated child is served: an idle keep-alive connection makes room')
+        or diag($r->summary);
+    my $closed = grep { (WeftTest::wait_closed($_, 0.5))[0] eq 'closed' } @idle;
+    cmp_ok($closed, '>=', 1, 'one of the idle keep-alive connections was closed to make room');
+    $w->stop(name => 'saturated-child server');
+}
+
 done_testing;

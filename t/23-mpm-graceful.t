@@ -130,5 +130,21 @@ sub report_failures {
         'after the configuration is fixed, the next graceful restart applies it');
 }
 
+# ---------------------------------------------------------------- ServerLimit / ThreadLimit are fixed
+{
+    my $s_before = $w->status_auto;
+    my $board_before = length($s_before->{Scoreboard} // '');
+    $w->write_conf($CONF . "DocumentRoot \"\@ROOT\@/www3\"\nServerLimit 8\nThreadLimit 8\n");
+    $w->signal('USR1');
+    ok(wait_for(sub { my $s = $w->status_auto; $s && $s->{ParentServerMPMGeneration} > $s_before->{ParentServerMPMGeneration} }, scale(10)),
+        'a graceful restart that changes ServerLimit and ThreadLimit still happens');
+    ok($w->wait_error_log(qr/ServerLimit/, scale(5)), 'changing ServerLimit on restart is warned about');
+    ok($w->wait_error_log(qr/ThreadLimit/, scale(5)), 'changing ThreadLimit on restart is warned about');
+    my $s = $w->status_auto;
+    is(length($s->{Scoreboard} // ''), $board_before, 'the scoreboard keeps its size (the old limits are kept)');
+    my $r = $w->get('/');
+    is($r->{body}, "v3\n", 'the server answers after it');
+}
+
 $w->stop;
 done_testing;

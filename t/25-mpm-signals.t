@@ -41,9 +41,12 @@ ok(wait_for(sub { port_open() }, scale(10)), 'the detached server listens');
 my $r = $w->get('/');
 is($r->{body}, "signals\n", 'the detached server answers') or diag($r->summary);
 isnt($pid, $$, 'the server runs in its own process');
-my $stat = WeftTest::_slurp("/proc/$pid/stat") // '';
-my ($ppid, $sid) = $stat =~ /^\d+ \(.*\) \S (\d+) \d+ (\d+)/s ? ($1, $2) : (0, 0);
-is($sid, $pid, 'the detached control process leads its own session (setsid)');
+sub session_of {
+    my $stat = WeftTest::_slurp("/proc/$_[0]/stat") // '';
+    return $stat =~ /^\d+ \(.*\) \S -?\d+ -?\d+ (\d+)/s ? $1 : -1;
+}
+my $sid = session_of($pid);
+ok($sid > 0 && $sid != session_of($$), 'the detached control process is in a session of its own (setsid), not ours');
 wait_for(sub { $w->child_pids == 2 }, scale(10));
 my @kids = $w->child_pids;
 is(scalar @kids, 2, 'the detached server has its children');

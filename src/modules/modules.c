@@ -37,6 +37,9 @@ static bool module_answers_to(const module *m, const char *name)
 
 bool module_is_present(const char *name)
 {
+    /* Apache's worker MPM source file, as old configurations test for it. */
+    if (strcmp(name, "worker.c") == 0)
+        return true;
     for (const module *const *m = weft_modules; *m; m++)
         if (module_answers_to(*m, name))
             return true;

@@ -31,6 +31,7 @@
 #include "../core/log.h"
 #include "../http/connection.h"
 #include "../os/os.h"
+#include "control.h"
 
 #define TICK_MS 100                 /* timer sweep period: timeouts are this precise */
 #define STOP_GRACE_MS 2000          /* how long a stopping child still answers parked connections */
@@ -216,6 +217,8 @@ static void begin_stop(child_state *state)
     pthread_mutex_unlock(&state->lock);
     if (state->process)
         atomic_store_explicit(&state->process->quiescing, true, memory_order_relaxed);
+    if (!state->context->single_process)
+        control_child_stopping();  /* so the control process replaces us now, not next cycle */
     if (done) {
         state->finished = true;
         wake_all_threads(state);

@@ -1,7 +1,7 @@
 /*
  * control.c — the control process: startup, the signal loop, restarts,
- * stopping, -X, and the -k commands.  The work on children (forking,
- * reaping, regulation) is in maintenance.c.
+ * stopping and -X.  The work on children (forking, reaping, regulation) is
+ * in maintenance.c, the -k commands in control_command.c.
  *
  * Startup order: the error log is opened (but stderr stays the log until
  * every startup step that can fail has passed, so those failures are seen
@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +34,18 @@
 #define READY_TIMEOUT_MS 10000  /* report "started" even if no child is fully up by then */
 
 scoreboard *weft_scoreboard;
+
+/* Inherited by the children through fork; -1 in -X and before startup. */
+static int control_wake_fd = -1;
+
+void control_child_stopping(void)
+{
+    if (control_wake_fd < 0)
+        return;
+    uint64_t one = 1;
+    ssize_t ignored = write(control_wake_fd, &one, sizeof one);  /* EAGAIN: already pending */
+    (void)ignored;
+}
 
 int64_t control_monotonic_ms(void)
 {
@@ -151,15 +164,20 @@ static void stamp_generation(control_state *s)
 
 static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGWINCH, SIGCHLD };
 
-static int open_signal_fd(void)
+/* Blocks the signals before the PidFile exists, so that a signal sent as
+ * soon as it appears waits (in the signalfd, or with -X for the child's
+ * own) instead of killing us with its default action.  Returns the
+ * signalfd, or -1 (with -X: 0 when blocked, as there is no signalfd). */
+static int open_signal_fd(bool single)
 {
     sigset_t mask;
     sigemptyset(&mask);
     for (size_t i = 0; i < COUNT_OF(handled_signals); i++)
-        sigaddset(&mask, handled_signals[i]);
+        if (!single || handled_signals[i] != SIGCHLD)
+            sigaddset(&mask, handled_signals[i]);
     if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0)
         return -1;
-    return signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    return single ? 0 : signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
 static void read_signals(control_state *s)
@@ -180,12 +198,21 @@ static void read_signals(control_state *s)
     }
 }
 
-/* Waits up to timeout_ms for a signal; returns after reading them. */
+/* Waits up to timeout_ms for a signal or a child's wake-up; returns after
+ * reading them. */
 static void wait_for_signal(control_state *s, int timeout_ms)
 {
-    struct pollfd p = { .fd = s->signal_fd, .events = POLLIN };
-    if (poll(&p, 1, timeout_ms < 0 ? 0 : timeout_ms) > 0)
+    struct pollfd p[2] = {
+        { .fd = s->signal_fd, .events = POLLIN },
+        { .fd = s->wake_fd, .events = POLLIN },
+    };
+    if (poll(p, s->wake_fd >= 0 ? 2 : 1, timeout_ms < 0 ? 0 : timeout_ms) <= 0)
+        return;
+    if (p[0].revents)
         read_signals(s);
+    uint64_t count;
+    if (s->wake_fd >= 0 && p[1].revents && read(s->wake_fd, &count, sizeof count) == (ssize_t)sizeof count)
+        s->wake_pending = true;
 }
 
 /* ---- restarts ----------------------------------------------------------- */
@@ -350,7 +377,8 @@ static control_action run_loop(control_state *s)
             next_cycle = 0;
         }
         now = control_monotonic_ms();
-        if (reaped || now >= next_cycle) {
+        if (reaped || s->wake_pending || now >= next_cycle) {
+            s->wake_pending = false;
             control_regulate(s, now);
             if (now >= next_cycle)
                 next_cycle = now + REGULATION_INTERVAL_MS;
@@ -437,6 +465,9 @@ static void clean_up(control_state *s)
     free(s->children);
     if (s->signal_fd >= 0)
         close(s->signal_fd);
+    if (s->wake_fd >= 0)
+        close(s->wake_fd);
+    control_wake_fd = -1;
     if (s->ready_fd >= 0)
         os_daemon_ready(s->ready_fd, "weft: the server stopped during startup; see the error log");
     log_use(STDERR_FILENO, s->server->log_level);
@@ -445,7 +476,8 @@ static void clean_up(control_state *s)
 
 int control_run(const config_options *options, server_config *server, int flags)
 {
-    control_state state = { .options = options, .server = server, .signal_fd = -1, .ready_fd = -1 };
+    control_state state = { .options = options, .server = server, .signal_fd = -1, .wake_fd = -1,
+                            .ready_fd = -1 };
     control_state *s = &state;
     s->board.fd = -1;
     signal(SIGPIPE, SIG_IGN);
@@ -478,14 +510,19 @@ int control_run(const config_options *options, server_config *server, int flags)
     stamp_generation(s);
 
     int rc = 0;
-    if (server->pid_file && write_pid_file(s, server->pid_file) != WEFT_OK) {
+    int signal_fd = open_signal_fd(single);
+    if (!single)
+        s->signal_fd = signal_fd;
+    if (signal_fd < 0) {
+        startup_failed(s, "could not set up signal handling: %s", strerror(errno));
+        rc = 1;
+    } else if (server->pid_file && write_pid_file(s, server->pid_file) != WEFT_OK) {
         rc = 1;
     } else if (single) {
         rc = run_single_process(s);
-    } else if ((s->signal_fd = open_signal_fd()) < 0) {
-        startup_failed(s, "could not set up signal handling: %s", strerror(errno));
-        rc = 1;
     } else {
+        s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        control_wake_fd = s->wake_fd;  /* -1 on failure: children just cannot hurry us */
         s->children = xcalloc((size_t)s->server_limit, sizeof(child_record));
         s->spawn_rate = 1;
         control_notice("%s/%s (Unix) configured -- resuming normal operations", WEFT_NAME, WEFT_VERSION);
@@ -512,75 +549,4 @@ int control_run(const config_options *options, server_config *server, int flags)
     }
     clean_up(s);
     return rc;
-}
-
-/* ---- -k ----------------------------------------------------------------- */
-
-static void print_not_running(int pid_status, pid_t pid)
-{
-    if (pid_status == WEFT_DECLINED)
-        printf("%s (no pid file) not running\n", WEFT_NAME);
-    else
-        printf("%s (pid %ld?) not running\n", WEFT_NAME, (long)pid);
-}
-
-/* After -k stop: wait (up to 15 s) until the control process is gone, so
- * that "weft -k stop; weft" works. */
-static void wait_until_gone(pid_t pid)
-{
-    for (int i = 0; i < 1500 && os_process_is_weft(pid); i++) {
-        struct timespec pause = { 0, 10 * 1000 * 1000 };
-        nanosleep(&pause, NULL);
-    }
-}
-
-int control_signal_command(const char *command, const server_config *server)
-{
-    pid_t pid = 0;
-    int status = server->pid_file ? os_pid_file_read(server->pid_file, &pid) : WEFT_DECLINED;
-    if (status == WEFT_ERROR) {
-        fprintf(stderr, "%s: Error retrieving pid file %s: %s\n"
-                        "Remove it before continuing if it is corrupted.\n",
-                WEFT_NAME, server->pid_file, strerror(errno));
-        return 1;
-    }
-    bool running = status == WEFT_OK && os_process_is_weft(pid);
-
-    if (strcmp(command, "start") == 0) {
-        if (!running)
-            return CONTROL_START;
-        printf("%s (pid %ld) already running\n", WEFT_NAME, (long)pid);
-        return 0;
-    }
-    int signo;
-    if (strcmp(command, "stop") == 0)
-        signo = SIGTERM;
-    else if (strcmp(command, "restart") == 0)
-        signo = SIGHUP;
-    else if (strcmp(command, "graceful") == 0)
-        signo = SIGUSR1;
-    else if (strcmp(command, "graceful-stop") == 0)
-        signo = SIGWINCH;
-    else {
-        fprintf(stderr, "%s: unknown -k command '%s' (start, restart, graceful, graceful-stop, stop)\n",
-                WEFT_NAME, command);
-        return 1;
-    }
-
-    if (!running) {
-        if (signo == SIGHUP || signo == SIGUSR1) {
-            printf("%s not running, trying to start\n", WEFT_NAME);
-            return CONTROL_START;
-        }
-        print_not_running(status, pid);
-        return 0;
-    }
-    if (kill(pid, signo) != 0) {
-        fprintf(stderr, "%s: could not send %s to pid %ld: %s\n", WEFT_NAME, os_signal_name(signo),
-                (long)pid, strerror(errno));
-        return 1;
-    }
-    if (signo == SIGTERM)
-        wait_until_gone(pid);
-    return 0;
 }

@@ -40,6 +40,13 @@ int control_run(const config_options *options, server_config *server, int flags)
 #define CONTROL_START (-1)
 int control_signal_command(const char *command, const server_config *server);
 
+/* For a child (any thread) that starts stopping by itself — it reached
+ * MaxConnectionsPerChild, or gave up after an accept error — right after it
+ * has set quiescing in its scoreboard record: wakes the control process so
+ * that it can fork a replacement while this child is still finishing, and
+ * capacity never dips.  Never blocks, async-signal-safe; a no-op in -X. */
+void control_child_stopping(void);
+
 /* The scoreboard, for code running in a child (the status module).  Set by
  * the control process before it forks the first child; NULL in `weft -t`. */
 extern scoreboard *weft_scoreboard;

@@ -63,6 +63,8 @@ typedef struct {
     char *pid_file;               /* as written (the configuration may change it) */
     char *scoreboard_file;        /* as created, NULL for anonymous memory */
     int signal_fd;
+    int wake_fd;                  /* eventfd children write to when they start stopping */
+    bool wake_pending;            /* a child wrote to it: regulate now */
     int ready_fd;                 /* daemon readiness pipe; -1 once reported */
     bool detached;
     bool stopping;                /* no regulation, no respawning */
@@ -71,6 +73,7 @@ typedef struct {
 
     /* Regulation. */
     int spawn_rate;
+    int64_t last_doubling;        /* the rate doubles at most once per REGULATION_INTERVAL_MS */
     int hold_off_cycles;
     int64_t surplus_since;        /* 0 = idle is not above MaxSpareThreads */
     int64_t fork_paused_until;

@@ -51,7 +51,7 @@ int control_fork_child(control_state *s, int slot)
         return WEFT_ERROR;
     }
     if (pid == 0) {
-        close(s->signal_fd);
+        close(s->signal_fd);  /* the wake eventfd stays: control_child_stopping() writes to it */
         if (s->ready_fd >= 0)
             close(s->ready_fd);
         os_reset_signals();
@@ -78,6 +78,8 @@ int control_fork_child(control_state *s, int slot)
     child->started = control_monotonic_ms();
     atomic_store_explicit(&record->pid, pid, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->board.header->children_started, 1, memory_order_relaxed);
+    log_message(LOG_LEVEL_DEBUG, "child pid %ld started in slot %d (generation %d)", (long)pid, slot,
+                s->generation);
     return WEFT_OK;
 }
 
@@ -186,9 +188,13 @@ static int slot_of(const control_state *s, pid_t pid)
     return -1;
 }
 
-static bool expected_signal(int signo)
+/* TERM, KILL, USR1 and HUP are how a child is stopped: silent when we sent
+ * them.  A child that dies of one we did not send (the OOM killer, an
+ * administrator's kill -9) is reported and replaced like a crash. */
+static bool expected_signal(int signo, const child_record *child, bool stopping)
 {
-    return signo == SIGTERM || signo == SIGKILL || signo == SIGUSR1 || signo == SIGHUP;
+    bool stop_signal = signo == SIGTERM || signo == SIGKILL || signo == SIGUSR1 || signo == SIGHUP;
+    return stop_signal && (child->stage != STOP_NONE || stopping);
 }
 
 /* Is this crash part of a loop?  CRASH_BURST crashes within CRASH_WINDOW_MS. */
@@ -211,9 +217,16 @@ static bool crash_throttled(const control_state *s, int64_t now)
     return recent >= CRASH_BURST;
 }
 
+/* Signals whose default action dumps core. */
+static bool dumps_core(int signo)
+{
+    return signo == SIGSEGV || signo == SIGBUS || signo == SIGABRT || signo == SIGFPE || signo == SIGILL ||
+           signo == SIGQUIT || signo == SIGSYS || signo == SIGTRAP;
+}
+
 static void child_crashed(control_state *s, int slot, pid_t pid, int signo, bool current, int64_t now)
 {
-    const char *directory = s->server->core_dump_directory;
+    const char *directory = dumps_core(signo) ? s->server->core_dump_directory : NULL;
     control_notice("child pid %ld exit signal %s (%d)%s%s", (long)pid, strsignal(signo), signo,
                    directory ? ", possible coredump in " : "", directory ? directory : "");
     atomic_fetch_add_explicit(&s->board.header->children_crashed, 1, memory_order_relaxed);
@@ -276,8 +289,11 @@ int control_reap(control_state *s)
         }
         child_record child = s->children[slot];
         bool current = child.generation == s->generation && !child.quiescing;
+        log_message(LOG_LEVEL_DEBUG, "child pid %ld (slot %d, generation %d) %s %d", (long)pid, slot,
+                    child.generation, WIFSIGNALED(status) ? "killed by signal" : "exited with status",
+                    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
         control_clear_slot(s, slot);
-        if (WIFSIGNALED(status) && !expected_signal(WTERMSIG(status)))
+        if (WIFSIGNALED(status) && !expected_signal(WTERMSIG(status), &child, s->stopping))
             child_crashed(s, slot, pid, WTERMSIG(status), current, control_monotonic_ms());
         else if (WIFEXITED(status))
             child_exited(s, pid, WEXITSTATUS(status), child.generation == s->generation);
@@ -418,6 +434,11 @@ static void regulate_shortage(control_state *s, int64_t now, const census *c)
         atomic_fetch_add_explicit(&s->board.header->spawn_rate_events, 1, memory_order_relaxed);
     }
     control_start_children(s, count);
+    /* Cycles also run at once when a child exits or starts stopping; the
+     * rate still grows only once per interval. */
+    if (now - s->last_doubling < REGULATION_INTERVAL_MS)
+        return;
+    s->last_doubling = now;
     if (s->hold_off_cycles > 0)
         s->hold_off_cycles--;
     else if (s->spawn_rate < MAX_SPAWN_RATE)

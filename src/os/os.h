@@ -65,8 +65,10 @@ bool os_process_is_weft(pid_t pid);
  * for the single-threaded control process only. */
 const char *os_signal_name(int signo);
 
-/* In a freshly forked child: every signal back to its default action
- * (SIGPIPE stays ignored), an empty signal mask. */
+/* In a freshly forked child: the signals the control process handles back
+ * to their default action (SIGPIPE stays ignored); the signal mask holds
+ * exactly TERM, INT, HUP, USR1 and WINCH, which child_main reads from its
+ * signalfd (blocked from the fork on, so none sent early is lost). */
 void os_reset_signals(void);
 
 #endif

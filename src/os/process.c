@@ -241,7 +241,15 @@ void os_reset_signals(void)
     sigemptyset(&action.sa_mask);
     for (size_t i = 0; i < sizeof changed / sizeof changed[0]; i++)
         sigaction(changed[i], &action, NULL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* The stop signals stay blocked: child_main blocks them anyway and
+     * reads them from its signalfd, and one sent before it gets there must
+     * wait for it rather than kill the child with its default action. */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGUSR1);
+    sigaddset(&mask, SIGWINCH);
+    sigprocmask(SIG_SETMASK, &mask, NULL);
 }

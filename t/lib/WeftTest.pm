@@ -344,6 +344,7 @@ sub run_weft {
         open STDERR, '>', $err or _exit(127);
         chdir $cwd or _exit(127);
         %ENV = (%ENV, %{ $o->{env} || {} });
+        $SIG{PIPE} = "DEFAULT";    # as a real server starts, not with our IGNORE
         { no warnings "exec"; exec { $bin } $bin, @args; }
         print STDERR "weft-test: cannot exec $bin: $!\n";
         _exit(127);
@@ -454,6 +455,7 @@ sub try_start {
         open STDOUT, '>>', $self->{output} or _exit(127);
         open STDERR, '>&', \*STDOUT or _exit(127);
         chdir($o{cwd} // $self->{root}) or _exit(127);
+        $SIG{PIPE} = "DEFAULT";    # as a real server starts, not with our IGNORE
         { no warnings "exec"; exec { $bin } $bin, @args; }
         print STDERR "weft-test: cannot exec $bin: $!\n";
         _exit(127);
