@@ -211,7 +211,10 @@ int http_parse_request(http_parser *parser, const char *data, size_t length)
             break;
 
         case H_TARGET:
-            if (cls == TOK || cls == DLM)
+            /* Raw UTF-8 (obs-text) is not valid in a URI, but browsers and
+             * tools send it and Apache and nginx accept it; the URI layer
+             * treats it as an opaque byte. */
+            if (cls == TOK || cls == DLM || cls == OBS)
                 break;
             if (c != ' ')
                 return fail(parser, p, 400, "bad request target");
