@@ -90,6 +90,15 @@ typedef enum {
 
 struct mime_table;  /* modules/mime.h */
 
+typedef struct {
+    int header_initial;   /* seconds to receive the head (0 = no limit) */
+    int header_maximum;   /* extended by the rate up to this (0 = no upper bound) */
+    int header_min_rate;  /* bytes per second that extend the deadline (0 = none) */
+    int body_initial;
+    int body_maximum;
+    int body_min_rate;
+} request_read_timeout_setting;
+
 typedef struct server_config {
     pool *pool;
     int config_generation;           /* bumped on every successful reload */
@@ -144,6 +153,9 @@ typedef struct server_config {
     char *core_dump_directory;
     int graceful_shutdown_timeout;   /* seconds; 0 = wait forever */
     int connections_per_thread;      /* parked connections a child may hold, per thread */
+
+    /* reqtimeout: RequestReadTimeout (mod_reqtimeout's semantics) */
+    request_read_timeout_setting request_read_timeout;
 
     /* sections, in file order */
     config_section *sections;

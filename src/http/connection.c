@@ -95,6 +95,7 @@ void connection_init(connection *c, int fd, const server_config *server, const s
 
     address_text(peer, c->peer_address, sizeof(c->peer_address), &c->peer_port);
     c->local_known = false;
+    c->head_started_ms = now_ms();
 }
 
 static void find_local_address(const connection *constant)
@@ -178,6 +179,10 @@ static void begin_request(connection *c, const connection_worker *worker)
         c->request_pool = pool_create(REQUEST_POOL_SIZE);
     request_begin(&c->request, c, c->server, c->request_pool);
     c->request_started = true;
+    /* The first request's head stage began at accept; a later one's when
+     * its first byte arrived (the wait before it is KeepAliveTimeout's). */
+    if (c->requests_served > 0)
+        c->head_started_ms = now_ms();
     if (worker->score)
         scoreboard_set_status(worker->score, THREAD_READING);
 }
@@ -400,6 +405,48 @@ static connection_wait run_linger(connection *c)
                 return CONNECTION_WAIT_LINGER;
             return CONNECTION_CLOSE;
         }
+    }
+}
+
+int64_t request_read_deadline_ms(const request_read_timeout_setting *setting, bool header,
+                                 int64_t started_ms, uint64_t bytes)
+{
+    int initial = header ? setting->header_initial : setting->body_initial;
+    int maximum = header ? setting->header_maximum : setting->body_maximum;
+    int rate = header ? setting->header_min_rate : setting->body_min_rate;
+    if (initial <= 0)
+        return INT64_MAX;
+    int64_t deadline = started_ms + (int64_t)initial * 1000;
+    if (rate > 0) {
+        /* mod_reqtimeout: every MinRate bytes received buy one more second. */
+        deadline += (int64_t)(bytes * 1000 / (uint64_t)rate);
+        if (maximum > 0 && deadline > started_ms + (int64_t)maximum * 1000)
+            deadline = started_ms + (int64_t)maximum * 1000;
+    }
+    return deadline;
+}
+
+int64_t connection_read_deadline_ms(const connection *c)
+{
+    if (c->phase != PHASE_READ_HEAD)
+        return INT64_MAX;
+    uint64_t received = c->request_started ? c->input.length : 0;
+    return request_read_deadline_ms(&c->server->request_read_timeout, true, c->head_started_ms, received);
+}
+
+void connection_expire(connection *c, const connection_worker *worker)
+{
+    if (c->phase != PHASE_READ_HEAD || !c->request_started || c->input.length == 0)
+        return;  /* nothing of a request yet: just close, as Apache does */
+    request *r = &c->request;
+    request_handle_parse_error(r, 408, c->input.data, c->input.length);
+    c->close_after_response = true;
+    prepare_response(c, worker);
+    if (write_pending(c) == WEFT_OK)
+        finish_request(c, worker);
+    else {
+        r->aborted = true;
+        finish_request(c, worker);
     }
 }
 

@@ -59,6 +59,7 @@ struct connection {
     bool request_started;
     int requests_served;
     int64_t linger_deadline_ms;
+    int64_t head_started_ms;       /* when the current head began (accept, or its first byte) */
 
     /* Unread request body to discard after the response. */
     int64_t discard_remaining;     /* Content-Length bytes left */
@@ -87,6 +88,17 @@ void connection_release(connection *c);
 
 /* Runs as far as possible; see the header comment. */
 connection_wait connection_run(connection *c, const connection_worker *worker);
+
+/* The RequestReadTimeout deadline (CLOCK_MONOTONIC ms) for a stage that
+ * began at started_ms and has received bytes so far; INT64_MAX if none. */
+int64_t request_read_deadline_ms(const request_read_timeout_setting *setting, bool header,
+                                 int64_t started_ms, uint64_t bytes);
+/* The deadline for a connection parked in CONNECTION_WAIT_READ. */
+int64_t connection_read_deadline_ms(const connection *c);
+/* The connection's deadline passed while it was parked: answer 408 when it
+ * was inside a request head (one non-blocking attempt), log it, and leave
+ * it ready to be closed. */
+void connection_expire(connection *c, const connection_worker *worker);
 
 /* The plain TCP implementation of connection_io. */
 extern const connection_io connection_plain_io;

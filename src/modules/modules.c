@@ -11,6 +11,7 @@ extern const module mime_module;
 extern const module static_module;
 extern const module access_log_module;
 extern const module status_module;
+extern const module reqtimeout_module;
 
 const module *const weft_modules[] = {
     &core_module,
@@ -19,6 +20,7 @@ const module *const weft_modules[] = {
     &static_module,
     &access_log_module,
     &status_module,
+    &reqtimeout_module,
     NULL,
 };
 

@@ -279,6 +279,11 @@ static bool park(child_state *state, connection_slot *slot, connection_wait wait
 {
     int64_t now = monotonic_ms();
     int64_t deadline = now + park_timeout_ms(state, wait);
+    if (wait == CONNECTION_WAIT_READ) {
+        int64_t read_deadline = connection_read_deadline_ms(&slot->connection);
+        if (read_deadline < deadline)
+            deadline = read_deadline;
+    }
     struct epoll_event event = {
         .events = (wait == CONNECTION_WAIT_WRITE ? EPOLLOUT : EPOLLIN) | EPOLLONESHOT,
         .data.u64 = event_data(slot->index, slot->generation),
@@ -508,20 +513,38 @@ static void sweep_timeouts(child_state *state)
         ((oldest && oldest->parked_at_ms <= now - EVICT_MIN_IDLE_MS) ||
          state->open_connections < connection_cap(state)))
         set_accepting(state, true);
+    /* Keep-alive waits share one timeout, so that list is ordered by
+     * deadline; the others carry per-connection deadlines (the request
+     * read timeout grows with the data received) and are scanned whole. */
+    slot_list *keep_alive = &state->parked[CONNECTION_WAIT_REQUEST];
+    while (keep_alive->head && (force || keep_alive->head->deadline_ms <= now)) {
+        connection_slot *slot = keep_alive->head;
+        unpark(state, slot);
+        slot->generation++;
+        list_append(&expired, slot);
+    }
     for (int kind = 0; kind < PARK_LISTS; kind++) {
-        slot_list *list = &state->parked[kind];
-        /* Each list has one timeout, so it is ordered by deadline. */
-        while (list->head && (force || list->head->deadline_ms <= now)) {
-            connection_slot *slot = list->head;
-            unpark(state, slot);
-            slot->generation++;
-            list_append(&expired, slot);
+        if (kind == CONNECTION_WAIT_REQUEST)
+            continue;
+        connection_slot *slot = state->parked[kind].head;
+        while (slot) {
+            connection_slot *next = slot->next;
+            if (force || slot->deadline_ms <= now) {
+                unpark(state, slot);
+                slot->generation++;
+                list_append(&expired, slot);
+            }
+            slot = next;
         }
     }
     pthread_mutex_unlock(&state->lock);
     connection_slot *slot;
-    while ((slot = list_pop(&expired)))
+    connection_worker worker = { .score = NULL, .stopping = true };
+    while ((slot = list_pop(&expired))) {
+        if (slot->waiting == CONNECTION_WAIT_READ && !force)
+            connection_expire(&slot->connection, &worker);
         close_slot(state, slot);
+    }
     if (force) {
         log_message(LOG_LEVEL_WARN, "child: GracefulShutdownTimeout reached, closing remaining connections");
         state->finished = true;

@@ -41,6 +41,7 @@ typedef struct {
     stop_stage stage;
     int64_t deadline;       /* monotonic ms of the next escalation; 0 = none (wait forever) */
     int64_t started;        /* monotonic ms at fork */
+    bool replaced;          /* it began stopping by itself (recycling) and a successor was forked */
 } child_record;
 
 typedef enum {

@@ -351,7 +351,24 @@ typedef struct {
     int free_slots;
     int retire_slot;    /* the current child with the most idle threads */
     int retire_idle;
+    int successors;     /* recycling children that need a replacement now */
 } census;
+
+/* A current-generation child that began stopping on its own (it reached
+ * MaxConnectionsPerChild) gets a successor at once, whatever the spare
+ * threads say: otherwise, with a few children recycling together, there
+ * are moments with no child at all and new connections wait. */
+static bool needs_successor(control_state *s, int slot)
+{
+    child_record *child = &s->children[slot];
+    if (!child->pid || child->generation != s->generation || child->quiescing || child->replaced)
+        return false;
+    scoreboard_process *record = scoreboard_process_at(&s->board, slot);
+    if (!atomic_load_explicit(&record->quiescing, memory_order_relaxed))
+        return false;
+    child->replaced = true;
+    return true;
+}
 
 static void take_census(control_state *s, int64_t now, census *c)
 {
@@ -365,6 +382,8 @@ static void take_census(control_state *s, int64_t now, census *c)
             c->free_slots++;
             continue;
         }
+        if (needs_successor(s, slot))
+            c->successors++;
         if (!is_current(s, slot))
             continue;
         c->current++;
@@ -472,6 +491,14 @@ void control_regulate(control_state *s, int64_t now)
 
     census c;
     take_census(s, now, &c);
+    if (c.successors > 0 && now >= s->fork_paused_until) {
+        int started = control_start_children(s, c.successors);
+        c.free_slots -= started;
+        c.current += started;
+        /* Their threads are not up yet, but they will be idle soon: do not
+         * fork for the same shortage twice. */
+        c.idle += started * s->server->threads_per_child;
+    }
     if (c.idle < s->server->min_spare_threads) {
         regulate_shortage(s, now, &c);
     } else if (c.idle > s->server->max_spare_threads) {

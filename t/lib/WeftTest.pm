@@ -538,14 +538,26 @@ sub signal {
     return kill $sig, $self->{pid};
 }
 
-# Children of the control process (not zombies).
+# Children of the control process (not zombies).  The kernel's list of a
+# task's children is one atomic snapshot; scanning /proc is not (a scan can
+# take longer than a recycled child lives, and then shows none).
 sub child_pids {
     my ($self, $pid) = @_;
     $pid //= $self->{pid};
     return wantarray ? () : 0 unless $pid;
-    my $procs = _processes();
-    my @kids = sort { $a <=> $b }
-        map { $_->{pid} } grep { $_->{ppid} == $pid && $_->{state} ne 'Z' } values %$procs;
+    my $list = _slurp("/proc/$pid/task/$pid/children");
+    my @kids;
+    if (defined $list) {
+        for my $kid (split ' ', $list) {
+            my $stat = _slurp("/proc/$kid/stat");
+            next if defined $stat && $stat =~ /^\d+ \(.*\) Z /s;
+            push @kids, $kid;
+        }
+    } else {
+        my $procs = _processes();
+        @kids = map { $_->{pid} } grep { $_->{ppid} == $pid && $_->{state} ne 'Z' } values %$procs;
+    }
+    @kids = sort { $a <=> $b } @kids;
     return wantarray ? @kids : scalar @kids;
 }
 
