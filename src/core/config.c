@@ -33,19 +33,30 @@
 static const char builtin_config[] = "Listen 8080\n"
                                      "ErrorLog /dev/stderr\n";
 
-typedef enum { OPEN_DIRECTORY, OPEN_LOCATION, OPEN_CONDITION, OPEN_BROKEN } open_kind;
+typedef enum {
+    OPEN_PATH,       /* <Directory>, <Files>, <Location> and their Match forms */
+    OPEN_VHOST,      /* <VirtualHost> */
+    OPEN_MODULE,     /* a section a module defines (a "<Name" row), e.g. <RequireAll> */
+    OPEN_CONDITION,  /* <IfDefine>, <IfModule> */
+    OPEN_BROKEN,     /* its opening line was wrong: contents skipped */
+} open_kind;
 
 typedef struct {
     open_kind kind;
     const char *name;  /* "Directory", or as written for unknown sections */
     int line;
+    const config_section *section;        /* OPEN_PATH: copy of the section, for nested <Files> */
+    const config_directive *module_row;   /* OPEN_MODULE: the "<Name" row */
     unsigned saved_context;
+    server_config *saved_server;
     dir_config *saved_dir;
+    const config_directive *saved_module_row;
     bool saved_skipping;
 } open_section;
 
 struct config_parse {
-    server_config *server;
+    server_config *main;    /* the main server: ServerRoot, the vhost table */
+    server_config *server;  /* where SCOPE_SERVER rows write: main, or a vhost's own */
     pool *pool;     /* the server's: whatever outlives config_load */
     pool *scratch;  /* argument vectors and other parse-time garbage */
     const config_options *options;
@@ -55,15 +66,15 @@ struct config_parse {
 
     const char *file;
     int line;
-    unsigned context;  /* CONTEXT_SERVER, _DIRECTORY or _LOCATION */
+    unsigned context;  /* CONTEXT_SERVER, _VHOST, _DIRECTORY or _LOCATION */
     dir_config *dir;   /* where SCOPE_DIRECTORY rows write */
+    const config_directive *module_row;  /* inside a module's section: only its rows are allowed */
     bool skipping;     /* inside a false <IfDefine>/<IfModule> or a broken section */
 
     open_section open[SECTION_DEPTH_MAX];
     int open_count;
     int open_base;     /* sections never span files: the current file's first slot */
     int include_depth;
-    int section_capacity;
 };
 
 /* ---- messages ---------------------------------------------------------- */

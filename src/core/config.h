@@ -32,8 +32,8 @@
 enum {
     CONTEXT_SERVER = 1 << 0,     /* top level of the configuration */
     CONTEXT_VHOST = 1 << 1,      /* inside <VirtualHost> */
-    CONTEXT_DIRECTORY = 1 << 2,  /* inside <Directory> (and <Files> later) */
-    CONTEXT_LOCATION = 1 << 3,   /* inside <Location> */
+    CONTEXT_DIRECTORY = 1 << 2,  /* inside <Directory>, <DirectoryMatch>, <Files>, <FilesMatch> */
+    CONTEXT_LOCATION = 1 << 3,   /* inside <Location>, <LocationMatch> */
 };
 #define CONTEXT_SERVER_ONLY (CONTEXT_SERVER)
 #define CONTEXT_SERVER_OR_VHOST (CONTEXT_SERVER | CONTEXT_VHOST)
@@ -58,7 +58,10 @@ typedef int (*config_setter)(config_parse *parse, const config_directive *direct
                              void *target, int argc, char **argv);
 
 /* Combines a section's field (child) into the field merged so far.  NULL
- * means: the child's value replaces it (a copy of `size` bytes). */
+ * means: the child's value replaces it (a copy of `size` bytes).  Used for
+ * SCOPE_DIRECTORY rows per request, and for SCOPE_SERVER rows when a
+ * <VirtualHost> that set the directive inherits from the main server
+ * (merged = the main server's value, child = the vhost's own). */
 typedef void (*config_merger)(void *merged, const void *child, pool *p);
 
 struct config_directive {
@@ -69,8 +72,9 @@ struct config_directive {
     int max_args;               /* ARGS_UNLIMITED for "one or more" */
     config_setter set;
     size_t offset;              /* offsetof(server_config or dir_config, field) */
-    size_t size;                /* sizeof the field, for merging and dumps */
-    config_merger merge;        /* SCOPE_DIRECTORY only; NULL = replace */
+    size_t size;                /* sizeof the field, for merging and dumps; a list
+                                 * with a count right after it spans both */
+    config_merger merge;        /* NULL = replace */
     const char *default_value;  /* NULL = no default; else arguments as in a file */
     const char *syntax;         /* e.g. "On|Off", "seconds" (for -h, manuals) */
     const char *help;

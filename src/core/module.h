@@ -19,6 +19,19 @@ typedef struct module {
     /* After all files are read and defaults applied: check and derive values.
      * Report problems with config_error() (no line) and return WEFT_ERROR. */
     int (*post_config)(config_parse *parse, server_config *server);
+    /* After post_config, once per <VirtualHost>: vhost is already a copy of
+     * main with the section's own directives on top (core/vhost.h); derive
+     * what post_config derived for main, where the vhost set its own. */
+    int (*vhost_config)(config_parse *parse, const server_config *main, server_config *vhost);
+    /* URL-path to file (request.c, before DocumentRoot): return WEFT_OK
+     * after setting r->file_path to an absolute path, WEFT_DECLINED to let
+     * the next module or DocumentRoot map it, WEFT_DONE after setting up a
+     * complete response (a redirect), or an HTTP status >= 400. */
+    int (*translate)(struct request *r);
+    /* Access control, after mapping and r->dir, before any handler:
+     * WEFT_OK (or WEFT_DECLINED) lets the request go on, an HTTP status
+     * (403) refuses it. */
+    int (*access)(struct request *r);
     /* Content handler: WEFT_DECLINED if the request is not for it. */
     int (*handler)(struct request *r);
 } module;

@@ -11,6 +11,7 @@
 #ifndef WEFT_SERVER_H
 #define WEFT_SERVER_H
 
+#include <regex.h>
 #include <sys/socket.h>
 #include "common.h"
 #include "config.h"
@@ -48,14 +49,46 @@ typedef struct {
     mime_addition *add_types;      /* AddType, searched before TypesConfig */
     char *handler;                 /* SetHandler; NULL = default (static files) */
     int64_t limit_request_body;    /* bytes; 0 = unlimited */
+    struct error_document *error_documents;  /* ErrorDocument, the most specific section's first */
+    struct authz_container *authz;  /* Require (modules/authz.c); NULL = no Require applies */
     unsigned char set[CONFIG_MAX_DIRECTIVES / 8];
 } dir_config;
 
-typedef enum { SECTION_DIRECTORY, SECTION_LOCATION } section_kind;
+/* ErrorDocument status value: what answers an error (request.c serves it). */
+typedef enum {
+    ERROR_DOCUMENT_DEFAULT,   /* "default": the built-in page, cancelling an inherited one */
+    ERROR_DOCUMENT_LOCAL,     /* a local URL-path, served by an internal GET sub-request */
+    ERROR_DOCUMENT_REDIRECT,  /* an external URL: 302 to it */
+    ERROR_DOCUMENT_TEXT,      /* the text itself, as text/html */
+} error_document_kind;
 
-typedef struct {
+typedef struct error_document {
+    struct error_document *next;
+    int status;
+    error_document_kind kind;
+    char *value;
+} error_document;
+
+/* Merged per request in this order (config_merge.c, docs/config.md):
+ * Directory (shortest first) < DirectoryMatch < Files/FilesMatch <
+ * Location/LocationMatch, each group in file order. */
+typedef enum {
+    SECTION_DIRECTORY,        /* <Directory path>; wildcards match whole components */
+    SECTION_DIRECTORY_MATCH,  /* <DirectoryMatch regex>, <Directory ~ regex> */
+    SECTION_FILES,            /* <Files name>, wildcards allowed */
+    SECTION_FILES_MATCH,      /* <FilesMatch regex>, <Files ~ regex> */
+    SECTION_LOCATION,         /* <Location url-path>, wildcards allowed */
+    SECTION_LOCATION_MATCH,   /* <LocationMatch regex>, <Location ~ regex> */
+} section_kind;
+
+typedef struct config_section {
     section_kind kind;
-    char *path;          /* Directory: absolute, no trailing slash ("/" stays); Location: URL prefix */
+    char *path;          /* Directory: absolute, no trailing slash ("/" stays); Location: URL
+                          * prefix; Files: a name; the *_MATCH kinds: the regex as written */
+    regex_t *regex;      /* the *_MATCH kinds (POSIX ERE) */
+    bool wildcard;       /* path has *, ? or [: matched with fnmatch(3) */
+    int depth;           /* Directory: number of path components ("/" is 0) */
+    const struct config_section *within;  /* <Files> nested in a <Directory>: applies only there */
     dir_config *config;
     const char *file;
     int line;
@@ -157,18 +190,26 @@ typedef struct server_config {
     /* reqtimeout: RequestReadTimeout (mod_reqtimeout's semantics) */
     request_read_timeout_setting request_read_timeout;
 
-    /* sections, in file order */
+    /* sections, in file order (a virtual host: the main server's, then its own) */
     config_section *sections;
     int section_count;
+    const config_section **merge_order;  /* the same sections in the order they merge */
     dir_config *root_dir;            /* server-level values of dir_config directives */
+
+    /* virtual hosts (core/vhost.h) */
+    struct vhost_table *vhosts;      /* main server: the <VirtualHost> sections; NULL if none */
+    char **server_aliases;           /* ServerAlias names, NULL-terminated; NULL = none */
+    struct alias_rules *aliases;     /* Alias, Redirect and their Match forms (modules/alias.c) */
 
     unsigned char set[CONFIG_MAX_DIRECTIVES / 8];
 } server_config;
 
-/* Computes the dir_config for a request: root_dir, then every <Directory>
- * whose path contains file_path (shortest first), then every <Location>
- * whose prefix matches url_path (in file order).  Returns root_dir itself
- * when no section applies (no allocation), else a merged copy in p. */
+/* Computes the dir_config for a request: root_dir, then every section that
+ * applies, in merge_order: Directory sections whose path contains file_path
+ * (shortest first), DirectoryMatch sections matching file_path, Files and
+ * FilesMatch sections matching its last component, then Location and
+ * LocationMatch sections matching url_path.  Returns root_dir itself when
+ * no section applies (no allocation), else a merged copy in p. */
 const dir_config *config_dir_for_request(const server_config *server, const char *file_path,
                                          const char *url_path, pool *p);
 

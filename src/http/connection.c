@@ -234,8 +234,13 @@ static void prepare_response(connection *c, const connection_worker *worker)
     r->keep_alive = wants_keep_alive(c, worker);
     if (!r->keep_alive)
         c->close_after_response = true;
-    if (worker->score)
+    if (worker->score) {
         scoreboard_set_status(worker->score, THREAD_WRITING);
+        const char *line = r->request_line ? r->request_line : "";
+        scoreboard_note_request(worker->score, c->peer_address, line,
+                                strnlen(line, 4 * SCOREBOARD_REQUEST_SIZE), r->server->server_name,
+                                r->start_seconds);
+    }
 
     buffer_clear(&c->output);
     response_serialize_head(r, &c->output);
@@ -330,10 +335,7 @@ static void finish_request(connection *c, const connection_worker *worker)
         clock_gettime(CLOCK_MONOTONIC, &end);
         int64_t duration_us = (end.tv_sec - r->start_time.tv_sec) * 1000000 +
                               (end.tv_nsec - r->start_time.tv_nsec) / 1000;
-        atomic_fetch_add_explicit(&score->access_count, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&score->bytes_served, r->bytes_sent, memory_order_relaxed);
-        atomic_fetch_add_explicit(&score->duration_total_us, (uint64_t)(duration_us > 0 ? duration_us : 0),
-                                  memory_order_relaxed);
+        scoreboard_count_request(score, r->status, r->bytes_sent, duration_us);
     }
     access_log_write(r);
     /* The head (and whatever part of the body we already buffered) is done

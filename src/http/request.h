@@ -53,7 +53,16 @@ typedef enum {
     BODY_NONE,
     BODY_MEMORY,   /* body_data, body_length */
     BODY_FILE,     /* body_file from body_offset, body_length bytes */
+    BODY_PIECES,   /* body_pieces in order (body_length is their sum) */
 } body_kind;
+
+/* One piece of a BODY_PIECES body (e.g. multipart/byteranges): length bytes
+ * of memory at data, or, when data is NULL, of body_file from offset. */
+typedef struct {
+    const char *data;
+    off_t offset;
+    size_t length;
+} body_piece;
 
 typedef struct request {
     pool *pool;
@@ -91,6 +100,8 @@ typedef struct request {
     int body_file;                  /* closed when the request pool is reset */
     off_t body_offset;
     int64_t body_length;
+    const body_piece *body_pieces;  /* BODY_PIECES, in the request pool */
+    int body_piece_count;
     time_t last_modified;           /* 0 = none; adds Last-Modified */
     char *etag;                     /* NULL = none; adds ETag */
 

@@ -95,6 +95,21 @@ void response_add_header(request *r, const char *name, const char *value)
     r->header_count++;
 }
 
+void response_add_header_constant(request *r, const char *name, const char *value)
+{
+    /* Through the copying path for the array growth, then point at the
+     * originals instead of the copies. */
+    if (r->header_count < r->header_capacity) {
+        r->headers[r->header_count].name = (char *)name;
+        r->headers[r->header_count].value = (char *)value;
+        r->header_count++;
+        return;
+    }
+    response_add_header(r, "", "");
+    r->headers[r->header_count - 1].name = (char *)name;
+    r->headers[r->header_count - 1].value = (char *)value;
+}
+
 static void close_body_file(void *data)
 {
     request *r = data;
@@ -106,7 +121,7 @@ static void close_body_file(void *data)
 
 static void drop_body(request *r)
 {
-    if (r->body == BODY_FILE)
+    if (r->body == BODY_FILE || r->body == BODY_PIECES)
         close_body_file(r);
     r->body = BODY_NONE;
     r->body_length = 0;
@@ -130,6 +145,17 @@ void response_set_body_file(request *r, int fd, off_t offset, int64_t length)
     /* The pool owns the descriptor from here: it is closed on every path,
      * including a client that goes away mid-response. */
     pool_cleanup_add(r->pool, close_body_file, r);
+}
+
+void response_set_body_pieces(request *r, int fd, const body_piece *pieces, int count)
+{
+    int64_t total = 0;
+    for (int i = 0; i < count; i++)
+        total += (int64_t)pieces[i].length;
+    response_set_body_file(r, fd, 0, total);
+    r->body = BODY_PIECES;
+    r->body_pieces = pieces;
+    r->body_piece_count = count;
 }
 
 static void set_html_body(request *r, const char *title, const char *heading, const char *paragraph)

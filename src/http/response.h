@@ -14,11 +14,17 @@
 
 /* Adds a header field; name and value are copied into the request pool. */
 void response_add_header(request *r, const char *name, const char *value);
+/* The same without copying, for strings that outlive the request (string
+ * literals, the configuration): nothing is allocated per request. */
+void response_add_header_constant(request *r, const char *name, const char *value);
 
 /* Body from memory that lives at least as long as the request pool. */
 void response_set_body_memory(request *r, const char *data, size_t length);
 /* Body from an open file: the response owns fd from now on. */
 void response_set_body_file(request *r, int fd, off_t offset, int64_t length);
+/* Body made of pieces (request.h), memory and ranges of fd, sent in order;
+ * the response owns fd, pieces must live as long as the request pool. */
+void response_set_body_pieces(request *r, int fd, const body_piece *pieces, int count);
 
 /* Sets up the standard error response for status (small HTML body, and the
  * Allow header for 405 where the caller added it).  Returns WEFT_OK. */

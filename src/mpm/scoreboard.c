@@ -124,3 +124,99 @@ void scoreboard_count_process(const scoreboard *board, int slot, int thread_coun
     if (busy)
         *busy = busy_count;
 }
+
+/* ---- extended status and per-request accounting --------------------------- */
+
+static size_t copy_bounded(char *out, size_t size, const char *text, size_t length)
+{
+    if (length > size - 1)
+        length = size - 1;
+    memcpy(out, text, length);
+    out[length] = '\0';
+    return length;
+}
+
+static bool is_scheme_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '-' || c == '.';
+}
+
+/* Where ":password" of an absolute-form target's userinfo starts and ends
+ * (the '@' after it), or false.  Only "scheme://user:password@host..." has
+ * one; origin-form targets ("/path") return at once. */
+static bool find_password(const char *line, size_t length, size_t *start, size_t *end)
+{
+    const char *space = memchr(line, ' ', length);
+    if (!space)
+        return false;
+    size_t target = (size_t)(space - line) + 1;
+    if (target >= length || line[target] == '/' || line[target] == '*')
+        return false;
+    size_t i = target;
+    while (i < length && is_scheme_char(line[i]))
+        i++;
+    if (i == target || length - i < 3 || memcmp(line + i, "://", 3) != 0)
+        return false;
+    size_t authority = i + 3;
+    size_t authority_end = authority;
+    while (authority_end < length && !strchr("/?# ", line[authority_end]))
+        authority_end++;
+    const char *at = NULL;
+    for (size_t k = authority; k < authority_end; k++)
+        if (line[k] == '@')
+            at = line + k;
+    const char *userinfo_end = at ? at : line + authority_end;
+    const char *colon = memchr(line + authority, ':', (size_t)(userinfo_end - (line + authority)));
+    if (!colon)
+        return false;
+    if (!at) {
+        /* "host:port" -- unless the caller's window ends inside the
+         * authority: then the '@' may lie beyond it, and what follows the
+         * colon may be a password.  Leave it out to be safe. */
+        if (authority_end < length)
+            return false;
+        *start = (size_t)(colon - line);
+        *end = length;
+        return true;
+    }
+    *start = (size_t)(colon - line);
+    *end = (size_t)(at - line);
+    return true;
+}
+
+void scoreboard_note_request(scoreboard_thread *thread, const char *client, const char *request_line,
+                             size_t length, const char *vhost, time_t started)
+{
+    copy_bounded(thread->client, sizeof thread->client, client ? client : "", client ? strlen(client) : 0);
+    copy_bounded(thread->vhost, sizeof thread->vhost, vhost ? vhost : "", vhost ? strlen(vhost) : 0);
+    if (!request_line)
+        length = 0;
+    size_t start, end;
+    if (length && find_password(request_line, length, &start, &end)) {
+        size_t written = copy_bounded(thread->request, sizeof thread->request, request_line, start);
+        copy_bounded(thread->request + written, sizeof thread->request - written, request_line + end,
+                     length - end);
+    } else {
+        copy_bounded(thread->request, sizeof thread->request, request_line ? request_line : "", length);
+    }
+    atomic_store_explicit(&thread->last_used_ms, (int64_t)started * 1000, memory_order_relaxed);
+}
+
+void scoreboard_count_request(scoreboard_thread *thread, int status, uint64_t bytes, int64_t duration_us)
+{
+    static const int64_t bounds[] = SCOREBOARD_DURATION_BOUNDS_US;
+    _Static_assert(COUNT_OF(bounds) + 1 == SCOREBOARD_DURATION_BUCKETS, "one bucket per bound, plus +Inf");
+    if (duration_us < 0)
+        duration_us = 0;
+    atomic_fetch_add_explicit(&thread->access_count, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&thread->bytes_served, bytes, memory_order_relaxed);
+    atomic_fetch_add_explicit(&thread->duration_total_us, (uint64_t)duration_us, memory_order_relaxed);
+    atomic_store_explicit(&thread->last_duration_us, (uint64_t)duration_us, memory_order_relaxed);
+    if (status >= 100 && status < 600)
+        atomic_fetch_add_explicit(&thread->status_classes[status / 100 - 1], 1, memory_order_relaxed);
+    size_t bucket = 0;
+    while (bucket < COUNT_OF(bounds) && duration_us > bounds[bucket])
+        bucket++;
+    atomic_fetch_add_explicit(&thread->duration_buckets[bucket], 1, memory_order_relaxed);
+}

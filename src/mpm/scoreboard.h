@@ -48,6 +48,12 @@ enum {
 #define SCOREBOARD_REQUEST_SIZE 64
 #define SCOREBOARD_VHOST_SIZE 32
 
+/* Upper bounds (microseconds) of the request duration histogram buckets:
+ * Prometheus' default buckets, 5 ms to 10 s. */
+#define SCOREBOARD_DURATION_BOUNDS_US \
+    { 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000 }
+#define SCOREBOARD_DURATION_BUCKETS 12  /* the bounds above, then +Inf */
+
 typedef struct {
     _Atomic unsigned char status;
     _Atomic pid_t pid;                 /* the process the thread belongs to */
@@ -57,7 +63,15 @@ typedef struct {
     _Atomic uint64_t connection_count;
     _Atomic uint64_t duration_total_us; /* sum of request durations */
     _Atomic int64_t last_used_ms;      /* CLOCK_REALTIME ms when the last request started */
-    /* Extended status (the operations issue fills these). */
+    _Atomic uint64_t last_duration_us; /* of the last finished request */
+    /* For ?metrics: finished requests by status class (1xx..5xx) and by
+     * duration, one count per bucket of SCOREBOARD_DURATION_BOUNDS_US (the
+     * last bucket is everything slower).  Cumulated only by the reader. */
+    _Atomic uint64_t status_classes[5];
+    _Atomic uint64_t duration_buckets[SCOREBOARD_DURATION_BUCKETS];
+    /* Extended status: what the thread serves or served last.  Plain bytes
+     * written by the thread and read without a lock: a reader copies them
+     * and may see a mix of two requests, never a read past the end. */
     char client[SCOREBOARD_CLIENT_SIZE];
     char request[SCOREBOARD_REQUEST_SIZE];
     char vhost[SCOREBOARD_VHOST_SIZE];
@@ -119,6 +133,17 @@ static inline unsigned char scoreboard_status(const scoreboard_thread *thread)
 {
     return atomic_load_explicit(&((scoreboard_thread *)thread)->status, memory_order_relaxed);
 }
+
+/* Extended status, called by the connection layer once a request's head is
+ * parsed: copies the client address, the request line (at most
+ * SCOREBOARD_REQUEST_SIZE - 1 bytes, with the password of a URL's userinfo
+ * replaced by '*') and the virtual host name; no allocation, no system call.
+ * request_line need not be NUL-terminated within length. */
+void scoreboard_note_request(scoreboard_thread *thread, const char *client, const char *request_line,
+                             size_t length, const char *vhost, time_t started);
+/* Accounting for a finished request (its final status, bytes sent and
+ * duration): access and byte counters, status class, histogram bucket. */
+void scoreboard_count_request(scoreboard_thread *thread, int status, uint64_t bytes, int64_t duration_us);
 
 /* Counts for one process slot: threads in '_' (idle) and busy ones (not
  * '_', '.', 'S', 'I', 'G'), over its first thread_count entries. */
