@@ -1,7 +1,10 @@
 # weft — one plain Makefile.  Everything it builds goes to build/.
-#   make          build/weft
+#   make          build/weft, and the manuals generated from its directive tables
+#   make install  PREFIX (/usr/local), DESTDIR; make uninstall (install.mk)
 #   make test     unit tests (TAP) + integration tests, normal and ASan+UBSan builds, via prove
 #   make asan     build/asan/weft with -fsanitize=address,undefined
+#   make tsan     build/tsan/weft with -fsanitize=thread (see docs/security.md)
+#   make fuzz     libFuzzer harnesses, FUZZ_SECONDS each (fuzz/fuzz.mk)
 #   make run      serve www/ on http://127.0.0.1:8080/ with conf/weft.conf
 #   make bench    the benchmark suite (bench/run)
 #   make clean
@@ -16,15 +19,16 @@ SANITIZE  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 SOURCES   := $(sort $(wildcard src/*.c src/*/*.c))
 OBJECTS   := $(SOURCES:%.c=build/obj/%.o)
 ASAN_OBJECTS := $(SOURCES:%.c=build/asan/obj/%.o)
+TSAN_OBJECTS := $(SOURCES:%.c=build/tsan/obj/%.o)
 UNIT_SOURCES := $(sort $(wildcard t/unit/*.c))
 UNIT_TESTS   := $(UNIT_SOURCES:t/unit/%.c=build/t/%)
 ASAN_UNIT_TESTS := $(UNIT_SOURCES:t/unit/%.c=build/asan/t/%)
 BUILD_INFO = -DWEFT_BUILD_DATE='"$(shell date -u +'%b %e %Y %H:%M:%S' 2>/dev/null)"' \
              -DWEFT_BUILD_CFLAGS='"$(CFLAGS)"'
 
-.PHONY: all asan test unit-test integration-test run bench clean limit
+.PHONY: all asan tsan test unit-test integration-test run bench clean limit
 
-all: build/weft
+all: build/weft man
 
 build/weft: $(OBJECTS)
 	$(CC) $(CFLAGS) $(BASEFLAGS) -o $@ $(OBJECTS) $(LDLIBS)
@@ -41,6 +45,15 @@ build/asan/weft: $(ASAN_OBJECTS)
 build/asan/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g $(BASEFLAGS) $(SANITIZE) $(BUILD_INFO) -c -o $@ $<
+
+tsan: build/tsan/weft
+
+build/tsan/weft: $(TSAN_OBJECTS)
+	$(CC) -O1 -g $(BASEFLAGS) -fsanitize=thread -o $@ $(TSAN_OBJECTS) $(LDLIBS)
+
+build/tsan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(BASEFLAGS) -fsanitize=thread $(BUILD_INFO) -c -o $@ $<
 
 # Unit tests #include the .c files they test, so each builds on its own.
 build/t/%: t/unit/%.c t/unit/tap.h
@@ -76,4 +89,7 @@ bench: build/weft
 clean:
 	rm -rf build
 
--include $(OBJECTS:.o=.d) $(ASAN_OBJECTS:.o=.d) $(UNIT_TESTS:=.d) $(ASAN_UNIT_TESTS:=.d)
+include fuzz/fuzz.mk
+include install.mk
+
+-include $(OBJECTS:.o=.d) $(ASAN_OBJECTS:.o=.d) $(TSAN_OBJECTS:.o=.d) $(UNIT_TESTS:=.d) $(ASAN_UNIT_TESTS:=.d)

@@ -10,8 +10,9 @@
  *    TIMEOUT_SECONDS (default 15), or when no response has come for 3 s
  *    (a server that holds one thread per connection stops answering when
  *    its threads are all taken).
- * 2. Prints "READY ok=N failed=N pending=N ms=N" and waits for a line on
- *    standard input (the benchmark measures the server's memory meanwhile).
+ * 2. Prints "READY ok=N failed=N pending=N ms=N open=N" (open: answered and
+ *    not closed by the server since) and waits for a line on standard input
+ *    (the benchmark measures the server's memory meanwhile).
  * 3. Times FRESH fresh requests, one after the other, each on a new
  *    connection (connect, send, whole response), while the others are held;
  *    prints "FRESH median_ms=X max_ms=X ok=N" (it stops at the first request
@@ -163,6 +164,27 @@ out:
     return result;
 }
 
+/* How many of the answered connections the server has not closed. */
+static int count_held(struct conn **conns, int count)
+{
+    int held = 0;
+    for (int i = 0; i < count; i++) {
+        struct conn *c = conns[i];
+        if (!c || c->state != DONE)
+            continue;
+        struct pollfd p = { .fd = c->fd, .events = POLLIN | POLLRDHUP };
+        if (poll(&p, 1, 0) == 0) {
+            held++;
+            continue;
+        }
+        char byte;
+        ssize_t n = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n > 0 && !(p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+            held++;          /* unexpected data, but still open */
+    }
+    return held;
+}
+
 static int compare_doubles(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -268,7 +290,8 @@ int main(int argc, char **argv)
         }
     }
     int pending = count - ok - failed;
-    printf("READY ok=%d failed=%d pending=%d ms=%.0f\n", ok, failed, pending, now_ms() - start);
+    printf("READY ok=%d failed=%d pending=%d ms=%.0f open=%d\n", ok, failed, pending, now_ms() - start,
+           count_held(conns, count));
     fflush(stdout);
 
     char line[64];
@@ -293,22 +316,7 @@ int main(int argc, char **argv)
         printf("FRESH median_ms=-1 max_ms=-1 ok=0\n");
     }
 
-    int held = 0;
-    for (int i = 0; i < count; i++) {
-        struct conn *c = conns[i];
-        if (!c || c->state != DONE)
-            continue;
-        struct pollfd p = { .fd = c->fd, .events = POLLIN | POLLRDHUP };
-        if (poll(&p, 1, 0) == 0) {
-            held++;
-            continue;
-        }
-        char byte;
-        ssize_t n = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n > 0 && !(p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
-            held++;          /* unexpected data, but still open */
-    }
-    printf("HELD %d\n", held);
+    printf("HELD %d\n", count_held(conns, count));
     fflush(stdout);
     return 0;
 }

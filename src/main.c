@@ -2,7 +2,12 @@
  * main.c — the command line, as Apache httpd's:
  *
  *   weft [-f file] [-d serverroot] [-D name] [-C directive] [-c directive]
- *        [-k start|restart|graceful|graceful-stop|stop] [-t] [-X] [-v] [-V] [-h]
+ *        [-k start|restart|graceful|graceful-stop|stop] [-t] [-S] [-M] [-X] [-v] [-V] [-h]
+ *
+ * Dumps: -S (virtual hosts, core/vhost.c), -M or -D DUMP_MODULES (the
+ * modules), -D DUMP_CONFIG (the effective configuration) and -D
+ * DUMP_DIRECTIVES (every directive of every table, for the manuals; no
+ * configuration is read) print to stdout and exit.
  *
  * The configuration is always read first, so a broken one stops -k restart
  * or -k graceful before any signal is sent.  -D FOREGROUND (or NO_DETACH)
@@ -16,7 +21,9 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/module.h"
 #include "core/server.h"
+#include "core/vhost.h"
 #include "mpm/control.h"
 
 #ifndef WEFT_BUILD_DATE
@@ -35,7 +42,7 @@ static void usage(FILE *out)
             "Usage: %s [-D name] [-d directory] [-f file]\n"
             "            [-C \"directive\"] [-c \"directive\"]\n"
             "            [-k start|restart|graceful|graceful-stop|stop]\n"
-            "            [-v] [-V] [-h] [-t] [-X]\n"
+            "            [-v] [-V] [-h] [-t] [-S] [-M] [-X]\n"
             "Options:\n"
             "  -D name            : define a name for use in <IfDefine name> directives\n"
             "                       (FOREGROUND: do not detach from the terminal)\n"
@@ -48,6 +55,9 @@ static void usage(FILE *out)
             "  -V                 : show compile settings\n"
             "  -h                 : list available command line options (this page)\n"
             "  -t                 : run syntax check for config files\n"
+            "  -S                 : show parsed vhost settings (and the main ones)\n"
+            "  -M                 : show all loaded modules\n"
+            "  -D DUMP_CONFIG     : show the effective configuration, defaults included\n"
             "  -X                 : debug mode (only one worker process, do not detach)\n",
             WEFT_NAME);
 }
@@ -74,6 +84,14 @@ static void print_settings(void)
     printf(" -D SERVER_CONFIG_FILE=\"%s\"\n", DEFAULT_CONFIG_FILE);
     printf(" -D DEFAULT_PIDLOG=\"logs/weft.pid\"\n");
     printf(" -D DEFAULT_ERRORLOG=\"logs/error_log\"\n");
+}
+
+/* httpd -M's layout; every weft module is compiled in. */
+static void print_modules(void)
+{
+    printf("Loaded Modules:\n");
+    for (const module *const *m = weft_modules; *m; m++)
+        printf(" %s_module (static)\n", (*m)->name);
 }
 
 /* -d as an absolute path (and the working directory when absent), so that
@@ -112,7 +130,7 @@ typedef struct {
     const char *server_root;
     const char *config_file;
     const char *command;
-    bool test, single, version, settings, help;
+    bool test, single, version, settings, help, dump_vhosts, dump_modules;
 } command_line;
 
 /* Returns 0, or 1 after a usage error has been printed. */
@@ -123,7 +141,7 @@ static int parse_command_line(int argc, char **argv, command_line *line)
     line->after = xcalloc((size_t)argc + 1, sizeof(char *));
     opterr = 0;
     int option;
-    while ((option = getopt(argc, argv, ":f:d:D:C:c:k:tXvVh")) != -1) {
+    while ((option = getopt(argc, argv, ":f:d:D:C:c:k:tSMXvVh")) != -1) {
         switch (option) {
         case 'f': line->config_file = optarg; break;
         case 'd': line->server_root = optarg; break;
@@ -132,6 +150,8 @@ static int parse_command_line(int argc, char **argv, command_line *line)
         case 'c': line->after[line->after_count++] = optarg; break;
         case 'k': line->command = optarg; break;
         case 't': line->test = true; break;
+        case 'S': line->dump_vhosts = true; break;
+        case 'M': line->dump_modules = true; break;
         case 'X': line->single = true; break;
         case 'v': line->version = true; break;
         case 'V': line->settings = true; break;
@@ -176,6 +196,11 @@ static int run(command_line *line)
         return 0;
     }
 
+    if (defined(line->defines, line->define_count, "DUMP_DIRECTIVES")) {
+        config_dump_directives(stdout);
+        return 0;
+    }
+
     char *root = absolute_root(line->server_root);
     config_options options = {
         .server_root = root,
@@ -201,7 +226,20 @@ static int run(command_line *line)
     }
 
     int rc;
-    if (line->test) {
+    bool dump_modules = line->dump_modules || defined(line->defines, line->define_count, "DUMP_MODULES");
+    bool dump_config = defined(line->defines, line->define_count, "DUMP_CONFIG");
+    if (dump_modules || dump_config) {
+        if (dump_modules)
+            print_modules();
+        if (dump_config)
+            config_dump(stdout, server);
+        config_free(server);
+        rc = 0;
+    } else if (line->dump_vhosts) {
+        vhost_dump(stdout, server, line->defines, line->define_count);
+        config_free(server);
+        rc = 0;
+    } else if (line->test) {
         char capacity[160];
         mpm_describe_capacity(server, capacity, sizeof capacity);
         printf("%s\nSyntax OK\n", capacity);

@@ -12,7 +12,9 @@
 #include "config_internal.h"
 #include "module.h"
 #include "server.h"
+#include "vhost.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <glob.h>
@@ -133,12 +135,19 @@ const char *config_file_name(const config_parse *parse) { return parse->file; }
 int config_line_number(const config_parse *parse) { return parse->line; }
 pool *config_pool(config_parse *parse) { return parse->pool; }
 server_config *config_server(config_parse *parse) { return parse->server; }
+server_config *config_main_server(config_parse *parse) { return parse->main; }
+
+void config_set_position(config_parse *parse, const char *file, int line)
+{
+    parse->file = file;
+    parse->line = line;
+}
 
 char *config_resolve_path(config_parse *parse, const char *path)
 {
     if (path[0] == '/')
         return pool_strdup(parse->pool, path);
-    const char *root = parse->server->server_root;
+    const char *root = parse->main->server_root;
     return pool_printf(parse->pool, "%s%s%s", root, strcmp(root, "/") == 0 ? "" : "/", path);
 }
 
@@ -148,6 +157,51 @@ bool config_is_defined(const config_parse *parse, const char *name)
         if (strcmp(parse->options->defines[i], name) == 0)
             return true;
     return false;
+}
+
+static void free_regex(void *regex)
+{
+    regfree(regex);
+}
+
+regex_t *config_regex(config_parse *parse, const char *pattern, int flags)
+{
+    regex_t *regex = pool_alloc(parse->pool, sizeof(*regex));
+    int rc = regcomp(regex, pattern, flags);
+    if (rc != 0) {
+        char reason[256];
+        regerror(rc, regex, reason, sizeof(reason));
+        config_error(parse, "Regular expression '%s' could not be compiled: %s", pattern, reason);
+        return NULL;
+    }
+    pool_cleanup_add(parse->pool, free_regex, regex);
+    return regex;
+}
+
+char *config_regex_prefix(config_parse *parse, const char *pattern)
+{
+    /* An alternation anywhere could make the anchor apply to one branch only. */
+    if (pattern[0] != '^' || strchr(pattern, '|'))
+        return "";
+    char *prefix = pool_alloc(parse->pool, strlen(pattern));
+    size_t length = 0;
+    const char *c = pattern + 1;
+    while (*c) {
+        if (c[0] == '\\' && c[1] && ispunct((unsigned char)c[1])) {
+            prefix[length++] = c[1];
+            c += 2;
+        } else if (strchr(".[]()*+?{}\\^$", *c)) {
+            break;
+        } else {
+            prefix[length++] = *c++;
+        }
+    }
+    /* "^/ab?" requires "/a" only: a quantifier that allows zero takes the
+     * last character back. */
+    if (length > 0 && (*c == '*' || *c == '?' || *c == '{'))
+        length--;
+    prefix[length] = '\0';
+    return prefix;
 }
 
 /* ---- directives -------------------------------------------------------- */
@@ -177,6 +231,37 @@ static int call_setter(config_parse *parse, const config_directive *d, void *bas
     return d->set(parse, d, (char *)base + d->offset, argc, argv);
 }
 
+static void *row_base(config_parse *parse, const config_directive *d)
+{
+    return d->scope == SCOPE_SERVER ? (void *)parse->server : (void *)parse->dir;
+}
+
+/* Checks context and argument count, calls the setter, marks the row set.
+ * name is how messages call the directive. */
+static bool apply_row(config_parse *parse, const config_directive *d, const char *name, int count, char **args)
+{
+    if (!(d->contexts & parse->context)) {
+        config_error(parse, "%s not allowed here", name);
+        return false;
+    }
+    if (parse->module_row && config_directive_module(d) != config_directive_module(parse->module_row)) {
+        config_error(parse, "%s not allowed in <%s> section", name, parse->module_row->name + 1);
+        return false;
+    }
+    if (count < d->min_args || (d->max_args != ARGS_UNLIMITED && count > d->max_args)) {
+        config_error(parse, "%s %s, %s", name, describe_argument_count(parse, d), d->help);
+        return false;
+    }
+    if (!d->set)
+        return true;
+    void *base = row_base(parse, d);
+    if (call_setter(parse, d, base, count, args) != WEFT_OK)
+        return false;
+    int index = config_directive_index(d);
+    config_set_bits(base, d->scope)[index / 8] |= (unsigned char)(1u << (index % 8));
+    return true;
+}
+
 static void run_directive(config_parse *parse, int argc, char **argv)
 {
     const config_directive *d = config_find_directive(argv[0]);
@@ -185,105 +270,193 @@ static void run_directive(config_parse *parse, int argc, char **argv)
                             "not included in the server configuration", argv[0]);
         return;
     }
-    if (!(d->contexts & parse->context)) {
-        config_error(parse, "%s not allowed here", d->name);
-        return;
-    }
-    int count = argc - 1;
-    if (count < d->min_args || (d->max_args != ARGS_UNLIMITED && count > d->max_args)) {
-        config_error(parse, "%s %s, %s", d->name, describe_argument_count(parse, d), d->help);
-        return;
-    }
-    if (!d->set)
-        return;
-    void *base = d->scope == SCOPE_SERVER ? (void *)parse->server : (void *)parse->dir;
-    if (call_setter(parse, d, base, count, argv + 1) == WEFT_OK) {
-        int index = config_directive_index(d);
-        config_set_bits(base, d->scope)[index / 8] |= (unsigned char)(1u << (index % 8));
-    }
+    apply_row(parse, d, d->name, argc - 1, argv + 1);
 }
 
 /* ---- sections ---------------------------------------------------------- */
 
-static bool push_section(config_parse *parse, open_kind kind, const char *name, bool skip_contents)
+static open_section *push_section(config_parse *parse, open_kind kind, const char *name, bool skip_contents)
 {
     if (parse->open_count == SECTION_DEPTH_MAX) {
         config_error(parse, "Sections nested more than %d deep", SECTION_DEPTH_MAX);
-        return false;
+        return NULL;
     }
     open_section *s = &parse->open[parse->open_count++];
-    s->kind = kind;
-    s->name = pool_strdup(parse->scratch, name);
-    s->line = parse->line;
-    s->saved_context = parse->context;
-    s->saved_dir = parse->dir;
-    s->saved_skipping = parse->skipping;
+    *s = (open_section){
+        .kind = kind,
+        .name = pool_strdup(parse->scratch, name),
+        .line = parse->line,
+        .saved_context = parse->context,
+        .saved_server = parse->server,
+        .saved_dir = parse->dir,
+        .saved_module_row = parse->module_row,
+        .saved_skipping = parse->skipping,
+    };
     parse->skipping = parse->skipping || skip_contents;
-    return true;
+    return s;
 }
 
 static void pop_section(config_parse *parse)
 {
     open_section *s = &parse->open[--parse->open_count];
+    if (s->kind == OPEN_MODULE) {
+        /* The module keeps its own nesting (e.g. the Require tree): it
+         * hears about every close, also the one an unclosed section gets. */
+        const config_directive *close = config_find_directive(pool_printf(parse->scratch, "</%s",
+                                                                          s->module_row->name + 1));
+        if (close && close->set)
+            call_setter(parse, close, row_base(parse, close), 0, NULL);
+    }
     parse->context = s->saved_context;
+    parse->server = s->saved_server;
     parse->dir = s->saved_dir;
+    parse->module_row = s->saved_module_row;
     parse->skipping = s->saved_skipping;
 }
 
 static const char *enclosing_section_name(const config_parse *parse)
 {
     for (int i = parse->open_count - 1; i >= 0; i--)
-        if (parse->open[i].kind == OPEN_DIRECTORY || parse->open[i].kind == OPEN_LOCATION)
+        if (parse->open[i].kind != OPEN_CONDITION)
             return parse->open[i].name;
     return "?";
 }
 
-static void add_section(config_parse *parse, section_kind kind, char *path)
+/* The innermost enclosing <Directory> or <DirectoryMatch>, if that is what
+ * immediately encloses us (conditions aside). */
+static const config_section *enclosing_directory(const config_parse *parse)
+{
+    for (int i = parse->open_count - 1; i >= 0; i--) {
+        const open_section *s = &parse->open[i];
+        if (s->kind == OPEN_CONDITION)
+            continue;
+        bool directory = s->kind == OPEN_PATH && s->section
+            && (s->section->kind == SECTION_DIRECTORY || s->section->kind == SECTION_DIRECTORY_MATCH);
+        return directory ? s->section : NULL;
+    }
+    return NULL;
+}
+
+static config_section *add_section(config_parse *parse, const config_section *model)
 {
     server_config *server = parse->server;
-    if (server->section_count == parse->section_capacity) {
-        parse->section_capacity = parse->section_capacity ? parse->section_capacity * 2 : 8;
-        config_section *bigger = pool_alloc(parse->pool, sizeof(*bigger) * (size_t)parse->section_capacity);
-        if (server->section_count)
-            memcpy(bigger, server->sections, sizeof(*bigger) * (size_t)server->section_count);
+    int count = server->section_count;
+    /* Capacity is the next power of two: grow when count reaches one. */
+    if (count == 0 || (count >= 8 && (count & (count - 1)) == 0)) {
+        int capacity = count < 8 ? 8 : count * 2;
+        config_section *bigger = pool_alloc(parse->pool, sizeof(*bigger) * (size_t)capacity);
+        if (count)
+            memcpy(bigger, server->sections, sizeof(*bigger) * (size_t)count);
         server->sections = bigger;
     }
     config_section *section = &server->sections[server->section_count++];
-    section->kind = kind;
-    section->path = path;
+    *section = *model;
     section->config = pool_calloc(parse->pool, sizeof(dir_config));
     section->file = parse->file;
     section->line = parse->line;
-    parse->dir = section->config;
-    parse->context = kind == SECTION_DIRECTORY ? CONTEXT_DIRECTORY : CONTEXT_LOCATION;
+    return section;
 }
 
-static void open_path_section(config_parse *parse, open_kind kind, const char *name, int argc, char **argv)
+typedef struct {
+    const char *name;
+    section_kind kind;
+    bool regex;            /* the argument is a regular expression (the Match forms) */
+    const char *argument;  /* for messages */
+} path_section_type;
+
+static const path_section_type path_section_types[] = {
+    { "Directory", SECTION_DIRECTORY, false, "a directory path" },
+    { "DirectoryMatch", SECTION_DIRECTORY_MATCH, true, "a regular expression" },
+    { "Files", SECTION_FILES, false, "a file name" },
+    { "FilesMatch", SECTION_FILES_MATCH, true, "a regular expression" },
+    { "Location", SECTION_LOCATION, false, "a URL path" },
+    { "LocationMatch", SECTION_LOCATION_MATCH, true, "a regular expression" },
+};
+
+static int path_depth(const char *path)
 {
-    if (parse->context != CONTEXT_SERVER) {
-        config_error(parse, "<%s> cannot occur within <%s> section", name, enclosing_section_name(parse));
-    } else if (argc >= 1 && strcmp(argv[0], "~") == 0) {
-        config_error(parse, "<%s ~ regex> is not supported yet", name);
-    } else if (argc != 1) {
-        config_error(parse, "<%s> takes one argument, %s", name,
-                     kind == OPEN_DIRECTORY ? "a directory path" : "a URL path");
-    } else if (kind == OPEN_DIRECTORY && strpbrk(argv[0], "*?[")) {
-        config_error(parse, "Wildcards in <Directory> are not supported yet");
-    } else {
-        if (!push_section(parse, kind, name, false))
-            return;
-        if (kind == OPEN_LOCATION) {
-            add_section(parse, SECTION_LOCATION, pool_strdup(parse->pool, argv[0]));
-            return;
+    int depth = 0;
+    if (strcmp(path, "/") != 0)
+        for (const char *c = path; *c; c++)
+            depth += *c == '/';
+    return depth;
+}
+
+/* Fills model from the arguments; false after config_error. */
+static bool describe_path_section(config_parse *parse, const path_section_type *type, int argc, char **argv,
+                                  config_section *model)
+{
+    bool tilde = !type->regex && argc == 2 && strcmp(argv[0], "~") == 0;
+    if (argc != 1 && !tilde) {
+        config_error(parse, "<%s> takes one argument, %s", type->name, type->argument);
+        return false;
+    }
+    const char *argument = argv[argc - 1];
+    model->kind = tilde ? type->kind + 1 : type->kind;  /* each Match kind follows its plain one */
+    if (type->regex || tilde) {
+        model->path = pool_strdup(parse->pool, argument);
+        model->regex = config_regex(parse, argument, REG_EXTENDED | REG_NOSUB);
+        model->regex_prefix = config_regex_prefix(parse, argument);
+        return model->regex != NULL;
+    }
+    model->wildcard = strpbrk(argument, "*?[") != NULL;
+    if (type->kind != SECTION_DIRECTORY) {
+        model->path = pool_strdup(parse->pool, argument);
+        return true;
+    }
+    char *path = config_resolve_path(parse, argument);
+    size_t length = strlen(path);
+    while (length > 1 && path[length - 1] == '/')
+        path[--length] = '\0';
+    model->path = path;
+    model->depth = path_depth(path);
+    return true;
+}
+
+static void open_path_section(config_parse *parse, const path_section_type *type, int argc, char **argv)
+{
+    bool top = parse->context == CONTEXT_SERVER || parse->context == CONTEXT_VHOST;
+    const config_section *directory = type->kind == SECTION_FILES ? enclosing_directory(parse) : NULL;
+    config_section model = { .within = NULL };
+    if (!top && !directory) {
+        config_error(parse, "<%s> cannot occur within <%s> section", type->name, enclosing_section_name(parse));
+    } else if (describe_path_section(parse, type, argc, argv, &model)) {
+        if (directory) {
+            /* A copy: the section array may move as it grows. */
+            config_section *copy = pool_alloc(parse->pool, sizeof(*copy));
+            *copy = *directory;
+            model.within = copy;
         }
-        char *path = config_resolve_path(parse, argv[0]);
-        size_t length = strlen(path);
-        while (length > 1 && path[length - 1] == '/')
-            path[--length] = '\0';
-        add_section(parse, SECTION_DIRECTORY, path);
+        open_section *open = push_section(parse, OPEN_PATH, type->name, false);
+        if (!open)
+            return;
+        config_section *section = add_section(parse, &model);
+        open->section = section;
+        parse->dir = section->config;
+        parse->context = type->kind == SECTION_LOCATION ? CONTEXT_LOCATION : CONTEXT_DIRECTORY;
         return;
     }
-    push_section(parse, OPEN_BROKEN, name, true);
+    push_section(parse, OPEN_BROKEN, type->name, true);
+}
+
+static void open_virtual_host(config_parse *parse, int argc, char **argv)
+{
+    server_config *own = NULL;
+    if (parse->context != CONTEXT_SERVER)
+        config_error(parse, "<VirtualHost> cannot occur within <%s> section", enclosing_section_name(parse));
+    else if (argc == 0)
+        config_error(parse, "<VirtualHost> requires at least one argument, an address[:port]");
+    else
+        own = vhost_open(parse, argc, argv);
+    if (!own) {
+        push_section(parse, OPEN_BROKEN, "VirtualHost", true);
+        return;
+    }
+    if (!push_section(parse, OPEN_VHOST, "VirtualHost", false))
+        return;
+    parse->server = own;
+    parse->dir = own->root_dir;
+    parse->context = CONTEXT_VHOST;
 }
 
 static void open_condition(config_parse *parse, const char *name, int argc, char **argv)
@@ -301,6 +474,21 @@ static void open_condition(config_parse *parse, const char *name, int argc, char
     push_section(parse, OPEN_CONDITION, name, holds == negated);
 }
 
+/* A section some module defines with a "<Name" row (config.h). */
+static void open_module_section(config_parse *parse, const config_directive *row, int argc, char **argv)
+{
+    const char *name = row->name + 1;
+    if (!apply_row(parse, row, pool_printf(parse->scratch, "<%s>", name), argc, argv)) {
+        push_section(parse, OPEN_BROKEN, name, true);
+        return;
+    }
+    open_section *open = push_section(parse, OPEN_MODULE, name, false);
+    if (!open)
+        return;
+    open->module_row = row;
+    parse->module_row = row;
+}
+
 static void open_section_line(config_parse *parse, const char *line)
 {
     size_t length = strlen(line);
@@ -314,10 +502,22 @@ static void open_section_line(config_parse *parse, const char *line)
         push_section(parse, OPEN_BROKEN, name, true);
         return;
     }
-    static const char *const known[] = { "Directory", "Location", "IfDefine", "IfModule", "VirtualHost" };
+    const path_section_type *path_type = NULL;
+    for (size_t i = 0; i < COUNT_OF(path_section_types); i++)
+        if (strcasecmp(name, path_section_types[i].name) == 0)
+            path_type = &path_section_types[i];
+    static const char *const known[] = { "IfDefine", "IfModule", "VirtualHost" };
     for (size_t i = 0; i < COUNT_OF(known); i++)
         if (strcasecmp(name, known[i]) == 0)
             name = (char *)known[i];
+    const config_directive *module_row = NULL;
+    if (path_type) {
+        name = (char *)path_type->name;
+    } else if (name[0] && name[0] != '/') {
+        module_row = config_find_directive(pool_printf(parse->scratch, "<%s", name));
+        if (module_row)
+            name = (char *)module_row->name + 1;
+    }
 
     if (line[length - 1] != '>' || name_end == line + length) {
         config_error(parse, "<%s> directive missing closing '>'", name);
@@ -334,18 +534,17 @@ static void open_section_line(config_parse *parse, const char *line)
         return;
     }
 
-    if (strcmp(name, "Directory") == 0)
-        open_path_section(parse, OPEN_DIRECTORY, name, argc, argv);
-    else if (strcmp(name, "Location") == 0)
-        open_path_section(parse, OPEN_LOCATION, name, argc, argv);
+    if (path_type)
+        open_path_section(parse, path_type, argc, argv);
+    else if (strcmp(name, "VirtualHost") == 0)
+        open_virtual_host(parse, argc, argv);
     else if (strcmp(name, "IfDefine") == 0 || strcmp(name, "IfModule") == 0)
         open_condition(parse, name, argc, argv);
+    else if (module_row)
+        open_module_section(parse, module_row, argc, argv);
     else {
-        if (strcmp(name, "VirtualHost") == 0)
-            config_error(parse, "<VirtualHost> is not supported yet");
-        else
-            config_error(parse, "Invalid section '<%s>', perhaps misspelled or defined by a module "
-                                "not included in the server configuration", name);
+        config_error(parse, "Invalid section '<%s>', perhaps misspelled or defined by a module "
+                            "not included in the server configuration", name);
         push_section(parse, OPEN_BROKEN, name, true);
     }
 }
@@ -535,7 +734,7 @@ static void apply_defaults(config_parse *parse)
         const config_directive *d = config_directive_at(i);
         if (!d->default_value || !d->set)
             continue;
-        void *base = d->scope == SCOPE_SERVER ? (void *)parse->server : (void *)parse->server->root_dir;
+        void *base = d->scope == SCOPE_SERVER ? (void *)parse->main : (void *)parse->main->root_dir;
         if (config_was_set(base, d))
             continue;
         const char *problem = NULL;
@@ -555,7 +754,27 @@ static void run_post_config(config_parse *parse, const char *main_file)
             continue;
         parse->file = main_file;
         parse->line = 0;
-        (*m)->post_config(parse, parse->server);
+        (*m)->post_config(parse, parse->main);
+    }
+}
+
+/* Each vhost is built from the complete main server (derived values
+ * included), so modules derive per-vhost values only where a vhost set its
+ * own directives. */
+static void finish_virtual_hosts(config_parse *parse, const char *main_file)
+{
+    parse->file = main_file;
+    parse->line = 0;
+    if (vhost_build_all(parse, parse->main) != WEFT_OK)
+        return;
+    for (const module *const *m = weft_modules; *m; m++) {
+        if (!(*m)->vhost_config)
+            continue;
+        for (int i = 0; i < vhost_count(parse->main); i++) {
+            parse->file = main_file;
+            parse->line = 0;
+            (*m)->vhost_config(parse, parse->main, vhost_server(parse->main, i));
+        }
     }
 }
 
@@ -606,6 +825,7 @@ server_config *config_load(const config_options *options, config_messages *error
     server->root_dir = pool_calloc(p, sizeof(dir_config));
 
     config_parse parse = {
+        .main = server,
         .server = server,
         .pool = p,
         .scratch = pool_create(16384),
@@ -632,7 +852,10 @@ server_config *config_load(const config_options *options, config_messages *error
             parse.file = main_file;
             parse.line = 0;
             apply_defaults(&parse);
+            config_order_sections(server, p);
             run_post_config(&parse, main_file);
+            if (parse.error_count == 0)
+                finish_virtual_hosts(&parse, main_file);
         }
     }
     pool_destroy(parse.scratch);

@@ -8,6 +8,13 @@
  * the row's setter on the field at `offset` of the struct the row's scope
  * names (server_config or dir_config, see server.h).
  *
+ * A row whose name starts with '<' (e.g. "<RequireAll") defines a section
+ * the engine does not know itself: its setter receives the arguments of the
+ * opening line (the "set" bit is marked as for any row); inside, only rows
+ * of the same module are allowed; the closing tag calls the setter of the
+ * row named "</RequireAll", if there is one, with no arguments, also when
+ * the section is closed by the end of its file.
+ *
  * Contract:
  *  - config_load() reads everything and reports *every* error, each as
  *    "file:line: message" (no line for errors found after parsing), then
@@ -19,11 +26,20 @@
  *    else.
  *  - Every directive a setter accepted is marked "set" in the struct it wrote;
  *    dir_config merging (config_merge_dir) copies exactly the set fields.
+ *  - Each <VirtualHost> becomes a complete server_config (core/vhost.h): a
+ *    copy of the main server after its post_config, with the SCOPE_SERVER
+ *    fields the section set on top (copied, or combined by the row's merge
+ *    callback), root_dir = the main one merged with the section's own, and
+ *    sections = the main server's followed by its own.  Defaults apply to
+ *    the main server only: what a vhost does not set, it inherits.
  *  - The resulting server_config and everything it points to lives in its
  *    own pool and is read-only after config_load returns; threads share it.
  */
 #ifndef WEFT_CONFIG_H
 #define WEFT_CONFIG_H
+
+#include <regex.h>
+#include <stdio.h>
 
 #include "common.h"
 #include "pool.h"
@@ -64,6 +80,12 @@ typedef int (*config_setter)(config_parse *parse, const config_directive *direct
  * (merged = the main server's value, child = the vhost's own). */
 typedef void (*config_merger)(void *merged, const void *child, pool *p);
 
+/* Prints a row's current value as configuration lines for `weft -D
+ * DUMP_CONFIG`: "Name arguments\n", none when unset, one per entry for a
+ * list.  base is the server_config or dir_config of the row's scope.  Rows
+ * of the generic setters need none; config_dump_line quotes arguments. */
+typedef void (*config_formatter)(FILE *out, const config_directive *directive, const void *base);
+
 struct config_directive {
     const char *name;           /* as written in the file; matched case-insensitively */
     unsigned contexts;          /* CONTEXT_* mask */
@@ -78,6 +100,7 @@ struct config_directive {
     const char *default_value;  /* NULL = no default; else arguments as in a file */
     const char *syntax;         /* e.g. "On|Off", "seconds" (for -h, manuals) */
     const char *help;
+    config_formatter format;    /* DUMP_CONFIG; NULL = by the generic setter (config_dump.c) */
 };
 
 /* What the command line contributes. */
@@ -126,6 +149,14 @@ bool config_is_defined(const config_parse *parse, const char *name);
  * base is a server_config or a dir_config, according to the row's scope. */
 bool config_was_set(const void *base, const config_directive *directive);
 
+/* Compiles a POSIX regular expression (regcomp flags) that lives as long as
+ * the configuration; NULL after config_error(). */
+regex_t *config_regex(config_parse *parse, const char *pattern, int flags);
+/* The literal text every match of pattern starts with ("^/img/(.*)" ->
+ * "/img/"), "" if none is certain: a subject without it cannot match, which
+ * a strncmp tells far more cheaply than regexec. */
+char *config_regex_prefix(config_parse *parse, const char *pattern);
+
 /* Generic setters.  Target types: flag -> bool; integer, seconds -> int
  * (non-negative); size -> int64_t (non-negative bytes); milliseconds -> int
  * ("5" = 5 s, "500ms"); string -> char *; path -> char * resolved against
@@ -148,5 +179,20 @@ int config_set_include(config_parse *, const config_directive *, void *, int, ch
 const config_directive *config_find_directive(const char *name);
 /* The row's global index (0..CONFIG_MAX_DIRECTIVES-1), for "set" bitmaps. */
 int config_directive_index(const config_directive *directive);
+
+/* config_dump.c: `weft -D DUMP_CONFIG` (the effective configuration, every
+ * directive with a value, defaults included, as configuration text) and
+ * `weft -D DUMP_DIRECTIVES` (every row of every table, one per line:
+ * name, module, contexts, syntax, default, help, separated by tabs; the
+ * manuals are made from it). */
+struct server_config;
+void config_dump(FILE *out, const struct server_config *server);
+void config_dump_directives(FILE *out);
+/* For formatters: one line "Name arg1 arg2 ...", quoting what needs it. */
+void config_dump_line(FILE *out, const config_directive *directive, int argc, const char *const *argv);
+/* Formatters for common field types: a char * (nothing when NULL), and a
+ * NULL-terminated char ** printed as the arguments of one line. */
+void config_format_string(FILE *out, const config_directive *directive, const void *base);
+void config_format_words(FILE *out, const config_directive *directive, const void *base);
 
 #endif

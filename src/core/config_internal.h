@@ -35,4 +35,19 @@ const config_directive *config_directive_at(int index);
 /* The "set" bitmap of the struct a row of this scope writes. */
 unsigned char *config_set_bits(void *base, config_scope scope);
 
+struct module;
+/* The module whose table holds the row. */
+const struct module *config_directive_module(const config_directive *directive);
+
+struct server_config;
+/* The main server (config_server() is a vhost's own struct inside one). */
+struct server_config *config_main_server(config_parse *parse);
+/* Where the next messages point (for checks made after parsing). */
+void config_set_position(config_parse *parse, const char *file, int line);
+/* Merges child's set fields into merged (the per-request rule, merge
+ * callbacks included); new values are allocated in p. */
+void config_merge_dir(void *merged, const void *child, pool *p);
+/* Fills server->merge_order from server->sections (config_merge.c). */
+void config_order_sections(struct server_config *server, pool *p);
+
 #endif

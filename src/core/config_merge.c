@@ -1,12 +1,17 @@
 /*
  * config_merge.c — directive bookkeeping (global indices, "set" bitmaps,
- * lookup by name) and the per-request merge of <Directory>/<Location>
- * sections into one dir_config.
+ * lookup by name) and the per-request merge of the sections (<Directory>,
+ * <Files>, <Location> and their Match forms) into one dir_config.
+ *
+ * Regular expressions are POSIX EREs run with regexec(3), which is safe to
+ * call from several threads on one compiled pattern.
  */
 #include "config_internal.h"
 #include "module.h"
 #include "server.h"
 
+#include <fnmatch.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +85,17 @@ bool config_was_set(const void *base, const config_directive *directive)
     return bits[index / 8] & (1u << (index % 8));
 }
 
+const module *config_directive_module(const config_directive *directive)
+{
+    for (const module *const *m = weft_modules; *m; m++) {
+        const config_directive *d = (*m)->directives;
+        for (; d && d->name; d++)
+            if (d == directive)
+                return *m;
+    }
+    return NULL;
+}
+
 /* ---- per-request merge ------------------------------------------------- */
 
 /* <Directory /a> covers /a and /a/x but not /ab: whole path segments. */
@@ -92,16 +108,93 @@ static bool directory_contains(const char *directory, const char *file_path)
         && (file_path[length] == '/' || file_path[length] == '\0');
 }
 
-/* Apache compares <Location> (non-regex) with a plain prefix, so
- * <Location /server-status> also covers /server-statusx.  We follow it
- * rather than surprise people moving configurations over. */
-static bool location_matches(const char *location, const char *url_path)
+static int path_components(const char *path, size_t length)
 {
-    return strncmp(url_path, location, strlen(location)) == 0;
+    int count = 0;
+    for (size_t i = 0; i < length; i++)
+        count += path[i] == '/';
+    return count;
 }
 
-static void merge_section(dir_config *merged, const dir_config *child, pool *p)
+/* A <Directory> with wildcards is matched, like Apache's, against the
+ * leading part of the path that has as many components as the pattern. */
+static bool directory_wildcard_matches(const config_section *section, const char *file_path)
 {
+    const char *end = file_path;
+    for (int seen = 0; *end; end++) {
+        if (*end == '/' && ++seen > section->depth)
+            break;
+    }
+    size_t length = (size_t)(end - file_path);
+    char prefix[PATH_MAX];
+    if (length >= sizeof(prefix) || path_components(file_path, length) < section->depth)
+        return false;
+    memcpy(prefix, file_path, length);
+    prefix[length] = '\0';
+    return fnmatch(section->path, prefix, FNM_PATHNAME) == 0;
+}
+
+/* As Apache 2.4: a plain <Location /a> covers /a, /a/ and /a/x but not /ab;
+ * <Location /a/> only what starts with "/a/". */
+static bool location_matches(const char *location, const char *url_path)
+{
+    size_t length = strlen(location);
+    return strncmp(url_path, location, length) == 0
+        && (length == 0 || location[length - 1] == '/' || url_path[length] == '/' || url_path[length] == '\0');
+}
+
+/* regexec, after the cheap test of the literal text a match must start with. */
+static bool starts_with(const char *subject, const char *prefix)
+{
+    while (*prefix)
+        if (*subject++ != *prefix++)
+            return false;
+    return true;
+}
+
+static bool regex_matches(const config_section *section, const char *subject)
+{
+    return (!section->regex_prefix || starts_with(subject, section->regex_prefix))
+        && regexec(section->regex, subject, 0, NULL, 0) == 0;
+}
+
+static bool section_applies(const config_section *section, const char *file_path, const char *url_path)
+{
+    switch (section->kind) {
+    case SECTION_DIRECTORY:
+        if (!file_path)
+            return false;
+        return section->wildcard ? directory_wildcard_matches(section, file_path)
+                                 : directory_contains(section->path, file_path);
+    case SECTION_DIRECTORY_MATCH:
+        /* Against the whole file name, as Apache 2.4 does. */
+        return file_path && regex_matches(section, file_path);
+    case SECTION_FILES:
+    case SECTION_FILES_MATCH: {
+        if (!file_path || (section->within && !section_applies(section->within, file_path, url_path)))
+            return false;
+        const char *slash = strrchr(file_path, '/');
+        const char *name = slash ? slash + 1 : file_path;
+        if (section->kind == SECTION_FILES_MATCH)
+            return regex_matches(section, name);
+        return section->wildcard ? fnmatch(section->path, name, FNM_PATHNAME) == 0
+                                 : strcmp(section->path, name) == 0;
+    }
+    case SECTION_LOCATION:
+        if (!url_path)
+            return false;
+        return section->wildcard ? fnmatch(section->path, url_path, FNM_PATHNAME) == 0
+                                 : location_matches(section->path, url_path);
+    case SECTION_LOCATION_MATCH:
+        return url_path && regex_matches(section, url_path);
+    }
+    return false;
+}
+
+void config_merge_dir(void *merged_base, const void *child_base, pool *p)
+{
+    dir_config *merged = merged_base;
+    const dir_config *child = child_base;
     for (size_t byte = 0; byte < sizeof(child->set); byte++) {
         unsigned bits = child->set[byte];
         while (bits) {
@@ -124,46 +217,61 @@ static void merge_section(dir_config *merged, const dir_config *child, pool *p)
     }
 }
 
+/* The merge order Apache documents (and docs/config.md repeats):
+ * Directory, shortest first < DirectoryMatch < Files and FilesMatch <
+ * Location and LocationMatch; within a group, file order (a vhost's own
+ * sections come after the main server's, so they win). */
+static int merge_group(const config_section *section)
+{
+    switch (section->kind) {
+    case SECTION_DIRECTORY: return 0;
+    case SECTION_DIRECTORY_MATCH: return 1;
+    case SECTION_FILES:
+    case SECTION_FILES_MATCH: return 2;
+    case SECTION_LOCATION:
+    case SECTION_LOCATION_MATCH: return 3;
+    }
+    return 3;
+}
+
+static bool merges_before(const config_section *a, const config_section *b)
+{
+    int group_a = merge_group(a), group_b = merge_group(b);
+    if (group_a != group_b)
+        return group_a < group_b;
+    return group_a == 0 && a->depth < b->depth;
+}
+
+void config_order_sections(server_config *server, pool *p)
+{
+    int count = server->section_count;
+    const config_section **order = pool_alloc(p, sizeof(*order) * (size_t)(count ? count : 1));
+    /* Insertion sort: stable, and there are few sections. */
+    for (int i = 0; i < count; i++) {
+        const config_section *current = &server->sections[i];
+        int j = i;
+        while (j > 0 && merges_before(current, order[j - 1])) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = current;
+    }
+    server->merge_order = order;
+}
+
 const dir_config *config_dir_for_request(const server_config *server, const char *file_path,
                                          const char *url_path, pool *p)
 {
-    const config_section **matches = NULL;
-    int match_count = 0;
-
+    dir_config *merged = NULL;
     for (int i = 0; i < server->section_count; i++) {
-        const config_section *section = &server->sections[i];
-        bool applies = section->kind == SECTION_DIRECTORY
-                           ? file_path && directory_contains(section->path, file_path)
-                           : url_path && location_matches(section->path, url_path);
-        if (!applies)
+        const config_section *section = server->merge_order[i];
+        if (!section_applies(section, file_path, url_path))
             continue;
-        if (!matches)
-            matches = pool_alloc(p, sizeof(*matches) * (size_t)server->section_count);
-        matches[match_count++] = section;
-    }
-    if (match_count == 0)
-        return server->root_dir;
-
-    /* Directories, shortest (outermost) first, before all Locations; the
-     * insertion sort is stable so equal paths and Locations keep file order. */
-    for (int i = 1; i < match_count; i++) {
-        const config_section *current = matches[i];
-        int j = i;
-        while (j > 0) {
-            const config_section *before = matches[j - 1];
-            bool out_of_order = current->kind == SECTION_DIRECTORY
-                && (before->kind == SECTION_LOCATION || strlen(before->path) > strlen(current->path));
-            if (!out_of_order)
-                break;
-            matches[j] = before;
-            j--;
+        if (!merged) {
+            merged = pool_alloc(p, sizeof(*merged));
+            *merged = *server->root_dir;
         }
-        matches[j] = current;
+        config_merge_dir(merged, section->config, p);
     }
-
-    dir_config *merged = pool_alloc(p, sizeof(*merged));
-    *merged = *server->root_dir;
-    for (int i = 0; i < match_count; i++)
-        merge_section(merged, matches[i]->config, p);
-    return merged;
+    return merged ? merged : server->root_dir;
 }

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -186,10 +187,14 @@ static int set_handler(config_parse *parse, const config_directive *d, void *tar
 static int set_error_log(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
 {
     const char *value = argv[0];
-    if (value[0] == '|')
-        return config_error(parse, "Piped ErrorLog is not supported yet");
-    bool special = strcmp(value, "/dev/stderr") == 0 || strcmp(value, "/dev/stdout") == 0
-        || (strncmp(value, "syslog", 6) == 0 && (value[6] == '\0' || value[6] == ':'));
+    bool syslog = strncmp(value, "syslog", 6) == 0 && (value[6] == '\0' || value[6] == ':');
+    if (syslog && value[6] && log_syslog_facility(value + 7) < 0)
+        return config_error(parse, "ErrorLog: unknown syslog facility '%s' (local0..local7, daemon, user, ...)",
+                            value + 7);
+    if (value[0] == '|' && !value[1 + (value[1] == '|' || value[1] == '$')])
+        return config_error(parse, "ErrorLog: the piped log \"%s\" names no program", value);
+    bool special = strcmp(value, "/dev/stderr") == 0 || strcmp(value, "/dev/stdout") == 0 || syslog ||
+                   value[0] == '|';
     *(char **)target = special ? pool_strdup(config_pool(parse), value) : config_resolve_path(parse, value);
     return WEFT_OK;
 }
@@ -296,17 +301,89 @@ static int set_listen(config_parse *parse, const config_directive *d, void *targ
     return WEFT_OK;
 }
 
+/* ---- printing values back (weft -D DUMP_CONFIG) --------------------------- */
+
+static void format_server_tokens(FILE *out, const config_directive *d, const void *base)
+{
+    static const char *const names[] = { [SERVER_TOKENS_PROD] = "Prod",       [SERVER_TOKENS_MAJOR] = "Major",
+                                         [SERVER_TOKENS_MINOR] = "Minor",     [SERVER_TOKENS_MINIMAL] = "Minimal",
+                                         [SERVER_TOKENS_OS] = "OS",           [SERVER_TOKENS_FULL] = "Full" };
+    server_tokens_level level = *(const server_tokens_level *)((const char *)base + d->offset);
+    const char *name = (size_t)level < COUNT_OF(names) ? names[level] : "Full";
+    config_dump_line(out, d, 1, &name);
+}
+
+static void format_options(FILE *out, const config_directive *d, const void *base)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } names[] = {
+        { OPTION_INDEXES, "Indexes" },       { OPTION_FOLLOW_SYMLINKS, "FollowSymLinks" },
+        { OPTION_SYMLINKS_IF_OWNER_MATCH, "SymLinksIfOwnerMatch" }, { OPTION_EXEC_CGI, "ExecCGI" },
+        { OPTION_INCLUDES, "Includes" },     { OPTION_MULTIVIEWS, "MultiViews" },
+    };
+    const options_setting *options = (const options_setting *)((const char *)base + d->offset);
+    char words[COUNT_OF(names) * 2][32];
+    const char *argv[COUNT_OF(names) * 2];
+    int argc = 0;
+    for (size_t i = 0; i < COUNT_OF(names); i++) {
+        unsigned bit = names[i].bit;
+        bool plus = options->relative ? (options->add & bit) != 0 : (options->value & bit) != 0;
+        bool minus = options->relative && (options->remove & bit);
+        if (plus) {
+            snprintf(words[argc], sizeof words[argc], "%s%s", options->relative ? "+" : "", names[i].name);
+            argv[argc] = words[argc];
+            argc++;
+        }
+        if (minus) {
+            snprintf(words[argc], sizeof words[argc], "-%s", names[i].name);
+            argv[argc] = words[argc];
+            argc++;
+        }
+    }
+    if (argc == 0)
+        argv[argc++] = "None";
+    config_dump_line(out, d, argc, argv);
+}
+
+static void format_directory_index(FILE *out, const config_directive *d, const void *base)
+{
+    char *const *names = *(char **const *)((const char *)base + d->offset);
+    if (names && !names[0]) {
+        const char *disabled = "disabled";
+        config_dump_line(out, d, 1, &disabled);
+        return;
+    }
+    config_format_words(out, d, base);
+}
+
+static void format_log_level(FILE *out, const config_directive *d, const void *base)
+{
+    const char *name = log_level_name(*(const int *)((const char *)base + d->offset));
+    config_dump_line(out, d, 1, &name);
+}
+
+static void format_listen(FILE *out, const config_directive *d, const void *base)
+{
+    const server_config *server = base;
+    for (int i = 0; i < server->listen_count; i++) {
+        const char *text = server->listens[i].text;
+        config_dump_line(out, d, 1, &text);
+    }
+}
+
 /* ---- the table --------------------------------------------------------- */
 
 static const config_directive core_directives[] = {
     { .name = "ServerRoot", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(server_root), .min_args = 1,
-      .max_args = 1, .set = set_server_root, .syntax = "directory",
+      .max_args = 1, .set = set_server_root, .format = config_format_string, .syntax = "directory",
       .help = "the directory relative paths start from (also the -d option)" },
     { .name = "ServerName", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(server_name), .min_args = 1,
       .max_args = 1, .set = config_set_string, .syntax = "[scheme://]host[:port]",
       .help = "the host name the server uses to identify itself" },
     { .name = "DocumentRoot", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(document_root),
-      .min_args = 1, .max_args = 1, .set = set_document_root, .default_value = "www",
+      .min_args = 1, .max_args = 1, .set = set_document_root, .format = config_format_string, .default_value = "www",
       .syntax = "directory", .help = "the directory the URL space is served from" },
     { .name = "PidFile", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(pid_file), .min_args = 1,
       .max_args = 1, .set = config_set_path, .default_value = "logs/weft.pid", .syntax = "file",
@@ -337,26 +414,28 @@ static const config_directive core_directives[] = {
       .min_args = 1, .max_args = 1, .set = config_set_size, .default_value = "1073741824",
       .syntax = "bytes", .help = "the largest request body accepted, 0 for unlimited" },
     { .name = "ServerTokens", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(server_tokens), .min_args = 1,
-      .max_args = 1, .set = set_server_tokens, .default_value = "Full",
+      .max_args = 1, .set = set_server_tokens, .format = format_server_tokens, .default_value = "Full",
       .syntax = "Prod|Major|Minor|Minimal|OS|Full", .help = "how much the Server response field tells" },
     { .name = "Options", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(options), .min_args = 1,
-      .max_args = ARGS_UNLIMITED, .set = set_options, .merge = merge_options,
+      .max_args = ARGS_UNLIMITED, .set = set_options, .merge = merge_options, .format = format_options,
       .default_value = "FollowSymLinks", .syntax = "[+|-]option ...",
       .help = "None, All, Indexes, FollowSymLinks, SymLinksIfOwnerMatch, ExecCGI, Includes, MultiViews" },
     { .name = "DirectoryIndex", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(directory_index), .min_args = 1,
-      .max_args = ARGS_UNLIMITED, .set = set_directory_index, .default_value = "index.html",
+      .max_args = ARGS_UNLIMITED, .set = set_directory_index, .format = format_directory_index, .default_value = "index.html",
       .syntax = "disabled|file ...", .help = "the files to serve for a request naming a directory" },
     { .name = "SetHandler", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(handler), .min_args = 1, .max_args = 1,
-      .set = set_handler, .syntax = "handler|None", .help = "the handler that serves every request here" },
+      .set = set_handler, .format = config_format_string, .syntax = "handler|None", .help = "the handler that serves every request here" },
     { .name = "ErrorLog", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(error_log), .min_args = 1,
-      .max_args = 1, .set = set_error_log, .default_value = "logs/error_log",
-      .syntax = "file|/dev/stderr|syslog[:facility]", .help = "where the error log goes" },
+      .max_args = 1, .set = set_error_log, .format = config_format_string, .default_value = "logs/error_log",
+      .syntax = "file|/dev/stderr|syslog[:facility]|\"|program\"",
+      .help = "where the error log goes: a file (relative to ServerRoot), syslog (facility local7 "
+              "unless named) or a program reading the lines on its standard input" },
     { .name = "LogLevel", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(log_level), .min_args = 1,
-      .max_args = 1, .set = set_log_level, .default_value = "warn",
+      .max_args = 1, .set = set_log_level, .format = format_log_level, .default_value = "warn",
       .syntax = "emerg|alert|crit|error|warn|notice|info|debug|trace1..trace8",
       .help = "the least important messages the error log records" },
     { .name = "Listen", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(listens), .min_args = 1, .max_args = 2,
-      .set = set_listen, .syntax = "[address:]port [http]",
+      .set = set_listen, .format = format_listen, .syntax = "[address:]port [http]",
       .help = "an address and port to accept connections on (repeatable)" },
     { .name = "Include", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_SERVER, .min_args = 1, .max_args = 1,
       .set = config_set_include, .syntax = "file|directory|wildcard",

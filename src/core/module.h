@@ -26,7 +26,10 @@ typedef struct module {
     /* URL-path to file (request.c, before DocumentRoot): return WEFT_OK
      * after setting r->file_path to an absolute path, WEFT_DECLINED to let
      * the next module or DocumentRoot map it, WEFT_DONE after setting up a
-     * complete response (a redirect), or an HTTP status >= 400. */
+     * complete response (a redirect), or an HTTP status >= 400.  A mapping
+     * that implies a handler also sets r->handler (ScriptAlias:
+     * "cgi-script").  Hooks also run for internal redirects, and for
+     * PATH_TRANSLATED (request_map_path, whose changes to r are undone). */
     int (*translate)(struct request *r);
     /* Access control, after mapping and r->dir, before any handler:
      * WEFT_OK (or WEFT_DECLINED) lets the request go on, an HTTP status

@@ -51,8 +51,41 @@ typedef struct {
     int64_t limit_request_body;    /* bytes; 0 = unlimited */
     struct error_document *error_documents;  /* ErrorDocument, the most specific section's first */
     struct authz_container *authz;  /* Require (modules/authz.c); NULL = no Require applies */
+
+    /* static (modules/static.c): FileETag bits (FILE_ETAG_*, + and - as
+     * for Options), MaxRanges & co. (RANGE_UNLIMITED = -1), PrecompressedGzip */
+    options_setting file_etag;
+    int max_ranges;
+    int max_range_overlaps;
+    int max_range_reversals;
+    bool precompressed_gzip;
+    /* autoindex (modules/autoindex.c): IndexIgnore wildcards, NULL-terminated */
+    char **index_ignore;
+    /* headers (modules/headers.c): Header actions in order; AddCharset
+     * (extension -> charset in `type`); AddDefaultCharset (NULL = Off) */
+    struct header_action *header_actions;
+    mime_addition *add_charsets;
+    char *default_charset;
+    /* expires (modules/expires.c) */
+    bool expires_active;
+    struct expires_rule *expires_by_type;
+    struct expires_rule *expires_default;
+    /* cgi (modules/cgi.c): AddHandler (extension -> handler name in `type`),
+     * SetEnv/PassEnv/UnsetEnv (newest first), CGIScriptTimeout (0 = Timeout) */
+    mime_addition *add_handlers;
+    struct environment_setting *environment;
+    int cgi_script_timeout_ms;
+
     unsigned char set[CONFIG_MAX_DIRECTIVES / 8];
 } dir_config;
+
+/* FileETag components (dir_config.file_etag). */
+enum {
+    FILE_ETAG_INODE = 1 << 0,
+    FILE_ETAG_MTIME = 1 << 1,
+    FILE_ETAG_SIZE = 1 << 2,
+    FILE_ETAG_NONE = 1 << 3,
+};
 
 /* ErrorDocument status value: what answers an error (request.c serves it). */
 typedef enum {
@@ -86,6 +119,7 @@ typedef struct config_section {
     char *path;          /* Directory: absolute, no trailing slash ("/" stays); Location: URL
                           * prefix; Files: a name; the *_MATCH kinds: the regex as written */
     regex_t *regex;      /* the *_MATCH kinds (POSIX ERE) */
+    const char *regex_prefix;  /* literal text every match starts with ("" if none) */
     bool wildcard;       /* path has *, ? or [: matched with fnmatch(3) */
     int depth;           /* Directory: number of path components ("/" is 0) */
     const struct config_section *within;  /* <Files> nested in a <Directory>: applies only there */
@@ -190,6 +224,12 @@ typedef struct server_config {
     /* reqtimeout: RequestReadTimeout (mod_reqtimeout's semantics) */
     request_read_timeout_setting request_read_timeout;
 
+    /* trace (modules/trace.c): TraceEnable */
+    bool trace_enable;
+
+    /* status (modules/status.c): ExtendedStatus */
+    bool extended_status;
+
     /* sections, in file order (a virtual host: the main server's, then its own) */
     config_section *sections;
     int section_count;
@@ -200,6 +240,7 @@ typedef struct server_config {
     struct vhost_table *vhosts;      /* main server: the <VirtualHost> sections; NULL if none */
     char **server_aliases;           /* ServerAlias names, NULL-terminated; NULL = none */
     struct alias_rules *aliases;     /* Alias, Redirect and their Match forms (modules/alias.c) */
+    struct script_alias *script_aliases;  /* ScriptAlias, ScriptAliasMatch (modules/cgi.c) */
 
     unsigned char set[CONFIG_MAX_DIRECTIVES / 8];
 } server_config;

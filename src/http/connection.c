@@ -11,10 +11,12 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "../core/log.h"
 #include "../modules/access_log.h"
+#include "../modules/headers.h"
 #include "response.h"
 
 #define INPUT_INITIAL_SIZE 4096
@@ -114,17 +116,67 @@ static void find_local_address(const connection *constant)
     c->local_known = true;
 }
 
+/* Each thread keeps one spare request pool and one spare input buffer, so
+ * that a keep-alive connection can give its own back while it is idle
+ * without costing a malloc/free pair per request. */
+static _Thread_local pool *spare_pool;
+static _Thread_local char *spare_input;
+
+static pool *take_pool(void)
+{
+    pool *p = spare_pool;
+    spare_pool = NULL;
+    return p ? p : pool_create(REQUEST_POOL_SIZE);
+}
+
+static void give_pool(pool *p)
+{
+    pool_reset(p);
+    if (!spare_pool && pool_footprint(p) <= 2 * REQUEST_POOL_SIZE)
+        spare_pool = p;
+    else
+        pool_destroy(p);
+}
+
+static void give_input(connection *c)
+{
+    if (c->input.capacity == INPUT_INITIAL_SIZE && !spare_input) {
+        spare_input = c->input.data;
+        c->input.data = NULL;
+        c->input.length = c->input.capacity = 0;
+    } else {
+        buffer_free(&c->input);
+    }
+}
+
+void connection_thread_exit(void)
+{
+    pool_destroy(spare_pool);
+    spare_pool = NULL;
+    free(spare_input);
+    spare_input = NULL;
+}
+
+void connection_idle(connection *c)
+{
+    if (c->input.length == 0 && c->input.data)
+        give_input(c);
+    buffer_free(&c->output);
+    if (c->request_pool) {
+        give_pool(c->request_pool);
+        c->request_pool = NULL;
+    }
+}
+
 void connection_release(connection *c)
 {
-    if (c->request_pool)
-        pool_reset(c->request_pool);
-    /* Idle connections should cost little memory: drop large buffers. */
-    if (c->input.capacity > INPUT_INITIAL_SIZE)
-        buffer_free(&c->input);
-    if (c->output.capacity > INPUT_INITIAL_SIZE)
-        buffer_free(&c->output);
-    buffer_clear(&c->input);
-    buffer_clear(&c->output);
+    if (c->input.data)
+        give_input(c);
+    buffer_free(&c->output);
+    if (c->request_pool) {
+        give_pool(c->request_pool);
+        c->request_pool = NULL;
+    }
 }
 
 const char *connection_peer_address(const connection *c) { return c->peer_address; }
@@ -152,8 +204,16 @@ static size_t head_limit(const server_config *server)
  * count, 0 at end of stream, or -1 (errno EAGAIN: nothing yet). */
 static ssize_t read_input(connection *c, size_t limit)
 {
-    if (!c->input.data)
-        buffer_init(&c->input, INPUT_INITIAL_SIZE);
+    if (!c->input.data) {
+        if (spare_input) {
+            c->input.data = spare_input;
+            c->input.capacity = INPUT_INITIAL_SIZE;
+            c->input.length = 0;
+            spare_input = NULL;
+        } else {
+            buffer_init(&c->input, INPUT_INITIAL_SIZE);
+        }
+    }
     if (c->input.capacity == c->input.length) {
         if (c->input.length >= limit) {
             errno = ENOBUFS;
@@ -176,7 +236,7 @@ static ssize_t read_input(connection *c, size_t limit)
 static void begin_request(connection *c, const connection_worker *worker)
 {
     if (!c->request_pool)
-        c->request_pool = pool_create(REQUEST_POOL_SIZE);
+        c->request_pool = take_pool();
     request_begin(&c->request, c, c->server, c->request_pool);
     c->request_started = true;
     /* The first request's head stage began at accept; a later one's when
@@ -187,11 +247,11 @@ static void begin_request(connection *c, const connection_worker *worker)
         scoreboard_set_status(worker->score, THREAD_READING);
 }
 
-static bool wants_keep_alive(connection *c, const connection_worker *worker)
+bool connection_may_keep_alive(const connection *c)
 {
-    request *r = &c->request;
+    const request *r = &c->request;
     const server_config *server = c->server;
-    if (c->close_after_response || worker->stopping || !server->keep_alive)
+    if (c->close_after_response || !server->keep_alive)
         return false;
     if (server->max_keep_alive_requests > 0 && c->requests_served + 1 >= server->max_keep_alive_requests)
         return false;
@@ -202,6 +262,11 @@ static bool wants_keep_alive(connection *c, const connection_worker *worker)
     return true;
 }
 
+static bool wants_keep_alive(connection *c, const connection_worker *worker)
+{
+    return !worker->stopping && connection_may_keep_alive(c);
+}
+
 /* Decides what happens with a request body the handler did not read. */
 static void plan_body_discard(connection *c)
 {
@@ -210,20 +275,39 @@ static void plan_body_discard(connection *c)
     c->discard_chunked = false;
     c->discarded = 0;
     bool has_body = r->parser.chunked || r->parser.content_length > 0;
-    if (!has_body)
+    /* A handler may have read the body (body.h): only the rest is ours. */
+    const request_body_progress *read = &r->body_read;
+    if (!has_body || read->finished)
         return;
-    if (r->parser.expect_continue || r->status == 413) {
-        /* The client waits for "100 Continue" (or sent too much): reading
-         * the body would only wait for it; close instead. */
+    if (read->failed || (r->parser.expect_continue && !read->started) || r->status == 413) {
+        /* The client waits for "100 Continue" (or sent too much, or the
+         * body broke off): reading the body would only wait for it; close
+         * instead. */
         c->close_after_response = true;
         return;
     }
     c->discard_limit = r->dir->limit_request_body;
     if (r->parser.chunked) {
         c->discard_chunked = true;
-        http_chunked_init(&c->chunked, 4096, 65536);
+        c->discarded = read->received;
+        if (!read->started)  /* else the handler's decoder goes on where it stopped */
+            http_chunked_init(&c->chunked, 4096, 65536);
     } else {
-        c->discard_remaining = r->parser.content_length;
+        c->discard_remaining = r->parser.content_length - read->received;
+    }
+}
+
+/* Makes the next BODY_PIECES piece the memory or file part being sent. */
+static void start_next_piece(connection *c)
+{
+    const body_piece *piece = c->pieces++;
+    c->pieces_left--;
+    if (piece->data) {
+        c->body_data = piece->data;
+        c->body_remaining_memory = piece->length;
+    } else {
+        c->body_offset = piece->offset;
+        c->body_remaining_file = (int64_t)piece->length;
     }
 }
 
@@ -231,7 +315,9 @@ static void prepare_response(connection *c, const connection_worker *worker)
 {
     request *r = &c->request;
     plan_body_discard(c);
-    r->keep_alive = wants_keep_alive(c, worker);
+    /* A streamed head already went out: it may have promised a close. */
+    bool stream_closes = r->stream && !r->keep_alive;
+    r->keep_alive = !stream_closes && wants_keep_alive(c, worker);
     if (!r->keep_alive)
         c->close_after_response = true;
     if (worker->score) {
@@ -243,12 +329,16 @@ static void prepare_response(connection *c, const connection_worker *worker)
     }
 
     buffer_clear(&c->output);
-    response_serialize_head(r, &c->output);
+    if (!r->stream) {  /* a streamed response is out already (stream.h) */
+        headers_finalize_response(r);
+        response_serialize_head(r, &c->output);
+    }
     c->output_sent = 0;
     c->body_data = NULL;
     c->body_remaining_memory = 0;
     c->body_remaining_file = 0;
-    if (!r->head_only && r->status >= 200 && r->status != 204 && r->status != 304) {
+    c->pieces_left = 0;
+    if (!r->stream && !r->head_only && r->status >= 200 && r->status != 204 && r->status != 304) {
         if (r->body == BODY_MEMORY) {
             c->body_data = r->body_data;
             c->body_remaining_memory = (size_t)r->body_length;
@@ -256,14 +346,18 @@ static void prepare_response(connection *c, const connection_worker *worker)
             c->body_file = r->body_file;
             c->body_offset = r->body_offset;
             c->body_remaining_file = r->body_length;
+        } else if (r->body == BODY_PIECES && r->body_piece_count > 0) {
+            c->body_file = r->body_file;
+            c->pieces = r->body_pieces;
+            c->pieces_left = r->body_piece_count;
+            start_next_piece(c);  /* so that the head and a first memory piece go out together */
         }
     }
     c->phase = PHASE_WRITE;
 }
 
-/* Writes what is pending.  WEFT_OK when everything is sent, WEFT_AGAIN when
- * the socket is full, WEFT_ERROR when the client went away. */
-static int write_pending(connection *c)
+/* Writes the head and the current memory or file part. */
+static int write_current(connection *c)
 {
     request *r = &c->request;
     while (c->output_sent < c->output.length || c->body_remaining_memory) {
@@ -278,7 +372,7 @@ static int write_pending(connection *c)
             vectors[count].iov_base = (void *)c->body_data;
             vectors[count++].iov_len = c->body_remaining_memory;
         }
-        ssize_t written = c->io->writev(c, vectors, count, c->body_remaining_file > 0);
+        ssize_t written = c->io->writev(c, vectors, count, c->body_remaining_file > 0 || c->pieces_left > 0);
         if (written < 0) {
             if (errno == EINTR)
                 continue;
@@ -313,6 +407,20 @@ static int write_pending(connection *c)
     return WEFT_OK;
 }
 
+/* Writes what is pending.  WEFT_OK when everything is sent, WEFT_AGAIN when
+ * the socket is full, WEFT_ERROR when the client went away. */
+static int write_pending(connection *c)
+{
+    if (c->request.stream && c->request.aborted)
+        return WEFT_ERROR;  /* the client left while the handler streamed */
+    for (;;) {
+        int rc = write_current(c);
+        if (rc != WEFT_OK || c->pieces_left == 0)
+            return rc;
+        start_next_piece(c);
+    }
+}
+
 /* The client itself ended the exchange (Connection: close, or HTTP/1.0
  * without keep-alive) and sent no body we did not read. */
 static bool client_expects_close(const connection *c)
@@ -343,6 +451,8 @@ static void finish_request(connection *c, const connection_worker *worker)
     size_t used = r->parser.head_length;
     if (used == 0 || used > c->input.length)
         used = c->input.length;  /* parse errors: nothing after is trustworthy */
+    else
+        used += r->body_read.input_used;  /* body bytes a handler took from the buffer */
     buffer_consume(&c->input, used);
     c->requests_served++;
     c->request_started = false;

@@ -76,6 +76,8 @@ struct connection {
     int body_file;
     off_t body_offset;
     int64_t body_remaining_file;
+    const body_piece *pieces;      /* BODY_PIECES: those not started yet */
+    int pieces_left;
     bool close_after_response;
 };
 
@@ -85,6 +87,13 @@ struct connection {
 void connection_init(connection *c, int fd, const server_config *server, const struct sockaddr_storage *peer);
 /* Releases what the connection holds (not the socket). */
 void connection_release(connection *c);
+
+/* The connection is about to wait for its next request: give back the
+ * memory it only needs while a request is in progress (its buffers and its
+ * request pool), so that an idle keep-alive connection costs little. */
+void connection_idle(connection *c);
+/* Frees this thread's cache of spare buffers and pools (at thread exit). */
+void connection_thread_exit(void);
 
 /* Runs as far as possible; see the header comment. */
 connection_wait connection_run(connection *c, const connection_worker *worker);
@@ -99,6 +108,11 @@ int64_t connection_read_deadline_ms(const connection *c);
  * was inside a request head (one non-blocking attempt), log it, and leave
  * it ready to be closed. */
 void connection_expire(connection *c, const connection_worker *worker);
+
+/* Whether the response to the current request may leave the connection
+ * open, as far as the configuration and the request say (the child's
+ * stopping is decided later); for streamed responses (stream.h). */
+bool connection_may_keep_alive(const connection *c);
 
 /* The plain TCP implementation of connection_io. */
 extern const connection_io connection_plain_io;

@@ -7,9 +7,12 @@
 
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "../core/log.h"
 #include "../core/module.h"
+#include "../core/vhost.h"
+#include "../modules/error_document.h"
 #include "connection.h"
 #include "response.h"
 #include "uri.h"
@@ -115,9 +118,43 @@ static int run_handlers(request *r)
     return 404;
 }
 
+static int map_path_and_run(request *r);
+
+/* Name-based virtual hosts (core/vhost.h): the absolute-form target's host
+ * wins over Host (RFC 9112 3.2.2).  Only called when there are vhosts. */
+static void select_virtual_host(request *r, const char *absolute_host)
+{
+    const char *host = absolute_host;
+    size_t length = host ? strlen(host) : 0;
+    if (!host && r->parser.has_host) {
+        host = r->head + r->parser.host.offset;
+        length = r->parser.host.length;
+    }
+    const char *local_address = NULL;
+    int local_port = 0;
+    if (vhost_needs_local_address(r->server)) {
+        local_address = connection_local_address(r->connection);
+        local_port = connection_local_port(r->connection);
+    }
+    r->server = vhost_select(r->server, local_address, local_port, host, length);
+    r->dir = r->server->root_dir;
+}
+
+/* The modules' access hooks (Require): the first refusal answers. */
+static int check_access(request *r)
+{
+    for (const module *const *m = weft_modules; *m; m++) {
+        if (!(*m)->access)
+            continue;
+        int rc = (*m)->access(r);
+        if (rc != WEFT_OK && rc != WEFT_DECLINED)
+            return rc;
+    }
+    return WEFT_OK;
+}
+
 static int map_and_run(request *r)
 {
-    const server_config *server = r->server;
     http_parser *parser = &r->parser;
 
     if (parser->method == HTTP_METHOD_UNKNOWN)
@@ -130,7 +167,8 @@ static int map_and_run(request *r)
         return status;
     if (parser->has_host && !host_is_valid(r->head + parser->host.offset, parser->host.length))
         return 400;
-    (void)absolute_host;  /* virtual hosts (a later issue) choose by it */
+    if (r->server->vhosts)
+        select_virtual_host(r, absolute_host);
 
     if (parser->expect_other)
         return 417;
@@ -142,20 +180,57 @@ static int map_and_run(request *r)
     }
     if (r->path[0] != '/')
         return 400;
+    return map_path_and_run(r);
+}
 
-    r->file_path = pool_printf(r->pool, "%s%s", server->document_root, r->path);
+/* URL-path to file: the modules' translate hooks (ScriptAlias, Alias...),
+ * then DocumentRoot + path.  WEFT_OK, WEFT_DONE (a hook set up the whole
+ * response) or an HTTP status. */
+static int translate_path(request *r)
+{
+    for (const module *const *m = weft_modules; *m; m++) {
+        if (!(*m)->translate)
+            continue;
+        int rc = (*m)->translate(r);
+        if (rc != WEFT_DECLINED)
+            return rc;
+    }
+    r->file_path = pool_printf(r->pool, "%s%s", r->server->document_root, r->path);
+    return WEFT_OK;
+}
+
+/* From a decoded r->path to a response: mapping, the directory
+ * configuration, the method checks, the handlers.  Also the second half
+ * of request_internal_redirect(). */
+static int map_path_and_run(request *r)
+{
+    const server_config *server = r->server;
+    http_parser *parser = &r->parser;
+
+    int translated = translate_path(r);
+    if (translated == WEFT_DONE)
+        return WEFT_OK;
+    if (translated != WEFT_OK)
+        return translated;
     r->dir = config_dir_for_request(server, r->file_path, r->path, r->pool);
+    int access = check_access(r);
+    if (access != WEFT_OK)
+        return access;
 
     int64_t limit = r->dir->limit_request_body;
     if (limit > 0 && parser->content_length > limit)
         return 413;
 
-    switch (parser->method) {
+    switch (r->method) {
     case HTTP_METHOD_OPTIONS:
         response_add_header(r, "Allow", allowed_methods);
         r->status = 200;
         return WEFT_OK;
     case HTTP_METHOD_TRACE:
+        if (server->trace_enable)
+            break;  /* TraceEnable On: the trace module's handler answers */
+        response_add_header(r, "Allow", allowed_methods);
+        return 405;
     case HTTP_METHOD_CONNECT:
         response_add_header(r, "Allow", allowed_methods);
         return 405;
@@ -188,7 +263,58 @@ void request_handle(request *r)
         rc = 500;
     if (rc < 300)
         rc = 500;
+    if (rc >= 400 && r->dir->error_documents && error_document_serve(r, rc) == WEFT_OK)
+        return;
     response_set_error(r, rc);
+}
+
+int request_internal_redirect(request *r, const char *location)
+{
+    if (++r->internal_redirects > REQUEST_MAX_INTERNAL_REDIRECTS) {
+        log_message(LOG_LEVEL_ERROR, "request exceeded the limit of %d internal redirects (%s); "
+                    "the last went to %s", REQUEST_MAX_INTERNAL_REDIRECTS, r->request_line, location);
+        return 500;
+    }
+    const char *question = strchr(location, '?');
+    size_t path_length = question ? (size_t)(question - location) : strlen(location);
+    char *path;
+    int status = 500;
+    if (location[0] != '/' || uri_normalize_path(r->pool, location, path_length, &path, &status) != WEFT_OK)
+        return 500;  /* the handler's location, not the client's: a server error */
+
+    r->redirect_url = r->path;
+    r->redirect_query = r->query;
+    r->path = path;
+    r->query = question ? pool_strdup(r->pool, question + 1) : NULL;
+    /* As Apache: the new request is a GET without a body; HEAD stays HEAD. */
+    if (r->method != HTTP_METHOD_HEAD) {
+        r->method = HTTP_METHOD_GET;
+        r->method_name = "GET";
+    }
+    r->file_path = NULL;
+    r->handler = NULL;
+    r->status = 0;
+    r->header_count = 0;
+    r->content_type = NULL;
+    if (r->body_file >= 0) {
+        close(r->body_file);
+        r->body_file = -1;
+    }
+    r->body = BODY_NONE;
+    r->body_length = 0;
+    r->last_modified = 0;
+    r->etag = NULL;
+    return map_path_and_run(r);
+}
+
+char *request_map_path(request *r, const char *url_path)
+{
+    /* A hook may set up a whole response (a Redirect): undo everything. */
+    request saved = *r;
+    r->path = (char *)url_path;
+    char *result = translate_path(r) == WEFT_OK ? r->file_path : NULL;
+    *r = saved;
+    return result;
 }
 
 void request_handle_parse_error(request *r, int status, const char *data, size_t length)

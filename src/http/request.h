@@ -64,6 +64,17 @@ typedef struct {
     size_t length;
 } body_piece;
 
+/* How far a handler has read the request body (body.h). */
+typedef struct {
+    bool started;          /* a handler asked for body bytes (100 Continue is out if expected) */
+    bool finished;         /* the whole body has been read */
+    bool failed;           /* it cannot be read further: close after the response */
+    int error_status;      /* with failed: 400, 408, 413 (or 500 for request_body_spill) */
+    int64_t received;      /* decoded body bytes handed to the handler */
+    size_t input_used;     /* bytes of the connection's input after the head that the body used */
+    int64_t started_ms;    /* CLOCK_MONOTONIC, for RequestReadTimeout body= */
+} request_body_progress;
+
 typedef struct request {
     pool *pool;
     connection *connection;
@@ -86,6 +97,14 @@ typedef struct request {
 
     /* Mapping. */
     char *file_path;                /* DocumentRoot + path */
+    const char *handler;            /* set by a translate hook that implies one (ScriptAlias:
+                                     * "cgi-script"); NULL = dir->handler decides */
+    int internal_redirects;         /* request_internal_redirect() calls so far */
+    const char *redirect_url;       /* the path before the last internal redirect, NULL if none */
+    const char *redirect_query;     /* its query */
+    int error_status;               /* in an ErrorDocument sub-request: the error it answers
+                                     * (Apache's REDIRECT_STATUS); handlers evaluate no
+                                     * preconditions or ranges then; 0 otherwise */
 
     /* Response. */
     int status;
@@ -112,6 +131,13 @@ typedef struct request {
     char *user;                     /* authenticated user for %u, NULL = none */
     int connection_requests;        /* requests completed earlier on this connection */
     bool aborted;                   /* the client went away before the response was sent */
+
+    /* Request body as a handler read it (body.h); the connection layer
+     * discards only what is left. */
+    request_body_progress body_read;
+    /* Streamed response (stream.h): set once a handler has sent the head
+     * itself; the connection layer then writes nothing more and logs. */
+    struct response_stream *stream;
 } request;
 
 /* The value of request header `name` (case-insensitive) as a pool copy, or
@@ -119,6 +145,18 @@ typedef struct request {
 const char *request_header(request *r, const char *name);
 /* The same without copying (a slice into the head). */
 bool request_header_slice(const request *r, const char *name, slice *value);
+
+#define REQUEST_MAX_INTERNAL_REDIRECTS 10
+
+/* Serves location ("/path?query", from a handler such as a CGI script's
+ * Location) in place of the current target, as a GET (HEAD stays HEAD)
+ * without a body: the response set up so far is dropped, then mapping,
+ * directory configuration and handlers run again.  Returns what a handler
+ * returns.  After REQUEST_MAX_INTERNAL_REDIRECTS of them, 500. */
+int request_internal_redirect(request *r, const char *location);
+/* The file a URL-path maps to (translate hooks, then DocumentRoot), without
+ * changing r; NULL if a hook answers it otherwise.  For PATH_TRANSLATED. */
+char *request_map_path(request *r, const char *url_path);
 
 #endif
 

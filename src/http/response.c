@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "stream.h"
 #include "uri.h"
 
 typedef struct {
@@ -80,7 +81,7 @@ const char *http_status_reason(int status)
     return "Unknown";
 }
 
-void response_add_header(request *r, const char *name, const char *value)
+static response_header *next_header_slot(request *r)
 {
     if (r->header_count == r->header_capacity) {
         int capacity = r->header_capacity ? r->header_capacity * 2 : 8;
@@ -90,24 +91,21 @@ void response_add_header(request *r, const char *name, const char *value)
         r->headers = grown;
         r->header_capacity = capacity;
     }
-    r->headers[r->header_count].name = pool_strdup(r->pool, name);
-    r->headers[r->header_count].value = pool_strdup(r->pool, value);
-    r->header_count++;
+    return &r->headers[r->header_count++];
+}
+
+void response_add_header(request *r, const char *name, const char *value)
+{
+    response_header *slot = next_header_slot(r);
+    slot->name = pool_strdup(r->pool, name);
+    slot->value = pool_strdup(r->pool, value);
 }
 
 void response_add_header_constant(request *r, const char *name, const char *value)
 {
-    /* Through the copying path for the array growth, then point at the
-     * originals instead of the copies. */
-    if (r->header_count < r->header_capacity) {
-        r->headers[r->header_count].name = (char *)name;
-        r->headers[r->header_count].value = (char *)value;
-        r->header_count++;
-        return;
-    }
-    response_add_header(r, "", "");
-    r->headers[r->header_count - 1].name = (char *)name;
-    r->headers[r->header_count - 1].value = (char *)value;
+    response_header *slot = next_header_slot(r);
+    slot->name = (char *)name;
+    slot->value = (char *)value;
 }
 
 static void close_body_file(void *data)
@@ -232,7 +230,12 @@ void response_serialize_head(request *r, buffer *out)
     }
     if (r->etag)
         APPEND_FIELD(out, "ETag: ", r->etag);
-    if (status_has_body(r->status)) {
+    if (r->stream) {
+        /* Streamed (stream.h): the length is unknown, or the handler's own
+         * Content-Length field is among its headers. */
+        if (response_stream_chunked(r))
+            APPEND_FIELD(out, "Transfer-Encoding: ", "chunked");
+    } else if (status_has_body(r->status)) {
         format_unsigned(number, (uint64_t)(r->body == BODY_NONE ? 0 : r->body_length));
         APPEND_FIELD(out, "Content-Length: ", number);
     }

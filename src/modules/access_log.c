@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "../core/log.h"
+#include "../core/vhost.h"
+#include "../core/piped_log.h"
 
 /* Implemented by the connection layer (src/http/connection.c).  Addresses
  * are numeric text ("192.0.2.7", "2001:db8::1"); NULL or a port <= 0 means
@@ -66,6 +68,7 @@ typedef struct {
     const char *format_text;
     struct access_log_format *format;
     int fd;                     /* -1 until access_log_open() */
+    piped_log *pipe;            /* "|program": fd is its write end */
     bool write_failing;         /* shared by threads: atomics only */
 } access_log_file;
 
@@ -791,7 +794,10 @@ void access_log_write(request *r)
             line = pool_alloc(r->pool, length + 1);
             render_line(file->format, r, &now_monotonic, &now_wall, line, length + 1);
         }
-        write_line(file, line, length);
+        if (file->pipe)
+            piped_log_write(file->pipe, line, length);  /* losses are counted and reported */
+        else
+            write_line(file, line, length);
     }
     errno = saved_errno;
 }
@@ -801,9 +807,12 @@ void access_log_write(request *r)
 static void close_files(struct access_log_set *set)
 {
     for (int i = 0; i < set->count; i++) {
-        if (set->files[i].fd > STDERR_FILENO)
+        if (set->files[i].pipe)
+            piped_log_release(set->files[i].pipe);  /* the descriptor is the pipe's */
+        else if (set->files[i].fd > STDERR_FILENO)
             close(set->files[i].fd);
         set->files[i].fd = -1;
+        set->files[i].pipe = NULL;
     }
 }
 
@@ -812,38 +821,77 @@ static void close_files_cleanup(void *set)
     close_files(set);
 }
 
-int access_log_open(server_config *server)
+/* Opens one log: a file (or stdout/stderr), or a piped log. */
+static int open_one(const access_log_file *file, int *fd, piped_log **pipe)
 {
-    struct access_log_set *set = server->access_logs;
+    *pipe = NULL;
+    if (file->path[0] == '|') {
+        char error[512];
+        *pipe = piped_log_open(file->path + 1, error, sizeof error);
+        if (!*pipe) {
+            log_message(LOG_LEVEL_ERROR, "%s", error);
+            return WEFT_ERROR;
+        }
+        *fd = piped_log_fd(*pipe);
+        return WEFT_OK;
+    }
+    *fd = log_open_file(file->path);
+    if (*fd < 0) {
+        log_error_number(LOG_LEVEL_ERROR, errno, "could not open access log %s", file->path);
+        return WEFT_ERROR;
+    }
+    return WEFT_OK;
+}
+
+static int open_set(struct access_log_set *set)
+{
     if (!set || set->count == 0)
         return WEFT_OK;
     /* Open everything first so that a failure leaves the logs already open
      * (by a previous call) untouched. */
     int *fds = xcalloc((size_t)set->count, sizeof *fds);
+    piped_log **pipes = xcalloc((size_t)set->count, sizeof *pipes);
     for (int i = 0; i < set->count; i++) {
-        fds[i] = log_open_file(set->files[i].path);
-        if (fds[i] < 0) {
-            int error = errno;
-            log_error_number(LOG_LEVEL_ERROR, error, "could not open access log %s", set->files[i].path);
-            for (int j = 0; j < i; j++)
-                close(fds[j]);
+        if (open_one(&set->files[i], &fds[i], &pipes[i]) != WEFT_OK) {
+            for (int j = 0; j < i; j++) {
+                if (pipes[j])
+                    piped_log_release(pipes[j]);
+                else
+                    close(fds[j]);
+            }
             free(fds);
+            free(pipes);
             return WEFT_ERROR;
         }
     }
     close_files(set);
     for (int i = 0; i < set->count; i++) {
         set->files[i].fd = fds[i];
+        set->files[i].pipe = pipes[i];
         set->files[i].write_failing = false;
     }
     free(fds);
+    free(pipes);
     return WEFT_OK;
+}
+
+/* A <VirtualHost> with CustomLogs of its own has its own set (vhost.h). */
+int access_log_open(server_config *server)
+{
+    int result = open_set(server->access_logs);
+    for (int i = 0; result == WEFT_OK && i < vhost_count(server); i++)
+        if (vhost_server(server, i)->access_logs != server->access_logs)
+            result = open_set(vhost_server(server, i)->access_logs);
+    return result;
 }
 
 void access_log_close(server_config *server)
 {
     if (server->access_logs)
         close_files(server->access_logs);
+    for (int i = 0; i < vhost_count(server); i++)
+        if (vhost_server(server, i)->access_logs && vhost_server(server, i)->access_logs != server->access_logs)
+            close_files(vhost_server(server, i)->access_logs);
 }
 
 /* ---- configuration ----------------------------------------------------------- */
@@ -887,8 +935,8 @@ static int set_log_format(config_parse *parse, const config_directive *directive
 
 static int add_custom_log(config_parse *parse, const char *directive, const char *path, const char *format)
 {
-    if (path[0] == '|')
-        return config_error(parse, "%s: piped logs are not supported yet", directive);
+    if (path[0] == '|' && !path[1 + (path[1] == '|' || path[1] == '$')])
+        return config_error(parse, "%s: the piped log \"%s\" names no program", directive, path);
     if (path[0] == '\0')
         return config_error(parse, "%s: empty file name", directive);
     /* A format is written with '%' (or at least a blank); anything else is a
@@ -900,7 +948,8 @@ static int add_custom_log(config_parse *parse, const char *directive, const char
     custom_log_definition *logs = pool_alloc(server->pool, sizeof *logs * (size_t)(count + 1));
     if (count)
         memcpy(logs, server->custom_logs, sizeof *logs * (size_t)count);
-    logs[count].path = config_resolve_path(parse, path);
+    /* A piped log is a command line, not a path. */
+    logs[count].path = path[0] == '|' ? pool_strdup(server->pool, path) : config_resolve_path(parse, path);
     logs[count].format = format ? pool_strdup(server->pool, format) : NULL;  /* NULL: the default */
     server->custom_logs = logs;
     server->custom_log_count = count + 1;
@@ -975,23 +1024,66 @@ static int access_log_post_config(config_parse *parse, server_config *server)
     return WEFT_OK;
 }
 
+/* A vhost without CustomLog or TransferLog shares the main server's logs. */
+static int access_log_vhost_config(config_parse *parse, const server_config *main, server_config *vhost)
+{
+    return vhost->custom_logs == main->custom_logs ? WEFT_OK : access_log_post_config(parse, vhost);
+}
+
+/* The list and its count: a <VirtualHost> with its own CustomLog takes both (config.h). */
+#define CUSTOM_LOGS_SIZE (offsetof(server_config, custom_log_count) + sizeof(int) - offsetof(server_config, custom_logs))
+_Static_assert(offsetof(server_config, custom_log_count)
+                   == offsetof(server_config, custom_logs) + sizeof(custom_log_definition *),
+               "CustomLog's row spans custom_logs and custom_log_count");
+
+/* weft -D DUMP_CONFIG: every definition, nicknames resolved for CustomLog
+ * (TransferLog's entries are among CustomLog's, with their format). */
+static void format_log_formats(FILE *out, const config_directive *d, const void *base)
+{
+    const server_config *server = base;
+    for (int i = 0; i < server->log_format_count; i++) {
+        const char *argv[2] = { server->log_formats[i].format, server->log_formats[i].name };
+        config_dump_line(out, d, argv[1] ? 2 : 1, argv);
+    }
+}
+
+static void format_custom_logs(FILE *out, const config_directive *d, const void *base)
+{
+    const server_config *server = base;
+    for (int i = 0; i < server->custom_log_count; i++) {
+        const char *format = server->custom_logs[i].format;
+        const char *argv[2] = { server->custom_logs[i].path, format ? format : resolve_format(server, NULL) };
+        config_dump_line(out, d, 2, argv);
+    }
+}
+
+static void format_nothing(FILE *out, const config_directive *d, const void *base)
+{
+}
+
 static const config_directive access_log_directives[] = {
     { "LogFormat", CONTEXT_SERVER, SCOPE_SERVER, 1, 2, set_log_format,
       offsetof(server_config, log_formats), sizeof(log_format_definition *), NULL, NULL,
       "format [nickname]",
-      "Defines an access log format, named by nickname; without one, the default format" },
-    { "CustomLog", CONTEXT_SERVER, SCOPE_SERVER, 2, 3, set_custom_log,
-      offsetof(server_config, custom_logs), sizeof(custom_log_definition *), NULL, NULL,
-      "file format|nickname", "Logs every request to file (relative to ServerRoot) in that format" },
-    { "TransferLog", CONTEXT_SERVER, SCOPE_SERVER, 1, 1, set_transfer_log,
-      offsetof(server_config, custom_logs), sizeof(custom_log_definition *), NULL, NULL,
-      "file", "Logs every request to file in the default format (LogFormat with one argument)" },
-    { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL, NULL, NULL, NULL },
+      "Defines an access log format, named by nickname; without one, the default format",
+      format_log_formats },
+    { "CustomLog", CONTEXT_SERVER_OR_VHOST, SCOPE_SERVER, 2, 3, set_custom_log,
+      offsetof(server_config, custom_logs), CUSTOM_LOGS_SIZE, NULL, NULL,
+      "file|\"|program\" format|nickname",
+      "Logs every request to file (relative to ServerRoot), or to a program reading the lines on its "
+      "standard input, in that format",
+      format_custom_logs },
+    { "TransferLog", CONTEXT_SERVER_OR_VHOST, SCOPE_SERVER, 1, 1, set_transfer_log,
+      offsetof(server_config, custom_logs), CUSTOM_LOGS_SIZE, NULL, NULL,
+      "file|\"|program\"", "Logs every request to file in the default format (LogFormat with one argument)",
+      format_nothing },
+    { .name = NULL },
 };
 
 const module access_log_module = {
     .name = "log_config",
     .directives = access_log_directives,
     .post_config = access_log_post_config,
+    .vhost_config = access_log_vhost_config,
     .handler = NULL,
 };

@@ -11,7 +11,7 @@
  *   TransferLog path              the default format (LogFormat's one-argument
  *                                 form, else common)
  * Paths are relative to ServerRoot; "/dev/stdout" and "/dev/stderr" are
- * allowed; "|program" is refused (no piped logs yet).  A nickname may be
+ * allowed; "|program" is a piped log (core/piped_log.h).  A nickname may be
  * defined after the CustomLog that uses it; nicknames are resolved and every
  * format compiled by the module's post_config, which stores the result in
  * server->access_logs.

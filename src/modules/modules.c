@@ -8,7 +8,18 @@
 extern const module core_module;
 extern const module mpm_module;
 extern const module mime_module;
+extern const module vhost_module;
+extern const module overrides_module;
+extern const module error_document_module;
+extern const module alias_module;
+extern const module authz_core_module;
+extern const module authz_host_module;
+extern const module cgi_module;
 extern const module static_module;
+extern const module trace_module;
+extern const module autoindex_module;
+extern const module headers_module;
+extern const module expires_module;
 extern const module access_log_module;
 extern const module status_module;
 extern const module reqtimeout_module;
@@ -17,7 +28,18 @@ const module *const weft_modules[] = {
     &core_module,
     &mpm_module,
     &mime_module,
+    &vhost_module,
+    &overrides_module,
+    &error_document_module,
+    &alias_module,        /* translate: Alias and Redirect before DocumentRoot */
+    &authz_core_module,   /* access: Require, before every handler */
+    &authz_host_module,
+    &trace_module,      /* before every content handler: TRACE is answered whatever the handler */
+    &cgi_module,          /* translate: ScriptAlias; handler: before static files */
     &static_module,
+    &autoindex_module,
+    &headers_module,
+    &expires_module,
     &access_log_module,
     &status_module,
     &reqtimeout_module,

@@ -1,314 +1,348 @@
 /*
- * static.c — the default handler: files under DocumentRoot for GET and HEAD.
+ * static.c — the default handler: files for GET and HEAD, with their
+ * validators (FileETag, Last-Modified), conditional requests (RFC 9110 13),
+ * byte ranges (RFC 9110 14) and precompressed variants.  A directory gets
+ * its DirectoryIndex, or else the listing of modules/autoindex.c.
  *
- * Safety rules:
- *  - Open first, then fstat the descriptor: never stat a name and open it
- *    afterwards, since the name may point elsewhere in between.
- *  - Without Options FollowSymLinks, no symbolic link below DocumentRoot is
- *    followed: openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) relative to a
- *    descriptor of DocumentRoot lets the kernel enforce it for every path
- *    component atomically.  Kernels without openat2 get a walk, one
- *    component at a time with O_NOFOLLOW.  DocumentRoot itself may be a
- *    link: it comes from the configuration, not from the client.
- *    SymLinksIfOwnerMatch is treated as "no symlinks" (stricter, never
- *    looser, than Apache).
- *  - Files are opened O_NONBLOCK so that a FIFO below DocumentRoot cannot
- *    hang a worker in open(2); fstat then refuses it (403) like any other
- *    file that is neither regular nor a directory.  O_NOCTTY for the same
- *    reason with terminals.
+ * How files are opened (symbolic links, FIFOs) is file_open.c's business.
+ *
+ * Directives (static_module):
+ *   FileETag [+|-]INode|MTime|Size ... | All | None   anywhere, default
+ *       "MTime Size".  The ETag is Apache's: the chosen parts in hex, in
+ *       the order inode-size-mtime (mtime in microseconds), weak (W/) while
+ *       the file is less than a second old.  + and - modify the enclosing
+ *       value, as in Apache.
+ *   MaxRanges default|unlimited|none|N            anywhere, default 200
+ *   MaxRangeOverlaps, MaxRangeReversals (same)    anywhere, default 20
+ *       Apache's limits on a Range field (see http/range.h); beyond them
+ *       the whole file is sent (200).  MaxRanges none: Range is never
+ *       honoured and Accept-Ranges says "none".
+ *   PrecompressedGzip On|Off                      anywhere, default Off
+ *       When the client accepts gzip and NAME.gz exists next to NAME (a
+ *       regular file, opened under the same symbolic-link rules), NAME.gz
+ *       is sent with Content-Encoding: gzip, NAME's Content-Type and its own
+ *       validators (an ETag ending in "-gzip").  Every file response here
+ *       says Vary: Accept-Encoding.
+ *
+ * The hot path (a GET of a file with nothing of the above configured or
+ * asked for) makes exactly the system calls it always made: open, fstat,
+ * and the close when the response is done.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <stdatomic.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#if __has_include(<linux/openat2.h>)
-#include <linux/openat2.h>
-#else
-struct open_how {
-    uint64_t flags;
-    uint64_t mode;
-    uint64_t resolve;
-};
-#define RESOLVE_NO_MAGICLINKS 0x02
-#define RESOLVE_NO_SYMLINKS 0x04
-#define RESOLVE_BENEATH 0x08
-#endif
-#ifndef SYS_openat2
-#define SYS_openat2 437   /* the same number on every architecture */
-#endif
-
 #include "../core/log.h"
 #include "../core/module.h"
+#include "../http/conditional.h"
+#include "../http/negotiate.h"
+#include "../http/range.h"
 #include "../http/request.h"
 #include "../http/response.h"
 #include "../http/uri.h"
+#include "autoindex.h"
+#include "file_open.h"
+#include "headers.h"
 #include "mime.h"
 
-#define FILE_OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+#define DIR_FIELD(field) .scope = SCOPE_DIRECTORY, .offset = offsetof(dir_config, field), \
+                         .size = sizeof(((dir_config *)0)->field)
 
-/* Set once the kernel says it has no openat2; a relaxed flag is enough,
- * since a thread that misses the update only pays one more ENOSYS. */
-static atomic_bool openat2_missing;
+#define DEFAULT_FILE_ETAG (FILE_ETAG_MTIME | FILE_ETAG_SIZE)
+#define DEFAULT_MAX_RANGES 200
+#define DEFAULT_MAX_RANGE_OVERLAPS 20
+#define DEFAULT_MAX_RANGE_REVERSALS 20
 
-/* The fallback for kernels before 5.6: each directory is opened O_PATH
- * without following, checked, and used as the base of the next step. */
-static int open_by_walk(int base_fd, const char *relative)
+/* Where the file being served came from, so that its precompressed
+ * sibling can be opened the same way. */
+typedef struct {
+    int directory_fd;        /* >= 0: name is an entry of this directory */
+    const char *name;        /* the entry, or else the absolute path */
+    bool follow_symlinks;
+} file_origin;
+
+/* The request fields this handler looks at, found in one pass. */
+typedef struct {
+    http_conditionals conditionals;
+    slice accept_encoding;
+} static_fields;
+
+static void collect_fields(const request *r, static_fields *out)
 {
-    int current = base_fd;
-    const char *cursor = relative;
-    int result = -1;
-    int error = 0;
-
-    for (;;) {
-        while (*cursor == '/')
-            cursor++;
-        const char *end = strchrnul(cursor, '/');
-        size_t length = (size_t)(end - cursor);
-        if (length == 0) {
-            /* Empty relative path: the base itself is wanted. */
-            result = openat(current, ".", FILE_OPEN_FLAGS);
-            error = errno;
-            break;
+    memset(out, 0, sizeof(*out));
+    if (!r->head)
+        return;
+    for (uint32_t i = 0; i < r->parser.field_count; i++) {
+        const http_field *field = &r->parser.fields[i];
+        slice name = { r->head + field->name.offset, field->name.length };
+        slice value = { r->head + field->value.offset, field->value.length };
+        slice *target = NULL;
+        char first = (char)(name.data[0] | 0x20);
+        if (first == 'i' && name.length > 3) {
+            if (slice_equal_string_nocase(name, "If-Match"))
+                target = &out->conditionals.if_match;
+            else if (slice_equal_string_nocase(name, "If-None-Match"))
+                target = &out->conditionals.if_none_match;
+            else if (slice_equal_string_nocase(name, "If-Modified-Since"))
+                target = &out->conditionals.if_modified_since;
+            else if (slice_equal_string_nocase(name, "If-Unmodified-Since"))
+                target = &out->conditionals.if_unmodified_since;
+            else if (slice_equal_string_nocase(name, "If-Range"))
+                target = &out->conditionals.if_range;
+        } else if (first == 'r' && slice_equal_string_nocase(name, "Range")) {
+            target = &out->conditionals.range;
+        } else if (first == 'a' && slice_equal_string_nocase(name, "Accept-Encoding")) {
+            target = &out->accept_encoding;
         }
-        if (length > NAME_MAX) {
-            error = ENAMETOOLONG;
-            break;
-        }
-        char component[NAME_MAX + 1];
-        memcpy(component, cursor, length);
-        component[length] = '\0';
-        /* Paths are normalised before they get here; refuse ".." anyway,
-         * with the error openat2 gives for an escape. */
-        if (strcmp(component, "..") == 0) {
-            error = EXDEV;
-            break;
-        }
-        const char *rest = end;
-        while (*rest == '/')
-            rest++;
-        if (*rest == '\0') {
-            /* A trailing slash means the name must be a directory. */
-            int flags = FILE_OPEN_FLAGS | O_NOFOLLOW | (*end == '/' ? O_DIRECTORY : 0);
-            result = openat(current, component, flags);
-            error = errno;
-            break;
-        }
-        int next = openat(current, component, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-        if (next < 0) {
-            error = errno;
-            break;
-        }
-        struct stat info;
-        if (fstat(next, &info) != 0) {
-            error = errno;
-            close(next);
-            break;
-        }
-        if (!S_ISDIR(info.st_mode)) {
-            error = S_ISLNK(info.st_mode) ? ELOOP : ENOTDIR;
-            close(next);
-            break;
-        }
-        if (current != base_fd)
-            close(current);
-        current = next;
-        cursor = end;
+        /* The first occurrence counts (a repeated Range is not valid
+         * anyway, and the other lists are rarely split). */
+        if (target && !target->data)
+            *target = value;
     }
-    if (current != base_fd)
-        close(current);
-    if (result < 0)
-        errno = error;
-    return result;
 }
 
-/* Opens relative (no leading slash needed) below base_fd without following
- * any symbolic link and without leaving base_fd's tree. */
-static int open_beneath(int base_fd, const char *relative)
-{
-    if (!atomic_load_explicit(&openat2_missing, memory_order_relaxed)) {
-        struct open_how how = {
-            .flags = FILE_OPEN_FLAGS,
-            .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-        };
-        long fd = syscall(SYS_openat2, base_fd, relative[0] ? relative : ".", &how, sizeof how);
-        if (fd >= 0)
-            return (int)fd;
-        if (errno == ENOSYS)
-            atomic_store_explicit(&openat2_missing, true, memory_order_relaxed);
-        /* Container seccomp profiles of some vintages answer EPERM for
-         * system calls they do not know: let the walk give the real answer. */
-        else if (errno != EPERM && errno != E2BIG)
-            return -1;
-    }
-    return open_by_walk(base_fd, relative);
-}
+/* ---- validators --------------------------------------------------------- */
 
-static unsigned effective_options(const dir_config *dir)
+static unsigned effective_file_etag(const dir_config *dir)
 {
-    if (!dir)
+    const options_setting *setting = &dir->file_etag;
+    unsigned bits = setting->relative ? DEFAULT_FILE_ETAG : setting->value;
+    bits = (bits & ~setting->remove) | setting->add;
+    if (bits & FILE_ETAG_NONE)
         return 0;
-    const options_setting *setting = &dir->options;
-    /* Applying a relative form again is idempotent, so this is right
-     * whether or not the merge has already folded it into value. */
-    if (!setting->relative)
-        return setting->value;
-    return (setting->value | setting->add) & ~setting->remove;
+    /* Apache: removing every part leaves its default, not an empty tag. */
+    return bits ? bits : DEFAULT_FILE_ETAG;
 }
 
-/* Opens the request's file_path: a descriptor, or -1 with errno set. */
-static int open_request_file(request *r, bool follow_symlinks)
+static char *append_hex(char *out, uint64_t value)
 {
-    const char *file_path = r->file_path;
-    if (follow_symlinks)
-        return open(file_path, FILE_OPEN_FLAGS);
+    static const char digits[] = "0123456789abcdef";
+    char reversed[16];
+    int count = 0;
+    do {
+        reversed[count++] = digits[value & 0xf];
+        value >>= 4;
+    } while (value);
+    while (count)
+        *out++ = reversed[--count];
+    return out;
+}
 
-    /* The part below DocumentRoot is checked; a path outside it (an Alias,
-     * later) is checked from "/" so that nothing is ever followed unchecked. */
-    const char *root = r->server->document_root ? r->server->document_root : "/";
-    size_t root_length = strlen(root);
-    while (root_length > 0 && root[root_length - 1] == '/')
-        root_length--;
-    const char *relative;
-    const char *base;
-    if (strncmp(file_path, root, root_length) == 0 &&
-        (file_path[root_length] == '/' || file_path[root_length] == '\0')) {
-        base = root_length ? pool_strndup(r->pool, root, root_length) : "/";
-        relative = file_path + root_length;
-    } else {
-        base = "/";
-        relative = file_path;
+/* Apache marks a tag weak while the file is younger than a second: it may
+ * change again within the timestamp's resolution.  Most files are older
+ * than that, which the request's own second shows without a clock call. */
+static bool modified_just_now(const request *r, const struct stat *info)
+{
+    if (info->st_mtim.tv_sec + 2 < r->start_seconds)
+        return false;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t age_us = (int64_t)(now.tv_sec - info->st_mtim.tv_sec) * 1000000 +
+                     (now.tv_nsec - info->st_mtim.tv_nsec) / 1000;
+    return age_us <= 1000000;
+}
+
+/* NULL when FileETag None. */
+static char *make_etag(request *r, const struct stat *info, bool gzip)
+{
+    unsigned bits = effective_file_etag(r->dir);
+    if (!bits)
+        return NULL;
+    uint64_t mtime_us = (uint64_t)info->st_mtim.tv_sec * 1000000u + (uint64_t)info->st_mtim.tv_nsec / 1000u;
+    char *etag = pool_alloc(r->pool, 2 + 1 + 3 * 17 + 5 + 1 + 1);
+    char *at = etag;
+    if (modified_just_now(r, info)) {
+        *at++ = 'W';
+        *at++ = '/';
     }
-    while (*relative == '/')
-        relative++;
+    *at++ = '"';
+    const char *separator = "";
+    if (bits & FILE_ETAG_INODE) {
+        at = append_hex(at, (uint64_t)info->st_ino);
+        separator = "-";
+    }
+    if (bits & FILE_ETAG_SIZE) {
+        at = stpcpy(at, separator);
+        at = append_hex(at, (uint64_t)info->st_size);
+        separator = "-";
+    }
+    if (bits & FILE_ETAG_MTIME) {
+        at = stpcpy(at, separator);
+        at = append_hex(at, mtime_us);
+    }
+    if (gzip)
+        at = stpcpy(at, "-gzip");
+    *at++ = '"';
+    *at = '\0';
+    return etag;
+}
 
-    int base_fd = open(base, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (base_fd < 0)
+/* ---- ranges ------------------------------------------------------------- */
+
+static pthread_once_t boundary_once = PTHREAD_ONCE_INIT;
+static char multipart_boundary[24];
+
+/* One boundary per process, like Apache's: unpredictable, so that a file's
+ * content cannot be made to contain it. */
+static void choose_boundary(void)
+{
+    uint64_t seed;
+    if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed)) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        seed = (uint64_t)now.tv_nsec ^ ((uint64_t)now.tv_sec << 24) ^ ((uint64_t)getpid() << 44);
+    }
+    snprintf(multipart_boundary, sizeof(multipart_boundary), "%016" PRIx64, seed);
+}
+
+/* Sets up a 206 or a 416 for fd and returns that status (fd is then the
+ * response's or closed), or returns 0 to send the whole file. */
+static int serve_ranges(request *r, int fd, int64_t size, slice range)
+{
+    const dir_config *dir = r->dir;
+    http_range_limits limits = { dir->max_ranges, dir->max_range_overlaps, dir->max_range_reversals };
+    http_byte_range *ranges;
+    int count;
+    switch (http_range_parse(range, size, &limits, r->pool, &ranges, &count)) {
+    case RANGE_IGNORE:
+        return 0;
+    case RANGE_UNSATISFIABLE: {
+        close(fd);
+        response_set_error(r, 416);
+        char *unsatisfied = pool_alloc(r->pool, 32);
+        memcpy(unsatisfied, "bytes */", 8);
+        format_unsigned(unsatisfied + 8, (uint64_t)size);
+        response_add_header_constant(r, "Content-Range", unsatisfied);
+        return 416;
+    }
+    case RANGE_PARTIAL:
+        break;
+    }
+    r->status = 206;
+    if (count == 1) {
+        char *content_range = pool_alloc(r->pool, 72);
+        http_content_range(content_range, &ranges[0], size);
+        response_add_header_constant(r, "Content-Range", content_range);
+        response_set_body_file(r, fd, (off_t)ranges[0].first, ranges[0].last - ranges[0].first + 1);
+        return 206;
+    }
+    pthread_once(&boundary_once, choose_boundary);
+    const char *part_type = r->content_type ? headers_type_with_default_charset(r, r->content_type) : NULL;
+    body_piece *pieces;
+    int64_t total;
+    int piece_count = http_range_multipart(r->pool, ranges, count, size, part_type, multipart_boundary,
+                                           &pieces, &total);
+    r->content_type = pool_printf(r->pool, "multipart/byteranges; boundary=%s", multipart_boundary);
+    response_set_body_pieces(r, fd, pieces, piece_count);
+    return 206;
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+static bool name_ends_with_gz(const char *name)
+{
+    size_t length = strlen(name);
+    return length >= 3 && strcasecmp(name + length - 3, ".gz") == 0;
+}
+
+/* NAME.gz next to the file, when it is a regular file: its descriptor and
+ * *info, or -1. */
+static int open_gzip_variant(request *r, const file_origin *origin, struct stat *info)
+{
+    char *name = pool_printf(r->pool, "%s.gz", origin->name);
+    int fd = origin->directory_fd >= 0
+                 ? file_open_in_directory(origin->directory_fd, name, origin->follow_symlinks)
+                 : file_open_path(r, name, origin->follow_symlinks);
+    if (fd < 0)
         return -1;
-    int fd = open_beneath(base_fd, relative);
-    int error = errno;
-    close(base_fd);
-    errno = error;
+    if (fstat(fd, info) != 0 || !S_ISREG(info->st_mode)) {
+        close(fd);
+        return -1;
+    }
     return fd;
 }
 
-static int status_for_open_error(int error, const char *path)
+/* Takes ownership of fd on every path. */
+static int serve_file(request *r, int fd, const struct stat *opened, const file_origin *origin)
 {
-    switch (error) {
-    case ENOENT:
-    case ENOTDIR:
-    case ENAMETOOLONG:
-        return 404;
-    case ELOOP:
-    case EXDEV:
-        if (log_enabled(LOG_LEVEL_INFO))
-            log_error_number(LOG_LEVEL_INFO, error,
-                             "static: %s: symbolic link refused (Options lacks FollowSymLinks)",
-                             path);
-        return 403;
-    case EACCES:
-    case EPERM:
-        return 403;
-    default:
-        log_error_number(LOG_LEVEL_ERROR, error, "static: cannot open %s", path);
-        return WEFT_ERROR;
-    }
-}
+    const dir_config *dir = r->dir;
+    static_fields fields;
+    collect_fields(r, &fields);
 
-/* Does the If-Match / If-None-Match list name etag?  Weak comparison ignores
- * W/ on both sides; strong comparison needs both tags strong (RFC 9110
- * 8.8.3.2).  Malformed members are skipped rather than fatal. */
-static bool etag_list_matches(const char *list, const char *etag, bool weak_comparison)
-{
-    size_t etag_length = strlen(etag);
-    const char *cursor = list;
-    for (;;) {
-        while (*cursor == ' ' || *cursor == '\t' || *cursor == ',')
-            cursor++;
-        if (*cursor == '\0')
-            return false;
-        if (*cursor == '*')
-            return true;   /* "any current representation": the file exists */
-        bool weak = false;
-        if (cursor[0] == 'W' && cursor[1] == '/') {
-            weak = true;
-            cursor += 2;
+    struct stat info = *opened;
+    bool gzip = false;
+    if (dir->precompressed_gzip && fields.accept_encoding.data &&
+        http_accepts_encoding(fields.accept_encoding, "gzip") && !name_ends_with_gz(origin->name)) {
+        struct stat variant;
+        int variant_fd = open_gzip_variant(r, origin, &variant);
+        if (variant_fd >= 0) {
+            close(fd);
+            fd = variant_fd;
+            info = variant;
+            gzip = true;
         }
-        if (*cursor != '"') {
-            cursor += strcspn(cursor, ",");
-            continue;
+    }
+
+    const char *type = mime_type_for_path(r->server, dir, origin->name);
+    if (type && dir->add_charsets)
+        type = headers_type_with_charset(r, type, origin->name);
+    r->content_type = type;
+    r->etag = make_etag(r, &info, gzip);
+    /* Never a Last-Modified later than the response (RFC 9110 8.8.2.1). */
+    time_t modified = info.st_mtim.tv_sec < r->start_seconds ? info.st_mtim.tv_sec : r->start_seconds;
+    r->last_modified = modified;
+
+    /* An ErrorDocument (r->error_status) is, as in Apache, answered
+     * neither conditionally nor partially, and has no Accept-Ranges. */
+    bool fresh = r->error_status == 0;
+    if (fresh) {
+        int precondition = http_evaluate_preconditions(&fields.conditionals, r->method, r->etag,
+                                                       modified, r->start_seconds);
+        if (precondition == 412) {
+            close(fd);
+            return 412;
         }
-        const char *close_quote = strchr(cursor + 1, '"');
-        if (!close_quote)
-            return false;
-        size_t length = (size_t)(close_quote - cursor) + 1;
-        if ((weak_comparison || !weak) && length == etag_length &&
-            memcmp(cursor, etag, length) == 0)
-            return true;
-        cursor = close_quote + 1;
-    }
-}
-
-/* RFC 9110 13.2.2 order.  Returns 0 (serve), 304 or 412. */
-static int evaluate_preconditions(request *r, time_t modified)
-{
-    const char *if_match = request_header(r, "If-Match");
-    if (if_match) {
-        if (!etag_list_matches(if_match, r->etag, false))
-            return 412;
-    } else {
-        /* An invalid date makes the field be ignored (13.1.4). */
-        time_t unmodified_since = http_parse_date(request_header(r, "If-Unmodified-Since"));
-        if (unmodified_since != -1 && modified > unmodified_since)
-            return 412;
+        if (precondition == 304) {
+            /* The fields a 200 would carry, as Apache sends them, but no
+             * representation metadata (RFC 9110 15.4.5). */
+            close(fd);
+            r->status = 304;
+            response_add_header_constant(r, "Accept-Ranges", dir->max_ranges == 0 ? "none" : "bytes");
+            if (dir->precompressed_gzip)
+                response_add_header_constant(r, "Vary", "Accept-Encoding");
+            return WEFT_OK;
+        }
     }
 
-    const char *if_none_match = request_header(r, "If-None-Match");
-    if (if_none_match)
-        return etag_list_matches(if_none_match, r->etag, true) ? 304 : 0;
-
-    time_t modified_since = http_parse_date(request_header(r, "If-Modified-Since"));
-    /* A date in the future cannot be a Last-Modified we sent: ignored, as
-     * in Apache, so a client with a fast clock never gets a stale 304. */
-    time_t now = r->start_seconds ? r->start_seconds : time(NULL);
-    if (modified_since != -1 && modified_since <= now && modified <= modified_since)
-        return 304;
-    return 0;
-}
-
-/* Takes ownership of fd on every path.  type_name is the name whose
- * extension decides the Content-Type. */
-static int serve_file(request *r, int fd, const struct stat *info, const char *type_name)
-{
-    uint64_t modified_microseconds =
-        (uint64_t)info->st_mtim.tv_sec * 1000000u + (uint64_t)info->st_mtim.tv_nsec / 1000u;
-    /* Apache 2.4's default FileETag "MTime Size": size-mtime, both in hex,
-     * so ETags survive a move from Apache to weft. */
-    r->etag = pool_printf(r->pool, "\"%" PRIx64 "-%" PRIx64 "\"", (uint64_t)info->st_size,
-                          modified_microseconds);
-    r->last_modified = info->st_mtim.tv_sec;
-
-    int precondition = evaluate_preconditions(r, info->st_mtim.tv_sec);
-    if (precondition != 0) {
-        close(fd);
-        if (precondition == 412)
-            return 412;
-        r->status = 304;
-        return WEFT_OK;
+    int ranged = 0;
+    if (fresh && fields.conditionals.range.data && r->method == HTTP_METHOD_GET && dir->max_ranges != 0 &&
+        http_if_range_holds(fields.conditionals.if_range, r->etag, modified, r->start_seconds))
+        ranged = serve_ranges(r, fd, (int64_t)info.st_size, fields.conditionals.range);
+    if (ranged == 416)
+        return WEFT_OK;   /* an error page: none of the fields below describe it */
+    if (!ranged) {
+        r->status = 200;
+        response_set_body_file(r, fd, 0, (int64_t)info.st_size);
     }
-
-    r->status = 200;
-    r->content_type = mime_type_for_path(r->server, r->dir, type_name);
-    response_set_body_file(r, fd, 0, (int64_t)info->st_size);
+    if (fresh)
+        response_add_header_constant(r, "Accept-Ranges", dir->max_ranges == 0 ? "none" : "bytes");
+    if (dir->precompressed_gzip)
+        response_add_header_constant(r, "Vary", "Accept-Encoding");
+    if (gzip)
+        response_add_header_constant(r, "Content-Encoding", "gzip");
     return WEFT_OK;
 }
+
+/* ---- directories -------------------------------------------------------- */
 
 static int redirect_to_directory(request *r)
 {
@@ -329,23 +363,27 @@ static int serve_directory(request *r, int directory_fd, bool follow_symlinks)
     if (path_length == 0 || r->path[path_length - 1] != '/')
         return redirect_to_directory(r);
 
-    for (char **entry = r->dir ? r->dir->directory_index : NULL; entry && *entry; entry++) {
+    for (char **entry = r->dir->directory_index; entry && *entry; entry++) {
         const char *name = *entry;
         /* Apache also allows a URL here ("/cgi-bin/index.pl"); that needs
          * internal redirects, so such entries are skipped for now. */
         if (!*name || strchr(name, '/'))
             continue;
-        int fd = follow_symlinks ? openat(directory_fd, name, FILE_OPEN_FLAGS)
-                                 : open_beneath(directory_fd, name);
+        int fd = file_open_in_directory(directory_fd, name, follow_symlinks);
         if (fd < 0)
             continue;
         struct stat info;
-        if (fstat(fd, &info) == 0 && S_ISREG(info.st_mode))
-            return serve_file(r, fd, &info, name);
+        if (fstat(fd, &info) == 0 && S_ISREG(info.st_mode)) {
+            file_origin origin = { directory_fd, name, follow_symlinks };
+            return serve_file(r, fd, &info, &origin);
+        }
         close(fd);
     }
-    /* No index and no listings (yet): Apache answers 403 here too. */
-    return 403;
+    /* No index: a listing if Options Indexes allows it, else 403.  It is
+     * made here, from the descriptor opened under the symbolic-link rules,
+     * so that nothing can swap the directory between the check and the
+     * listing and no second path walk is needed. */
+    return autoindex_serve_directory(r, directory_fd, follow_symlinks);
 }
 
 static bool handler_is_default(const dir_config *dir)
@@ -364,10 +402,10 @@ static int static_handler(request *r)
         return 405;
     }
 
-    bool follow_symlinks = (effective_options(r->dir) & OPTION_FOLLOW_SYMLINKS) != 0;
-    int fd = open_request_file(r, follow_symlinks);
+    bool follow_symlinks = (file_effective_options(r->dir) & OPTION_FOLLOW_SYMLINKS) != 0;
+    int fd = file_open_path(r, r->file_path, follow_symlinks);
     if (fd < 0)
-        return status_for_open_error(errno, r->file_path);
+        return file_status_for_open_error(errno, r->file_path);
 
     struct stat info;
     if (fstat(fd, &info) != 0) {
@@ -388,12 +426,131 @@ static int static_handler(request *r)
         close(fd);
         return not_found ? 404 : 403;
     }
-    return serve_file(r, fd, &info, r->file_path);
+    file_origin origin = { -1, r->file_path, follow_symlinks };
+    return serve_file(r, fd, &info, &origin);
 }
+
+/* ---- configuration ------------------------------------------------------ */
+
+/* Applies a FileETag setting on top of another (as Options: a plain list
+ * replaces, + and - modify). */
+static void combine_file_etag(options_setting *base, const options_setting *child)
+{
+    if (!child->relative) {
+        *base = *child;
+    } else if (base->relative) {
+        base->add = (base->add & ~child->remove) | child->add;
+        base->remove = (base->remove & ~child->add) | child->remove;
+    } else {
+        unsigned value = (base->value & ~base->remove) | base->add;
+        *base = (options_setting){ .value = (value & ~child->remove) | child->add };
+    }
+}
+
+static int set_file_etag(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        unsigned bits;
+    } keywords[] = {
+        { "INode", FILE_ETAG_INODE }, { "MTime", FILE_ETAG_MTIME }, { "LMTime", FILE_ETAG_MTIME },
+        { "LastModified", FILE_ETAG_MTIME }, { "Size", FILE_ETAG_SIZE },
+        { "All", FILE_ETAG_INODE | FILE_ETAG_MTIME | FILE_ETAG_SIZE }, { "None", FILE_ETAG_NONE },
+    };
+    /* Apache's rules: the first plain keyword forgets what was inherited
+     * and every +/- so far; a line with only +/- keywords is relative. */
+    options_setting parsed = { .relative = true };
+    for (int i = 0; i < argc; i++) {
+        char sign = argv[i][0] == '+' || argv[i][0] == '-' ? argv[i][0] : '\0';
+        const char *word = argv[i] + (sign != '\0');
+        size_t k = 0;
+        while (k < COUNT_OF(keywords) && strcasecmp(word, keywords[k].name) != 0)
+            k++;
+        if (k == COUNT_OF(keywords))
+            return config_error(parse, "Unknown keyword '%s' for FileETag directive", word);
+        unsigned bits = keywords[k].bits;
+        if (sign && (strcasecmp(word, "All") == 0 || strcasecmp(word, "None") == 0))
+            return config_error(parse, "FileETag keyword '%s' cannot be used with '+' or '-'", word);
+        if (sign == '+') {
+            parsed.add |= bits;
+            parsed.remove &= ~bits;
+        } else if (sign == '-') {
+            parsed.remove |= bits;
+            parsed.add &= ~bits;
+        } else {
+            if (parsed.relative)
+                parsed = (options_setting){ .relative = false };
+            parsed.value = bits == FILE_ETAG_NONE ? FILE_ETAG_NONE : parsed.value | bits;
+            parsed.add = parsed.remove = 0;
+        }
+    }
+    const void *base = (const char *)target - d->offset;
+    if (config_was_set(base, d))
+        combine_file_etag(target, &parsed);
+    else
+        *(options_setting *)target = parsed;
+    return WEFT_OK;
+}
+
+static void merge_file_etag(void *merged, const void *child, pool *p)
+{
+    combine_file_etag(merged, child);
+}
+
+static int set_range_limit(config_parse *parse, const config_directive *d, void *target, int argc,
+                           char **argv)
+{
+    int *limit = target;
+    const char *value = argv[0];
+    if (strcasecmp(value, "default") == 0) {
+        *limit = strcasecmp(d->name, "MaxRanges") == 0 ? DEFAULT_MAX_RANGES
+                 : strcasecmp(d->name, "MaxRangeOverlaps") == 0 ? DEFAULT_MAX_RANGE_OVERLAPS
+                                                                 : DEFAULT_MAX_RANGE_REVERSALS;
+        return WEFT_OK;
+    }
+    if (strcasecmp(value, "unlimited") == 0) {
+        *limit = RANGE_UNLIMITED;
+        return WEFT_OK;
+    }
+    if (strcasecmp(value, "none") == 0) {
+        *limit = 0;
+        return WEFT_OK;
+    }
+    char *end;
+    errno = 0;
+    long number = strtol(value, &end, 10);
+    if (value[0] < '0' || value[0] > '9' || *end || errno || number < 1 || number > 1000000)
+        return config_error(parse, "%s must be 'default', 'unlimited', 'none' or a positive number, not '%s'",
+                            d->name, value);
+    *limit = (int)number;
+    return WEFT_OK;
+}
+
+static const config_directive static_directives[] = {
+    { .name = "FileETag", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(file_etag), .min_args = 1,
+      .max_args = ARGS_UNLIMITED, .set = set_file_etag, .merge = merge_file_etag, .default_value = "MTime Size",
+      .syntax = "[+|-]INode|MTime|Size ... | All | None",
+      .help = "the file attributes an ETag is made of" },
+    { .name = "MaxRanges", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(max_ranges), .min_args = 1, .max_args = 1,
+      .set = set_range_limit, .default_value = "default", .syntax = "default|unlimited|none|number",
+      .help = "the most ranges one response serves (more: the whole file, 200)" },
+    { .name = "MaxRangeOverlaps", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(max_range_overlaps), .min_args = 1,
+      .max_args = 1, .set = set_range_limit, .default_value = "default",
+      .syntax = "default|unlimited|none|number",
+      .help = "the most overlapping ranges a Range field may have before it is ignored" },
+    { .name = "MaxRangeReversals", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(max_range_reversals),
+      .min_args = 1, .max_args = 1, .set = set_range_limit, .default_value = "default",
+      .syntax = "default|unlimited|none|number",
+      .help = "the most out-of-order ranges a Range field may have before it is ignored" },
+    { .name = "PrecompressedGzip", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(precompressed_gzip),
+      .min_args = 1, .max_args = 1, .set = config_set_flag, .default_value = "Off", .syntax = "On|Off",
+      .help = "serve NAME.gz for NAME to clients that accept gzip" },
+    { .name = NULL },
+};
 
 const module static_module = {
     .name = "static",
-    .directives = NULL,
+    .directives = static_directives,
     .post_config = NULL,
     .handler = static_handler,
 };

@@ -3,19 +3,25 @@
  *
  *   <Location "/server-status">
  *       SetHandler server-status
+ *       Require ip 127.0.0.1
  *   </Location>
  *
- * ?auto gives Apache 2.4.58's machine-readable text, key for key and in the
- * same order (Prometheus' apache_exporter and other scrapers parse it);
- * without it a small HTML page says the same and adds a per-process table.
- * ?refresh=N adds a Refresh header.  ExtendedStatus is always on, as in
- * Apache 2.4 with mod_status loaded.
+ * Query options, found anywhere in the query string as Apache does:
+ *   ?auto        Apache 2.4.58's machine-readable text, key for key, in the
+ *                same order and with APR's number formatting, so that
+ *                Prometheus' apache_exporter and other scrapers parse it;
+ *   ?metrics     the same figures (and a request duration histogram) in the
+ *                Prometheus text format (status_metrics.c);
+ *   ?refresh=N   a Refresh header (N < 1: 10 seconds, as Apache 2.4);
+ *   ?notable     the HTML page without the per-thread table.
+ * Without ?auto or ?metrics an HTML page says the same for people, with
+ * ExtendedStatus's per-thread table (client, virtual host and request line
+ * of what each thread serves or served last, URL passwords removed).
  *
- * Everything comes from the shared scoreboard (weft_scoreboard, set by the
- * control process before it forks), so whichever child answers, the page
- * covers every process.  Counting follows mod_status: only processes with a
- * pid that are not quiescing; idle = '_' in the current generation;
- * graceful = 'G'; busy = anything but '_', '.', 'S', 'I', 'G'.
+ * ExtendedStatus On (the default, as in Apache 2.4 with mod_status loaded)
+ * adds the totals; Off leaves them out of ?auto and the page.  Everything
+ * comes from the shared scoreboard, so whichever child answers, the page
+ * covers every process.
  */
 #include <ctype.h>
 #include <fcntl.h>
@@ -33,6 +39,7 @@
 #include "../mpm/control.h"
 #include "../mpm/scoreboard.h"
 #include "../os/os.h"
+#include "status_internal.h"
 
 #ifndef WEFT_BUILD_DATE
 #define WEFT_BUILD_DATE __DATE__ " " __TIME__
@@ -40,20 +47,12 @@
 
 #define SERVER_DESCRIPTION WEFT_NAME "/" WEFT_VERSION " (Unix)"
 #define SCOREBOARD_LINE 64
+#define KBYTE 1024
 
-typedef struct {
-    int busy, idle, graceful;
-    uint64_t accesses, bytes, duration_us;
-    double cpu_user, cpu_system, cpu_children_user, cpu_children_system;  /* seconds */
-    int last_slot;            /* scoreboard slots shown: 0 .. last_slot - 1 */
-    int threads;              /* per slot shown: ThreadsPerChild */
-    int generation, config_generation;
-    time_t now, restart;
-    unsigned long uptime;
-} status_facts;
+/* ---- gathering ------------------------------------------------------------ */
 
 /* utime, stime, cutime, cstime of a process from /proc (clock ticks). */
-static bool read_cpu_times(pid_t pid, double times[4])
+static bool read_cpu_ticks(pid_t pid, unsigned long long ticks[4])
 {
     char path[64], text[1024];
     snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
@@ -66,27 +65,57 @@ static bool read_cpu_times(pid_t pid, double times[4])
         return false;
     text[length] = '\0';
     const char *field = strrchr(text, ')');  /* the command name may contain spaces */
-    if (!field)
+    if (!field || field[1] != ' ')
         return false;
-    /* After ") " come the fields from 3 (state) on; utime is 14, then
-     * stime, cutime, cstime. */
-    char *cursor = (char *)field + 1;
+    /* After ") " come the fields from 3 (state, a letter) on; utime is 14,
+     * then stime, cutime, cstime. */
+    char *cursor = (char *)field + 2;
     for (int number = 3; number <= 17; number++) {
+        while (*cursor == ' ')
+            cursor++;
         char *end;
-        double value = strtod(cursor, &end);
-        if (number >= 14)
-            times[number - 14] = value;
-        if (number == 3) {  /* the state is a letter, not a number */
-            while (*cursor == ' ')
-                cursor++;
+        unsigned long long value = number == 3 ? 0 : strtoull(cursor, &end, 10);
+        if (number == 3)
             end = cursor + 1;
-        }
+        if (end == cursor)
+            return false;
+        if (number >= 14)
+            ticks[number - 14] = value;
         cursor = end;
     }
     return true;
 }
 
-static void gather(const request *r, const scoreboard *board, status_facts *f)
+char status_scoreboard_char(const scoreboard *board, int slot, int thread)
+{
+    unsigned char status = scoreboard_status(scoreboard_thread_at(board, slot, thread));
+    return status && strchr("._SRWKLCGID", status) ? (char)status : '?';
+}
+
+static void add_thread_totals(status_facts *f, scoreboard_thread *thread)
+{
+    f->accesses += atomic_load_explicit(&thread->access_count, memory_order_relaxed);
+    f->bytes += atomic_load_explicit(&thread->bytes_served, memory_order_relaxed);
+    f->duration_us += atomic_load_explicit(&thread->duration_total_us, memory_order_relaxed);
+    for (int i = 0; i < 5; i++)
+        f->status_classes[i] += atomic_load_explicit(&thread->status_classes[i], memory_order_relaxed);
+    for (int i = 0; i < SCOREBOARD_DURATION_BUCKETS; i++)
+        f->duration_buckets[i] += atomic_load_explicit(&thread->duration_buckets[i], memory_order_relaxed);
+}
+
+static void count_thread(status_facts *f, unsigned char status, bool current)
+{
+    if (status == THREAD_READY) {
+        if (current)
+            f->idle++;
+    } else if (status == THREAD_GRACEFUL) {
+        f->graceful++;
+    } else if (status != THREAD_DEAD && status != THREAD_STARTING && status != THREAD_IDLE_KILL) {
+        f->busy++;
+    }
+}
+
+void status_gather(const request *r, const scoreboard *board, status_facts *f)
 {
     const server_config *server = r->server;
     scoreboard_header *header = board->header;
@@ -95,54 +124,66 @@ static void gather(const request *r, const scoreboard *board, status_facts *f)
     f->config_generation = atomic_load_explicit(&header->config_generation, memory_order_relaxed);
     f->now = time(NULL);
     f->restart = (time_t)(atomic_load_explicit(&header->restart_time_ms, memory_order_relaxed) / 1000);
+    f->start = (time_t)(atomic_load_explicit(&header->start_time_ms, memory_order_relaxed) / 1000);
     f->uptime = f->now > f->restart ? (unsigned long)(f->now - f->restart) : 0;
+    f->children_started = atomic_load_explicit(&header->children_started, memory_order_relaxed);
+    f->children_crashed = atomic_load_explicit(&header->children_crashed, memory_order_relaxed);
+    f->spawn_rate_events = atomic_load_explicit(&header->spawn_rate_events, memory_order_relaxed);
     f->threads = server->threads_per_child < header->thread_limit ? server->threads_per_child
                                                                    : header->thread_limit;
     f->last_slot = server->max_processes < header->server_limit ? server->max_processes : header->server_limit;
+    f->ticks_per_second = sysconf(_SC_CLK_TCK);
+    if (f->ticks_per_second <= 0)
+        f->ticks_per_second = 100;
 
-    long ticks = sysconf(_SC_CLK_TCK);
-    if (ticks <= 0)
-        ticks = 100;
     for (int slot = 0; slot < header->server_limit; slot++) {
         scoreboard_process *process = scoreboard_process_at(board, slot);
         pid_t pid = atomic_load_explicit(&process->pid, memory_order_relaxed);
         bool quiescing = atomic_load_explicit(&process->quiescing, memory_order_relaxed);
-        int generation = atomic_load_explicit(&process->generation, memory_order_relaxed);
-        if (pid && slot >= f->last_slot)
-            f->last_slot = slot + 1;  /* old-generation processes beyond the cap */
+        bool current = atomic_load_explicit(&process->generation, memory_order_relaxed) == f->generation;
+        if (pid) {
+            f->processes++;
+            f->stopping += quiescing;
+            f->connections += atomic_load_explicit(&process->connections, memory_order_relaxed);
+            f->parked += atomic_load_explicit(&process->parked, memory_order_relaxed);
+            if (slot >= f->last_slot)
+                f->last_slot = slot + 1;  /* old-generation processes beyond the cap */
+        }
         for (int t = 0; t < header->thread_limit; t++) {
             scoreboard_thread *thread = scoreboard_thread_at(board, slot, t);
-            f->accesses += atomic_load_explicit(&thread->access_count, memory_order_relaxed);
-            f->bytes += atomic_load_explicit(&thread->bytes_served, memory_order_relaxed);
-            f->duration_us += atomic_load_explicit(&thread->duration_total_us, memory_order_relaxed);
-            if (!pid || quiescing || t >= f->threads)
-                continue;
-            unsigned char status = scoreboard_status(thread);
-            if (status == THREAD_READY) {
-                if (generation == f->generation)
-                    f->idle++;
-            } else if (status == THREAD_GRACEFUL) {
-                f->graceful++;
-            } else if (status != THREAD_DEAD && status != THREAD_STARTING && status != THREAD_IDLE_KILL) {
-                f->busy++;
-            }
+            add_thread_totals(f, thread);
+            if (pid && !quiescing && t < f->threads)
+                count_thread(f, scoreboard_status(thread), current);
         }
-        double times[4];
-        if (pid && read_cpu_times(pid, times)) {
-            f->cpu_user += times[0] / (double)ticks;
-            f->cpu_system += times[1] / (double)ticks;
+        unsigned long long ticks[4];
+        if (pid && read_cpu_ticks(pid, ticks)) {
+            f->cpu_ticks[STATUS_CPU_USER] += ticks[0];
+            f->cpu_ticks[STATUS_CPU_SYSTEM] += ticks[1];
         }
     }
+    for (int slot = 0; slot < f->last_slot; slot++)
+        for (int t = 0; t < f->threads; t++)
+            f->slot_states[(unsigned char)status_scoreboard_char(board, slot, t)]++;
+
     /* The control process: its own time, and that of the children it reaped. */
-    double times[4];
+    unsigned long long ticks[4];
     pid_t parent = getppid();
-    if (os_process_is_weft(parent) && read_cpu_times(parent, times)) {
-        f->cpu_user += times[0] / (double)ticks;
-        f->cpu_system += times[1] / (double)ticks;
-        f->cpu_children_user = times[2] / (double)ticks;
-        f->cpu_children_system = times[3] / (double)ticks;
+    if (os_process_is_weft(parent) && read_cpu_ticks(parent, ticks)) {
+        f->cpu_ticks[STATUS_CPU_USER] += ticks[0];
+        f->cpu_ticks[STATUS_CPU_SYSTEM] += ticks[1];
+        f->cpu_ticks[STATUS_CPU_CHILDREN_USER] = ticks[2];
+        f->cpu_ticks[STATUS_CPU_CHILDREN_SYSTEM] = ticks[3];
     }
 }
+
+static void append_g(buffer *b, const char *key, double value)
+{
+    char number[64];
+    status_format_apache_g(number, sizeof number, value);
+    buffer_printf(b, "%s: %s\n", key, number);
+}
+
+/* ---- the text and HTML pages ------------------------------------------------- */
 
 /* Apache's DEFAULT_TIME_FORMAT, local time: "Thursday, 26-Nov-2026 00:24:01 UTC". */
 static void format_time(char *out, size_t size, time_t when)
@@ -175,7 +216,12 @@ static void append_html(buffer *b, const char *text)
         case '>': buffer_append_string(b, "&gt;"); break;
         case '&': buffer_append_string(b, "&amp;"); break;
         case '"': buffer_append_string(b, "&quot;"); break;
-        default: buffer_append_char(b, *c); break;
+        default:
+            if ((unsigned char)*c < 0x20 || (unsigned char)*c == 0x7f)
+                buffer_printf(b, "\\x%02x", (unsigned char)*c);
+            else
+                buffer_append_char(b, *c);
+            break;
         }
     }
 }
@@ -200,13 +246,9 @@ static const char *server_name_for(request *r)
     return r->server->server_name ? r->server->server_name : "localhost";
 }
 
-static char scoreboard_char(const scoreboard *board, int slot, int thread)
-{
-    unsigned char status = scoreboard_status(scoreboard_thread_at(board, slot, thread));
-    return strchr("._SRWKLCGID", status) && status ? (char)status : '?';
-}
-
-static void render_auto(buffer *b, request *r, const scoreboard *board, const status_facts *f)
+/* Apache's figures are floats divided by floats (mod_status.c), printed
+ * with six digits: computing them the same way gives the same text. */
+static void render_auto(buffer *b, request *r, const scoreboard *board, const status_facts *f, bool extended)
 {
     char current[64], restarted[64];
     format_time(current, sizeof current, f->now);
@@ -228,22 +270,28 @@ static void render_auto(buffer *b, request *r, const scoreboard *board, const st
     buffer_append_char(b, '\n');
     buffer_printf(b, "Load1: %.2f\nLoad5: %.2f\nLoad15: %.2f\n", loads[0], loads[1], loads[2]);
 
-    buffer_printf(b, "Total Accesses: %llu\n", (unsigned long long)f->accesses);
-    buffer_printf(b, "Total kBytes: %llu\n", (unsigned long long)(f->bytes / 1024));
-    buffer_printf(b, "Total Duration: %llu\n", (unsigned long long)(f->duration_us / 1000));
-    buffer_printf(b, "CPUUser: %g\nCPUSystem: %g\nCPUChildrenUser: %g\nCPUChildrenSystem: %g\n",
-                  f->cpu_user, f->cpu_system, f->cpu_children_user, f->cpu_children_system);
-    double cpu = f->cpu_user + f->cpu_system + f->cpu_children_user + f->cpu_children_system;
-    if (cpu > 0)
-        buffer_printf(b, "CPULoad: %g\n", f->uptime ? cpu / (double)f->uptime * 100.0 : 0.0);
-    buffer_printf(b, "Uptime: %lu\n", f->uptime);
-    if (f->uptime > 0) {
-        buffer_printf(b, "ReqPerSec: %g\n", (double)f->accesses / (double)f->uptime);
-        buffer_printf(b, "BytesPerSec: %g\n", (double)f->bytes / (double)f->uptime);
-    }
-    if (f->accesses > 0) {
-        buffer_printf(b, "BytesPerReq: %g\n", (double)f->bytes / (double)f->accesses);
-        buffer_printf(b, "DurationPerReq: %g\n", (double)f->duration_us / 1000.0 / (double)f->accesses);
+    if (extended) {
+        unsigned long long kbytes = f->bytes / KBYTE, milliseconds = f->duration_us / 1000;
+        float tick = (float)f->ticks_per_second, uptime = (float)f->uptime, count = (float)f->accesses;
+        buffer_printf(b, "Total Accesses: %llu\n", (unsigned long long)f->accesses);
+        buffer_printf(b, "Total kBytes: %llu\n", kbytes);
+        buffer_printf(b, "Total Duration: %llu\n", milliseconds);
+        append_g(b, "CPUUser", (float)f->cpu_ticks[STATUS_CPU_USER] / tick);
+        append_g(b, "CPUSystem", (float)f->cpu_ticks[STATUS_CPU_SYSTEM] / tick);
+        append_g(b, "CPUChildrenUser", (float)f->cpu_ticks[STATUS_CPU_CHILDREN_USER] / tick);
+        append_g(b, "CPUChildrenSystem", (float)f->cpu_ticks[STATUS_CPU_CHILDREN_SYSTEM] / tick);
+        unsigned long long cpu = f->cpu_ticks[0] + f->cpu_ticks[1] + f->cpu_ticks[2] + f->cpu_ticks[3];
+        if (cpu)  /* Apache divides by an uptime of 0 too; a new server has no CPU time yet */
+            append_g(b, "CPULoad", f->uptime ? (float)cpu / tick / uptime * 100. : 0.0);
+        buffer_printf(b, "Uptime: %lu\n", f->uptime);
+        if (f->uptime > 0) {
+            append_g(b, "ReqPerSec", count / uptime);
+            append_g(b, "BytesPerSec", KBYTE * (float)kbytes / uptime);
+        }
+        if (f->accesses > 0) {
+            append_g(b, "BytesPerReq", KBYTE * (float)kbytes / count);
+            append_g(b, "DurationPerReq", (float)milliseconds / count);
+        }
     }
     buffer_printf(b, "BusyWorkers: %d\n", f->busy);
     buffer_printf(b, "GracefulWorkers: %d\n", f->graceful);
@@ -251,7 +299,7 @@ static void render_auto(buffer *b, request *r, const scoreboard *board, const st
     buffer_append_string(b, "Scoreboard: ");
     for (int slot = 0; slot < f->last_slot; slot++)
         for (int t = 0; t < f->threads; t++)
-            buffer_append_char(b, scoreboard_char(board, slot, t));
+            buffer_append_char(b, status_scoreboard_char(board, slot, t));
     buffer_append_char(b, '\n');
 }
 
@@ -264,21 +312,20 @@ static const char *const legend[][2] = {
 
 static void render_processes(buffer *b, const scoreboard *board, const status_facts *f)
 {
-    buffer_append_string(b, "<table border=\"1\"><tr><th>Slot</th><th>PID</th><th>Generation</th>"
-                            "<th>Quiescing</th><th>Accepting</th><th>Connections</th><th>Parked</th>"
-                            "<th>Busy</th><th>Idle</th></tr>\n");
+    buffer_append_string(b, "<h2>Processes</h2>\n<table border=\"1\"><tr><th>Slot</th><th>PID</th>"
+                            "<th>Generation</th><th>Quiescing</th><th>Accepting</th><th>Connections</th>"
+                            "<th>Parked</th><th>Busy</th><th>Idle</th></tr>\n");
     for (int slot = 0; slot < board->header->server_limit; slot++) {
         scoreboard_process *p = scoreboard_process_at(board, slot);
         pid_t pid = atomic_load_explicit(&p->pid, memory_order_relaxed);
         if (!pid)
             continue;
         int idle, busy;
+        int generation = atomic_load_explicit(&p->generation, memory_order_relaxed);
         scoreboard_count_process(board, slot, f->threads, &idle, &busy);
         buffer_printf(b, "<tr><td>%d</td><td>%ld</td><td>%d%s</td><td>%s</td><td>%s</td><td>%d</td>"
                          "<td>%d</td><td>%d</td><td>%d</td></tr>\n",
-                      slot, (long)pid, atomic_load_explicit(&p->generation, memory_order_relaxed),
-                      atomic_load_explicit(&p->generation, memory_order_relaxed) == f->generation ? ""
-                                                                                                 : " (old)",
+                      slot, (long)pid, generation, generation == f->generation ? "" : " (old)",
                       atomic_load_explicit(&p->quiescing, memory_order_relaxed) ? "yes" : "no",
                       atomic_load_explicit(&p->not_accepting, memory_order_relaxed) ? "no" : "yes",
                       atomic_load_explicit(&p->connections, memory_order_relaxed),
@@ -287,7 +334,71 @@ static void render_processes(buffer *b, const scoreboard *board, const status_fa
     buffer_append_string(b, "</table>\n");
 }
 
-static void render_html(buffer *b, request *r, const scoreboard *board, const status_facts *f)
+/* A copy of one of the thread's text fields, terminated whatever a
+ * concurrent writer is doing. */
+static void copy_field(char *out, const char *field, size_t size)
+{
+    memcpy(out, field, size);
+    out[size - 1] = '\0';
+}
+
+/* ExtendedStatus's per-thread table (mod_status's columns, minus the CPU
+ * and per-connection counts weft does not keep per thread). */
+static void render_threads(buffer *b, const scoreboard *board, const status_facts *f)
+{
+    buffer_append_string(b, "<h2>Threads</h2>\n<table border=\"0\"><tr><th>Srv</th><th>PID</th>"
+                            "<th>Gen</th><th>Acc</th><th>M</th><th>SS</th><th>Req</th><th>Slot</th>"
+                            "<th>Client</th><th>VHost</th><th>Request</th></tr>\n");
+    int64_t now_ms = (int64_t)f->now * 1000;
+    for (int slot = 0; slot < board->header->server_limit; slot++) {
+        for (int t = 0; t < board->header->thread_limit; t++) {
+            scoreboard_thread *thread = scoreboard_thread_at(board, slot, t);
+            uint64_t accesses = atomic_load_explicit(&thread->access_count, memory_order_relaxed);
+            unsigned char status = scoreboard_status(thread);
+            if (accesses == 0 && (status == THREAD_READY || status == THREAD_DEAD))
+                continue;
+            char client[SCOREBOARD_CLIENT_SIZE], request_line[SCOREBOARD_REQUEST_SIZE],
+                vhost[SCOREBOARD_VHOST_SIZE];
+            copy_field(client, thread->client, sizeof client);
+            copy_field(request_line, thread->request, sizeof request_line);
+            copy_field(vhost, thread->vhost, sizeof vhost);
+            int64_t last = atomic_load_explicit(&thread->last_used_ms, memory_order_relaxed);
+            long since = last > 0 && now_ms >= last ? (long)((now_ms - last) / 1000) : 0;
+            pid_t pid = atomic_load_explicit(&thread->pid, memory_order_relaxed);
+            buffer_printf(b, "<tr><td><b>%d-%d</b></td><td>", slot, t);
+            if (status == THREAD_DEAD || !pid)
+                buffer_append_string(b, "-");
+            else
+                buffer_printf(b, "%ld", (long)pid);
+            buffer_printf(b, "</td><td>%d</td><td>%llu</td><td><b>%c</b></td><td>%ld</td><td>%llu</td>"
+                             "<td>%.2f</td><td>",
+                          atomic_load_explicit(&thread->generation, memory_order_relaxed),
+                          (unsigned long long)accesses, status_scoreboard_char(board, slot, t), since,
+                          (unsigned long long)(atomic_load_explicit(&thread->last_duration_us,
+                                                                    memory_order_relaxed) / 1000),
+                          (double)atomic_load_explicit(&thread->bytes_served, memory_order_relaxed) / 1024.0);
+            append_html(b, client);
+            buffer_append_string(b, "</td><td nowrap>");
+            append_html(b, vhost);
+            buffer_append_string(b, "</td><td nowrap>");
+            append_html(b, request_line);
+            buffer_append_string(b, "</td></tr>\n");
+        }
+    }
+    buffer_append_string(b, "</table>\n<hr />\n<table>\n"
+                            "<tr><th>Srv</th><td>Child Server number - thread number</td></tr>\n"
+                            "<tr><th>PID</th><td>OS process ID</td></tr>\n"
+                            "<tr><th>Gen</th><td>Generation (restart count) of the process</td></tr>\n"
+                            "<tr><th>Acc</th><td>Number of accesses this slot</td></tr>\n"
+                            "<tr><th>M</th><td>Mode of operation</td></tr>\n"
+                            "<tr><th>SS</th><td>Seconds since beginning of most recent request</td></tr>\n"
+                            "<tr><th>Req</th><td>Milliseconds required to process most recent request</td></tr>\n"
+                            "<tr><th>Slot</th><td>Total kilobytes transferred this slot</td></tr>\n"
+                            "</table>\n");
+}
+
+static void render_html(buffer *b, request *r, const scoreboard *board, const status_facts *f, bool extended,
+                        bool table)
 {
     char current[64], restarted[64];
     format_time(current, sizeof current, f->now);
@@ -309,30 +420,35 @@ static void render_html(buffer *b, request *r, const scoreboard *board, const st
     append_uptime(b, f->uptime);
     buffer_append_string(b, "</dt>\n");
     buffer_printf(b, "<dt>Server load: %.2f %.2f %.2f</dt>\n", loads[0], loads[1], loads[2]);
-    buffer_printf(b, "<dt>Total accesses: %llu - Total Traffic: %.1f kB - Total Duration: %llu ms</dt>\n",
-                  (unsigned long long)f->accesses, (double)f->bytes / 1024.0,
-                  (unsigned long long)(f->duration_us / 1000));
-    double cpu = f->cpu_user + f->cpu_system + f->cpu_children_user + f->cpu_children_system;
-    buffer_printf(b, "<dt>CPU Usage: u%g s%g cu%g cs%g - %.3g%% CPU load</dt>\n", f->cpu_user,
-                  f->cpu_system, f->cpu_children_user, f->cpu_children_system,
-                  f->uptime ? cpu / (double)f->uptime * 100.0 : 0.0);
-    if (f->uptime > 0)
-        buffer_printf(b, "<dt>%.3g requests/sec - %.3g B/second", (double)f->accesses / (double)f->uptime,
-                      (double)f->bytes / (double)f->uptime);
-    else
-        buffer_append_string(b, "<dt>0 requests/sec - 0 B/second");
-    if (f->accesses > 0)
-        buffer_printf(b, " - %.3g B/request - %.3g ms/request", (double)f->bytes / (double)f->accesses,
-                      (double)f->duration_us / 1000.0 / (double)f->accesses);
-    buffer_append_string(b, "</dt>\n");
-    buffer_printf(b, "<dt>%d requests currently being processed, %d idle workers</dt>\n", f->busy, f->idle);
-    buffer_printf(b, "<dt>%d workers gracefully restarting</dt>\n</dl>", f->graceful);
+    if (extended) {
+        double tick = (double)f->ticks_per_second;
+        buffer_printf(b, "<dt>Total accesses: %llu - Total Traffic: %.1f kB - Total Duration: %llu</dt>\n",
+                      (unsigned long long)f->accesses, (double)f->bytes / 1024.0,
+                      (unsigned long long)(f->duration_us / 1000));
+        double cpu = (double)(f->cpu_ticks[0] + f->cpu_ticks[1] + f->cpu_ticks[2] + f->cpu_ticks[3]) / tick;
+        buffer_printf(b, "<dt>CPU Usage: u%g s%g cu%g cs%g - %.3g%% CPU load</dt>\n",
+                      (double)f->cpu_ticks[0] / tick, (double)f->cpu_ticks[1] / tick,
+                      (double)f->cpu_ticks[2] / tick, (double)f->cpu_ticks[3] / tick,
+                      f->uptime ? cpu / (double)f->uptime * 100.0 : 0.0);
+        buffer_append_string(b, "<dt>");
+        if (f->uptime > 0)
+            buffer_printf(b, "%.3g requests/sec - %.3g B/second", (double)f->accesses / (double)f->uptime,
+                          (double)f->bytes / (double)f->uptime);
+        if (f->accesses > 0)
+            buffer_printf(b, "%s%.3g B/request - %g ms/request", f->uptime > 0 ? " - " : "",
+                          (double)f->bytes / (double)f->accesses,
+                          (double)f->duration_us / 1000.0 / (double)f->accesses);
+        buffer_append_string(b, "</dt>\n");
+    }
+    buffer_printf(b, "<dt>%d requests currently being processed, %d workers gracefully restarting, "
+                     "%d idle workers</dt>\n</dl>",
+                  f->busy, f->graceful, f->idle);
 
     buffer_append_string(b, "<pre>");
     int column = 0;
     for (int slot = 0; slot < f->last_slot; slot++) {
         for (int t = 0; t < f->threads; t++) {
-            buffer_append_char(b, scoreboard_char(board, slot, t));
+            buffer_append_char(b, status_scoreboard_char(board, slot, t));
             if (++column == SCOREBOARD_LINE) {
                 buffer_append_char(b, '\n');
                 column = 0;
@@ -343,25 +459,30 @@ static void render_html(buffer *b, request *r, const scoreboard *board, const st
     for (size_t i = 0; i < COUNT_OF(legend); i++)
         buffer_printf(b, "\"<b><code>%s</code></b>\" %s%s\n", legend[i][0], legend[i][1],
                       i + 1 < COUNT_OF(legend) ? "," : "<br />");
-    buffer_append_string(b, "</p>\n<h2>Processes</h2>\n");
+    buffer_append_string(b, "</p>\n");
     render_processes(b, board, f);
+    if (extended && table)
+        render_threads(b, board, f);
     buffer_append_string(b, "</body></html>\n");
 }
+
+/* ---- the handler ------------------------------------------------------------ */
 
 static bool query_has(const char *query, const char *option)
 {
     return query && strstr(query, option) != NULL;
 }
 
+/* Apache 2.4: "refresh" alone or with N < 1 means 10 seconds. */
 static void add_refresh(request *r)
 {
     const char *refresh = r->query ? strstr(r->query, "refresh") : NULL;
     if (!refresh)
         return;
-    int seconds = refresh[7] == '=' ? atoi(refresh + 8) : 0;
-    if (seconds < 1)
-        seconds = 10;
-    response_add_header(r, "Refresh", pool_printf(r->pool, "%d", seconds));
+    long seconds = refresh[7] == '=' ? strtol(refresh + 8, NULL, 10) : 0;
+    if (seconds < 1 || seconds > 86400)
+        seconds = seconds < 1 ? 10 : 86400;
+    response_add_header(r, "Refresh", pool_printf(r->pool, "%ld", seconds));
 }
 
 static int status_handler(request *r)
@@ -376,16 +497,19 @@ static int status_handler(request *r)
     if (!board || !board->header)
         return 503;
 
+    bool extended = r->server->extended_status;
     status_facts facts;
-    gather(r, board, &facts);
+    status_gather(r, board, &facts);
     buffer body;
-    buffer_init(&body, 4096);
-    bool short_report = query_has(r->query, "auto");
-    if (short_report) {
-        render_auto(&body, r, board, &facts);
+    buffer_init(&body, 8192);
+    if (query_has(r->query, "metrics")) {
+        status_render_metrics(&body, board, &facts);
+        r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    } else if (query_has(r->query, "auto")) {
+        render_auto(&body, r, board, &facts, extended);
         r->content_type = "text/plain; charset=ISO-8859-1";
     } else {
-        render_html(&body, r, board, &facts);
+        render_html(&body, r, board, &facts, extended, !query_has(r->query, "notable"));
         r->content_type = "text/html; charset=ISO-8859-1";
     }
     add_refresh(r);
@@ -396,9 +520,17 @@ static int status_handler(request *r)
     return WEFT_OK;
 }
 
+static const config_directive status_directives[] = {
+    { .name = "ExtendedStatus", .contexts = CONTEXT_SERVER_ONLY, .scope = SCOPE_SERVER,
+      .offset = offsetof(server_config, extended_status), .size = sizeof(bool), .min_args = 1,
+      .max_args = 1, .set = config_set_flag, .default_value = "On", .syntax = "On|Off",
+      .help = "whether the status page shows totals and the per-thread table (weft keeps the "
+              "counters either way)" },
+    { .name = NULL },
+};
+
 const module status_module = {
     .name = "status",
-    .directives = NULL,
-    .post_config = NULL,
+    .directives = status_directives,
     .handler = status_handler,
 };

@@ -100,11 +100,10 @@ static void reconcile_process_cap(mpm_capacity *c)
     }
 
     if (processes > c->server_limit) {
+        /* Capping the built-in default is not news to anyone who set
+         * neither MaxClients nor MaxRequestWorkers: no warning then. */
         if (source == FROM_DEFAULT)
-            warn(c, "the default of %d simultaneous clients would require %d servers of %d threads "
-                    "and would exceed ServerLimit of %d, decreasing to %d servers. To increase, "
-                    "please see the ServerLimit directive.",
-                 MPM_DEFAULT_MAX_WORKERS, processes, tpc, c->server_limit, c->server_limit);
+            ;
         else if (source == FROM_MAX_CLIENTS)
             warn(c, "MaxClients of %d would exceed ServerLimit of %d, decreasing to %d. To increase, "
                     "please see the ServerLimit directive.",

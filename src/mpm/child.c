@@ -36,7 +36,6 @@
 #define TICK_MS 100                 /* timer sweep period: timeouts are this precise */
 #define STOP_GRACE_MS 2000          /* how long a stopping child still answers parked connections */
 #define THREAD_STACK_SIZE (512 * 1024)
-#define DEFAULT_CONNECTIONS_PER_THREAD 8
 /* A keep-alive connection idle for less than this is likely to carry the
  * next request any moment (a load generator, a page loading its assets):
  * closing it would race with that request, so it is not evicted. */
@@ -293,6 +292,8 @@ static bool park(child_state *state, connection_slot *slot, connection_wait wait
     if (state->stopping && wait == CONNECTION_WAIT_REQUEST && deadline > state->stop_grace_end_ms)
         deadline = state->stop_grace_end_ms;
     pthread_mutex_unlock(&state->lock);
+    if (wait == CONNECTION_WAIT_REQUEST)
+        connection_idle(&slot->connection);
     slot->waiting = wait;
     slot->parked_at_ms = now;
     slot->deadline_ms = deadline;
@@ -605,6 +606,7 @@ static void *worker_main(void *argument)
     }
     if (worker.score)
         scoreboard_set_status(worker.score, THREAD_DEAD);
+    connection_thread_exit();
     return NULL;
 }
 
@@ -630,8 +632,7 @@ static int setup(child_state *state, sigset_t *signals)
         add_special(state, state->wake_fd, SPECIAL_WAKE, EPOLLIN) < 0)
         return WEFT_ERROR;
 
-    int per_thread = state->server->connections_per_thread > 0 ? state->server->connections_per_thread
-                                                               : DEFAULT_CONNECTIONS_PER_THREAD;
+    int per_thread = state->server->connections_per_thread > 0 ? state->server->connections_per_thread : 1;
     state->slot_count = (uint32_t)state->server->threads_per_child * (uint32_t)per_thread;
     if (state->slot_count < (uint32_t)state->server->threads_per_child)
         state->slot_count = (uint32_t)state->server->threads_per_child;

@@ -24,8 +24,10 @@
 #include <unistd.h>
 
 #include "../core/log.h"
+#include "../core/piped_log.h"
 #include "../modules/access_log.h"
 #include "../os/os.h"
+#include "../os/sd_notify.h"
 #include "child.h"
 #include "control.h"
 #include "control_internal.h"
@@ -107,24 +109,20 @@ static void startup_failed(control_state *s, const char *format, ...)
     }
 }
 
-static int open_error_log(const server_config *server, char *error, size_t size)
+/* A file, /dev/stderr, syslog[:facility] or "|program" (log.h). */
+static int open_error_log(const server_config *server, log_target *target, char *error, size_t size)
 {
-    const char *path = server->error_log ? server->error_log : "/dev/stderr";
-    if (strncmp(path, "syslog", 6) == 0 && (path[6] == '\0' || path[6] == ':'))
-        path = "/dev/stderr";  /* not supported yet: config accepts it, we log to stderr */
-    int fd = log_open_file(path);
-    if (fd < 0)
-        snprintf(error, size, "could not open error log file %s: %s", path, strerror(errno));
-    return fd;
+    return log_target_open(server->error_log ? server->error_log : "/dev/stderr", target, error, size);
 }
 
-/* Makes fd the error log; a detached server also points its stderr there,
- * so that anything written to stderr (sanitizer reports, library warnings)
- * lands in the log instead of /dev/null. */
-static void use_error_log(control_state *s, int fd, const server_config *server)
+/* Makes target the error log; a detached server also points its stderr at
+ * a log file, so that anything written to stderr (sanitizer reports,
+ * library warnings) lands in the log instead of /dev/null. */
+static void use_error_log(control_state *s, log_target *target, const server_config *server)
 {
-    log_use(fd, server->log_level);
-    if (s->detached && server->error_log && !is_special_log(server->error_log))
+    int fd = target->fd;
+    log_target_use(target, server->log_level);
+    if (s->detached && fd >= 0 && server->error_log && !is_special_log(server->error_log))
         dup2(fd, STDERR_FILENO);
 }
 
@@ -271,17 +269,18 @@ static void restart(control_state *s, bool graceful)
         reset_scoreboard(s);
     }
 
-    int fd = open_error_log(next, error, sizeof error);
-    if (fd < 0) {
+    log_target target;
+    if (open_error_log(next, &target, error, sizeof error) != WEFT_OK) {
         log_message(LOG_LEVEL_ERROR, "%s: keeping the previous error log", error);
-        log_use(log_current_fd(), next->log_level);
+        log_threshold = next->log_level;
     } else {
-        use_error_log(s, fd, next);
+        use_error_log(s, &target, next);
     }
     if (access_log_open(next) != WEFT_OK)
         log_message(LOG_LEVEL_ERROR, "the access logs of the new configuration could not be opened; "
                                      "new children write none");
-    access_log_close(s->server);
+    access_log_close(s->server);  /* a piped log both use keeps its program */
+    piped_log_maintain(control_monotonic_ms());
     listen_commit();
 
     server_config *old = s->server;
@@ -373,7 +372,9 @@ static control_action run_loop(control_state *s)
         if (action == ACTION_STOP || action == ACTION_GRACEFUL_STOP)
             return action;
         if (action == ACTION_RESTART || action == ACTION_GRACEFUL_RESTART) {
+            control_notify_reloading();
             restart(s, action == ACTION_GRACEFUL_RESTART);
+            control_notify_reloaded(s);
             next_cycle = 0;
         }
         now = control_monotonic_ms();
@@ -384,6 +385,8 @@ static control_action run_loop(control_state *s)
                 next_cycle = now + REGULATION_INTERVAL_MS;
         }
         report_ready_if_due(s, now, ready_deadline);
+        piped_log_maintain(now);
+        control_notify_tick(s, now, s->had_healthy_child || now >= ready_deadline);
     }
 }
 
@@ -409,22 +412,23 @@ static int run_single_process(control_state *s)
     };
     control_notice("%s/%s (Unix) configured -- resuming normal operations (single process)", WEFT_NAME,
                    WEFT_VERSION);
+    control_notify_ready(s);
     int rc = child_main(&context);
+    control_notify_stopping();
     remove_pid_file(s);
     control_notice("single process stopped (exit code %d)", rc);
     return rc;
 }
 
-/* Steps that may fail while stderr is still the terminal.  Returns the error
- * log descriptor, or -1 after reporting. */
-static int prepare(control_state *s)
+/* Steps that may fail while stderr is still the terminal.  Fills the
+ * error log target and returns WEFT_OK, or WEFT_ERROR after reporting. */
+static int prepare(control_state *s, log_target *target)
 {
     server_config *server = s->server;
     char error[512];
-    int log_fd = open_error_log(server, error, sizeof error);
-    if (log_fd < 0) {
+    if (open_error_log(server, target, error, sizeof error) != WEFT_OK) {
         startup_failed(s, "%s", error);
-        return -1;
+        return WEFT_ERROR;
     }
     log_threshold = server->log_level;  /* still on stderr */
     if (server->listen_count == 0) {
@@ -439,7 +443,7 @@ static int prepare(control_state *s)
         s->thread_limit = server->thread_limit;
         if (scoreboard_create(&s->board, s->server_limit, s->thread_limit, server->scoreboard_file) == WEFT_OK) {
             s->scoreboard_file = server->scoreboard_file ? xstrdup(server->scoreboard_file) : NULL;
-            return log_fd;
+            return WEFT_OK;
         }
         if (server->scoreboard_file)
             startup_failed(s, "unable to create or access scoreboard \"%s\": %s", server->scoreboard_file,
@@ -448,8 +452,8 @@ static int prepare(control_state *s)
             startup_failed(s, "Unable to create or access scoreboard (anonymous shared memory failure): %s",
                            strerror(errno));
     }
-    close(log_fd);
-    return -1;
+    log_target_discard(target);
+    return WEFT_ERROR;
 }
 
 static void clean_up(control_state *s)
@@ -472,6 +476,8 @@ static void clean_up(control_state *s)
         os_daemon_ready(s->ready_fd, "weft: the server stopped during startup; see the error log");
     log_use(STDERR_FILENO, s->server->log_level);
     config_free(s->server);
+    piped_log_shutdown();  /* the children are gone: the programs get the end of their input */
+    sd_notify_close();
 }
 
 int control_run(const config_options *options, server_config *server, int flags)
@@ -482,21 +488,25 @@ int control_run(const config_options *options, server_config *server, int flags)
     s->board.fd = -1;
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);
+    /* Before anything is forked: nothing else may inherit NOTIFY_SOCKET. */
+    int notify = sd_notify_init();
 
-    int log_fd = prepare(s);
-    if (log_fd < 0) {
+    log_target target;
+    if (prepare(s, &target) != WEFT_OK) {
         listen_close_all();
         access_log_close(server);
         if (s->board.header)
             scoreboard_destroy(&s->board);
         config_free(server);
+        piped_log_shutdown();
+        sd_notify_close();
         return 1;
     }
     bool single = flags & CONTROL_SINGLE_PROCESS;
     if (!single && !(flags & CONTROL_FOREGROUND)) {
         if (os_daemonize(&s->ready_fd) != WEFT_OK) {
             startup_failed(s, "could not detach: %s", strerror(errno));
-            close(log_fd);
+            log_target_discard(&target);
             clean_up(s);
             return 1;
         }
@@ -504,7 +514,11 @@ int control_run(const config_options *options, server_config *server, int flags)
         if (options->server_root && options->server_root[0] == '/' && chdir("/") != 0)
             log_message(LOG_LEVEL_WARN, "chdir(\"/\") failed: %s", strerror(errno));
     }
-    use_error_log(s, log_fd, server);
+    use_error_log(s, &target, server);
+    if (notify == WEFT_ERROR)
+        log_message(LOG_LEVEL_WARN, "NOTIFY_SOCKET is set but names no usable socket: systemd will not hear "
+                                    "from weft");
+    piped_log_maintain(control_monotonic_ms());  /* from the detached process: it reaps them */
     weft_scoreboard = &s->board;
     s->config_generation = 1;
     stamp_generation(s);
@@ -534,6 +548,7 @@ int control_run(const config_options *options, server_config *server, int flags)
             rc = 1;
         } else {
             control_action action = run_loop(s);
+            control_notify_stopping();
             if (s->fatal) {
                 if (s->ready_fd >= 0)
                     startup_failed(s, "a child process could not start; see the error log");

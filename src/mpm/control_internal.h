@@ -1,7 +1,7 @@
 /*
  * control_internal.h — what control.c (startup, signals, restarts, -k) and
- * maintenance.c (forking, reaping, regulation) share.  Nothing else
- * includes it.
+ * maintenance.c (forking, reaping, regulation) and control_notify.c
+ * (systemd notifications) share.  Nothing else includes it.
  *
  * The control process keeps its own record of every child (pid, generation,
  * whether it was told to stop).  The scoreboard copy of those fields is for
@@ -110,5 +110,13 @@ int control_live_children(const control_state *s);
 void control_terminate_children(control_state *s);
 /* Clears the scoreboard records of a slot whose process is gone. */
 void control_clear_slot(control_state *s, int slot);
+
+/* control_notify.c: systemd notifications (no-ops without NOTIFY_SOCKET).
+ * tick: READY=1 the first time `started` holds, then STATUS= lines. */
+void control_notify_tick(control_state *s, int64_t now, bool started);
+void control_notify_ready(control_state *s);
+void control_notify_reloading(void);
+void control_notify_reloaded(control_state *s);
+void control_notify_stopping(void);
 
 #endif

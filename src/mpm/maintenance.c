@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "../core/log.h"
+#include "../core/piped_log.h"
 #include "../os/os.h"
 #include "child.h"
 #include "control.h"
@@ -282,6 +283,8 @@ int control_reap(control_state *s)
         if (pid <= 0)
             break;
         reaped++;
+        if (piped_log_child_exited(pid, status, control_monotonic_ms()))
+            continue;  /* a log program, not a server child: restarted there */
         int slot = slot_of(s, pid);
         if (slot < 0) {
             log_message(LOG_LEVEL_WARN, "long lost child came home! (pid %ld)", (long)pid);

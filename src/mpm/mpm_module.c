@@ -92,7 +92,7 @@ static const config_directive mpm_directives[] = {
       .default_value = "10", .syntax = "seconds",
       .help = "how long retiring children may finish their requests before SIGTERM; 0 = forever" },
     { .name = "ConnectionsPerThread", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(connections_per_thread),
-      .min_args = 1, .max_args = 1, .set = config_set_integer, .default_value = "8", .syntax = "number",
+      .min_args = 1, .max_args = 1, .set = config_set_integer, .default_value = "32", .syntax = "number",
       .help = "a child holds at most ThreadsPerChild x this many connections, parked ones included" },
     { .name = "LockFile", .contexts = CONTEXT_SERVER_ONLY, .scope = SCOPE_SERVER, .min_args = 1,
       .max_args = 1, .set = config_set_ignored, .syntax = "file",

@@ -1,0 +1,18 @@
+/*
+ * negotiate.h — proactive negotiation (RFC 9110 12): what a request's
+ * Accept-Encoding allows.
+ */
+#ifndef WEFT_HTTP_NEGOTIATE_H
+#define WEFT_HTTP_NEGOTIATE_H
+
+#include "../core/buffer.h"
+
+/* Does an Accept-Encoding field value (RFC 9110 12.5.3) accept coding?
+ * The coding's own member decides when it is listed ("gzip;q=0" refuses
+ * it even after "*"), else "*" does; "x-gzip" counts as "gzip".  q-values
+ * are compared to 0 with the RFC's three decimals.  A malformed member is
+ * ignored (a refusal is never read from it).  An absent field (data NULL)
+ * or an empty one accepts nothing but identity. */
+bool http_accepts_encoding(slice accept_encoding, const char *coding);
+
+#endif

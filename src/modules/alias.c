@@ -1,0 +1,374 @@
+/*
+ * alias.c — Alias, AliasMatch and the Redirect family (see alias.h), as a
+ * translate hook: it runs before DocumentRoot mapping and costs one test of
+ * a NULL pointer when nothing is configured.
+ */
+#include "alias.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../http/request.h"
+#include "../http/response.h"
+#include "../http/uri.h"
+
+#define ALIAS_MAX_GROUPS 10
+
+typedef struct {
+    const config_directive *row;  /* the directive that wrote it, for DUMP_CONFIG */
+    char *pattern;      /* Match forms: the regex as written */
+    const char *prefix; /* Match forms: literal text every match starts with */
+    char *url;          /* prefix forms: the URL-path, slashes merged */
+    regex_t *regex;     /* Match forms */
+    char *target;       /* file path or URL ($N for Match forms); NULL: redirect without URL */
+    int status;         /* redirects: 3xx, 410...; 0 for aliases */
+} alias_rule;
+
+typedef struct {
+    alias_rule *rules;
+    int count;
+} alias_list;
+
+struct alias_rules {
+    alias_list redirects;  /* tried first */
+    alias_list aliases;
+};
+
+/* ---- matching and building --------------------------------------------- */
+
+size_t alias_prefix_match(const char *prefix, const char *path)
+{
+    size_t length = strlen(prefix);
+    if (strncmp(prefix, path, length) != 0)
+        return 0;
+    /* "/doc" covers "/doc" and "/doc/x", not "/docs"; "/doc/" needs the slash. */
+    if (length > 0 && prefix[length - 1] != '/' && path[length] != '\0' && path[length] != '/')
+        return 0;
+    return length;
+}
+
+char *alias_substitute(pool *p, const char *template, const char *subject, const regmatch_t *match,
+                       size_t match_count)
+{
+    size_t length = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        char *out = pass ? pool_alloc(p, length + 1) : NULL;
+        size_t written = 0;
+        for (const char *c = template; *c; c++) {
+            const char *piece = c;
+            size_t piece_length = 1;
+            if (c[0] == '\\' && c[1]) {
+                piece = ++c;
+            } else if (c[0] == '$' && isdigit((unsigned char)c[1])) {
+                size_t group = (size_t)(*++c - '0');
+                bool present = group < match_count && match[group].rm_so >= 0;
+                piece = present ? subject + match[group].rm_so : "";
+                piece_length = present ? (size_t)(match[group].rm_eo - match[group].rm_so) : 0;
+            }
+            if (out)
+                memcpy(out + written, piece, piece_length);
+            written += piece_length;
+        }
+        if (out) {
+            out[written] = '\0';
+            return out;
+        }
+        length = written;
+    }
+    return NULL;
+}
+
+static char *absolute_url(pool *p, const char *target, const char *host)
+{
+    if (target[0] != '/')
+        return (char *)target;
+    return pool_printf(p, "http://%s%s", host, target);
+}
+
+char *alias_redirect_location(pool *p, const char *target, const char *rest, const char *query,
+                              const char *host)
+{
+    char *location = pool_printf(p, "%s%s", absolute_url(p, target, host), uri_escape_path(p, rest));
+    if (query && !strchr(location, '?'))
+        location = pool_printf(p, "%s?%s", location, query);
+    return location;
+}
+
+/* RedirectMatch: the substituted URL is escaped except for its query, as
+ * Apache does (the groups come from the decoded path). */
+static char *regex_redirect_location(pool *p, const char *url, const char *query, const char *host)
+{
+    const char *question = strchr(url, '?');
+    char *before = question ? pool_strndup(p, url, (size_t)(question - url)) : (char *)url;
+    char *location = pool_printf(p, "%s%s", uri_escape_path(p, absolute_url(p, before, host)),
+                                 question ? question : "");
+    if (query && !question)
+        location = pool_printf(p, "%s?%s", location, query);
+    return location;
+}
+
+static const char *request_host(request *r)
+{
+    slice host;
+    if (request_header_slice(r, "Host", &host) && host.length > 0)
+        return pool_strndup(r->pool, host.data, host.length);
+    return r->server->server_name && *r->server->server_name ? r->server->server_name : "localhost";
+}
+
+/* Does rule match r->path?  Fills *result with the mapped path or URL. */
+static bool starts_with(const char *subject, const char *prefix)
+{
+    while (*prefix)
+        if (*subject++ != *prefix++)
+            return false;
+    return true;
+}
+
+static bool rule_applies(request *r, const alias_rule *rule, bool redirect, char **result)
+{
+    if (rule->regex) {
+        regmatch_t match[ALIAS_MAX_GROUPS];
+        if (!starts_with(r->path, rule->prefix) || regexec(rule->regex, r->path, ALIAS_MAX_GROUPS, match, 0) != 0)
+            return false;
+        if (!rule->target) {
+            *result = NULL;
+            return true;
+        }
+        char *mapped = alias_substitute(r->pool, rule->target, r->path, match, ALIAS_MAX_GROUPS);
+        *result = redirect ? regex_redirect_location(r->pool, mapped, r->query, request_host(r)) : mapped;
+        return true;
+    }
+    size_t covered = alias_prefix_match(rule->url, r->path);
+    if (covered == 0)
+        return false;
+    if (!rule->target)
+        *result = NULL;
+    else if (redirect)
+        *result = alias_redirect_location(r->pool, rule->target, r->path + covered, r->query, request_host(r));
+    else
+        *result = pool_printf(r->pool, "%s%s", rule->target, r->path + covered);
+    return true;
+}
+
+static int alias_translate(request *r)
+{
+    const struct alias_rules *rules = r->server->aliases;
+    if (!rules)
+        return WEFT_DECLINED;
+    char *result;
+    for (int i = 0; i < rules->redirects.count; i++) {
+        const alias_rule *rule = &rules->redirects.rules[i];
+        if (!rule_applies(r, rule, true, &result))
+            continue;
+        if (rule->status < 300 || rule->status > 399)
+            return rule->status;  /* 410 Gone and the like: an error response */
+        response_set_redirect(r, rule->status, result);
+        return WEFT_DONE;
+    }
+    for (int i = 0; i < rules->aliases.count; i++) {
+        if (rule_applies(r, &rules->aliases.rules[i], false, &result)) {
+            r->file_path = result;
+            return WEFT_OK;
+        }
+    }
+    return WEFT_DECLINED;
+}
+
+/* ---- configuration ----------------------------------------------------- */
+
+static void append_rule(config_parse *parse, void *target, bool redirect, const alias_rule *rule)
+{
+    pool *p = config_pool(parse);
+    struct alias_rules **rules = target;
+    if (!*rules)
+        *rules = pool_calloc(p, sizeof(**rules));
+    alias_list *list = redirect ? &(*rules)->redirects : &(*rules)->aliases;
+    alias_rule *grown = pool_alloc(p, sizeof(*grown) * (size_t)(list->count + 1));
+    if (list->count)
+        memcpy(grown, list->rules, sizeof(*grown) * (size_t)list->count);
+    grown[list->count++] = *rule;
+    list->rules = grown;
+}
+
+/* Repeated slashes merged, as in the request paths it is compared with. */
+static char *url_path(config_parse *parse, const char *directive, const char *text)
+{
+    if (text[0] != '/') {
+        config_error(parse, "%s: the URL-path '%s' must start with /", directive, text);
+        return NULL;
+    }
+    char *path = pool_strdup(config_pool(parse), text);
+    char *write = path;
+    for (const char *c = text; *c; c++)
+        if (!(c[0] == '/' && c[1] == '/'))
+            *write++ = *c;
+    *write = '\0';
+    return path;
+}
+
+static int set_alias(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    bool match = strcasecmp(d->name, "AliasMatch") == 0;
+    alias_rule rule = { .row = d };
+    if (match) {
+        rule.pattern = pool_strdup(config_pool(parse), argv[0]);
+        rule.prefix = config_regex_prefix(parse, argv[0]);
+        rule.regex = config_regex(parse, argv[0], REG_EXTENDED);
+        if (!rule.regex)
+            return WEFT_ERROR;
+    } else if (!(rule.url = url_path(parse, d->name, argv[0]))) {
+        return WEFT_ERROR;
+    }
+    rule.target = argv[1][0] == '/' || argv[1][0] == '$' ? pool_strdup(config_pool(parse), argv[1])
+                                                         : config_resolve_path(parse, argv[1]);
+    append_rule(parse, target, false, &rule);
+    return WEFT_OK;
+}
+
+/* 0 if word is not a status. */
+static int parse_status(const char *word)
+{
+    static const struct {
+        const char *name;
+        int status;
+    } names[] = { { "permanent", 301 }, { "temp", 302 }, { "seeother", 303 }, { "gone", 410 } };
+    for (size_t i = 0; i < COUNT_OF(names); i++)
+        if (strcasecmp(word, names[i].name) == 0)
+            return names[i].status;
+    if (strlen(word) == 3 && isdigit((unsigned char)word[0]) && isdigit((unsigned char)word[1])
+        && isdigit((unsigned char)word[2]))
+        return atoi(word);
+    return 0;
+}
+
+static bool is_url(const char *text)
+{
+    const char *c = text;
+    if (!isalpha((unsigned char)*c))
+        return false;
+    while (isalnum((unsigned char)*c) || *c == '+' || *c == '-' || *c == '.')
+        c++;
+    return *c == ':';
+}
+
+static int set_redirect(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    bool match = strcasecmp(d->name, "RedirectMatch") == 0;
+    int status = strcasecmp(d->name, "RedirectPermanent") == 0 ? 301 : 302;
+    int first = 0;
+    if (strcasecmp(d->name, "Redirect") == 0 || match) {
+        /* Apache's reading: a first word that is a status is one. */
+        int given = parse_status(argv[0]);
+        if (given) {
+            status = given;
+            first = 1;
+        }
+    }
+    if (status < 300 || status > 599)
+        return config_error(parse, "%s: status %d is not a redirect (3xx) or an error (4xx, 5xx)", d->name,
+                            status);
+    if (argc - first < 1)
+        return config_error(parse, "%s: the URL-path is missing", d->name);
+    const char *url = argc - first >= 2 ? argv[first + 1] : NULL;
+    if (argc - first > 2)
+        return config_error(parse, "%s takes [status] URL-path URL", d->name);
+    bool redirect_status = status >= 300 && status <= 399;
+    if (redirect_status && !url)
+        return config_error(parse, "%s: the URL to redirect to is missing", d->name);
+    if (!redirect_status && url)
+        return config_error(parse, "%s: a URL does not go with status %d", d->name, status);
+    if (url && !match && !is_url(url) && url[0] != '/')
+        return config_error(parse, "%s: '%s' is neither a URL nor a path on this server", d->name, url);
+
+    alias_rule rule = { .row = d, .status = status, .target = url ? pool_strdup(config_pool(parse), url) : NULL };
+    if (match) {
+        rule.pattern = pool_strdup(config_pool(parse), argv[first]);
+        rule.prefix = config_regex_prefix(parse, argv[first]);
+        rule.regex = config_regex(parse, argv[first], REG_EXTENDED);
+        if (!rule.regex)
+            return WEFT_ERROR;
+    } else if (!(rule.url = url_path(parse, d->name, argv[first]))) {
+        return WEFT_ERROR;
+    }
+    append_rule(parse, target, true, &rule);
+    return WEFT_OK;
+}
+
+static alias_list concatenate(const alias_list *first, const alias_list *second, pool *p)
+{
+    alias_list result = { .count = first->count + second->count };
+    result.rules = pool_alloc(p, sizeof(alias_rule) * (size_t)(result.count ? result.count : 1));
+    if (first->count)
+        memcpy(result.rules, first->rules, sizeof(alias_rule) * (size_t)first->count);
+    if (second->count)
+        memcpy(result.rules + first->count, second->rules, sizeof(alias_rule) * (size_t)second->count);
+    return result;
+}
+
+/* A <VirtualHost>'s rules first, then the main server's (mod_alias's merge). */
+static void merge_alias_rules(void *merged, const void *child, pool *p)
+{
+    const struct alias_rules *main_rules = *(struct alias_rules **)merged;
+    const struct alias_rules *own = *(struct alias_rules *const *)child;
+    if (!main_rules || !own) {
+        *(const struct alias_rules **)merged = own ? own : main_rules;
+        return;
+    }
+    struct alias_rules *result = pool_alloc(p, sizeof(*result));
+    result->redirects = concatenate(&own->redirects, &main_rules->redirects, p);
+    result->aliases = concatenate(&own->aliases, &main_rules->aliases, p);
+    *(struct alias_rules **)merged = result;
+}
+
+/* DUMP_CONFIG: each row prints the rules it wrote, as written. */
+static void format_alias_rules(FILE *out, const config_directive *d, const void *base)
+{
+    const struct alias_rules *rules = *(struct alias_rules *const *)((const char *)base + d->offset);
+    const alias_list *lists[] = { rules ? &rules->redirects : NULL, rules ? &rules->aliases : NULL };
+    for (size_t l = 0; l < COUNT_OF(lists); l++) {
+        for (int i = 0; lists[l] && i < lists[l]->count; i++) {
+            const alias_rule *rule = &lists[l]->rules[i];
+            if (rule->row != d)
+                continue;
+            char status[8];
+            snprintf(status, sizeof(status), "%d", rule->status);
+            const char *argv[3];
+            int argc = 0;
+            if (strcasecmp(d->name, "Redirect") == 0 || strcasecmp(d->name, "RedirectMatch") == 0)
+                argv[argc++] = status;
+            argv[argc++] = rule->pattern ? rule->pattern : rule->url;
+            if (rule->target)
+                argv[argc++] = rule->target;
+            config_dump_line(out, d, argc, argv);
+        }
+    }
+}
+
+#define ALIAS_ROW(row_name, minimum, maximum, setter, row_syntax, row_help)                         \
+    { .name = row_name, .contexts = CONTEXT_SERVER_OR_VHOST, .scope = SCOPE_SERVER,                 \
+      .offset = offsetof(server_config, aliases), .size = sizeof(struct alias_rules *),            \
+      .min_args = minimum, .max_args = maximum, .set = setter, .merge = merge_alias_rules,         \
+      .format = format_alias_rules, .syntax = row_syntax, .help = row_help }
+
+static const config_directive alias_directives[] = {
+    ALIAS_ROW("Alias", 2, 2, set_alias, "URL-path file-path",
+              "maps a URL-path (and everything below it) to a file or directory"),
+    ALIAS_ROW("AliasMatch", 2, 2, set_alias, "regex file-path",
+              "maps URL-paths matching a POSIX regex to a file path with $1..$9"),
+    ALIAS_ROW("Redirect", 1, 3, set_redirect, "[status] URL-path [URL]",
+              "redirects a URL-path (and everything below it) to a URL"),
+    ALIAS_ROW("RedirectMatch", 1, 3, set_redirect, "[status] regex [URL]",
+              "redirects URL-paths matching a POSIX regex to a URL with $1..$9"),
+    ALIAS_ROW("RedirectPermanent", 2, 2, set_redirect, "URL-path URL", "Redirect with status 301"),
+    ALIAS_ROW("RedirectTemp", 2, 2, set_redirect, "URL-path URL", "Redirect with status 302"),
+    { .name = NULL },
+};
+
+const module alias_module = {
+    .name = "alias",
+    .directives = alias_directives,
+    .translate = alias_translate,
+};

@@ -1,0 +1,49 @@
+/*
+ * alias.h — mod_alias: URL-paths mapped outside DocumentRoot, and redirects.
+ *
+ *   Alias URL-path file-path           /icons/x -> file-path/x (whole segments:
+ *                                      "Alias /doc" covers /doc and /doc/x, not /docs)
+ *   AliasMatch regex file-path         $1..$9 from the regex
+ *   Redirect [status] URL-path [URL]   /old/x?q -> URL/x?q (the rest of the path,
+ *                                      escaped, and the query unless URL has one)
+ *   RedirectMatch [status] regex [URL]
+ *   RedirectPermanent URL-path URL     301
+ *   RedirectTemp URL-path URL          302
+ * status: permanent (301), temp (302, the default), seeother (303), gone
+ * (410), or a number: 3xx needs a URL (absolute, or a path on this
+ * server), any other (4xx/5xx) must have none.  Server and vhost context;
+ * a vhost's rules are tried before the main server's.  Within a server,
+ * every redirect is tried before any alias, then file order: the first
+ * match wins (Apache's order).
+ *
+ * Regular expressions are POSIX EREs (regcomp/regexec), not PCRE: no \d,
+ * \w or \s (use [0-9], [[:alnum:]_], [[:space:]]), no lazy quantifiers,
+ * no lookaround, no (?i); alternatives are leftmost-longest.  In the
+ * substitution, $0..$9 are groups and a backslash takes the next character
+ * literally.  A relative file-path is relative to ServerRoot.
+ */
+#ifndef WEFT_MODULES_ALIAS_H
+#define WEFT_MODULES_ALIAS_H
+
+#include <regex.h>
+
+#include "../core/module.h"
+#include "../core/pool.h"
+
+extern const module alias_module;
+
+/* How much of path the URL-path prefix covers (whole segments), 0 if it
+ * does not match. */
+size_t alias_prefix_match(const char *prefix, const char *path);
+
+/* template with $0..$9 replaced by the groups of subject in match. */
+char *alias_substitute(pool *p, const char *template, const char *subject, const regmatch_t *match,
+                       size_t match_count);
+
+/* The Location of a prefix Redirect: target (absolute URL, or a path made
+ * absolute with http://host), then the escaped rest of the path, then
+ * "?query" unless the result already has a '?'. */
+char *alias_redirect_location(pool *p, const char *target, const char *rest, const char *query,
+                              const char *host);
+
+#endif

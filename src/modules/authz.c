@@ -1,0 +1,459 @@
+/*
+ * authz.c — Require and its containers (see authz.h): a tree per section,
+ * built while the configuration is read and evaluated by the access hook
+ * after mapping, before any handler.
+ */
+#include "authz.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../core/log.h"
+#include "../http/connection.h"
+#include "../http/request.h"
+
+#define AUTHZ_DEPTH_MAX 16
+
+typedef enum { AUTHZ_DENIED, AUTHZ_GRANTED, AUTHZ_NEUTRAL } authz_result;
+typedef enum { CONTAINER_ANY, CONTAINER_ALL, CONTAINER_NONE } container_kind;
+typedef enum { ITEM_CONTAINER, ITEM_ALL_GRANTED, ITEM_ALL_DENIED, ITEM_IP, ITEM_LOCAL } item_kind;
+
+typedef struct authz_item {
+    item_kind kind;
+    bool negated;
+    struct authz_container *container;  /* ITEM_CONTAINER */
+    authz_network *networks;            /* ITEM_IP */
+    int network_count;
+} authz_item;
+
+struct authz_container {
+    container_kind kind;
+    authz_item *items;
+    int count;
+};
+
+static const char *const container_names[] = { "RequireAny", "RequireAll", "RequireNone" };
+
+/* ---- addresses --------------------------------------------------------- */
+
+static bool parse_prefix_length(const char *text, int maximum, int *prefix)
+{
+    if (!*text || strlen(text) > 3)
+        return false;
+    int value = 0;
+    for (const char *c = text; *c; c++) {
+        if (!isdigit((unsigned char)*c))
+            return false;
+        value = value * 10 + (*c - '0');
+    }
+    *prefix = value;
+    return value <= maximum;
+}
+
+/* A dotted netmask must be contiguous ones: 255.255.0.0, not 255.0.255.0. */
+static bool parse_netmask(const char *text, int *prefix)
+{
+    struct in_addr mask;
+    if (inet_pton(AF_INET, text, &mask) != 1)
+        return false;
+    uint32_t bits = ntohl(mask.s_addr);
+    int ones = bits == 0xffffffffu ? 32 : __builtin_clz(~bits);
+    if (bits != (ones ? 0xffffffffu << (32 - ones) : 0))
+        return false;
+    *prefix = ones;
+    return true;
+}
+
+/* "10.2" means 10.2.0.0/16, as in Apache: whole octets, up to four. */
+static bool parse_partial_ipv4(const char *text, authz_network *network)
+{
+    int octets = 0;
+    const char *c = text;
+    while (*c) {
+        if (octets == 4 || !isdigit((unsigned char)*c))
+            return false;
+        int value = 0, digits = 0;
+        while (isdigit((unsigned char)*c) && digits < 4) {
+            value = value * 10 + (*c++ - '0');
+            digits++;
+        }
+        if (value > 255 || digits > 3)
+            return false;
+        network->address[octets++] = (unsigned char)value;
+        if (*c == '.' && c[1])
+            c++;
+        else if (*c)
+            return false;
+    }
+    network->family = AF_INET;
+    network->prefix = octets * 8;
+    return octets > 0;
+}
+
+static void mask_address(authz_network *network)
+{
+    int bytes = network->family == AF_INET ? 4 : 16;
+    for (int i = 0; i < bytes; i++) {
+        int keep = network->prefix - i * 8;
+        unsigned char mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (unsigned char)(0xff << (8 - keep));
+        network->address[i] &= mask;
+    }
+}
+
+bool authz_network_parse(const char *text, authz_network *network)
+{
+    memset(network, 0, sizeof(*network));
+    char copy[INET6_ADDRSTRLEN + 32];
+    if (strlen(text) >= sizeof(copy))
+        return false;
+    strcpy(copy, text);
+    char *slash = strchr(copy, '/');
+    if (slash)
+        *slash++ = '\0';
+    if (strchr(copy, ':')) {
+        if (inet_pton(AF_INET6, copy, network->address) != 1)
+            return false;
+        network->family = AF_INET6;
+        network->prefix = 128;
+        if (slash && !parse_prefix_length(slash, 128, &network->prefix))
+            return false;
+    } else if (slash) {
+        if (inet_pton(AF_INET, copy, network->address) != 1)
+            return false;
+        network->family = AF_INET;
+        if (!parse_prefix_length(slash, 32, &network->prefix) && !parse_netmask(slash, &network->prefix))
+            return false;
+    } else if (!parse_partial_ipv4(copy, network)) {
+        return false;
+    }
+    mask_address(network);
+    return true;
+}
+
+bool authz_network_contains(const authz_network *network, int family, const unsigned char *address)
+{
+    if (family != network->family)
+        return false;
+    int whole = network->prefix / 8, rest = network->prefix % 8;
+    if (memcmp(address, network->address, (size_t)whole) != 0)
+        return false;
+    if (rest == 0)
+        return true;
+    unsigned char mask = (unsigned char)(0xff << (8 - rest));
+    return (address[whole] & mask) == network->address[whole];
+}
+
+bool authz_address_parse(const char *text, int *family, unsigned char *address)
+{
+    if (inet_pton(AF_INET, text, address) == 1) {
+        *family = AF_INET;
+        return true;
+    }
+    if (inet_pton(AF_INET6, text, address) != 1)
+        return false;
+    static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    if (memcmp(address, mapped, sizeof(mapped)) == 0) {
+        memmove(address, address + 12, 4);
+        *family = AF_INET;
+    } else {
+        *family = AF_INET6;
+    }
+    return true;
+}
+
+/* ---- evaluation -------------------------------------------------------- */
+
+typedef struct {
+    bool known;
+    int family;
+    unsigned char address[16];
+} client_address;
+
+static bool is_local(request *r, const client_address *client)
+{
+    static const authz_network loopback4 = { .family = AF_INET, .address = { 127 }, .prefix = 8 };
+    static const authz_network loopback6 = { .family = AF_INET6, .address = { [15] = 1 }, .prefix = 128 };
+    if (authz_network_contains(&loopback4, client->family, client->address)
+        || authz_network_contains(&loopback6, client->family, client->address))
+        return true;
+    int family;
+    unsigned char local[16];
+    return authz_address_parse(connection_local_address(r->connection), &family, local)
+        && family == client->family && memcmp(local, client->address, family == AF_INET ? 4 : 16) == 0;
+}
+
+static authz_result evaluate_container(request *r, const struct authz_container *container,
+                                       const client_address *client);
+
+static authz_result evaluate_item(request *r, const authz_item *item, const client_address *client)
+{
+    authz_result result = AUTHZ_DENIED;
+    switch (item->kind) {
+    case ITEM_CONTAINER:
+        result = evaluate_container(r, item->container, client);
+        break;
+    case ITEM_ALL_GRANTED:
+        result = AUTHZ_GRANTED;
+        break;
+    case ITEM_ALL_DENIED:
+        result = AUTHZ_DENIED;
+        break;
+    case ITEM_IP:
+        for (int i = 0; client->known && i < item->network_count && result != AUTHZ_GRANTED; i++)
+            if (authz_network_contains(&item->networks[i], client->family, client->address))
+                result = AUTHZ_GRANTED;
+        break;
+    case ITEM_LOCAL:
+        result = client->known && is_local(r, client) ? AUTHZ_GRANTED : AUTHZ_DENIED;
+        break;
+    }
+    if (item->negated)
+        result = result == AUTHZ_GRANTED ? AUTHZ_DENIED : AUTHZ_NEUTRAL;
+    return result;
+}
+
+/* Apache's logic: Any stops at the first grant, All at the first refusal;
+ * neutral results do not count.  None is Any, negated. */
+static authz_result evaluate_container(request *r, const struct authz_container *container,
+                                       const client_address *client)
+{
+    authz_result result = AUTHZ_NEUTRAL;
+    for (int i = 0; i < container->count; i++) {
+        authz_result child = evaluate_item(r, &container->items[i], client);
+        if (child == AUTHZ_NEUTRAL)
+            continue;
+        result = child;
+        if (container->kind == CONTAINER_ALL ? child != AUTHZ_GRANTED : child == AUTHZ_GRANTED)
+            break;
+    }
+    if (container->kind == CONTAINER_NONE)
+        result = result == AUTHZ_GRANTED ? AUTHZ_DENIED : AUTHZ_NEUTRAL;
+    return result;
+}
+
+static int authz_access(request *r)
+{
+    const struct authz_container *root = r->dir->authz;
+    if (!root)
+        return WEFT_OK;
+    client_address client = { 0 };
+    client.known = authz_address_parse(connection_peer_address(r->connection), &client.family, client.address);
+    if (evaluate_container(r, root, &client) == AUTHZ_GRANTED)
+        return WEFT_OK;
+    if (log_enabled(LOG_LEVEL_INFO))
+        log_message(LOG_LEVEL_INFO, "client %s denied by server configuration: %s",
+                    connection_peer_address(r->connection), r->file_path ? r->file_path : r->path);
+    return 403;
+}
+
+/* ---- configuration ----------------------------------------------------- */
+
+/* The containers being read: the configuration is read by one thread, and
+ * the engine reports every open and close (config.h), so this stack stays
+ * balanced.  Each level remembers the field it writes to, so a stray
+ * leftover could never attach to another section. */
+static struct {
+    struct authz_container *container;
+    const void *target;
+} building[AUTHZ_DEPTH_MAX];
+static int building_depth;
+
+static struct authz_container *current_container(config_parse *parse, void *target)
+{
+    if (building_depth > 0 && building[building_depth - 1].target == target)
+        return building[building_depth - 1].container;
+    building_depth = 0;
+    struct authz_container **root = target;
+    if (!*root) {
+        *root = pool_calloc(config_pool(parse), sizeof(**root));
+        (*root)->kind = CONTAINER_ANY;
+    }
+    return *root;
+}
+
+static authz_item *add_item(config_parse *parse, struct authz_container *container)
+{
+    authz_item *grown = pool_alloc(config_pool(parse), sizeof(*grown) * (size_t)(container->count + 1));
+    if (container->count)
+        memcpy(grown, container->items, sizeof(*grown) * (size_t)container->count);
+    container->items = grown;
+    authz_item *item = &container->items[container->count++];
+    memset(item, 0, sizeof(*item));
+    return item;
+}
+
+static int parse_networks(config_parse *parse, authz_item *item, int argc, char **argv)
+{
+    if (argc == 0)
+        return config_error(parse, "Require ip needs at least one address or network");
+    item->networks = pool_alloc(config_pool(parse), sizeof(authz_network) * (size_t)argc);
+    for (int i = 0; i < argc; i++) {
+        if (!authz_network_parse(argv[i], &item->networks[i]))
+            return config_error(parse, "Require ip: '%s' is not an IP address or network "
+                                       "(a.b.c.d, a.b, a.b.c.d/nn, a.b.c.d/m.m.m.m, IPv6[/nn])", argv[i]);
+    }
+    item->network_count = argc;
+    return WEFT_OK;
+}
+
+static int set_require(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    bool negated = strcasecmp(argv[0], "not") == 0;
+    argv += negated;
+    argc -= negated;
+    if (argc == 0)
+        return config_error(parse, "Require not needs an entity type, like ip");
+    struct authz_container *container = current_container(parse, target);
+    if (negated && container->kind != CONTAINER_ALL)
+        return config_error(parse, "negative Require directive has no effect in <%s> directive",
+                            container_names[container->kind]);
+
+    authz_item item = { .negated = negated };
+    const char *type = argv[0];
+    if (strcasecmp(type, "all") == 0) {
+        if (argc != 2 || (strcasecmp(argv[1], "granted") != 0 && strcasecmp(argv[1], "denied") != 0))
+            return config_error(parse, "Require all takes granted or denied");
+        item.kind = strcasecmp(argv[1], "granted") == 0 ? ITEM_ALL_GRANTED : ITEM_ALL_DENIED;
+    } else if (strcasecmp(type, "ip") == 0) {
+        item.kind = ITEM_IP;
+        if (parse_networks(parse, &item, argc - 1, argv + 1) != WEFT_OK)
+            return WEFT_ERROR;
+    } else if (strcasecmp(type, "local") == 0) {
+        if (argc != 1)
+            return config_error(parse, "Require local takes no arguments");
+        item.kind = ITEM_LOCAL;
+    } else if (strcasecmp(type, "host") == 0 || strcasecmp(type, "forward-dns") == 0) {
+        return config_error(parse, "Require %s is not supported: weft makes no DNS lookups (use Require ip)",
+                            type);
+    } else {
+        return config_error(parse, "Require %s is not supported: weft authorizes by address only "
+                                   "(all, ip, local)", type);
+    }
+    *add_item(parse, container) = item;
+    return WEFT_OK;
+}
+
+static container_kind kind_of_row(const config_directive *d)
+{
+    const char *name = d->name + (d->name[1] == '/' ? 2 : 1);
+    for (int kind = 0; kind < (int)COUNT_OF(container_names); kind++)
+        if (strcasecmp(name, container_names[kind]) == 0)
+            return (container_kind)kind;
+    return CONTAINER_ANY;
+}
+
+static int open_container(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    struct authz_container *parent = current_container(parse, target);
+    if (building_depth == AUTHZ_DEPTH_MAX)
+        return config_error(parse, "<%s> nested more than %d deep", d->name + 1, AUTHZ_DEPTH_MAX);
+    struct authz_container *container = pool_calloc(config_pool(parse), sizeof(*container));
+    container->kind = kind_of_row(d);
+    authz_item *item = add_item(parse, parent);
+    item->kind = ITEM_CONTAINER;
+    item->container = container;
+    building[building_depth].container = container;
+    building[building_depth].target = target;
+    building_depth++;
+    return WEFT_OK;
+}
+
+static int close_container(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    if (building_depth == 0)
+        return WEFT_OK;
+    struct authz_container *container = building[--building_depth].container;
+    if (container->count == 0)
+        return config_error(parse, "<%s> contains no Require directive", container_names[container->kind]);
+    bool only_negative = true;
+    for (int i = 0; i < container->count; i++)
+        only_negative = only_negative && container->items[i].negated;
+    if (only_negative)
+        return config_error(parse, "<%s> directive contains only negative authorization directives",
+                            container_names[container->kind]);
+    return WEFT_OK;
+}
+
+/* ---- DUMP_CONFIG ------------------------------------------------------- */
+
+static void format_items(FILE *out, const config_directive *require, const struct authz_container *container)
+{
+    static const char *const kinds[] = { [ITEM_ALL_GRANTED] = "all", [ITEM_ALL_DENIED] = "all",
+                                         [ITEM_IP] = "ip", [ITEM_LOCAL] = "local" };
+    for (int i = 0; i < container->count; i++) {
+        const authz_item *item = &container->items[i];
+        if (item->kind == ITEM_CONTAINER) {
+            fprintf(out, "<%s>\n", container_names[item->container->kind]);
+            format_items(out, require, item->container);
+            fprintf(out, "</%s>\n", container_names[item->container->kind]);
+            continue;
+        }
+        int count = item->kind == ITEM_IP ? item->network_count : 1;
+        const char **argv = xcalloc((size_t)count + 3, sizeof(*argv));
+        char (*networks)[INET6_ADDRSTRLEN + 8] = xcalloc((size_t)count, sizeof(*networks));
+        int argc = 0;
+        if (item->negated)
+            argv[argc++] = "not";
+        argv[argc++] = kinds[item->kind];
+        if (item->kind == ITEM_ALL_GRANTED || item->kind == ITEM_ALL_DENIED)
+            argv[argc++] = item->kind == ITEM_ALL_GRANTED ? "granted" : "denied";
+        for (int n = 0; item->kind == ITEM_IP && n < item->network_count; n++) {
+            const authz_network *network = &item->networks[n];
+            char address[INET6_ADDRSTRLEN];
+            inet_ntop(network->family, network->address, address, sizeof(address));
+            snprintf(networks[n], sizeof(networks[n]), "%s/%d", address, network->prefix);
+            argv[argc++] = networks[n];
+        }
+        config_dump_line(out, require, argc, argv);
+        free(networks);
+        free(argv);
+    }
+}
+
+/* The Require row prints the whole tree; the container rows share its
+ * field and print nothing. */
+static void format_require(FILE *out, const config_directive *d, const void *base)
+{
+    const struct authz_container *root = *(struct authz_container *const *)((const char *)base + d->offset);
+    if (root)
+        format_items(out, d, root);
+}
+
+static void format_nothing(FILE *out, const config_directive *d, const void *base) {}
+
+#define AUTHZ_ROW(row_name, minimum, maximum, setter, row_syntax, row_help)                         \
+    { .name = row_name, .contexts = CONTEXT_SECTIONS, .scope = SCOPE_DIRECTORY,                     \
+      .offset = offsetof(dir_config, authz), .size = sizeof(struct authz_container *),             \
+      .min_args = minimum, .max_args = maximum, .set = setter, .syntax = row_syntax, .help = row_help,      \
+      .format = setter == set_require ? format_require : format_nothing }
+
+static const config_directive authz_directives[] = {
+    AUTHZ_ROW("Require", 1, ARGS_UNLIMITED, set_require, "[not] all granted|denied | ip address ... | local",
+              "who may access this section"),
+    AUTHZ_ROW("<RequireAny", 0, 0, open_container, "<RequireAny> Require ... </RequireAny>",
+              "granted when one requirement inside is"),
+    AUTHZ_ROW("</RequireAny", 0, 0, close_container, "", "closes <RequireAny>"),
+    AUTHZ_ROW("<RequireAll", 0, 0, open_container, "<RequireAll> Require ... </RequireAll>",
+              "granted when none inside is denied and one is granted"),
+    AUTHZ_ROW("</RequireAll", 0, 0, close_container, "", "closes <RequireAll>"),
+    AUTHZ_ROW("<RequireNone", 0, 0, open_container, "<RequireNone> Require ... </RequireNone>",
+              "denied when one requirement inside would grant, never granted by itself"),
+    AUTHZ_ROW("</RequireNone", 0, 0, close_container, "", "closes <RequireNone>"),
+    { .name = NULL },
+};
+
+const module authz_core_module = {
+    .name = "authz_core",
+    .directives = authz_directives,
+    .access = authz_access,
+};
+
+/* Require ip and local live above (one parser); this module answers
+ * <IfModule authz_host> as Apache's would. */
+const module authz_host_module = {
+    .name = "authz_host",
+};

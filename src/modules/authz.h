@@ -1,0 +1,45 @@
+/*
+ * authz.h — mod_authz_core and mod_authz_host: Require, by client address.
+ *
+ *   Require all granted|denied
+ *   Require [not] ip 10.1.0.0/16 192.168.1.7 10.2 2001:db8::/32 10.0.0.0/255.0.0.0 ...
+ *   Require [not] local             127.0.0.0/8, ::1, or the server's own address
+ *   <RequireAny> ... </RequireAny>  granted when one of the requirements is
+ *   <RequireAll> ... </RequireAll>  granted when none is denied and one is granted
+ *   <RequireNone> ... </RequireNone> never grants; denies when one would grant
+ * In <Directory>, <Files>, <Location> and their Match forms.  Several
+ * Require lines in a section form an implicit <RequireAny>.  A section with
+ * any Require replaces what it inherits (Apache's AuthMerging Off).  "not"
+ * turns granted into denied and denied into neutral, so it is refused in
+ * <RequireAny> and <RequireNone> (it could never matter there), and a
+ * <RequireAll> of negations only is refused too, as in Apache.  Neutral at
+ * the top is a refusal: 403.  No Require anywhere: granted, at the cost of
+ * one pointer test.
+ *
+ * weft has no authentication: Require user, group, valid-user, host, env,
+ * method and expr are configuration errors.
+ */
+#ifndef WEFT_MODULES_AUTHZ_H
+#define WEFT_MODULES_AUTHZ_H
+
+#include "../core/module.h"
+
+extern const module authz_core_module;
+extern const module authz_host_module;
+
+typedef struct {
+    int family;                 /* AF_INET or AF_INET6 */
+    unsigned char address[16];  /* network byte order, masked */
+    int prefix;                 /* bits */
+} authz_network;
+
+/* "a.b.c.d", "a.b" (whole octets), "a.b.c.d/n", "a.b.c.d/m.m.m.m",
+ * "v6", "v6/n".  false if text is none of them. */
+bool authz_network_parse(const char *text, authz_network *network);
+/* address is 4 (AF_INET) or 16 (AF_INET6) bytes in network order. */
+bool authz_network_contains(const authz_network *network, int family, const unsigned char *address);
+/* The client address as text ("::ffff:a.b.c.d" counts as IPv4) to family
+ * and bytes; false if unparsable. */
+bool authz_address_parse(const char *text, int *family, unsigned char *address);
+
+#endif

@@ -1,0 +1,496 @@
+/*
+ * cgi.c — mod_cgi: running CGI/1.1 scripts (RFC 3875).
+ *
+ * Directives:
+ *   ScriptAlias URL-path path        server, vhost.  Maps the URL-path prefix to
+ *                                    a directory (or file) whose files are all
+ *                                    scripts; no Options ExecCGI needed.
+ *   ScriptAliasMatch regex path      the same with a POSIX extended regex
+ *                                    against the URL-path; $0..$9 in path are
+ *                                    the matched groups.  (Apache uses PCRE:
+ *                                    no \d, \w, lazy quantifiers, lookaround
+ *                                    or (?i) here.)
+ *   AddHandler handler ext...        anywhere.  cgi-script runs files with
+ *                                    that (last) extension, given Options
+ *                                    ExecCGI; SetHandler cgi-script runs every
+ *                                    file, given Options ExecCGI.
+ *   PassEnv var..., SetEnv var [value], UnsetEnv var...   anywhere: the
+ *                                    scripts' extra environment (cgi_env.c).
+ *   CGIScriptTimeout time            anywhere: seconds (or Nms) a script may
+ *                                    stay silent; default Timeout.
+ *
+ * A request is a script's when a ScriptAlias mapped it (r->handler is set
+ * by the translate hook), when SetHandler names cgi-script, or when an
+ * AddHandler cgi-script extension is the script's.  Requests that are none
+ * of these cost one or two pointer tests: nothing is looked at on the disk.
+ *
+ * Which file is the script: the longest leading part of the mapped path
+ * that exists (Apache's directory walk); the rest is PATH_INFO.  Then
+ * 404 (no such file), 403 (a directory, not a regular file, Options ExecCGI
+ * off, or no execute permission), 500 (not an executable format, or weft
+ * running as root: it never runs a script as root).
+ */
+#include "cgi.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../core/log.h"
+#include "../http/connection.h"
+#include "mime.h"
+
+#define MAX_SUBSTITUTION_GROUPS 10
+
+typedef struct script_alias {
+    struct script_alias *next;
+    char *fake;          /* ScriptAlias: the URL-path prefix */
+    char *real;          /* the path, or ScriptAliasMatch's substitution */
+    regex_t *pattern;    /* ScriptAliasMatch */
+} script_alias;
+
+/* ---- configuration ------------------------------------------------------ */
+
+static size_t prefix_match(const char *path, const char *fake);
+
+static void free_regex(void *pattern)
+{
+    regfree(pattern);
+}
+
+static void append_alias(script_alias **list, script_alias *alias)
+{
+    while (*list)
+        list = &(*list)->next;
+    *list = alias;
+}
+
+static int set_script_alias(config_parse *parse, const config_directive *d, void *target, int argc,
+                            char **argv)
+{
+    if (argv[0][0] != '/')
+        return config_error(parse, "ScriptAlias: the URL-path '%s' must start with '/'", argv[0]);
+    for (const script_alias *earlier = *(script_alias **)target; earlier; earlier = earlier->next)
+        if (!earlier->pattern && prefix_match(argv[0], earlier->fake))
+            config_warning(parse, "The ScriptAlias directive for %s will probably never match because it "
+                                  "overlaps an earlier ScriptAlias for %s.", argv[0], earlier->fake);
+    script_alias *alias = pool_calloc(config_pool(parse), sizeof(*alias));
+    alias->fake = pool_strdup(config_pool(parse), argv[0]);
+    alias->real = config_resolve_path(parse, argv[1]);
+    append_alias(target, alias);
+    return WEFT_OK;
+}
+
+static int set_script_alias_match(config_parse *parse, const config_directive *d, void *target, int argc,
+                                  char **argv)
+{
+    pool *p = config_pool(parse);
+    script_alias *alias = pool_calloc(p, sizeof(*alias));
+    alias->pattern = pool_alloc(p, sizeof(regex_t));
+    int rc = regcomp(alias->pattern, argv[0], REG_EXTENDED);
+    if (rc != 0) {
+        char message[256];
+        regerror(rc, alias->pattern, message, sizeof(message));
+        return config_error(parse, "ScriptAliasMatch: '%s' is not a POSIX extended regular expression: %s",
+                            argv[0], message);
+    }
+    pool_cleanup_add(p, free_regex, alias->pattern);
+    alias->fake = pool_strdup(p, argv[0]);
+    /* "$1" at the start stays as written; anything else relative is
+     * relative to ServerRoot, as for ScriptAlias. */
+    alias->real = argv[1][0] == '$' ? pool_strdup(p, argv[1]) : config_resolve_path(parse, argv[1]);
+    append_alias(target, alias);
+    return WEFT_OK;
+}
+
+/* A <VirtualHost>'s own aliases first, then the main server's. */
+static void merge_script_aliases(void *merged, const void *child, pool *p)
+{
+    script_alias **merged_list = merged;
+    script_alias *const *child_list = child;
+    script_alias *head = NULL;
+    script_alias **tail = &head;
+    for (const script_alias *entry = *child_list; entry; entry = entry->next) {
+        script_alias *copy = pool_alloc(p, sizeof(*copy));
+        *copy = *entry;
+        *tail = copy;
+        tail = &copy->next;
+    }
+    *tail = *merged_list;
+    *merged_list = head;
+}
+
+static int set_add_handler(config_parse *parse, const config_directive *d, void *target, int argc,
+                           char **argv)
+{
+    pool *p = config_pool(parse);
+    mime_addition **list = target;
+    char *handler = pool_strdup(p, argv[0]);
+    for (int i = 1; i < argc; i++) {
+        const char *extension = argv[i][0] == '.' ? argv[i] + 1 : argv[i];
+        if (extension[0] == '\0' || strchr(extension, '/') || strchr(extension, '.'))
+            return config_error(parse, "AddHandler: '%s' is not a file name extension (only the last "
+                                       "extension of a name counts)", argv[i]);
+        mime_addition *addition = pool_alloc(p, sizeof(*addition));
+        addition->extension = pool_strdup(p, extension);
+        for (char *c = addition->extension; *c; c++)
+            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+        addition->type = handler;
+        addition->next = *list;
+        *list = addition;
+    }
+    return WEFT_OK;
+}
+
+/* Lists of the newest-first kind: the section's own entries, then the
+ * inherited ones (shared, never modified).  Rows sharing a field (SetEnv,
+ * PassEnv, UnsetEnv) may each merge it: the repeated entries come after
+ * the first copies and change nothing. */
+#define DEFINE_LIST_MERGE(function, type)                                    \
+    static void function(void *merged, const void *child, pool *p)           \
+    {                                                                         \
+        type **merged_list = merged;                                          \
+        type *const *child_list = child;                                      \
+        if (!*child_list)                                                     \
+            return;                                                           \
+        type *head = NULL;                                                    \
+        type **tail = &head;                                                  \
+        for (const type *entry = *child_list; entry; entry = entry->next) {  \
+            type *copy = pool_alloc(p, sizeof(*copy));                        \
+            *copy = *entry;                                                   \
+            *tail = copy;                                                     \
+            tail = &copy->next;                                               \
+        }                                                                     \
+        *tail = *merged_list;                                                 \
+        *merged_list = head;                                                  \
+    }
+
+DEFINE_LIST_MERGE(merge_add_handlers, mime_addition)
+DEFINE_LIST_MERGE(merge_environment, environment_setting)
+
+static bool environment_name_valid(const char *name)
+{
+    if (!*name)
+        return false;
+    for (const char *c = name; *c; c++)
+        if (*c == '=' || (unsigned char)*c < 32 || *c == 127)
+            return false;
+    return true;
+}
+
+static int add_environment(config_parse *parse, void *target, const char *name, const char *value)
+{
+    if (!environment_name_valid(name))
+        return config_error(parse, "'%s' is not an environment variable name", name);
+    environment_setting *setting = pool_alloc(config_pool(parse), sizeof(*setting));
+    setting->name = pool_strdup(config_pool(parse), name);
+    setting->value = value ? pool_strdup(config_pool(parse), value) : NULL;
+    setting->next = *(environment_setting **)target;
+    *(environment_setting **)target = setting;
+    return WEFT_OK;
+}
+
+static int set_set_env(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    return add_environment(parse, target, argv[0], argc > 1 ? argv[1] : "");
+}
+
+static int set_pass_env(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        /* Read now, as Apache does: the configuration is read in one
+         * thread, and the value cannot change under a running script. */
+        const char *value = getenv(argv[i]);
+        if (!value) {
+            config_warning(parse, "PassEnv variable %s was undefined", argv[i]);
+            continue;
+        }
+        if (add_environment(parse, target, argv[i], value) != WEFT_OK)
+            return WEFT_ERROR;
+    }
+    return WEFT_OK;
+}
+
+static int set_unset_env(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (add_environment(parse, target, argv[i], NULL) != WEFT_OK)
+            return WEFT_ERROR;
+    return WEFT_OK;
+}
+
+#define DIR_FIELD(field) .scope = SCOPE_DIRECTORY, .offset = offsetof(dir_config, field), \
+                         .size = sizeof(((dir_config *)0)->field)
+
+static const config_directive cgi_directives[] = {
+    { .name = "ScriptAlias", .contexts = CONTEXT_SERVER_OR_VHOST, .scope = SCOPE_SERVER,
+      .offset = offsetof(server_config, script_aliases), .size = sizeof(script_alias *), .min_args = 2,
+      .max_args = 2, .set = set_script_alias, .merge = merge_script_aliases,
+      .syntax = "URL-path file-path|directory-path",
+      .help = "maps a URL-path to scripts outside DocumentRoot" },
+    { .name = "ScriptAliasMatch", .contexts = CONTEXT_SERVER_OR_VHOST, .scope = SCOPE_SERVER,
+      .offset = offsetof(server_config, script_aliases), .size = sizeof(script_alias *), .min_args = 2,
+      .max_args = 2, .set = set_script_alias_match, .merge = merge_script_aliases,
+      .syntax = "regex file-path|directory-path",
+      .help = "ScriptAlias by a POSIX extended regular expression; $1..$9 in the path" },
+    { .name = "AddHandler", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(add_handlers), .min_args = 2,
+      .max_args = ARGS_UNLIMITED, .set = set_add_handler, .merge = merge_add_handlers,
+      .syntax = "handler-name extension [extension ...]",
+      .help = "maps file name extensions to a handler (cgi-script)" },
+    { .name = "SetEnv", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(environment), .min_args = 1, .max_args = 2,
+      .set = set_set_env, .merge = merge_environment, .syntax = "variable [value]",
+      .help = "sets a variable in CGI scripts' environment" },
+    { .name = "PassEnv", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(environment), .min_args = 1,
+      .max_args = ARGS_UNLIMITED, .set = set_pass_env, .merge = merge_environment,
+      .syntax = "variable [variable ...]",
+      .help = "passes variables of weft's own environment to CGI scripts" },
+    { .name = "UnsetEnv", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(environment), .min_args = 1,
+      .max_args = ARGS_UNLIMITED, .set = set_unset_env, .merge = merge_environment,
+      .syntax = "variable [variable ...]",
+      .help = "removes variables SetEnv or PassEnv set for an enclosing scope" },
+    { .name = "CGIScriptTimeout", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(cgi_script_timeout_ms),
+      .min_args = 1, .max_args = 1, .set = config_set_milliseconds, .syntax = "seconds|Nms",
+      .help = "how long a CGI script may send nothing before it is killed (default: Timeout)" },
+    { .name = NULL },
+};
+
+/* ---- ScriptAlias ---------------------------------------------------------- */
+
+/* "/cgi-bin/" matches "/cgi-bin/x" only; "/cgi-bin" matches "/cgi-bin" and
+ * "/cgi-bin/x" but not "/cgi-binx" (Apache's alias_matches). */
+static size_t prefix_match(const char *path, const char *fake)
+{
+    size_t length = strlen(fake);
+    if (strncmp(path, fake, length) != 0)
+        return 0;
+    if (fake[length - 1] != '/' && path[length] != '\0' && path[length] != '/')
+        return 0;
+    return length;
+}
+
+/* ScriptAliasMatch's target: $0..$9 replaced, "\$" a literal dollar. */
+static char *substitute(pool *p, const char *template, const char *subject, const regmatch_t *groups)
+{
+    size_t length = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        char *out = pass ? pool_alloc(p, length + 1) : NULL;
+        size_t at = 0;
+        for (const char *c = template; *c; c++) {
+            if (*c == '\\' && (c[1] == '$' || c[1] == '\\')) {
+                c++;
+            } else if (*c == '$' && c[1] >= '0' && c[1] <= '9') {
+                const regmatch_t *group = &groups[c[1] - '0'];
+                c++;
+                if (group->rm_so >= 0) {
+                    size_t piece = (size_t)(group->rm_eo - group->rm_so);
+                    if (out)
+                        memcpy(out + at, subject + group->rm_so, piece);
+                    at += piece;
+                }
+                continue;
+            }
+            if (out)
+                out[at] = *c;
+            at++;
+        }
+        if (out) {
+            out[at] = '\0';
+            return out;
+        }
+        length = at;
+    }
+    return NULL;
+}
+
+static int cgi_translate(request *r)
+{
+    for (const script_alias *alias = r->server->script_aliases; alias; alias = alias->next) {
+        if (alias->pattern) {
+            regmatch_t groups[MAX_SUBSTITUTION_GROUPS];
+            if (regexec(alias->pattern, r->path, MAX_SUBSTITUTION_GROUPS, groups, 0) != 0)
+                continue;
+            r->file_path = substitute(r->pool, alias->real, r->path, groups);
+        } else {
+            size_t length = prefix_match(r->path, alias->fake);
+            if (!length)
+                continue;
+            r->file_path = pool_printf(r->pool, "%s%s", alias->real, r->path + length);
+        }
+        r->handler = CGI_HANDLER;
+        return WEFT_OK;
+    }
+    return WEFT_DECLINED;
+}
+
+/* ---- finding the script --------------------------------------------------- */
+
+static bool is_cgi_handler(const char *name)
+{
+    return name && (strcasecmp(name, CGI_HANDLER) == 0 || strcasecmp(name, "application/x-httpd-cgi") == 0);
+}
+
+static bool extension_is_cgi(const dir_config *dir, const char *extension, size_t length)
+{
+    for (const mime_addition *addition = dir->add_handlers; addition; addition = addition->next)
+        if (strlen(addition->extension) == length && strncasecmp(addition->extension, extension, length) == 0)
+            return is_cgi_handler(addition->type);
+    return false;
+}
+
+static bool name_is_cgi(const dir_config *dir, const char *path)
+{
+    size_t length;
+    const char *extension = mime_path_extension(path, &length);
+    return extension && extension_is_cgi(dir, extension, length);
+}
+
+/* Could some component of path be a script by its extension?  Decides
+ * without touching the disk whether the directory walk is worth it. */
+static bool path_may_be_cgi(const dir_config *dir, const char *path)
+{
+    const char *segment = path;
+    while (*segment) {
+        const char *end = strchrnul(segment, '/');
+        const char *dot = NULL;
+        for (const char *c = segment + 1; c < end; c++)
+            if (*c == '.')
+                dot = c;
+        if (dot && dot + 1 < end && extension_is_cgi(dir, dot + 1, (size_t)(end - dot - 1)))
+            return true;
+        segment = *end ? end + 1 : end;
+    }
+    return false;
+}
+
+/* Splits file_path into the script (the longest leading part that exists)
+ * and PATH_INFO.  WEFT_OK or an HTTP status. */
+static int locate_script(request *r, cgi_script *script, struct stat *info)
+{
+    const char *full = r->file_path;
+    size_t full_length = strlen(full);
+    char *path = pool_strdup(r->pool, full);
+    size_t length = full_length;
+    for (int steps = 0; steps < PATH_MAX / 2; steps++) {
+        path[length] = '\0';
+        if (stat(path, info) == 0) {
+            if (S_ISDIR(info->st_mode) && length < full_length)
+                return 404;  /* the part after the directory is not there */
+            script->filename = path;
+            script->path_info = pool_strdup(r->pool, full + length);
+            return WEFT_OK;
+        }
+        if (errno == EACCES)
+            return 403;
+        if (errno != ENOENT && errno != ENOTDIR)
+            return 404;
+        char *slash = memrchr(path, '/', length);
+        if (!slash || slash == path)
+            return 404;
+        length = (size_t)(slash - path);
+    }
+    return 404;
+}
+
+static unsigned effective_options(const dir_config *dir)
+{
+    const options_setting *setting = &dir->options;
+    if (!setting->relative)
+        return setting->value;
+    return (setting->value | setting->add) & ~setting->remove;
+}
+
+static void describe_script(request *r, cgi_script *script)
+{
+    size_t path_length = strlen(r->path);
+    size_t info_length = strlen(script->path_info);
+    if (info_length && info_length <= path_length &&
+        strcmp(r->path + path_length - info_length, script->path_info) == 0)
+        script->name = pool_strndup(r->pool, r->path, path_length - info_length);
+    else
+        script->name = r->path;
+    char *slash = strrchr(script->filename, '/');
+    script->directory = slash == script->filename ? "/"
+                                                  : pool_strndup(r->pool, script->filename,
+                                                                 (size_t)(slash - script->filename));
+    script->nph = strncmp(slash + 1, "nph-", 4) == 0;
+    /* Apache 2.4's CONTEXT_PREFIX / CONTEXT_DOCUMENT_ROOT for a ScriptAlias. */
+    if (r->handler) {
+        for (const script_alias *alias = r->server->script_aliases; alias; alias = alias->next) {
+            if (!alias->pattern && prefix_match(r->path, alias->fake)) {
+                script->context_prefix = alias->fake;
+                script->context_root = alias->real;
+                break;
+            }
+        }
+    }
+}
+
+static int spawn_error_status(request *r, int error, const char *filename)
+{
+    int status = error == ENOENT || error == ENOTDIR ? 404 : error == EACCES || error == EPERM ? 403 : 500;
+    log_module_message(LOG_LEVEL_ERROR, "cgi", "[client %s:%d] exec of '%s' failed: %s",
+                       connection_peer_address(r->connection), connection_peer_port(r->connection), filename,
+                       strerror(error));
+    return status;
+}
+
+static int refuse(request *r, int status, const char *reason, const char *filename)
+{
+    log_module_message(LOG_LEVEL_ERROR, "cgi", "[client %s:%d] %s: %s", connection_peer_address(r->connection),
+                       connection_peer_port(r->connection), reason, filename);
+    return status;
+}
+
+static int cgi_handler(request *r)
+{
+    if (!r->file_path)
+        return WEFT_DECLINED;
+    bool aliased = is_cgi_handler(r->handler);
+    bool by_name = false;
+    if (!aliased && !is_cgi_handler(r->dir->handler)) {
+        if (r->handler || r->dir->handler || !r->dir->add_handlers || !path_may_be_cgi(r->dir, r->file_path))
+            return WEFT_DECLINED;
+        by_name = true;
+    }
+
+    cgi_script script = { 0 };
+    struct stat info;
+    int status = locate_script(r, &script, &info);
+    if (status != WEFT_OK) {
+        if (by_name)
+            return WEFT_DECLINED;  /* the static handler answers for missing files */
+        return refuse(r, status, "script not found or unable to stat", r->file_path);
+    }
+    if (by_name && !name_is_cgi(r->dir, script.filename))
+        return WEFT_DECLINED;  /* "x.cgi" was a directory on the way */
+    if (!aliased && !(effective_options(r->dir) & OPTION_EXEC_CGI))
+        return refuse(r, 403, "Options ExecCGI is off in this directory", script.filename);
+    if (S_ISDIR(info.st_mode))
+        return refuse(r, 403, "attempt to invoke directory as script", script.filename);
+    if (!S_ISREG(info.st_mode))
+        return refuse(r, 403, "not a regular file", script.filename);
+    if (geteuid() == 0 || getegid() == 0)
+        return refuse(r, 500, "refusing to run a CGI script as root (weft -X started as root keeps root)",
+                      script.filename);
+    describe_script(r, &script);
+
+    char **environment = cgi_build_environment(r, &script);
+    char **arguments = cgi_build_arguments(r, &script);
+    cgi_process process;
+    int error = cgi_spawn(script.filename, arguments, environment, script.directory, &process);
+    if (error)
+        return spawn_error_status(r, error, script.filename);
+    return cgi_run(r, &script, &process);
+}
+
+const module cgi_module = {
+    .name = "cgi",
+    .directives = cgi_directives,
+    .translate = cgi_translate,
+    .handler = cgi_handler,
+};

@@ -1,0 +1,74 @@
+/*
+ * cgi.h — the CGI module's parts (internal to src/modules/cgi*.c).
+ *
+ *   cgi.c        directives, ScriptAlias (translate hook), choosing the script
+ *   cgi_env.c    the meta-variables (RFC 3875 4.1, as Apache sets them) and argv
+ *   cgi_spawn.c  starting a script (posix_spawn) and stopping it (its process group)
+ *   cgi_io.c     the exchange: body to stdin, stdout's header block and body to
+ *                the client, stderr to the error log
+ *
+ * docs/cgi.md describes the behaviour and how it differs from Apache.
+ */
+#ifndef WEFT_MODULES_CGI_H
+#define WEFT_MODULES_CGI_H
+
+#include <sys/types.h>
+
+#include "../core/module.h"
+#include "../http/request.h"
+
+#define CGI_HANDLER "cgi-script"
+
+/* SetEnv / PassEnv (value captured when the configuration is read) /
+ * UnsetEnv (value NULL), newest first: for a name, the first entry wins. */
+typedef struct environment_setting {
+    struct environment_setting *next;
+    char *name;
+    char *value;
+} environment_setting;
+
+/* What the handler found out about the script. */
+typedef struct {
+    char *filename;      /* SCRIPT_FILENAME */
+    char *name;          /* SCRIPT_NAME: the URL-path of the script */
+    char *path_info;     /* "" when none */
+    char *directory;     /* the working directory: the script's */
+    const char *context_prefix;  /* CONTEXT_PREFIX: the ScriptAlias URL-path; NULL = "" */
+    const char *context_root;    /* CONTEXT_DOCUMENT_ROOT: its directory; NULL = DocumentRoot */
+    bool nph;            /* name starts with "nph-": output passed unmodified */
+} cgi_script;
+
+/* cgi_env.c: the environment and argument vector, in r's pool. */
+char **cgi_build_environment(request *r, const cgi_script *script);
+char **cgi_build_arguments(request *r, const cgi_script *script);
+
+/* cgi_spawn.c */
+typedef struct {
+    pid_t pid;
+    int pidfd;      /* readable when the script exits; -1 without pidfd_open */
+    int input;      /* the script's stdin, our end (non-blocking); -1 once closed */
+    int output;     /* its stdout */
+    int errors;     /* its stderr */
+    bool reaped;
+} cgi_process;
+
+/* Starts the script in its own process group, in directory, with pipes for
+ * stdin/stdout/stderr and no other descriptor.  Returns 0, or the errno of
+ * the failure (exec errors included: ENOENT, EACCES, ENOEXEC...). */
+int cgi_spawn(const char *path, char *const argv[], char *const envp[], const char *directory,
+              cgi_process *process);
+/* Closes our ends of the pipes. */
+void cgi_close_pipes(cgi_process *process);
+/* Waits up to grace_ms for the script to exit by itself; then SIGTERM to
+ * its process group, up to CGI_KILL_GRACE_MS more, then SIGKILL; always
+ * reaps it (waitpid on its pid only).  grace_ms 0 kills at once.  Returns
+ * the wait status, or -1. */
+int cgi_stop(cgi_process *process, int grace_ms);
+
+#define CGI_KILL_GRACE_MS 1000
+
+/* cgi_io.c: runs the exchange with a started script and answers r.
+ * Returns what a handler returns. */
+int cgi_run(request *r, const cgi_script *script, cgi_process *process);
+
+#endif

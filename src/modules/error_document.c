@@ -1,0 +1,161 @@
+/*
+ * error_document.c — ErrorDocument: the directive and serving the
+ * document when request.c is about to answer with an error (see
+ * error_document.h).
+ */
+#include "error_document.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../core/log.h"
+#include "../http/response.h"
+
+error_document_kind error_document_classify(const char *value)
+{
+    if (strchr(value, ' '))
+        return ERROR_DOCUMENT_TEXT;
+    if (value[0] == '/')
+        return ERROR_DOCUMENT_LOCAL;
+    /* Apache's ap_is_url: a scheme, then ':'. */
+    const char *c = value;
+    if (isalpha((unsigned char)*c)) {
+        while (isalnum((unsigned char)*c) || *c == '+' || *c == '-' || *c == '.')
+            c++;
+        if (*c == ':')
+            return ERROR_DOCUMENT_REDIRECT;
+    }
+    return ERROR_DOCUMENT_TEXT;
+}
+
+static int set_error_document(config_parse *parse, const config_directive *d, void *target, int argc,
+                              char **argv)
+{
+    const char *code = argv[0];
+    int status = 0;
+    for (const char *c = code; *c && status < 1000; c++)
+        status = isdigit((unsigned char)*c) ? status * 10 + (*c - '0') : 1000;
+    if (strlen(code) != 3 || status < 400 || status > 599)
+        return config_error(parse, "ErrorDocument takes an error status from 400 to 599, not '%s'", code);
+
+    error_document *entry = pool_calloc(config_pool(parse), sizeof(*entry));
+    entry->status = status;
+    entry->kind = strcasecmp(argv[1], "default") == 0 ? ERROR_DOCUMENT_DEFAULT
+                                                      : error_document_classify(argv[1]);
+    entry->value = pool_strdup(config_pool(parse), argv[1]);
+    if (entry->kind == ERROR_DOCUMENT_REDIRECT && status == 401) {
+        /* A redirect would drop WWW-Authenticate: Apache ignores it too. */
+        config_warning(parse, "ErrorDocument 401 cannot be a full URL (the browser would never ask "
+                              "for a password): ignored");
+        return WEFT_OK;
+    }
+    /* Newest first, so a later line for the same status wins. */
+    entry->next = *(error_document **)target;
+    *(error_document **)target = entry;
+    return WEFT_OK;
+}
+
+/* A section's entries go in front of the inherited ones (copied into p:
+ * the configuration is read-only). */
+static void merge_error_documents(void *merged, const void *child, pool *p)
+{
+    error_document *copies = NULL, **tail = &copies;
+    for (const error_document *e = *(error_document *const *)child; e; e = e->next) {
+        *tail = pool_alloc(p, sizeof(**tail));
+        **tail = *e;
+        tail = &(*tail)->next;
+    }
+    *tail = *(error_document **)merged;
+    *(error_document **)merged = copies;
+}
+
+static const error_document *find_document(const dir_config *dir, int status)
+{
+    for (const error_document *e = dir->error_documents; e; e = e->next)
+        if (e->status == status)
+            return e;
+    return NULL;
+}
+
+/* The local form: an internal GET of the document's URL-path, answered
+ * with the original status.  The request keeps its own URL, method and
+ * file for the logs. */
+static int serve_local(request *r, const error_document *document, int status)
+{
+    char *path = r->path, *query = r->query, *file_path = r->file_path;
+    http_method method = r->method;
+    char *method_name = r->method_name;
+
+    r->error_status = status;
+    int rc = request_internal_redirect(r, document->value);
+    bool served = rc == WEFT_OK && (r->status == 0 || r->status == 200);
+    r->path = path;
+    r->query = query;
+    r->file_path = file_path;
+    r->method = method;
+    r->method_name = method_name;
+    if (!served) {
+        log_message(LOG_LEVEL_ERROR, "ErrorDocument %d %s could not be served (%d): answering %d with "
+                    "the built-in page", status, document->value, rc == WEFT_OK ? r->status : rc, status);
+        r->header_count = 0;
+        return WEFT_DECLINED;
+    }
+    r->status = status;
+    /* An error is never conditional: no validators of the document. */
+    r->etag = NULL;
+    r->last_modified = 0;
+    return WEFT_OK;
+}
+
+int error_document_serve(request *r, int status)
+{
+    const error_document *document = find_document(r->dir, status);
+    if (!document || document->kind == ERROR_DOCUMENT_DEFAULT || r->error_status)
+        return WEFT_DECLINED;
+    switch (document->kind) {
+    case ERROR_DOCUMENT_TEXT:
+        response_set_error(r, status);  /* status, content type; the body is replaced */
+        response_set_body_memory(r, document->value, strlen(document->value));
+        return WEFT_OK;
+    case ERROR_DOCUMENT_REDIRECT:
+        return response_set_redirect(r, 302, document->value);
+    case ERROR_DOCUMENT_LOCAL:
+        return serve_local(r, document, status);
+    case ERROR_DOCUMENT_DEFAULT:
+        break;
+    }
+    return WEFT_DECLINED;
+}
+
+/* DUMP_CONFIG: oldest first, as they were written. */
+static void format_error_documents(FILE *out, const config_directive *d, const void *base)
+{
+    const error_document *entries[256];
+    int count = 0;
+    for (const error_document *e = *(error_document *const *)((const char *)base + d->offset);
+         e && count < (int)COUNT_OF(entries); e = e->next)
+        entries[count++] = e;
+    while (count-- > 0) {
+        char status[8];
+        snprintf(status, sizeof(status), "%d", entries[count]->status);
+        const char *argv[] = { status, entries[count]->kind == ERROR_DOCUMENT_DEFAULT ? "default"
+                                                                                      : entries[count]->value };
+        config_dump_line(out, d, 2, argv);
+    }
+}
+
+static const config_directive error_document_directives[] = {
+    { .name = "ErrorDocument", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_DIRECTORY,
+      .offset = offsetof(dir_config, error_documents), .size = sizeof(error_document *), .min_args = 2,
+      .max_args = 2, .set = set_error_document, .merge = merge_error_documents, .format = format_error_documents,
+      .syntax = "4xx|5xx /local/path|URL|\"text\"|default",
+      .help = "what to answer instead of the built-in page for an error status" },
+    { .name = NULL },
+};
+
+const module error_document_module = {
+    .name = "error_document",
+    .directives = error_document_directives,
+};

@@ -1,0 +1,77 @@
+/*
+ * status_format.c — numbers as Apache's ?auto prints them.  mod_status
+ * formats with APR's "%g", which differs from C's: no leading zero before the
+ * decimal point (".25"), plain notation up to four trailing zeros
+ * ("12345700"), and an exponent without padding ("1.e+6").  Scrapers parse
+ * either, but "byte-compatible" means this one (examples in
+ * t/unit/status.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "status_internal.h"
+
+size_t status_format_apache_g(char *out, size_t size, double value)
+{
+    char text[64];
+    size_t n = 0;
+    if (value != value)
+        return (size_t)snprintf(out, size, "nan");
+    if (value < 0) {
+        text[n++] = '-';
+        value = -value;
+    }
+    if (value > 1e300)
+        return (size_t)snprintf(out, size, "%sinf", n ? "-" : "");
+    if (value == 0) {
+        text[n++] = '0';
+    } else {
+        /* Six significant digits and the decimal exponent, from libc. */
+        char scientific[32];
+        snprintf(scientific, sizeof scientific, "%.5e", value);
+        char digits[6];
+        digits[0] = scientific[0];
+        memcpy(digits + 1, scientific + 2, 5);
+        int point = atoi(scientific + 8) + 1;  /* digits before the decimal point */
+        int count = 6;
+        while (count > 1 && digits[count - 1] == '0')
+            count--;
+        if ((point >= 0 && point - count > 4) || point < -3) {
+            int exponent = point - 1;
+            text[n++] = digits[0];
+            text[n++] = '.';
+            for (int i = 1; i < count; i++)
+                text[n++] = digits[i];
+            text[n++] = 'e';
+            text[n++] = exponent < 0 ? '-' : '+';
+            if (exponent < 0)
+                exponent = -exponent;
+            if (exponent >= 100)
+                text[n++] = (char)('0' + exponent / 100);
+            if (exponent >= 10)
+                text[n++] = (char)('0' + exponent % 100 / 10);
+            text[n++] = (char)('0' + exponent % 10);
+        } else {
+            if (point <= 0) {
+                text[n++] = '.';
+                for (int i = point; i < 0; i++)
+                    text[n++] = '0';
+            }
+            for (int i = 1; i <= count; i++) {
+                text[n++] = digits[i - 1];
+                if (i == point)
+                    text[n++] = '.';
+            }
+            for (int i = count; i < point; i++)
+                text[n++] = '0';
+            if (count < point)
+                text[n++] = '.';
+            if (text[n - 1] == '.')
+                n--;
+        }
+    }
+    text[n] = '\0';
+    return (size_t)snprintf(out, size, "%s", text);
+}
+

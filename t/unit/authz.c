@@ -1,0 +1,88 @@
+/*
+ * Unit tests for the address matching of src/modules/authz.c: the forms
+ * Require ip accepts, CIDR containment at every kind of prefix, and client
+ * addresses (IPv4-mapped IPv6 counts as IPv4).  Functions of other layers
+ * that authz.c calls at request or configuration time are stubbed.
+ */
+#include "tap.h"
+
+#include <arpa/inet.h>
+
+#include "../../src/core/pool.c"
+#include "../../src/modules/authz.c"
+
+int log_threshold;
+void log_message(int level, const char *format, ...) {}
+const char *connection_peer_address(const connection *c) { return "127.0.0.1"; }
+const char *connection_local_address(const connection *c) { return "127.0.0.1"; }
+int config_error(config_parse *parse, const char *format, ...) { return WEFT_ERROR; }
+pool *config_pool(config_parse *parse) { return NULL; }
+void config_dump_line(FILE *out, const config_directive *directive, int argc, const char *const *argv) {}
+
+static bool contains(const char *network_text, const char *address_text)
+{
+    authz_network network;
+    int family;
+    unsigned char address[16];
+    if (!authz_network_parse(network_text, &network)) {
+        note("cannot parse %s", network_text);
+        return false;
+    }
+    if (!authz_address_parse(address_text, &family, address)) {
+        note("cannot parse %s", address_text);
+        return false;
+    }
+    return authz_network_contains(&network, family, address);
+}
+
+static void test_parse(void)
+{
+    const char *good[] = { "127.0.0.1", "10.0.0.0/8", "10.1", "10", "192.168.1.0/24", "10.0.0.0/255.0.0.0",
+                           "0.0.0.0/0", "::1", "2001:db8::/32", "::/0", "10.0.0.1/32", "1.2.3.4/255.255.255.255" };
+    const char *bad[] = { "", "300.1.1.1", "10.0.0.0/33", "10.0.0.0/255.0.255.0", "1.2.3.4.5", "10.", ".10",
+                          "1..2", "2001:db8::/129", "::g", "10.0.0.0/", "host.example", "1.2.3.4/-1", "0100.1" };
+    for (size_t i = 0; i < COUNT_OF(good); i++) {
+        authz_network network;
+        ok(authz_network_parse(good[i], &network), "accepts '%s'", good[i]);
+    }
+    for (size_t i = 0; i < COUNT_OF(bad); i++) {
+        authz_network network;
+        ok(!authz_network_parse(bad[i], &network), "refuses '%s'", bad[i]);
+    }
+    authz_network network;
+    authz_network_parse("10.1", &network);
+    is_int(network.prefix, 16, "10.1 is a /16");
+    authz_network_parse("10.0.0.0/255.255.240.0", &network);
+    is_int(network.prefix, 20, "a netmask becomes its prefix length");
+}
+
+static void test_contains(void)
+{
+    ok(contains("127.0.0.1", "127.0.0.1"), "an address contains itself");
+    ok(!contains("127.0.0.1", "127.0.0.2"), "... and no other");
+    ok(contains("127.0.0.0/8", "127.1.2.3"), "/8");
+    ok(!contains("10.0.0.0/8", "127.0.0.1"), "a CIDR that excludes 127.0.0.1");
+    ok(contains("10.1", "10.1.255.7"), "partial address");
+    ok(!contains("10.1", "10.10.0.1"), "partial address is whole octets");
+    ok(contains("192.168.1.128/25", "192.168.1.200"), "/25, inside");
+    ok(!contains("192.168.1.128/25", "192.168.1.127"), "/25, outside");
+    ok(contains("172.16.0.0/12", "172.31.255.255"), "/12 upper edge");
+    ok(!contains("172.16.0.0/12", "172.32.0.0"), "/12 just above");
+    ok(contains("10.0.0.5/8", "10.9.9.9"), "host bits of the network are ignored");
+    ok(contains("0.0.0.0/0", "8.8.8.8"), "/0 contains every IPv4 address");
+    ok(!contains("0.0.0.0/0", "::1"), "... but no IPv6 address");
+    ok(contains("::1", "::1"), "IPv6 address");
+    ok(contains("2001:db8::/32", "2001:db8:ffff::1"), "IPv6 /32");
+    ok(!contains("2001:db8::/32", "2001:db9::1"), "IPv6 /32, outside");
+    ok(contains("2001:db8::/33", "2001:db8:7fff::1"), "IPv6 /33, inside");
+    ok(!contains("2001:db8::/33", "2001:db8:8000::1"), "IPv6 /33, outside");
+    ok(contains("127.0.0.0/8", "::ffff:127.0.0.1"), "an IPv4-mapped client counts as IPv4");
+    ok(!contains("::/0", "::ffff:127.0.0.1"), "... and not as IPv6");
+}
+
+int main(void)
+{
+    test_parse();
+    test_contains();
+    return done_testing();
+}

@@ -1,0 +1,65 @@
+/* Unit tests for src/http/negotiate.c: Accept-Encoding and q-values. */
+#include "tap.h"
+
+#include "../../src/core/buffer.c"
+#include "../../src/core/pool.c"
+#include "../../src/http/negotiate.c"
+
+static void check(const char *value, bool expected)
+{
+    slice field = value ? slice_from_string(value) : (slice){ NULL, 0 };
+    ok(http_accepts_encoding(field, "gzip") == expected, "Accept-Encoding: %s -> gzip %s",
+       value ? value : "(absent)", expected ? "accepted" : "refused");
+}
+
+int main(void)
+{
+    check(NULL, false);
+    check("", false);
+    check("gzip", true);
+    check("GZIP", true);
+    check("x-gzip", true);
+    check("X-Gzip", true);
+    check("deflate, gzip", true);
+    check("gzip, deflate, br", true);
+    check("deflate", false);
+    check("identity", false);
+    check("br;q=1.0, gzip;q=0.8, *;q=0.1", true);
+    check("gzip;q=0", false);
+    check("gzip;q=0.0", false);
+    check("gzip;q=0.000", false);
+    check("gzip;q=0.001", true);
+    check("gzip; q=0.5", true);
+    check("gzip ;q=0.5", true);
+    check("gzip;Q=0.5", true);
+    check("gzip;q=1", true);
+    check("gzip;q=1.000", true);
+    check("*", true);
+    check("*;q=0", false);
+    check("*, gzip;q=0", false);
+    check("gzip;q=0, *", false);
+    check("gzip;q=0, *;q=1", false);
+    check("deflate, *;q=0.5", true);
+    check("identity;q=1, *;q=0", false);
+    check("gzipx", false);
+    check("xgzip", false);
+    check("x-gzipx", false);
+    check("gzip;q=2", false);        /* malformed member: ignored */
+    check("gzip;q=1.5", false);
+    check("gzip;q=0.0001", false);
+    check("gzip;q=", false);
+    check("gzip;q", false);
+    check("gzip;q=abc", false);
+    check("gzip;q=2, *", true);      /* the malformed member is ignored, * decides */
+    check(",,gzip,,", true);
+    check(" gzip ", true);
+    check("gzip;level=9", true);     /* unknown parameters are no refusal */
+    check("gzip;q=0.5;level=1", true);
+    check("gzip deflate", false);    /* no comma: malformed */
+    check("gzip, gzip;q=0", true);   /* listed twice: the best weight counts */
+    slice field = slice_from_string("deflate, br");
+    ok(http_accepts_encoding(field, "br"), "another coding by name");
+    ok(!http_accepts_encoding(slice_from_string("x-br"), "gzip"), "x-br is not gzip");
+    note("a refusal is only read from a well-formed member");
+    return done_testing();
+}
