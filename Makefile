@@ -26,7 +26,7 @@ ASAN_UNIT_TESTS := $(UNIT_SOURCES:t/unit/%.c=build/asan/t/%)
 BUILD_INFO = -DWEFT_BUILD_DATE='"$(shell date -u +'%b %e %Y %H:%M:%S' 2>/dev/null)"' \
              -DWEFT_BUILD_CFLAGS='"$(CFLAGS)"'
 
-.PHONY: all asan tsan test unit-test integration-test run bench clean limit
+.PHONY: all asan tsan tsan-test test unit-test integration-test run bench clean limit
 
 all: build/weft man
 
@@ -54,6 +54,14 @@ build/tsan/weft: $(TSAN_OBJECTS)
 build/tsan/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g $(BASEFLAGS) -fsanitize=thread $(BUILD_INFO) -c -o $@ $<
+
+# The threaded paths under ThreadSanitizer (t/tsan.supp explains each
+# suppression); TSan is slower than ASan, hence the larger time scale.
+TSAN_TESTS ?= t/10-basic-http.t t/13-keepalive.t t/20-mpm-processes.t t/22-mpm-crash.t \
+              t/23-mpm-graceful.t t/25-mpm-signals.t t/45-slow-clients.t t/70-smuggling.t
+tsan-test: build/tsan/weft
+	WEFT_BINARY=build/tsan/weft WEFT_TIMEOUT_SCALE=3 \
+	TSAN_OPTIONS="suppressions=$(CURDIR)/t/tsan.supp second_deadlock_stack=1" prove -I t/lib $(TSAN_TESTS)
 
 # Unit tests #include the .c files they test, so each builds on its own.
 build/t/%: t/unit/%.c t/unit/tap.h

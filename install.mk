@@ -39,6 +39,8 @@ LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
 WEFT_USER    ?= www-data
 WEFT_GROUP   ?= www-data
 INSTALL      ?= install
+# What gets installed as sbin/weft (tests install the binary they test).
+INSTALL_BINARY ?= build/weft
 
 # Paths as the installed weft.conf writes them: relative to the root.
 relative = $(patsubst /%,%,$(1))
@@ -101,13 +103,13 @@ define install_config
 	fi
 endef
 
-install: build/weft man $(INSTALL_FILES)
+install: $(INSTALL_BINARY) man $(INSTALL_FILES)
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(CONFDIR) $(DESTDIR)$(CONFDIR)/conf.d \
 	    $(DESTDIR)$(WWWDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
 	    $(DESTDIR)$(LOGROTATEDIR) $(DESTDIR)$(DOCDIR)
 	$(INSTALL) -d -m 0750 $(DESTDIR)$(LOGDIR)
 	if [ "$(RUNSTATEDIR)" != /run ]; then $(INSTALL) -d $(DESTDIR)$(RUNSTATEDIR); fi
-	$(INSTALL) -m 0755 build/weft $(DESTDIR)$(SBINDIR)/weft
+	$(INSTALL) -m 0755 $(INSTALL_BINARY) $(DESTDIR)$(SBINDIR)/weft
 	@$(call install_config,build/install/weft.conf,$(DESTDIR)$(CONFDIR)/weft.conf)
 	@$(call install_config,conf/mime.types,$(DESTDIR)$(CONFDIR)/mime.types)
 	if [ ! -e $(DESTDIR)$(WWWDIR)/index.html ]; then \

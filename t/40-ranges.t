@@ -150,7 +150,7 @@ my @malformed = ('bytes', 'bytes=', 'bytes=,', 'bytes=-', 'bytes=--5', 'bytes=5-
                  'bytes=5-a', 'bytes=0x10-0x20', 'bytes=+5-6', 'bytes=5 -6', 'bytes=5- 6', 'bytes=5',
                  'bytes=10-5', 'bytes=1.5-2', 'bytes = 0-1', 'bytes:0-1', 'byte=0-1', 'items=0-1', '0-1',
                  '=0-1', 'bytes=0-1;5-6', 'bytes=0-1 5-6', 'bytes=0-1,x', 'bytes=0-1,10-5', 'bytes=-5-',
-                 'bytes=1000-,x', "bytes=\t", 'bytes=0-1,-');
+                 'bytes=1000-,x', "bytes=\t", 'bytes=0-1,-', 'bytes= 0-1');
 cmp_ok(scalar(@malformed), '>=', 20, 'at least 20 malformed Range fields');
 for my $range (@malformed) {
     $r = ranged('/data.txt', $range);

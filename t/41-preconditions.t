@@ -46,6 +46,13 @@ MaxKeepAliveRequests 0
 <Directory "@ROOT@/www/none/back">
     FileETag Size
 </Directory>
+<Directory "@ROOT@/www/none/plus">
+    FileETag +Size
+</Directory>
+<Directory "@ROOT@/www/twolines">
+    FileETag MTime
+    FileETag +INode
+</Directory>
 <Directory "@ROOT@/www/mixed">
     FileETag INode +Size
 </Directory>
@@ -59,7 +66,7 @@ EOF
         'www/dir/index.html'      => { content => $content, mtime => $MTIME },
         'www/future.txt'          => { content => $content, mtime => time + 86400 },
         map({ ("www/$_/file.txt" => { content => $content, mtime => $MTIME }) }
-            qw(all inode mtime size none plus minus minus/inner none/back mixed empty)),
+            qw(all inode mtime size none plus minus minus/inner none/back none/plus mixed twolines empty)),
     },
 );
 $w->start;
@@ -210,11 +217,13 @@ for my $case (['all', sub { '"' . inode_hex('all') . "-$size-$mtime\"" }, 'All: 
               ['inode', sub { '"' . inode_hex('inode') . '"' }, 'INode alone'],
               ['mtime', sub { "\"$mtime\"" }, 'MTime alone'],
               ['size', sub { "\"$size\"" }, 'Size alone'],
-              ['plus', sub { '"' . inode_hex('plus') . "-$size-$mtime\"" }, '+INode on top of the default'],
-              ['minus', sub { "\"$size\"" }, '-MTime from the default'],
-              ['minus/inner', sub { '"' . inode_hex('minus/inner') . "-$size\"" }, '+INode inside -MTime (merged)'],
+              ['plus', sub { '"' . inode_hex('plus') . '"' }, '+INode alone: + applies to nothing inherited, as Apache'],
+              ['minus', sub { "\"$size-$mtime\"" }, '-MTime alone leaves the default, as Apache'],
+              ['minus/inner', sub { '"' . inode_hex('minus/inner') . '"' }, '+INode inside -MTime (Apache: the inode)'],
               ['none/back', sub { "\"$size\"" }, 'Size inside None: an absolute setting replaces None'],
+              ['none/plus', sub { "\"$size\"" }, '+Size inside None: None is dropped, as Apache'],
               ['mixed', sub { '"' . inode_hex('mixed') . "-$size\"" }, 'INode +Size on one line'],
+              ['twolines', sub { '"' . inode_hex('twolines') . "-$mtime\"" }, 'MTime, then +INode on a second line'],
               ['empty', sub { "\"$size-$mtime\"" }, 'removing every part leaves the default, as Apache']) {
     my ($dir, $expected, $label) = @$case;
     $r = ask('GET', "/$dir/file.txt");

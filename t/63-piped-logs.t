@@ -9,6 +9,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
+use POSIX ();
 use Time::HiRes qw(time sleep);
 use WeftTest qw(wait_for scale);
 
@@ -239,6 +240,68 @@ EOF
     $z->start;
     is($z->get('/')->{status}, 200, 'a server logging to syslog serves');
     $z->stop(name => 'server logging to syslog');
+}
+
+# ---------------------------------------------------------------- syslog, for real
+# glibc's syslog(3) writes to /dev/log; a private mount namespace gives the
+# server one whose reader is this test.
+SKIP: {
+    skip 'syslog delivery needs root and unshare(1)', 5 unless $> == 0 && -x '/usr/bin/unshare';
+    my $s = WeftTest->new(conf => "LogLevel info\nErrorLog syslog:local3\n", files => { 'www/index.html' => "x\n",
+        'bin/receive.pl' => <<'EOF' });
+use strict;
+use warnings;
+use IO::Socket::UNIX;
+use Socket qw(SOCK_DGRAM);
+my ($out) = @ARGV;
+my $sock = IO::Socket::UNIX->new(Type => SOCK_DGRAM, Local => '/dev/log') or die "bind /dev/log: $!";
+open my $fh, '>', $out or die "$out: $!";
+$fh->autoflush(1);
+my $deadline = time + 30;
+while (time < $deadline) {
+    my $rin = '';
+    vec($rin, fileno($sock), 1) = 1;
+    next unless select(my $rout = $rin, undef, undef, 1);
+    $sock->recv(my $data, 8192);
+    print $fh "$data\n";
+    last if $data =~ /shutting down/;
+}
+EOF
+    my $root = $s->root;
+    my $bin = WeftTest::binary();
+    my $received = "$root/logs/syslog";
+    my $script = "mount -t tmpfs none /dev && mknod /dev/null c 1 3 && chmod 666 /dev/null || exit 99; "
+        . "perl $root/bin/receive.pl $received & "
+        . "for i in \$(seq 1 100); do [ -S /dev/log ] && break; sleep 0.05; done; "
+        . "exec $bin -d $root -f conf/weft.conf -D FOREGROUND";
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', "$root/weft.out";
+        open STDERR, '>&', \*STDOUT;
+        { exec '/usr/bin/unshare', '-m', '--propagation', 'private', '/bin/sh', '-c', $script; }
+        POSIX::_exit(127);
+    }
+    my $up = wait_for(sub { WeftTest::_listening($s->port) || waitpid($pid, POSIX::WNOHANG()) == $pid }, scale(10));
+    if (!WeftTest::_listening($s->port)) {
+        kill 'KILL', $pid;
+        waitpid($pid, 0);
+        skip 'could not make a private /dev/log here: ' . ($s->output =~ s/\s+/ /gr), 5;
+    }
+    is($s->get('/')->{status}, 200, 'a server logging to syslog serves');
+    kill 'USR1', $pid;
+    wait_for(sub { (WeftTest::_slurp($received) // '') =~ /SIGUSR1 received/ }, scale(5));
+    kill 'TERM', $pid;
+    wait_for(sub { waitpid($pid, POSIX::WNOHANG()) == $pid }, scale(10)) or do { kill 'KILL', $pid; waitpid($pid, 0) };
+    wait_for(sub { (WeftTest::_slurp($received) // '') =~ /shutting down/ }, scale(5));
+    my $log = WeftTest::_slurp($received) // '';
+    like($log, qr/^<157>\w{3} [ \d]\d \d\d:\d\d:\d\d weft\[$pid\]: \[notice\] \[pid $pid:tid \d+\] \S.* resuming normal operations$/m,
+        'syslog: facility local3, priority notice, ident weft[pid], the line without its time stamp');
+    like($log, qr/^<158>.*\[info\] .*capacity: /m, 'syslog: the info level as priority info');
+    like($log, qr/^<157>.*SIGUSR1 received.*\n(?:.*\n)*<157>.*caught SIGTERM, shutting down$/m,
+        'syslog: still the log after a graceful restart, until the end');
+    unlike($s->output, $WeftTest::SANITIZER_RE, 'syslog server: no sanitizer report in its output');
 }
 
 done_testing;

@@ -218,15 +218,18 @@ MaxSpareThreads 16
 MaxClients 4
 EOF
     $w->start;
+    wait_for(sub { $w->child_pids >= 2 }, scale(10));
     ok(unlink($w->error_log_path), 'the error log file is deleted while the server runs');
     my @kids = $w->child_pids;
     kill 'KILL', $kids[0];    # makes the control process log an error line
     my $p = probe($w, 1);
     is($p->{failures}, 0, "deleted error log: serving continues ($p->{count} requests)") or diag(join "\n", @{ $p->{errors} });
     ok(wait_for(sub { $w->child_pids >= 2 }, scale(5)), 'deleted error log: the killed child is replaced');
+    my %old = map { $_ => 1 } $w->child_pids;
     $w->signal('USR1');
     ok(wait_for(sub { -e $w->error_log_path }, scale(10)), 'a graceful restart opens the error log again (a new file)');
-    ok(wait_for(sub { $w->child_pids >= 2 }, scale(10)), 'the new generation is up');
+    ok(wait_for(sub { my @k = $w->child_pids; @k >= 2 && !grep { $old{$_} } @k }, scale(15)),
+        'the new generation is up, the old one gone');
     @kids = $w->child_pids;
     kill 'KILL', $kids[0];
     ok($w->wait_error_log(qr/\b$kids[0]\b/, scale(5)), 'and the new file gets the lines');

@@ -195,14 +195,23 @@ void config_merge_dir(void *merged_base, const void *child_base, pool *p)
 {
     dir_config *merged = merged_base;
     const dir_config *child = child_base;
+    /* Rows may share a field (SetEnv and PassEnv): merge each field once. */
+    size_t done[CONFIG_MAX_DIRECTIVES];
+    int done_count = 0;
     for (size_t byte = 0; byte < sizeof(child->set); byte++) {
         unsigned bits = child->set[byte];
         while (bits) {
             int bit = __builtin_ctz(bits);
             bits &= bits - 1;
             const config_directive *d = config_directive_at((int)(byte * 8) + bit);
-            if (!d || d->scope != SCOPE_DIRECTORY)
+            if (!d || d->scope != SCOPE_DIRECTORY || (!d->size && !d->merge))
                 continue;
+            bool seen = false;
+            for (int i = 0; i < done_count && !seen; i++)
+                seen = done[i] == d->offset;
+            if (seen)
+                continue;
+            done[done_count++] = d->offset;
             /* merge callbacks must build new values in p, never modify
              * `merged` in place through shared pointers: the inputs are
              * the read-only configuration. */

@@ -487,9 +487,12 @@ static int core_post_config(config_parse *parse, server_config *server)
 {
     int rc = WEFT_OK;
     struct stat info;
-    if (!server->document_root || stat(server->document_root, &info) != 0 || !S_ISDIR(info.st_mode))
-        rc = config_error(parse, "DocumentRoot '%s' is not a directory",
-                          server->document_root ? server->document_root : "");
+    /* Under ChrootDir the children see DocumentRoot inside the chroot. */
+    const char *root = server->document_root;
+    if (root && server->chroot_dir)
+        root = pool_printf(config_pool(parse), "%s%s", server->chroot_dir, root);
+    if (!root || stat(root, &info) != 0 || !S_ISDIR(info.st_mode))
+        rc = config_error(parse, "DocumentRoot '%s' is not a directory", root ? root : "");
     if (server->listen_count == 0)
         rc = config_error(parse, "no Listen directive: weft needs at least one address to listen on");
     server->server_header = pool_strdup(server->pool, server_header_for(server->server_tokens));

@@ -218,8 +218,13 @@ typedef struct server_config {
     char *user;
     char *group;
     char *core_dump_directory;
+    char *chroot_dir;                /* ChrootDir: children chroot here (privileges.c) */
     int graceful_shutdown_timeout;   /* seconds; 0 = wait forever */
     int connections_per_thread;      /* parked connections a child may hold, per thread */
+
+    /* file_cache: FileCacheSize, FileCacheMaxFile (bytes; size 0 = off) */
+    int64_t file_cache_size;
+    int64_t file_cache_max_file;
 
     /* reqtimeout: RequestReadTimeout (mod_reqtimeout's semantics) */
     request_read_timeout_setting request_read_timeout;

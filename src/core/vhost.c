@@ -305,10 +305,11 @@ int vhost_build_all(config_parse *parse, server_config *main)
 
         config_set_position(parse, host->file, host->line);
         struct stat info;
+        const char *root = vhost->chroot_dir ? pool_printf(p, "%s%s", vhost->chroot_dir, vhost->document_root)
+                                             : vhost->document_root;  /* ChrootDir: seen inside it */
         if (document_root && config_was_set(own, document_root)
-            && (stat(vhost->document_root, &info) != 0 || !S_ISDIR(info.st_mode)))
-            result = config_error(parse, "DocumentRoot '%s' of this <VirtualHost> is not a directory",
-                                  vhost->document_root);
+            && (stat(root, &info) != 0 || !S_ISDIR(info.st_mode)))
+            result = config_error(parse, "DocumentRoot '%s' of this <VirtualHost> is not a directory", root);
         if (error_log && config_was_set(own, error_log))
             config_warning(parse, "ErrorLog in <VirtualHost> is not supported yet: this host's errors "
                                   "go to the main server's ErrorLog");

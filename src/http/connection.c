@@ -645,6 +645,12 @@ connection_wait connection_run(connection *c, const connection_worker *worker)
                 return start_linger(c);
             }
             c->phase = (c->discard_remaining || c->discard_chunked) ? PHASE_DISCARD_BODY : PHASE_READ_HEAD;
+            /* Nothing pipelined: the next request is almost never there yet,
+             * so wait for it instead of paying a recv() that says EAGAIN.
+             * The event loop's edge-triggered registration reports anything
+             * that arrived meanwhile. */
+            if (c->phase == PHASE_READ_HEAD && c->input.length == 0)
+                return CONNECTION_WAIT_REQUEST;
             break;
         }
         case PHASE_DISCARD_BODY: {

@@ -82,6 +82,10 @@ http_range_result http_range_parse(slice value, int64_t length, const http_range
         return RANGE_IGNORE;
     if (value.length < 6 || strncasecmp(value.data, "bytes=", 6) != 0)
         return RANGE_IGNORE;
+    /* A list may have whitespace around its commas, not before its first
+     * element (RFC 9110 5.6.1); Apache refuses "bytes= 0-1" too. */
+    if (value.length > 6 && (value.data[6] == ' ' || value.data[6] == '\t'))
+        return RANGE_IGNORE;
 
     /* Validate everything first: one bad range-spec voids the field, so no
      * memory is spent on a field that will be ignored. */

@@ -4,8 +4,8 @@
  *
  * Contract of http_range_parse():
  *  - Syntax: "bytes" (any case) "=" then a list of int-range "first-[last]"
- *    or suffix-range "-length", with optional whitespace around commas and
- *    empty list elements skipped.  Anything else (another unit, spaces
+ *    or suffix-range "-length", with optional whitespace around commas (not
+ *    right after "=") and empty list elements skipped.  Anything else (another unit, spaces
  *    inside a range, signs, last < first, no range at all) makes the whole
  *    field invalid, and an invalid Range is ignored (RANGE_IGNORE: 200).
  *    Numbers too large for 63 bits saturate: such a first-pos is simply

@@ -23,6 +23,7 @@ extern const module expires_module;
 extern const module access_log_module;
 extern const module status_module;
 extern const module reqtimeout_module;
+extern const module file_cache_module;
 
 const module *const weft_modules[] = {
     &core_module,
@@ -43,6 +44,7 @@ const module *const weft_modules[] = {
     &access_log_module,
     &status_module,
     &reqtimeout_module,
+    &file_cache_module,
     NULL,
 };
 

@@ -7,11 +7,11 @@
  * How files are opened (symbolic links, FIFOs) is file_open.c's business.
  *
  * Directives (static_module):
- *   FileETag [+|-]INode|MTime|Size ... | All | None   anywhere, default
- *       "MTime Size".  The ETag is Apache's: the chosen parts in hex, in
+ *   FileETag [+|-]INode|MTime|Size ... | All | None   anywhere; without
+ *       it "MTime Size".  The ETag is Apache's: the chosen parts in hex, in
  *       the order inode-size-mtime (mtime in microseconds), weak (W/) while
- *       the file is less than a second old.  + and - modify the enclosing
- *       value, as in Apache.
+ *       the file is less than a second old.  + and - work exactly as in
+ *       Apache, quirks included (see set_file_etag).
  *   MaxRanges default|unlimited|none|N            anywhere, default 200
  *   MaxRangeOverlaps, MaxRangeReversals (same)    anywhere, default 20
  *       Apache's limits on a Range field (see http/range.h); beyond them
@@ -50,6 +50,7 @@
 #include "../http/response.h"
 #include "../http/uri.h"
 #include "autoindex.h"
+#include "file_cache.h"
 #include "file_open.h"
 #include "headers.h"
 #include "mime.h"
@@ -68,6 +69,7 @@ typedef struct {
     int directory_fd;        /* >= 0: name is an entry of this directory */
     const char *name;        /* the entry, or else the absolute path */
     bool follow_symlinks;
+    const char *cache_key;   /* the absolute path, for file_cache.c */
 } file_origin;
 
 /* The request fields this handler looks at, found in one pass. */
@@ -112,14 +114,14 @@ static void collect_fields(const request *r, static_fields *out)
 
 /* ---- validators --------------------------------------------------------- */
 
+/* Apache's rule (ap_make_etag): the bits with the +/- applied; None wins;
+ * nothing at all means the default, MTime Size. */
 static unsigned effective_file_etag(const dir_config *dir)
 {
     const options_setting *setting = &dir->file_etag;
-    unsigned bits = setting->relative ? DEFAULT_FILE_ETAG : setting->value;
-    bits = (bits & ~setting->remove) | setting->add;
+    unsigned bits = (setting->value & ~setting->remove) | setting->add;
     if (bits & FILE_ETAG_NONE)
         return 0;
-    /* Apache: removing every part leaves its default, not an empty tag. */
     return bits ? bits : DEFAULT_FILE_ETAG;
 }
 
@@ -271,8 +273,19 @@ static int open_gzip_variant(request *r, const file_origin *origin, struct stat 
     return fd;
 }
 
-/* Takes ownership of fd on every path. */
-static int serve_file(request *r, int fd, const struct stat *opened, const file_origin *origin)
+/* Can a response for r come from (or go into) the file cache?  Ranges and
+ * precompressed variants need the file itself. */
+static bool cache_applies(const request *r)
+{
+    slice range;
+    return r->server->file_cache_size > 0 && !r->dir->precompressed_gzip && r->error_status == 0 &&
+           !request_header_slice(r, "Range", &range);
+}
+
+/* Takes ownership of fd on every path; fd is -1 when the body comes from
+ * the cache entry `cached`. */
+static int serve_file(request *r, int fd, const file_cache_entry *cached, const struct stat *opened,
+                      const file_origin *origin)
 {
     const dir_config *dir = r->dir;
     static_fields fields;
@@ -280,7 +293,7 @@ static int serve_file(request *r, int fd, const struct stat *opened, const file_
 
     struct stat info = *opened;
     bool gzip = false;
-    if (dir->precompressed_gzip && fields.accept_encoding.data &&
+    if (!cached && dir->precompressed_gzip && fields.accept_encoding.data &&
         http_accepts_encoding(fields.accept_encoding, "gzip") && !name_ends_with_gz(origin->name)) {
         struct stat variant;
         int variant_fd = open_gzip_variant(r, origin, &variant);
@@ -308,13 +321,15 @@ static int serve_file(request *r, int fd, const struct stat *opened, const file_
         int precondition = http_evaluate_preconditions(&fields.conditionals, r->method, r->etag,
                                                        modified, r->start_seconds);
         if (precondition == 412) {
-            close(fd);
+            if (fd >= 0)
+                close(fd);
             return 412;
         }
         if (precondition == 304) {
             /* The fields a 200 would carry, as Apache sends them, but no
              * representation metadata (RFC 9110 15.4.5). */
-            close(fd);
+            if (fd >= 0)
+                close(fd);
             r->status = 304;
             response_add_header_constant(r, "Accept-Ranges", dir->max_ranges == 0 ? "none" : "bytes");
             if (dir->precompressed_gzip)
@@ -324,14 +339,22 @@ static int serve_file(request *r, int fd, const struct stat *opened, const file_
     }
 
     int ranged = 0;
-    if (fresh && fields.conditionals.range.data && r->method == HTTP_METHOD_GET && dir->max_ranges != 0 &&
+    if (fd >= 0 && fresh && fields.conditionals.range.data && r->method == HTTP_METHOD_GET && dir->max_ranges != 0 &&
         http_if_range_holds(fields.conditionals.if_range, r->etag, modified, r->start_seconds))
         ranged = serve_ranges(r, fd, (int64_t)info.st_size, fields.conditionals.range);
     if (ranged == 416)
         return WEFT_OK;   /* an error page: none of the fields below describe it */
     if (!ranged) {
         r->status = 200;
-        response_set_body_file(r, fd, 0, (int64_t)info.st_size);
+        if (!cached && !gzip && cache_applies(r))
+            cached = file_cache_insert(r, origin->cache_key, origin->follow_symlinks, fd, &info);
+        if (cached) {
+            if (fd >= 0)
+                close(fd);
+            response_set_body_memory(r, file_cache_data(cached), (size_t)info.st_size);
+        } else {
+            response_set_body_file(r, fd, 0, (int64_t)info.st_size);
+        }
     }
     if (fresh)
         response_add_header_constant(r, "Accept-Ranges", dir->max_ranges == 0 ? "none" : "bytes");
@@ -374,8 +397,9 @@ static int serve_directory(request *r, int directory_fd, bool follow_symlinks)
             continue;
         struct stat info;
         if (fstat(fd, &info) == 0 && S_ISREG(info.st_mode)) {
-            file_origin origin = { directory_fd, name, follow_symlinks };
-            return serve_file(r, fd, &info, &origin);
+            file_origin origin = { directory_fd, name, follow_symlinks,
+                                   pool_printf(r->pool, "%s%s", r->file_path, name) };
+            return serve_file(r, fd, NULL, &info, &origin);
         }
         close(fd);
     }
@@ -403,6 +427,28 @@ static int static_handler(request *r)
     }
 
     bool follow_symlinks = (file_effective_options(r->dir) & OPTION_FOLLOW_SYMLINKS) != 0;
+    if (cache_applies(r)) {
+        struct stat cached_info;
+        size_t path_length = strlen(r->path);
+        if (path_length && r->path[path_length - 1] != '/') {
+            const file_cache_entry *cached = file_cache_lookup(r, r->file_path, follow_symlinks, &cached_info);
+            if (cached) {
+                file_origin origin = { -1, r->file_path, follow_symlinks, r->file_path };
+                return serve_file(r, -1, cached, &cached_info, &origin);
+            }
+        } else {
+            for (char **entry = r->dir->directory_index; entry && *entry; entry++) {
+                if (!**entry || strchr(*entry, '/'))
+                    continue;
+                const char *key = pool_printf(r->pool, "%s%s", r->file_path, *entry);
+                const file_cache_entry *cached = file_cache_lookup(r, key, follow_symlinks, &cached_info);
+                if (cached) {
+                    file_origin origin = { -1, *entry, follow_symlinks, key };
+                    return serve_file(r, -1, cached, &cached_info, &origin);
+                }
+            }
+        }
+    }
     int fd = file_open_path(r, r->file_path, follow_symlinks);
     if (fd < 0)
         return file_status_for_open_error(errno, r->file_path);
@@ -426,27 +472,17 @@ static int static_handler(request *r)
         close(fd);
         return not_found ? 404 : 403;
     }
-    file_origin origin = { -1, r->file_path, follow_symlinks };
-    return serve_file(r, fd, &info, &origin);
+    file_origin origin = { -1, r->file_path, follow_symlinks, r->file_path };
+    return serve_file(r, fd, NULL, &info, &origin);
 }
 
 /* ---- configuration ------------------------------------------------------ */
 
-/* Applies a FileETag setting on top of another (as Options: a plain list
- * replaces, + and - modify). */
-static void combine_file_etag(options_setting *base, const options_setting *child)
-{
-    if (!child->relative) {
-        *base = *child;
-    } else if (base->relative) {
-        base->add = (base->add & ~child->remove) | child->add;
-        base->remove = (base->remove & ~child->add) | child->remove;
-    } else {
-        unsigned value = (base->value & ~base->remove) | base->add;
-        *base = (options_setting){ .value = (value & ~child->remove) | child->add };
-    }
-}
-
+/* FileETag keeps Apache's three sets (core.c): value holds the plain
+ * keywords (0 = none given, so + and - apply to whatever is inherited, and
+ * with nothing inherited to nothing, which then means the default), add and
+ * remove the + and - ones.  The setter and the merge below are Apache's,
+ * so that every configuration gives the same ETags as Apache 2.4. */
 static int set_file_etag(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
 {
     static const struct {
@@ -457,9 +493,8 @@ static int set_file_etag(config_parse *parse, const config_directive *d, void *t
         { "LastModified", FILE_ETAG_MTIME }, { "Size", FILE_ETAG_SIZE },
         { "All", FILE_ETAG_INODE | FILE_ETAG_MTIME | FILE_ETAG_SIZE }, { "None", FILE_ETAG_NONE },
     };
-    /* Apache's rules: the first plain keyword forgets what was inherited
-     * and every +/- so far; a line with only +/- keywords is relative. */
-    options_setting parsed = { .relative = true };
+    options_setting *setting = target;
+    bool first_plain = true;
     for (int i = 0; i < argc; i++) {
         char sign = argv[i][0] == '+' || argv[i][0] == '-' ? argv[i][0] : '\0';
         const char *word = argv[i] + (sign != '\0');
@@ -468,33 +503,42 @@ static int set_file_etag(config_parse *parse, const config_directive *d, void *t
             k++;
         if (k == COUNT_OF(keywords))
             return config_error(parse, "Unknown keyword '%s' for FileETag directive", word);
-        unsigned bits = keywords[k].bits;
-        if (sign && (strcasecmp(word, "All") == 0 || strcasecmp(word, "None") == 0))
+        bool whole = strcasecmp(word, "All") == 0 || strcasecmp(word, "None") == 0;
+        if (sign && whole)
             return config_error(parse, "FileETag keyword '%s' cannot be used with '+' or '-'", word);
+        unsigned bits = keywords[k].bits;
         if (sign == '+') {
-            parsed.add |= bits;
-            parsed.remove &= ~bits;
+            setting->add |= bits;
+            setting->remove &= ~bits;
         } else if (sign == '-') {
-            parsed.remove |= bits;
-            parsed.add &= ~bits;
+            setting->remove |= bits;
+            setting->add &= ~bits;
         } else {
-            if (parsed.relative)
-                parsed = (options_setting){ .relative = false };
-            parsed.value = bits == FILE_ETAG_NONE ? FILE_ETAG_NONE : parsed.value | bits;
-            parsed.add = parsed.remove = 0;
+            /* The first plain keyword forgets everything inherited and every
+             * + and - so far, on this line and the earlier ones. */
+            if (first_plain)
+                *setting = (options_setting){ 0 };
+            first_plain = false;
+            setting->value = whole ? bits : setting->value | bits;
+            setting->add = setting->remove = 0;
         }
     }
-    const void *base = (const char *)target - d->offset;
-    if (config_was_set(base, d))
-        combine_file_etag(target, &parsed);
-    else
-        *(options_setting *)target = parsed;
     return WEFT_OK;
 }
 
 static void merge_file_etag(void *merged, const void *child, pool *p)
 {
-    combine_file_etag(merged, child);
+    options_setting *base = merged;
+    const options_setting *section = child;
+    if (section->value == 0) {
+        base->add = (base->add & ~section->remove) | section->add;
+        base->remove = (base->remove & ~section->add) | section->remove;
+        base->value = (base->value & ~base->remove) | base->add;
+    } else {
+        *base = *section;
+    }
+    if (base->value != FILE_ETAG_NONE)
+        base->value &= ~FILE_ETAG_NONE;
 }
 
 static int set_range_limit(config_parse *parse, const config_directive *d, void *target, int argc,
@@ -528,9 +572,9 @@ static int set_range_limit(config_parse *parse, const config_directive *d, void 
 
 static const config_directive static_directives[] = {
     { .name = "FileETag", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(file_etag), .min_args = 1,
-      .max_args = ARGS_UNLIMITED, .set = set_file_etag, .merge = merge_file_etag, .default_value = "MTime Size",
+      .max_args = ARGS_UNLIMITED, .set = set_file_etag, .merge = merge_file_etag,
       .syntax = "[+|-]INode|MTime|Size ... | All | None",
-      .help = "the file attributes an ETag is made of" },
+      .help = "the file attributes an ETag is made of (none given: MTime Size)" },
     { .name = "MaxRanges", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(max_ranges), .min_args = 1, .max_args = 1,
       .set = set_range_limit, .default_value = "default", .syntax = "default|unlimited|none|number",
       .help = "the most ranges one response serves (more: the whole file, 200)" },

@@ -3,8 +3,8 @@
  * (see child.h for the model).
  *
  * Ownership of a connection: at any moment a connection is either run by
- * exactly one thread or parked (armed in epoll with EPOLLONESHOT and linked
- * in the park list of what it waits for).  A thread that gets an event
+ * exactly one thread or parked (linked in the park list of what it waits
+ * for; its socket is registered edge-triggered in epoll, see park()).  A thread that gets an event
  * claims the connection under the lock; the timer sweep claims expired ones
  * the same way.  Connections live in a fixed table of slots, and the epoll
  * data carries (slot, generation), so an event that arrives for a slot that
@@ -41,6 +41,7 @@
  * closing it would race with that request, so it is not evicted. */
 #define EVICT_MIN_IDLE_MS 1000
 #define ACCEPT_PAUSE_MS 100         /* after EMFILE and friends */
+#define EVICT_AFTER_SATURATED_MS 1000
 
 /* epoll data: (generation << 32) | index.  Indices from SPECIAL_BASE up are
  * not connections. */
@@ -61,7 +62,8 @@ typedef struct connection_slot {
     bool in_use;
     bool registered;       /* added to epoll since the socket was accepted */
     bool parked;
-    bool event_pending;    /* an event came while its owner was arming it */
+    bool event_pending;    /* an edge came while a thread ran it: run it again before parking */
+    uint32_t armed_events; /* what it is registered for in epoll */
     connection_wait waiting;
     int64_t parked_at_ms;
     int64_t deadline_ms;
@@ -95,6 +97,7 @@ typedef struct {
     int64_t stop_deadline_ms;
     bool accept_error_logged;
     int64_t accept_paused_until_ms;
+    int64_t saturated_since_ms;  /* at the connection cap since; 0 = not */
 
     _Atomic bool finished;
 } child_state;
@@ -246,6 +249,8 @@ static void close_slot(child_state *state, connection_slot *slot)
     slot->registered = false;
     list_append(&state->free_slots, slot);
     state->open_connections--;
+    if (state->open_connections < connection_cap(state))
+        state->saturated_since_ms = 0;
     if (!state->accepting && !state->stopping && state->open_connections < connection_cap(state) &&
         monotonic_ms() >= state->accept_paused_until_ms)
         set_accepting(state, true);
@@ -272,8 +277,15 @@ static int64_t park_timeout_ms(const child_state *state, connection_wait wait)
 }
 
 /* Parks slot until its socket is ready for `wait`.  Returns false when an
- * event already arrived while arming: the caller keeps the connection and
- * runs it again. */
+ * event already arrived while we owned it: the caller keeps the connection
+ * and runs it again.
+ *
+ * A connection is registered once, edge-triggered, for input; only a write
+ * that would block switches it to output (and back afterwards).  So the
+ * usual keep-alive request costs no epoll_ctl at all.  An edge that arrives
+ * while a thread runs the connection sets event_pending, which this
+ * function turns into "run again"; the connection always reads until EAGAIN
+ * before it parks, so no edge is lost. */
 static bool park(child_state *state, connection_slot *slot, connection_wait wait)
 {
     int64_t now = monotonic_ms();
@@ -283,28 +295,23 @@ static bool park(child_state *state, connection_slot *slot, connection_wait wait
         if (read_deadline < deadline)
             deadline = read_deadline;
     }
-    struct epoll_event event = {
-        .events = (wait == CONNECTION_WAIT_WRITE ? EPOLLOUT : EPOLLIN) | EPOLLONESHOT,
-        .data.u64 = event_data(slot->index, slot->generation),
-    };
-    pthread_mutex_lock(&state->lock);
-    slot->event_pending = false;
-    if (state->stopping && wait == CONNECTION_WAIT_REQUEST && deadline > state->stop_grace_end_ms)
-        deadline = state->stop_grace_end_ms;
-    pthread_mutex_unlock(&state->lock);
     if (wait == CONNECTION_WAIT_REQUEST)
         connection_idle(&slot->connection);
     slot->waiting = wait;
     slot->parked_at_ms = now;
-    slot->deadline_ms = deadline;
 
-    int operation = slot->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-    if (epoll_ctl(state->epoll_fd, operation, slot->connection.fd, &event) < 0) {
-        log_error_number(LOG_LEVEL_ERROR, errno, "child: cannot park a connection");
-        close_slot(state, slot);
-        return true;
+    uint32_t wanted = (wait == CONNECTION_WAIT_WRITE ? EPOLLOUT : EPOLLIN) | EPOLLET;
+    if (!slot->registered || slot->armed_events != wanted) {
+        struct epoll_event event = { .events = wanted, .data.u64 = event_data(slot->index, slot->generation) };
+        int operation = slot->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+        if (epoll_ctl(state->epoll_fd, operation, slot->connection.fd, &event) < 0) {
+            log_error_number(LOG_LEVEL_ERROR, errno, "child: cannot park a connection");
+            close_slot(state, slot);
+            return true;
+        }
+        slot->registered = true;
+        slot->armed_events = wanted;
     }
-    slot->registered = true;
 
     pthread_mutex_lock(&state->lock);
     if (slot->event_pending) {
@@ -312,6 +319,9 @@ static bool park(child_state *state, connection_slot *slot, connection_wait wait
         pthread_mutex_unlock(&state->lock);
         return false;
     }
+    if (state->stopping && wait == CONNECTION_WAIT_REQUEST && deadline > state->stop_grace_end_ms)
+        deadline = state->stop_grace_end_ms;
+    slot->deadline_ms = deadline;
     slot->parked = true;
     list_append(&state->parked[wait], slot);
     pthread_mutex_unlock(&state->lock);
@@ -366,6 +376,19 @@ static void on_connection_event(child_state *state, uint32_t index, uint32_t gen
     serve(state, slot, worker);
 }
 
+/* A saturated child first stops accepting: the control process then counts
+ * none of its threads as idle and forks siblings (within a regulation
+ * cycle), which take the new connections.  Only if that does not relieve
+ * it within EVICT_AFTER_SATURATED_MS (MaxClients reached) does it close its
+ * oldest idle keep-alive connection for each new one.  Called with the lock
+ * held. */
+static bool may_evict(const child_state *state, int64_t now)
+{
+    const connection_slot *oldest = state->parked[CONNECTION_WAIT_REQUEST].head;
+    return state->saturated_since_ms && now - state->saturated_since_ms >= EVICT_AFTER_SATURATED_MS &&
+           oldest && oldest->parked_at_ms <= now - EVICT_MIN_IDLE_MS;
+}
+
 /* Takes a free slot for one more connection (counted at once, so that
  * threads accepting in parallel cannot overshoot the cap), evicting an idle
  * keep-alive connection if the child is full.  NULL when this child should
@@ -382,9 +405,11 @@ static connection_slot *reserve_slot(child_state *state)
         /* Saturated: an idle keep-alive connection is the cheapest thing to
          * give up (its client reconnects); only when there is none do we
          * stop accepting and leave new connections to our siblings. */
-        connection_slot *oldest = state->parked[CONNECTION_WAIT_REQUEST].head;
-        if (oldest && oldest->parked_at_ms <= monotonic_ms() - EVICT_MIN_IDLE_MS) {
-            evicted = oldest;
+        int64_t now = monotonic_ms();
+        if (!state->saturated_since_ms)
+            state->saturated_since_ms = now;
+        if (may_evict(state, now)) {
+            evicted = state->parked[CONNECTION_WAIT_REQUEST].head;
             unpark(state, evicted);
             evicted->generation++;
         } else {
@@ -405,6 +430,8 @@ static connection_slot *reserve_slot(child_state *state)
         slot->in_use = true;
         slot->parked = false;
         slot->registered = false;
+        slot->event_pending = false;
+        slot->armed_events = 0;
     }
     pthread_mutex_unlock(&state->lock);
     return slot;
@@ -509,10 +536,8 @@ static void sweep_timeouts(child_state *state)
     /* At the connection cap we stopped accepting; once a keep-alive
      * connection has been idle long enough to be evicted, listen again so
      * that a waiting client can take its place. */
-    connection_slot *oldest = state->parked[CONNECTION_WAIT_REQUEST].head;
     if (!state->accepting && !state->stopping && now >= state->accept_paused_until_ms &&
-        ((oldest && oldest->parked_at_ms <= now - EVICT_MIN_IDLE_MS) ||
-         state->open_connections < connection_cap(state)))
+        (may_evict(state, now) || state->open_connections < connection_cap(state)))
         set_accepting(state, true);
     /* Keep-alive waits share one timeout, so that list is ordered by
      * deadline; the others carry per-connection deadlines (the request

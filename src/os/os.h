@@ -17,10 +17,12 @@
 /* ---- privileges.c ------------------------------------------------------ */
 
 /* In a child, when the effective uid is 0: setgid(Group), initgroups(User,
- * Group), setuid(User), then prctl(PR_SET_DUMPABLE, 1) when
+ * Group), chroot(ChrootDir) and chdir("/") when ChrootDir is set,
+ * setuid(User), then prctl(PR_SET_DUMPABLE, 1) when
  * CoreDumpDirectory is set (the kernel turns core dumps off after a uid
  * change).  Verifies that the real and effective uid and gid are the targets
- * afterwards.  Not root: nothing to do, WEFT_OK.  On failure logs the reason
+ * afterwards.  Not root: nothing to do, WEFT_OK (WEFT_ERROR with ChrootDir,
+ * which needs root).  On failure logs the reason
  * (ALERT) and returns WEFT_ERROR; the caller exits with CHILD_EXIT_FATAL. */
 int os_drop_privileges(const server_config *server);
 

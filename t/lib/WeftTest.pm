@@ -65,7 +65,7 @@ sub binary {
 
 sub is_sanitized {
     my $bin = binary();
-    return 1 if $bin =~ m{/asan/|asan|sanit}i;
+    return 1 if $bin =~ m{/asan/|asan|tsan|sanit}i;
     return 0;
 }
 

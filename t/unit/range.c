@@ -90,6 +90,7 @@ static void test_malformed(void)
         "bites=0-1",        "items=0-1",        "0-1",              "=0-1",
         "bytes=0-1;5-6",    "bytes=0-1 5-6",    "bytes=0-1,5-6,x",  "bytes=0-1,10-5",
         "bytes=0-1\x01",    "bytes=\xff-1",     "bytes=-5-",        "bytes=5-6,-",
+        "bytes= 0-1",       "bytes=\t0-1",      "bytes= ,0-1",
     };
     for (size_t i = 0; i < COUNT_OF(malformed); i++)
         check(malformed[i], 100, "ignore");
