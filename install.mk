@@ -39,8 +39,10 @@ LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
 WEFT_USER    ?= www-data
 WEFT_GROUP   ?= www-data
 INSTALL      ?= install
-# What gets installed as sbin/weft (tests install the binary they test).
+# What gets installed as sbin/weft (tests install the binary they test), and
+# where the files with this layout's paths are made (tests use their own).
 INSTALL_BINARY ?= build/weft
+INSTALL_BUILD  ?= build/install
 
 # Paths as the installed weft.conf writes them: relative to the root.
 relative = $(patsubst /%,%,$(1))
@@ -58,8 +60,8 @@ CONF_SED = -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CONFDIR@|$(CONFDIR)|g' \
            -e 's|@LOGROTATEDIR@|$(LOGROTATEDIR)|g' \
            -e 's|@USER@|$(WEFT_USER)|g' -e 's|@GROUP@|$(WEFT_GROUP)|g'
 
-INSTALL_FILES = build/install/weft.conf build/install/weft.service build/install/weft-forking.service \
-                build/install/weft.logrotate
+INSTALL_FILES = $(INSTALL_BUILD)/weft.conf $(INSTALL_BUILD)/weft.service $(INSTALL_BUILD)/weft-forking.service \
+                $(INSTALL_BUILD)/weft.logrotate
 
 .PHONY: man install uninstall FORCE
 FORCE:
@@ -82,15 +84,15 @@ docs/directives.md: $(MANUAL_INPUTS)
 # ---- the files install writes, with this layout's paths ----------------------
 
 # Rebuilt whenever the layout variables change (the stamp holds them).
-build/install/layout: FORCE
+$(INSTALL_BUILD)/layout: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(PREFIX) $(SBINDIR) $(CONFDIR) $(LOGDIR) $(WWWDIR) $(RUNSTATEDIR) $(LOGROTATEDIR) $(WEFT_USER) $(WEFT_GROUP)' > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
-build/install/weft.conf: conf/weft.conf.in build/install/layout
+$(INSTALL_BUILD)/weft.conf: conf/weft.conf.in $(INSTALL_BUILD)/layout
 	sed $(CONF_SED) conf/weft.conf.in > $@
 
-build/install/%: contrib/% build/install/layout
+$(INSTALL_BUILD)/%: contrib/% $(INSTALL_BUILD)/layout
 	sed $(INSTALL_SED) $< > $@
 
 # An existing file that differs from ours is kept; ours goes next to it.
@@ -110,24 +112,24 @@ install: $(INSTALL_BINARY) man $(INSTALL_FILES)
 	$(INSTALL) -d -m 0750 $(DESTDIR)$(LOGDIR)
 	if [ "$(RUNSTATEDIR)" != /run ]; then $(INSTALL) -d $(DESTDIR)$(RUNSTATEDIR); fi
 	$(INSTALL) -m 0755 $(INSTALL_BINARY) $(DESTDIR)$(SBINDIR)/weft
-	@$(call install_config,build/install/weft.conf,$(DESTDIR)$(CONFDIR)/weft.conf)
+	@$(call install_config,$(INSTALL_BUILD)/weft.conf,$(DESTDIR)$(CONFDIR)/weft.conf)
 	@$(call install_config,conf/mime.types,$(DESTDIR)$(CONFDIR)/mime.types)
 	if [ ! -e $(DESTDIR)$(WWWDIR)/index.html ]; then \
 	    $(INSTALL) -m 0644 contrib/index.html $(DESTDIR)$(WWWDIR)/index.html; fi
 	$(INSTALL) -m 0644 man/weft.8 $(DESTDIR)$(MANDIR)/man8/weft.8
 	$(INSTALL) -m 0644 man/weft.conf.5 $(DESTDIR)$(MANDIR)/man5/weft.conf.5
-	$(INSTALL) -m 0644 build/install/weft.service $(DESTDIR)$(UNITDIR)/weft.service
-	$(INSTALL) -m 0644 build/install/weft.logrotate $(DESTDIR)$(LOGROTATEDIR)/weft
-	$(INSTALL) -m 0644 build/install/weft-forking.service $(wildcard docs/*.md) $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 0644 $(INSTALL_BUILD)/weft.service $(DESTDIR)$(UNITDIR)/weft.service
+	$(INSTALL) -m 0644 $(INSTALL_BUILD)/weft.logrotate $(DESTDIR)$(LOGROTATEDIR)/weft
+	$(INSTALL) -m 0644 $(INSTALL_BUILD)/weft-forking.service $(wildcard docs/*.md) $(DESTDIR)$(DOCDIR)/
 
 # Removes what install wrote, except a weft.conf or mime.types someone
 # changed, the logs, and a site put in the DocumentRoot.
-uninstall: build/install/weft.conf
+uninstall: $(INSTALL_BUILD)/weft.conf
 	rm -f $(DESTDIR)$(SBINDIR)/weft $(DESTDIR)$(MANDIR)/man8/weft.8 $(DESTDIR)$(MANDIR)/man5/weft.conf.5 \
 	    $(DESTDIR)$(UNITDIR)/weft.service $(DESTDIR)$(LOGROTATEDIR)/weft \
 	    $(DESTDIR)$(CONFDIR)/weft.conf.default $(DESTDIR)$(CONFDIR)/mime.types.default
 	rm -rf $(DESTDIR)$(DOCDIR)
-	cmp -s build/install/weft.conf $(DESTDIR)$(CONFDIR)/weft.conf && rm -f $(DESTDIR)$(CONFDIR)/weft.conf || true
+	cmp -s $(INSTALL_BUILD)/weft.conf $(DESTDIR)$(CONFDIR)/weft.conf && rm -f $(DESTDIR)$(CONFDIR)/weft.conf || true
 	cmp -s conf/mime.types $(DESTDIR)$(CONFDIR)/mime.types && rm -f $(DESTDIR)$(CONFDIR)/mime.types || true
 	cmp -s contrib/index.html $(DESTDIR)$(WWWDIR)/index.html && rm -f $(DESTDIR)$(WWWDIR)/index.html || true
 	-rmdir $(DESTDIR)$(CONFDIR)/conf.d $(DESTDIR)$(CONFDIR) $(DESTDIR)$(WWWDIR) $(DESTDIR)$(LOGDIR) 2>/dev/null

@@ -73,13 +73,16 @@ static bool argument_may_escape(const char *argument)
     return argument[0] == '/' || argument[0] == '~' || argument[0] == '|' || strstr(argument, "..") != NULL;
 }
 
-/* True when every file the input can make config_load read is inside root. */
+/* True when every file the input can make config_load read is inside root.
+ * At most one Include line: the input file is the only one there, so two
+ * would include it 2^16 times (the nesting limit), which is slow, not wrong. */
 static bool confined(const char *text, size_t length)
 {
     pool *scratch = pool_create(4096);
     config_reader reader;
     buffer line = { 0 };
     int number;
+    int includes = 0;
     bool ok = true;
     config_reader_init(&reader, text, length, 1);
     while (ok && config_reader_next(&reader, &line, &number)) {
@@ -90,6 +93,8 @@ static bool confined(const char *text, size_t length)
             continue;   /* the engine reports the line and runs nothing */
         if (!is_file_directive(argv[0]))
             continue;
+        if (strncasecmp(argv[0], "Include", 7) == 0 && ++includes > 1)
+            ok = false;
         for (int i = 1; i < argc; i++)
             if (argument_may_escape(argv[i]))
                 ok = false;

@@ -106,4 +106,16 @@ WeftCgi::check_clean($w, $baseline, 'after the failures');
 my $r = $w->get('/cgi-bin/length.cgi');
 is($r->{body}, "hello\n", 'scripts still run afterwards');
 $w->stop;
+
+# ---------------------------------------------------------------- never as root
+SKIP: {
+    skip 'not running as root', 2 unless $> == 0;
+    my $x = WeftTest->new(conf => "ScriptAlias /cgi-bin/ \"\@ROOT\@/cgi-bin/\"\n",
+        files => { WeftCgi::scripts('cgi-bin') });
+    $x->start(x => 1);    # -X started as root keeps root privileges
+    my $r2 = $x->get('/cgi-bin/length.cgi');
+    is($r2->{status}, 500, 'weft -X as root refuses to run a script: 500');
+    ok($x->wait_error_log(qr/refusing to run a CGI script as root/), '... and says why');
+    $x->stop(name => 'weft -X');
+}
 done_testing;

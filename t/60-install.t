@@ -19,7 +19,10 @@ my $binary = WeftTest::binary();
 WeftTest::check_binary();
 
 # make in the repository, installing the binary under test as it is (-o: do
-# not rebuild it nor regenerate the manuals).  Returns (status, output).
+# not rebuild it nor regenerate the manuals), with the files install
+# generates made in a directory of this test's own (runs of the suite may
+# overlap).  Returns (status, output).
+my $work = tempdir('weft-install-build-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 sub make_in_repo {
     my (@arguments) = @_;
     my $out = tempdir('weft-make-XXXXXX', TMPDIR => 1, CLEANUP => 1) . '/make.out';
@@ -30,7 +33,7 @@ sub make_in_repo {
         open STDOUT, '>', $out or POSIX::_exit(127);
         open STDERR, '>&', \*STDOUT or POSIX::_exit(127);
         { exec 'make', '-s', '-C', $repo, '-o', 'build/weft', '-o', 'man', '-o', $binary,
-            "INSTALL_BINARY=$binary", @arguments; }
+            "INSTALL_BINARY=$binary", "INSTALL_BUILD=$work", @arguments; }
         POSIX::_exit(127);
     }
     my $status;

@@ -176,6 +176,7 @@ my $bytes_before = value_of($families, 'weft_sent_bytes_total', 'weft_sent_bytes
 $w->get('/') for 1 .. 5;
 $w->get('/missing') for 1 .. 3;
 $w->get('/big.bin');
+sleep 0.2;    # a request is counted just after its response is sent
 ($r, $families, $errors) = scrape();
 is_deeply($errors, [], 'after traffic, the exposition still passes') or diag(join "\n", @$errors);
 # The previous scrape itself was a 2xx request, finished before this one.

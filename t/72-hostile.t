@@ -214,7 +214,7 @@ EOF
     $w->start;
     my $port = $w->port;
     my $rss_before = rss_kib($w);
-    my $seconds = $FULL ? 10 : 3;
+    my $seconds = $FULL ? 10 : 4;
     # Each client: a 4 KiB receive buffer, then 1 KiB a second.
     my @workers;
     for (my $left = $clients; $left > 0; $left -= 250) {
@@ -246,8 +246,8 @@ EOF
         });
     }
     sleep 1;
-    my $status = $w->status_auto;
-    my $p = probe($w, $seconds - 1.2);
+    my $p = probe($w, $seconds - 2);
+    my $status = $w->status_auto;    # the readers are still reading
     my $rss_during = rss_kib($w);
     my ($started, $total) = (0, 0);
     for my $h (@workers) {
@@ -309,7 +309,7 @@ sub flood_opened {
 }
 
 {
-    my $flood = $FULL ? 2000 : 800;
+    my $flood = $FULL ? 1000 : 800;
     my $w = WeftTest->new(files => \%files, conf => $SIZING . <<'EOF');
 RequestReadTimeout header=3-10,MinRate=500
 EOF
@@ -327,7 +327,7 @@ EOF
     $w->stop(name => 'flood server');
 }
 {
-    my $flood = $FULL ? 2000 : 256;
+    my $flood = $FULL ? 1000 : 256;
     my $w = WeftTest->new(files => \%files, conf => $SIZING . <<'EOF');
 ConnectionsPerThread 4
 RequestReadTimeout header=3-10,MinRate=500

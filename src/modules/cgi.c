@@ -451,6 +451,8 @@ static int cgi_handler(request *r)
     if (!r->file_path)
         return WEFT_DECLINED;
     bool aliased = is_cgi_handler(r->handler);
+    if (r->file_path[0] != '/')  /* a ScriptAliasMatch substitution that left the root */
+        return aliased ? refuse(r, 404, "script not found or unable to stat", r->file_path) : WEFT_DECLINED;
     bool by_name = false;
     if (!aliased && !is_cgi_handler(r->dir->handler)) {
         if (r->handler || r->dir->handler || !r->dir->add_handlers || !path_may_be_cgi(r->dir, r->file_path))

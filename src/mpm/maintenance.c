@@ -298,8 +298,15 @@ int control_reap(control_state *s)
         control_clear_slot(s, slot);
         if (WIFSIGNALED(status) && !expected_signal(WTERMSIG(status), &child, s->stopping))
             child_crashed(s, slot, pid, WTERMSIG(status), current, control_monotonic_ms());
-        else if (WIFEXITED(status))
+        else if (WIFEXITED(status)) {
             child_exited(s, pid, WEXITSTATUS(status), child.generation == s->generation);
+            /* A child that recycled itself (MaxConnectionsPerChild) and was
+             * gone before we could fork its successor: fork it now, so that
+             * capacity does not wait for the next regulation cycle. */
+            if (WEXITSTATUS(status) == CHILD_EXIT_OK && current && !child.replaced && !s->stopping &&
+                !s->fatal && control_monotonic_ms() >= s->fork_paused_until)
+                control_fork_child(s, slot);
+        }
     }
     return reaped;
 }
@@ -354,6 +361,7 @@ typedef struct {
     int free_slots;
     int retire_slot;    /* the current child with the most idle threads */
     int retire_idle;
+    int retire_connections;
     int successors;     /* recycling children that need a replacement now */
 } census;
 
@@ -408,9 +416,13 @@ static void take_census(control_state *s, int64_t now, census *c)
         if (atomic_load_explicit(&((scoreboard_process *)record)->not_accepting, memory_order_relaxed))
             idle = 0;
         c->idle += idle;
-        if (idle >= c->retire_idle) {
+        /* Retire the child with the most idle threads; among equals, the
+         * one holding the fewest connections, whose clients lose least. */
+        int connections = atomic_load_explicit(&((scoreboard_process *)record)->connections, memory_order_relaxed);
+        if (idle > c->retire_idle || (idle == c->retire_idle && connections < c->retire_connections)) {
             c->retire_idle = idle;
             c->retire_slot = slot;
+            c->retire_connections = connections;
         }
     }
 }
