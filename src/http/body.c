@@ -48,7 +48,7 @@ bool request_has_body(const request *r)
     return r->parser.chunked || r->parser.content_length > 0;
 }
 
-static int fail(request *r, int status, const char *reason)
+static int body_failed(request *r, int status, const char *reason)
 {
     request_body_progress *progress = &r->body_read;
     progress->failed = true;
@@ -78,7 +78,7 @@ static int begin(request *r)
     if (r->parser.expect_continue && http11 && !r->stream) {
         struct iovec vector = { (void *)continue_response, sizeof(continue_response) - 1 };
         if (response_stream_send(r, &vector, 1) != WEFT_OK)
-            return fail(r, 400, "the client went away before 100 Continue");
+            return body_failed(r, 400, "the client went away before 100 Continue");
     }
     return WEFT_OK;
 }
@@ -122,9 +122,9 @@ static int take_buffered(request *r, char *out, size_t size, size_t *got)
         progress->received += (int64_t)decoded;
         r->bytes_received += consumed;
         if (rc == WEFT_ERROR)
-            return fail(r, 400, "malformed chunked framing");
+            return body_failed(r, 400, "malformed chunked framing");
         if (limit > 0 && progress->received > limit)
-            return fail(r, 413, "larger than LimitRequestBody");
+            return body_failed(r, 413, "larger than LimitRequestBody");
         if (rc == WEFT_OK)
             progress->finished = true;
         if (decoded) {
@@ -179,10 +179,10 @@ static int read_socket(request *r, char *out, size_t size, size_t *got)
     if (count > 0)
         return WEFT_OK;
     if (count == 0)
-        return fail(r, 400, "the client closed the connection in the middle of the body");
+        return body_failed(r, 400, "the client closed the connection in the middle of the body");
     if (errno == EAGAIN || errno == EWOULDBLOCK)
         return WEFT_AGAIN;
-    return fail(r, 400, "the connection failed in the middle of the body");
+    return body_failed(r, 400, "the connection failed in the middle of the body");
 }
 
 /* Waits until the socket has input.  WEFT_OK, or WEFT_ERROR (408) when
@@ -199,13 +199,13 @@ static int wait_for_input(request *r)
     for (;;) {
         int64_t left = deadline - now;
         if (left <= 0)
-            return fail(r, 408, "timed out waiting for the client");
+            return body_failed(r, 408, "timed out waiting for the client");
         struct pollfd p = { .fd = r->connection->fd, .events = POLLIN };
         int ready = poll(&p, 1, left > 60000 ? 60000 : (int)left);
         if (ready > 0)
             return WEFT_OK;  /* errors and hang-ups show up in the read */
         if (ready < 0 && errno != EINTR)
-            return fail(r, 400, "poll failed");
+            return body_failed(r, 400, "poll failed");
         now = monotonic_ms();
     }
 }

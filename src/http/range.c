@@ -78,7 +78,9 @@ http_range_result http_range_parse(slice value, int64_t length, const http_range
 {
     *ranges = NULL;
     *count = 0;
-    if (!value.data || length <= 0 || limits->max_ranges == 0)
+    /* Lengths beyond 2^60 (no real file) are served whole: the sums below
+     * (ranges, multipart part heads) then cannot overflow int64_t. */
+    if (!value.data || length <= 0 || length > ((int64_t)1 << 60) || limits->max_ranges == 0)
         return RANGE_IGNORE;
     if (value.length < 6 || strncasecmp(value.data, "bytes=", 6) != 0)
         return RANGE_IGNORE;
@@ -156,11 +158,13 @@ http_range_result http_range_parse(slice value, int64_t length, const http_range
             continue;
         }
         merged[merged_count++] = run;
-        total += run.last - run.first + 1;
+        if (total <= length)  /* saturates just above length: cannot overflow */
+            total += run.last - run.first + 1;
         run = range;
     }
     merged[merged_count++] = run;
-    total += run.last - run.first + 1;
+    if (total <= length)
+        total += run.last - run.first + 1;
 
     if ((limits->max_ranges != RANGE_UNLIMITED && merged_count > limits->max_ranges) ||
         (limits->max_overlaps != RANGE_UNLIMITED && overlaps > limits->max_overlaps) ||

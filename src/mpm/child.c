@@ -92,7 +92,7 @@ typedef struct {
     uint32_t open_connections;
     uint64_t connections_accepted;
     bool accepting;
-    bool stopping;
+    _Atomic bool stopping;        /* written under the lock, read without it by serve() */
     int64_t stop_grace_end_ms;
     int64_t stop_deadline_ms;
     bool accept_error_logged;

@@ -351,6 +351,21 @@ static const request_vector vectors[] = {
     { "Transfer-Encoding bad parameter", RAW(POST11 "Transfer-Encoding: gzip;=1, chunked\r\n\r\n"), 400 },
     { "Transfer-Encoding unterminated quote", RAW(POST11 "Transfer-Encoding: gzip;a=\"b, chunked\r\n\r\n"), 400 },
     { "Transfer-Encoding folded", RAW(POST11 "Transfer-Encoding:\r\n chunked\r\n\r\n"), 400 },
+    /* Obfuscations from request-smuggling research (t/70-smuggling.t has them end to end). */
+    { "Transfer-Encoding chunked + NBSP", RAW(POST11 "Transfer-Encoding: chunked\xa0\r\n\r\n"), 400 },
+    { "Transfer-Encoding NBSP + chunked", RAW(POST11 "Transfer-Encoding: \xa0" "chunked\r\n\r\n"), 400 },
+    { "Transfer-Encoding chunked + NEL", RAW(POST11 "Transfer-Encoding: chunked\x85\r\n\r\n"), 400 },
+    { "Transfer-Encoding chunked + form feed", RAW(POST11 "Transfer-Encoding: chunked\f\r\n\r\n"), 400 },
+    { "Transfer-Encoding chunked + NUL", RAW(POST11 "Transfer-Encoding: chunked\0\r\n\r\n"), 400 },
+    { "Transfer-Encoding with trailing garbage", RAW(POST11 "Transfer-Encoding: chunked garbage\r\n\r\n"), 400 },
+    { "Transfer-Encoding line ends in bare LF", RAW(POST11 "Transfer-Encoding: chunked\nX: y\r\n\r\n"), 400 },
+    { "Transfer-Encoding after a bare CR", RAW(POST11 "X: a\rTransfer-Encoding: chunked\r\n\r\n"), 400 },
+    { "Transfer-Encoding hidden by obs-fold", RAW(POST11 "X: y\r\n Transfer-Encoding: chunked\r\n\r\n"), 400 },
+    { "Transfer-Encoding tab before colon", RAW(POST11 "Transfer-Encoding\t: chunked\r\n\r\n"), 400 },
+    { "Transfer-Encoding name with UTF-8", RAW(POST11 "Transf\xc3\xa9r-Encoding: chunked\r\n\r\n"), 400 },
+    { "Content-Length with NBSP", RAW(POST11 "Content-Length: \xa0" "5\r\n\r\n"), 400 },
+    { "Content-Length 2^64 + 5", RAW(POST11 "Content-Length: 18446744073709551621\r\n\r\n"), 400 },
+    { "Content-Length 2^63 + 4", RAW(POST11 "Content-Length: 9223372036854775812\r\n\r\n"), 400 },
 
     /* ---- Connection ---- */
     { "Connection with a parameter", RAW(GET11 H "Connection: close;x=1\r\n\r\n"), 400 },
