@@ -57,7 +57,7 @@ $w->start;
 my $root = $w->root;
 my $port = $w->port;
 
-my $baseline = WeftCgi::child_snapshot($w);
+my $baseline = WeftCgi::baseline($w);
 ok($baseline, 'one child to watch');
 
 sub env_request {

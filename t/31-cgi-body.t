@@ -31,7 +31,7 @@ EOF
     files => { WeftCgi::scripts('cgi-bin'), 'www/file.txt' => "static\n" },
 );
 $w->start;
-my $baseline = WeftCgi::child_snapshot($w);
+my $baseline = WeftCgi::baseline($w);
 my $host = $w->host_header;
 
 srand(42);

@@ -27,7 +27,7 @@ EOF
     files => { WeftCgi::scripts('cgi-bin'), 'www/target.txt' => "the target\n" },
 );
 $w->start;
-my $baseline = WeftCgi::child_snapshot($w);
+my $baseline = WeftCgi::baseline($w);
 my $host = $w->host_header;
 
 # Waits until a line of the access log matches $re.

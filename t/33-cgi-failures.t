@@ -27,7 +27,7 @@ EOF
     files => { WeftCgi::scripts('cgi-bin'), 'cgi-bin/subdir/x' => "x\n" },
 );
 $w->start;
-my $baseline = WeftCgi::child_snapshot($w);
+my $baseline = WeftCgi::baseline($w);
 my $host = $w->host_header;
 my $root = $w->root;
 

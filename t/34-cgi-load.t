@@ -25,7 +25,7 @@ EOF
     files => { WeftCgi::scripts('cgi-bin') },
 );
 $w->start;
-my $baseline = WeftCgi::child_snapshot($w);
+my $baseline = WeftCgi::baseline($w);
 my $host = $w->host_header;
 
 # Each client: REQUESTS requests on one keep-alive connection (reconnecting

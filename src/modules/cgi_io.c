@@ -14,7 +14,8 @@
  * Timeouts: CGIScriptTimeout (default Timeout) without output from, or
  * input taken by, the script: 504 before its header block, a cut response
  * after it.  Timeout without body bytes from the client while the script
- * waits for them: 408.  Either way the script's process group is killed.
+ * waits for them, or RequestReadTimeout's body= limit: 408.  Either way the
+ * script's process group is killed.
  */
 #include "cgi.h"
 
@@ -469,8 +470,16 @@ static void run_loop(exchange *x)
         }
 
         int64_t deadline = process->output >= 0 ? x->script_deadline : stderr_deadline;
-        if (waiting_for_client && x->client_deadline < deadline)
-            deadline = x->client_deadline;
+        if (waiting_for_client) {
+            /* Timeout since the last body bytes, within RequestReadTimeout body=. */
+            int64_t stage = request_read_deadline_ms(&r->server->request_read_timeout, false,
+                                                     r->body_read.started_ms,
+                                                     r->bytes_received - r->parser.head_length);
+            if (stage < x->client_deadline)
+                x->client_deadline = stage;
+            if (x->client_deadline < deadline)
+                deadline = x->client_deadline;
+        }
         int64_t wait = deadline - now;
         int ready = wait > 0 ? poll(fds, (nfds_t)count, wait > 60000 ? 60000 : (int)wait) : 0;
         now = monotonic_ms();

@@ -4,7 +4,8 @@ package WeftCgi;
 #
 #   my %files = WeftCgi::scripts('cgi-bin');    # name => { content, mode } for WeftTest->new(files => ...)
 #   my %env = WeftCgi::parse_env($r->{body});   # what env.cgi printed
-#   my $snap = WeftCgi::child_snapshot($w);     # { pid, fds => [...], kids => [{pid, state, comm}] }
+#   my $snap = WeftCgi::child_snapshot($w);     # { pid, fds => [...], targets, kids => [{pid, state, comm}] }
+#   my $base = WeftCgi::baseline($w);           # the snapshot once the child serves and is idle
 #   WeftCgi::check_clean($w, $baseline, $label) # no zombie, no script left, no extra descriptor
 #
 # The scripts are written by the tests into their temporary ServerRoot;
@@ -119,6 +120,7 @@ sub child_snapshot {
     opendir my $dh, "/proc/$pid/fd" or return undef;
     my @fds = sort { $a <=> $b } grep { /^\d+$/ } readdir $dh;
     closedir $dh;
+    my %targets = map { $_ => (readlink("/proc/$pid/fd/$_") // '?') } @fds;
     my @scripts;
     opendir my $proc, '/proc' or return undef;
     for my $entry (readdir $proc) {
@@ -128,7 +130,22 @@ sub child_snapshot {
         push @scripts, { pid => $1, comm => $2, state => $3 } if $4 == $pid;
     }
     closedir $proc;
-    return { pid => $pid, fds => \@fds, kids => \@scripts };
+    return { pid => $pid, fds => \@fds, targets => \%targets, kids => \@scripts };
+}
+
+# The child's state once it serves: after one answered request (its event
+# loop's descriptors exist by then) and when two looks agree.
+sub baseline {
+    my ($w) = @_;
+    $w->get('/');
+    my $snapshot;
+    wait_for(sub {
+        my $first = child_snapshot($w) or return 0;
+        select(undef, undef, undef, 0.1);
+        $snapshot = child_snapshot($w) or return 0;
+        return "@{ $first->{fds} }" eq "@{ $snapshot->{fds} }" && !@{ $snapshot->{kids} };
+    }, scale(5));
+    return $snapshot;
 }
 
 # Waits for the child to come back to its baseline: no process of its own
@@ -146,7 +163,8 @@ sub check_clean {
         or Test::More::diag(join ' ', map { "$_->{pid}($_->{comm})" } @zombies);
     Test::More::is(scalar @{ $now->{kids} || [] }, 0, "$label: no script left running")
         or Test::More::diag(join ' ', map { "$_->{pid}($_->{comm} $_->{state})" } @{ $now->{kids} });
-    Test::More::is("@{ $now->{fds} || [] }", "@{ $baseline->{fds} }", "$label: no descriptor leaked in the child");
+    Test::More::is("@{ $now->{fds} || [] }", "@{ $baseline->{fds} }", "$label: no descriptor leaked in the child")
+        or Test::More::diag(join ', ', map { "$_ -> $now->{targets}{$_}" } @{ $now->{fds} || [] });
 }
 
 1;
