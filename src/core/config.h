@@ -169,6 +169,9 @@ int config_set_size(config_parse *, const config_directive *, void *, int, char 
 int config_set_string(config_parse *, const config_directive *, void *, int, char **);
 int config_set_path(config_parse *, const config_directive *, void *, int, char **);
 int config_set_ignored(config_parse *, const config_directive *, void *, int, char **);
+
+/* A TCP port written in a file: 1 to 65535, decimal digits only. */
+bool config_parse_port(const char *text, int *port);
 /* Include / IncludeOptional: the engine reads the named files, directories
  * or wildcard matches in place (the core table's rows point here). */
 int config_set_include(config_parse *, const config_directive *, void *, int, char **);

@@ -212,3 +212,19 @@ int config_set_ignored(config_parse *parse, const config_directive *d, void *tar
     config_warning(parse, "%s is accepted but not needed by weft", d->name);
     return WEFT_OK;
 }
+
+bool config_parse_port(const char *text, int *port)
+{
+    int value = 0;
+    if (!*text || strlen(text) > 5)
+        return false;
+    for (const char *c = text; *c; c++) {
+        if (*c < '0' || *c > '9')
+            return false;
+        value = value * 10 + (*c - '0');
+    }
+    if (value < 1 || value > 65535)
+        return false;
+    *port = value;
+    return true;
+}

@@ -215,15 +215,8 @@ static int set_log_level(config_parse *parse, const config_directive *d, void *t
 
 static bool parse_port(const char *text, in_port_t *port)
 {
-    long value = 0;
-    if (!*text || strlen(text) > 5)
-        return false;
-    for (const char *c = text; *c; c++) {
-        if (*c < '0' || *c > '9')
-            return false;
-        value = value * 10 + (*c - '0');
-    }
-    if (value < 1 || value > 65535)
+    int value;
+    if (!config_parse_port(text, &value))
         return false;
     *port = htons((in_port_t)value);
     return true;

@@ -113,16 +113,7 @@ static bool parse_vhost_port(const char *text, int *port)
         *port = 0;
         return true;
     }
-    int value = 0;
-    if (!*text || strlen(text) > 5)
-        return false;
-    for (const char *c = text; *c; c++) {
-        if (*c < '0' || *c > '9')
-            return false;
-        value = value * 10 + (*c - '0');
-    }
-    *port = value;
-    return value >= 1 && value <= 65535;
+    return config_parse_port(text, port);
 }
 
 /* Returns NULL, or what is wrong with text. */
