@@ -41,6 +41,7 @@
  * closing it would race with that request, so it is not evicted. */
 #define EVICT_MIN_IDLE_MS 1000
 #define ACCEPT_PAUSE_MS 100         /* after EMFILE and friends */
+#define ACCEPT_ERROR_LOG_INTERVAL_MS 60000
 #define EVICT_AFTER_SATURATED_MS 1000
 
 /* epoll data: (generation << 32) | index.  Indices from SPECIAL_BASE up are
@@ -95,7 +96,8 @@ typedef struct {
     _Atomic bool stopping;        /* written under the lock, read without it by serve() */
     int64_t stop_grace_end_ms;
     int64_t stop_deadline_ms;
-    bool accept_error_logged;
+    int64_t accept_error_logged_ms;   /* when "out of resources" was last logged; 0: never */
+    uint64_t accept_pauses_unlogged;  /* pauses since then, reported with the next line */
     int64_t accept_paused_until_ms;
     int64_t saturated_since_ms;  /* at the connection cap since; 0 = not */
 
@@ -468,15 +470,30 @@ static connection_slot *accept_one(child_state *state, int listen_fd, connection
         if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
             /* Out of descriptors or memory: pause accepting (the sweep
              * resumes it) instead of spinning on a ready listening socket. */
+            /* Logged at most once a minute: a child that stays short of
+             * descriptors would otherwise write a line every pause, and a
+             * descriptor freed for a moment must not restart the flood. */
+            int64_t now = monotonic_ms();
             pthread_mutex_lock(&state->lock);
-            bool first = !state->accept_error_logged;
-            state->accept_error_logged = true;
-            state->accept_paused_until_ms = monotonic_ms() + ACCEPT_PAUSE_MS;
+            bool log_now = state->accept_error_logged_ms == 0 ||
+                           now - state->accept_error_logged_ms >= ACCEPT_ERROR_LOG_INTERVAL_MS;
+            uint64_t unlogged = state->accept_pauses_unlogged;
+            if (log_now) {
+                state->accept_error_logged_ms = now;
+                state->accept_pauses_unlogged = 0;
+            } else {
+                state->accept_pauses_unlogged++;
+            }
+            state->accept_paused_until_ms = now + ACCEPT_PAUSE_MS;
             set_accepting(state, false);
             pthread_mutex_unlock(&state->lock);
-            if (first)
+            if (log_now && unlogged == 0)
                 log_error_number(LOG_LEVEL_ERROR, error, "accept: out of resources, pausing for %d ms",
                                  ACCEPT_PAUSE_MS);
+            else if (log_now)
+                log_error_number(LOG_LEVEL_ERROR, error,
+                                 "accept: out of resources, pausing for %d ms (%llu pauses since the last report)",
+                                 ACCEPT_PAUSE_MS, (unsigned long long)unlogged);
         }
         return NULL;  /* EAGAIN: the backlog is empty; others: that client left */
     }
@@ -484,7 +501,6 @@ static connection_slot *accept_one(child_state *state, int listen_fd, connection
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
     pthread_mutex_lock(&state->lock);
-    state->accept_error_logged = false;
     state->connections_accepted++;
     int limit = state->server->max_connections_per_child;
     bool recycle = limit > 0 && state->connections_accepted >= (uint64_t)limit;
