@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "blocking.h"
 
 #define PIPED_LOG_SHARED_SLOTS 128  /* logs over the control process's life that get shared counters */
 #define PIPED_LOG_PIPE_SIZE (1 << 20)
@@ -212,6 +213,7 @@ int piped_log_write(piped_log *log, const char *line, size_t length)
         }
         /* POLLOUT on a pipe means a free buffer slot: room for PIPE_BUF bytes. */
         struct pollfd p = { .fd = log->write_fd, .events = POLLOUT };
+        blocking_announce();
         poll(&p, 1, (int)(deadline - now));
     }
     errno = saved_errno;

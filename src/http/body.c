@@ -27,6 +27,7 @@
 #include "../core/log.h"
 #include "connection.h"
 #include "stream.h"
+#include "../core/blocking.h"
 
 #define BODY_READ_SIZE (64 * 1024)
 /* The same bounds the connection layer uses when it discards a chunked
@@ -201,6 +202,7 @@ static int wait_for_input(request *r)
         if (left <= 0)
             return body_failed(r, 408, "timed out waiting for the client");
         struct pollfd p = { .fd = r->connection->fd, .events = POLLIN };
+        blocking_announce();
         int ready = poll(&p, 1, left > 60000 ? 60000 : (int)left);
         if (ready > 0)
             return WEFT_OK;  /* errors and hang-ups show up in the read */

@@ -32,6 +32,7 @@
 #include "../http/connection.h"
 #include "../http/response.h"
 #include "../http/stream.h"
+#include "../core/blocking.h"
 
 #define IO_SIZE (64 * 1024)
 #define HEAD_LIMIT (64 * 1024)      /* the script's whole header block */
@@ -481,6 +482,8 @@ static void run_loop(exchange *x)
                 deadline = x->client_deadline;
         }
         int64_t wait = deadline - now;
+        if (wait > 0)
+            blocking_announce();
         int ready = wait > 0 ? poll(fds, (nfds_t)count, wait > 60000 ? 60000 : (int)wait) : 0;
         now = monotonic_ms();
         if (ready < 0 && errno != EINTR) {

@@ -23,6 +23,7 @@
  * (Linux 5.3+) lets us wait for the exit with a timeout.
  */
 #include "cgi.h"
+#include "../core/blocking.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -187,6 +188,7 @@ static bool wait_exit(cgi_process *process, int timeout_ms)
         int64_t left = deadline - monotonic_ms();
         if (left <= 0)
             return false;
+        blocking_announce();
         if (process->pidfd >= 0) {
             struct pollfd p = { .fd = process->pidfd, .events = POLLIN };
             poll(&p, 1, (int)left);

@@ -32,6 +32,7 @@
 #include "../http/connection.h"
 #include "../os/os.h"
 #include "control.h"
+#include "dispatch.h"
 
 #define TICK_MS 100                 /* timer sweep period: timeouts are this precise */
 #define STOP_GRACE_MS 2000          /* how long a stopping child still answers parked connections */
@@ -50,6 +51,7 @@
 #define SPECIAL_TIMER (SPECIAL_BASE + 0)
 #define SPECIAL_SIGNAL (SPECIAL_BASE + 1)
 #define SPECIAL_WAKE (SPECIAL_BASE + 2)
+#define SPECIAL_HANDOFF (SPECIAL_BASE + 3)
 #define SPECIAL_LISTEN (SPECIAL_BASE + 16)
 
 enum { PARK_LISTS = 4 };
@@ -102,6 +104,8 @@ typedef struct {
     int64_t saturated_since_ms;  /* at the connection cap since; 0 = not */
 
     _Atomic bool finished;
+
+    dispatch dispatch;            /* which idle thread waits for events (dispatch.h) */
 } child_state;
 
 typedef struct {
@@ -166,6 +170,7 @@ static void wake_all_threads(child_state *state)
     uint64_t one = 1;
     ssize_t ignored = write(state->wake_fd, &one, sizeof(one));
     (void)ignored;
+    dispatch_wake_all(&state->dispatch);
 }
 
 /* Listening sockets join or leave this child's epoll set.  Called with the
@@ -609,6 +614,10 @@ static void on_signal(child_state *state)
     epoll_ctl(state->epoll_fd, EPOLL_CTL_MOD, state->signal_fd, &event);
 }
 
+/* A worker thread takes the next event its child's dispatch gives it
+ * (dispatch.h: its own batch, handed-off events, or epoll_wait as a poller)
+ * and handles it to the end: it serves a connection until it parks or
+ * closes. */
 static void *worker_main(void *argument)
 {
     worker_thread *self = argument;
@@ -620,18 +629,10 @@ static void *worker_main(void *argument)
         atomic_store_explicit(&worker.score->pid, getpid(), memory_order_relaxed);
         atomic_store_explicit(&worker.score->generation, context->generation, memory_order_relaxed);
     }
-    while (!state->finished) {
-        if (worker.score)
-            scoreboard_set_status(worker.score, THREAD_READY);
-        struct epoll_event event;
-        int count = epoll_wait(state->epoll_fd, &event, 1, -1);
-        if (count <= 0) {
-            if (count < 0 && errno != EINTR) {
-                log_error_number(LOG_LEVEL_ERROR, errno, "child: epoll_wait");
-                break;
-            }
-            continue;
-        }
+    dispatch_thread thread;
+    dispatch_thread_start(&thread, &state->dispatch, worker.score);
+    struct epoll_event event;
+    while (!state->finished && dispatch_next(&thread, &event)) {
         uint32_t index = (uint32_t)event.data.u64;
         uint32_t generation = (uint32_t)(event.data.u64 >> 32);
         if (index < SPECIAL_BASE)
@@ -645,6 +646,7 @@ static void *worker_main(void *argument)
         /* SPECIAL_WAKE: level-triggered and never read, so it wakes every
          * thread once finished is set. */
     }
+    dispatch_thread_stop(&thread);
     if (worker.score)
         scoreboard_set_status(worker.score, THREAD_DEAD);
     connection_thread_exit();
@@ -684,6 +686,11 @@ static int setup(child_state *state, sigset_t *signals)
         state->slots[i].connection.body_file = -1;
         list_append(&state->free_slots, &state->slots[i]);
     }
+    /* The hand-off queue holds at most one event per connection and one
+     * per descriptor of the child's own (timer, signals, listeners...). */
+    if (dispatch_init(&state->dispatch, state->epoll_fd, event_data(SPECIAL_HANDOFF, 0),
+                      (int)state->slot_count + 64 + state->context->listen_count, &state->finished) != WEFT_OK)
+        return WEFT_ERROR;
     pthread_mutex_lock(&state->lock);
     set_accepting(state, true);
     pthread_mutex_unlock(&state->lock);
@@ -708,6 +715,7 @@ static void teardown(child_state *state)
     close(state->wake_fd);
     close(state->timer_fd);
     pthread_mutex_destroy(&state->lock);
+    dispatch_destroy(&state->dispatch);
 }
 
 int child_main(const child_context *context)

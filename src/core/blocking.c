@@ -1,0 +1,21 @@
+/*
+ * blocking.c — the per-thread "about to sleep" hook (see blocking.h).
+ */
+#include "blocking.h"
+
+#include <stddef.h>
+
+static _Thread_local blocking_hook *thread_hook;
+static _Thread_local void *thread_hook_argument;
+
+void blocking_set_hook(blocking_hook *hook, void *argument)
+{
+    thread_hook = hook;
+    thread_hook_argument = argument;
+}
+
+void blocking_announce(void)
+{
+    if (thread_hook)
+        thread_hook(thread_hook_argument);
+}

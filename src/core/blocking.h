@@ -1,0 +1,28 @@
+/*
+ * blocking.h — a thread that is about to sleep in the middle of serving a
+ * request (poll() on a CGI pipe or a slow client, a pause before a retry)
+ * says so first.
+ *
+ * Why: a child lets only as many of its threads wait for events as it has
+ * CPUs to run them on (mpm/child.c); its other idle threads wait aside, so
+ * that on a busy machine the thread that holds a CPU keeps serving instead
+ * of being preempted by a sibling woken for every event.  A thread that
+ * sleeps gives its CPU back, so before it does, a sibling must be able to
+ * take over the events: blocking_announce() lets the event loop see to it.
+ *
+ * The hook is per thread; a thread without one (the control process, unit
+ * tests) makes blocking_announce() a no-op.  It is cheap enough to call
+ * before every wait.
+ */
+#ifndef WEFT_CORE_BLOCKING_H
+#define WEFT_CORE_BLOCKING_H
+
+typedef void blocking_hook(void *argument);
+
+/* Installs the calling thread's hook (NULL removes it). */
+void blocking_set_hook(blocking_hook *hook, void *argument);
+
+/* The calling thread is about to wait for I/O or time. */
+void blocking_announce(void);
+
+#endif
