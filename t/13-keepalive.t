@@ -17,7 +17,10 @@ my %files = (
     'www/c.txt'      => "CCC\n",
     'www/secret.txt' => "SECRET\n",
 );
+# AcceptFilter http none: the silent connection below must reach weft (by
+# default the kernel keeps a connection that sent nothing for 30 s).
 my $w = WeftTest->new(conf => <<'EOF', files => \%files);
+AcceptFilter http none
 KeepAlive On
 MaxKeepAliveRequests 3
 KeepAliveTimeout 1

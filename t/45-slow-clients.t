@@ -10,7 +10,9 @@ use WeftTest qw(scale send_raw read_response wait_for);
 
 # 1. RequestReadTimeout: 408 for a head that does not complete in time.
 {
+    # AcceptFilter http none: the silent connection below must reach weft.
     my $w = WeftTest->new(conf => <<'EOF', files => { 'www/index.html' => "hello\n" });
+AcceptFilter http none
 RequestReadTimeout header=2-10,MinRate=500 body=2,MinRate=500
 EOF
     $w->start;

@@ -167,7 +167,9 @@ EOF
     my $dir = tempdir('weft-fd-XXXXXX', TMPDIR => 1, CLEANUP => 1);
     chmod 0755, $dir;
     local $ENV{WEFT_BINARY} = wrapper($dir, "ulimit -n 40 || exit 99\nexec \@REAL\@ \"\$@\"\n");
+    # AcceptFilter http none: the idle connections must reach weft.
     my $w = WeftTest->new(files => \%FILES, conf => <<'EOF');
+AcceptFilter http none
 StartServers 1
 ThreadsPerChild 4
 MinSpareThreads 1

@@ -166,6 +166,8 @@ typedef struct {
     int body_min_rate;
 } request_read_timeout_setting;
 
+enum { ACCEPT_FILTER_DATA = 0, ACCEPT_FILTER_NONE = 1 };  /* zero: the default */
+
 typedef struct server_config {
     pool *pool;
     int config_generation;           /* bumped on every successful reload */
@@ -212,6 +214,7 @@ typedef struct server_config {
     int max_processes;               /* the reconciled process cap */
     int max_connections_per_child;   /* 0 = never recycle */
     int listen_backlog;
+    int accept_filter;               /* AcceptFilter http: ACCEPT_FILTER_DATA (default) or _NONE */
     int send_buffer_size;
     int receive_buffer_size;
     char *scoreboard_file;

@@ -15,7 +15,6 @@
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -502,9 +501,7 @@ static connection_slot *accept_one(child_state *state, int listen_fd, connection
         }
         return NULL;  /* EAGAIN: the backlog is empty; others: that client left */
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-
+    /* TCP_NODELAY and buffer sizes come from the listening socket (listen.c). */
     pthread_mutex_lock(&state->lock);
     state->connections_accepted++;
     int limit = state->server->max_connections_per_child;
@@ -528,7 +525,8 @@ static connection_slot *accept_one(child_state *state, int listen_fd, connection
  * behind would get no further event.  This thread serves the first one; the
  * others are parked waiting for their first request, which wakes whichever
  * thread of this child is idle. */
-static void on_listen_event(child_state *state, int listen_index, connection_worker *worker)
+static void on_listen_event(child_state *state, int listen_index, connection_worker *worker,
+                            dispatch_thread *thread)
 {
     int listen_fd = state->context->listen_fds[listen_index];
     connection_slot *first = NULL;
@@ -538,6 +536,12 @@ static void on_listen_event(child_state *state, int listen_index, connection_wor
             first = slot;
             continue;
         }
+        /* A new connection's request has usually arrived with it: it joins
+         * this thread's batch and is served without the epoll_ctl a parked
+         * connection costs (one that sends a single request never needs
+         * one).  Parked only when the batch is full. */
+        if (dispatch_defer(thread, event_data(slot->index, slot->generation)))
+            continue;
         if (!park(state, slot, CONNECTION_WAIT_READ))
             serve(state, slot, worker);
     }
@@ -635,10 +639,12 @@ static void *worker_main(void *argument)
     while (!state->finished && dispatch_next(&thread, &event)) {
         uint32_t index = (uint32_t)event.data.u64;
         uint32_t generation = (uint32_t)(event.data.u64 >> 32);
-        if (index < SPECIAL_BASE)
+        if (index < SPECIAL_BASE && event.events == DISPATCH_DEFERRED)
+            serve(state, &state->slots[index], &worker);  /* accepted by on_listen_event */
+        else if (index < SPECIAL_BASE)
             on_connection_event(state, index, generation, &worker);
         else if (index >= SPECIAL_LISTEN)
-            on_listen_event(state, (int)(index - SPECIAL_LISTEN), &worker);
+            on_listen_event(state, (int)(index - SPECIAL_LISTEN), &worker, &thread);
         else if (index == SPECIAL_TIMER)
             sweep_timeouts(state);
         else if (index == SPECIAL_SIGNAL)

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -152,6 +153,21 @@ void dispatch_thread_stop(dispatch_thread *t)
 {
     blocking_set_hook(NULL, NULL);
     t->next = t->count = 0;
+}
+
+bool dispatch_defer(dispatch_thread *t, uint64_t data)
+{
+    if (t->count == DISPATCH_BATCH && t->next > 0) {
+        memmove(t->batch, t->batch + t->next, (size_t)(t->count - t->next) * sizeof(t->batch[0]));
+        t->count -= t->next;
+        t->next = 0;
+    }
+    if (t->count == DISPATCH_BATCH)
+        return false;
+    t->batch[t->count].events = DISPATCH_DEFERRED;  /* epoll never reports an event without flags */
+    t->batch[t->count].data.u64 = data;
+    t->count++;
+    return true;
 }
 
 bool dispatch_next(dispatch_thread *t, struct epoll_event *event)

@@ -82,6 +82,12 @@ void dispatch_thread_stop(dispatch_thread *t);
  * false when the child finished or epoll_wait failed (logged). */
 bool dispatch_next(dispatch_thread *t, struct epoll_event *event);
 
+/* Queues work for the calling thread itself: an event with no flags
+ * (DISPATCH_DEFERRED) and `data`, which dispatch_next() returns after the
+ * rest of the batch, or hands off with it.  false if the batch is full. */
+#define DISPATCH_DEFERRED 0u
+bool dispatch_defer(dispatch_thread *t, uint64_t data);
+
 /* The CPUs this process may run on (its affinity mask), at least 1. */
 int dispatch_usable_cpus(void);
 

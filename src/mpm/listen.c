@@ -65,8 +65,22 @@ static bool same_address(const struct sockaddr_storage *a, const struct sockaddr
     return false;
 }
 
-static void apply_buffer_sizes(int fd, const server_config *server)
+/* Options of the listening socket, set on new and reused ones.  Accepted
+ * sockets inherit buffer sizes and TCP_NODELAY from it, so these cost
+ * nothing per connection.  TCP_NODELAY (a
+ * response head and body go out in one writev, or in full-sized pieces, so
+ * Nagle's delay would only hold back the last part of a response). */
+static void apply_socket_options(int fd, const server_config *server)
 {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    /* AcceptFilter http data: the kernel hands over a connection once its
+     * request bytes are there, so accept() is followed by a recv() that
+     * finds them instead of a park in epoll; a client silent for this long
+     * is handed over anyway (RequestReadTimeout then applies).  Apache uses
+     * the same 30 s.  Set or cleared: a restart may change it. */
+    int defer_seconds = server->accept_filter == ACCEPT_FILTER_NONE ? 0 : 30;
+    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_seconds, sizeof(defer_seconds));
     if (server->send_buffer_size > 0)
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &server->send_buffer_size, sizeof(int));
     if (server->receive_buffer_size > 0)
@@ -98,7 +112,7 @@ static int open_socket(const listen_address *address, const server_config *serve
         close(fd);
         return -1;
     }
-    apply_buffer_sizes(fd, server);
+    apply_socket_options(fd, server);
     if (bind(fd, (const struct sockaddr *)&address->address, address->address_length) != 0) {
         snprintf(error, error_size, "could not bind to address %s: %s", text, strerror(errno));
         close(fd);
@@ -150,7 +164,7 @@ int listen_prepare(const server_config *server, char *error, size_t error_size)
                 entry->reused = true;
                 /* A new backlog or buffer size applies to the old socket too;
                  * listen() on a listening socket only changes the backlog. */
-                apply_buffer_sizes(entry->fd, server);
+                apply_socket_options(entry->fd, server);
                 listen(entry->fd, backlog_of(server));
                 break;
             }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +26,19 @@
 
 #define SERVER_FIELD(field) .scope = SCOPE_SERVER, .offset = offsetof(server_config, field), \
                             .size = sizeof(((server_config *)0)->field)
+
+/* AcceptFilter protocol filter.  weft listens for http only, so only that
+ * protocol's filter is kept; https and others are accepted as Apache's are
+ * and have nothing to apply to.  On Linux every filter but "none" means
+ * TCP_DEFER_ACCEPT, as in Apache. */
+static int set_accept_filter(config_parse *parse, const config_directive *directive, void *target, int argc,
+                             char **argv)
+{
+    if (strcasecmp(argv[0], "http") != 0)
+        return WEFT_OK;
+    *(int *)target = strcasecmp(argv[1], "none") == 0 ? ACCEPT_FILTER_NONE : ACCEPT_FILTER_DATA;
+    return WEFT_OK;
+}
 
 /* Rows post_config asks config_was_set() about, by position. */
 enum { ROW_MAX_CLIENTS = 6, ROW_MAX_REQUEST_WORKERS = 7 };
@@ -100,6 +114,10 @@ static const config_directive mpm_directives[] = {
     { .name = "LockFile", .contexts = CONTEXT_SERVER_ONLY, .scope = SCOPE_SERVER, .min_args = 1,
       .max_args = 1, .set = config_set_ignored, .syntax = "file",
       .help = "accepted for Apache 2.2 configurations; weft needs no accept lock" },
+    { .name = "AcceptFilter", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(accept_filter), .min_args = 2,
+      .max_args = 2, .set = set_accept_filter, .syntax = "protocol none|data",
+      .help = "for http: 'data' (the default, as Apache's on Linux) has the kernel hand over a connection "
+              "only once its first bytes arrived (TCP_DEFER_ACCEPT); 'none' at once" },
     { .name = "AcceptMutex", .contexts = CONTEXT_SERVER_ONLY, .scope = SCOPE_SERVER, .min_args = 1,
       .max_args = 1, .set = config_set_ignored, .syntax = "mechanism",
       .help = "accepted for Apache 2.2 configurations; weft needs no accept mutex" },
