@@ -1,5 +1,7 @@
 # The file cache (src/modules/file_cache.c): hot small files are served
-# from memory, and any change to the file is seen by the very next request.
+# from memory, and any change to the file, or to a directory or link on its
+# path, is seen by the very next request (inotify, file_watch.c; with
+# FileCacheWatch Off, a stat on every hit).
 use strict;
 use warnings;
 use Test::More;
@@ -73,6 +75,43 @@ $r = $w->get('/other.txt', Range => 'bytes=1-3');
 is($r->{status}, 206, 'a Range request on a cached file is answered 206');
 is($r->{body}, 'the', 'with the right bytes');
 $w->stop;
+
+# Changes on the way to a cached file, with and without FileCacheWatch.
+for my $watch ('On', 'Off') {
+    my $v = WeftTest->new(conf => <<"EOF", files => {
+FileCacheWatch $watch
+<Directory "\@ROOT\@/www">
+    Options FollowSymLinks
+</Directory>
+EOF
+        'www/dir/page.txt' => "in dir\n", 'one/page.txt' => "target one\n", 'two/page.txt' => "target two\n" });
+    symlink $v->path('one'), $v->path('www/link') or die "symlink: $!";
+    $v->start;
+    for (1 .. 2) {
+        $v->get('/dir/page.txt');
+        $v->get('/link/page.txt');
+    }
+    is($v->get('/link/page.txt')->{body}, "target one\n", "FileCacheWatch $watch: a file behind a link is served");
+    unlink $v->path('www/link');
+    symlink $v->path('two'), $v->path('www/link') or die "symlink: $!";
+    is($v->get('/link/page.txt')->{body}, "target two\n", "FileCacheWatch $watch: the link pointed elsewhere is seen at once");
+    rename $v->path('two'), $v->path('three') or die;
+    is($v->get('/link/page.txt')->{status}, 404, "FileCacheWatch $watch: the link's target directory renamed away: 404 at once");
+    rename $v->path('www/dir'), $v->path('www/moved') or die;
+    is($v->get('/dir/page.txt')->{status}, 404, "FileCacheWatch $watch: the file's directory renamed: 404 at once");
+    is($v->get('/moved/page.txt')->{body}, "in dir\n", "FileCacheWatch $watch: and served under its new name");
+    open my $out, '>>', $v->path('www/moved/page.txt') or die;
+    print $out "appended\n";
+    close $out;
+    is($v->get('/moved/page.txt')->{body}, "in dir\nappended\n", "FileCacheWatch $watch: an append is seen at once");
+    $v->stop;
+}
+{
+    my $bad = WeftTest->new(conf => "FileCacheWatch sometimes\n");
+    my ($code, $out, $err) = $bad->run_weft('-t');
+    isnt($code, 0, 'FileCacheWatch sometimes fails -t');
+    like($err, qr/weft\.conf:\d+: FileCacheWatch must be On or Off/, 'with file:line');
+}
 
 # FileCacheSize 0 turns it off; bad values are config errors.
 {

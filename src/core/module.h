@@ -37,6 +37,13 @@ typedef struct module {
     int (*access)(struct request *r);
     /* Content handler: WEFT_DECLINED if the request is not for it. */
     int (*handler)(struct request *r);
+    /* In each child, before its threads start: a descriptor of the
+     * module's own for the child's event loop to watch (edge-triggered), or
+     * -1.  When it becomes readable, child_event runs on a worker thread,
+     * before the other events that thread took with it, and must read it
+     * until it would block.  Several threads may run it at once. */
+    int (*child_event_fd)(const server_config *server);
+    void (*child_event)(void);
 } module;
 
 extern const module *const weft_modules[];

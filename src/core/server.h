@@ -225,9 +225,10 @@ typedef struct server_config {
     int graceful_shutdown_timeout;   /* seconds; 0 = wait forever */
     int connections_per_thread;      /* parked connections a child may hold, per thread */
 
-    /* file_cache: FileCacheSize, FileCacheMaxFile (bytes; size 0 = off) */
+    /* file_cache: FileCacheSize, FileCacheMaxFile (bytes; size 0 = off), FileCacheWatch */
     int64_t file_cache_size;
     int64_t file_cache_max_file;
+    bool file_cache_watch;           /* inotify instead of a stat per hit (file_watch.h) */
 
     /* reqtimeout: RequestReadTimeout (mod_reqtimeout's semantics) */
     request_read_timeout_setting request_read_timeout;

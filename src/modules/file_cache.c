@@ -6,11 +6,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../core/module.h"
+#include "file_watch.h"
 
 #define BUCKETS 1024  /* power of two */
 
@@ -22,16 +25,23 @@ struct file_cache_entry {
     bool follow_symlinks;
     bool linked;               /* in the table; an unlinked entry dies with its last reference */
     int references;            /* guarded by the cache lock */
-    dev_t device;
-    ino_t inode;
+    struct stat info;          /* as when it was read (or last checked) */
     off_t size;
-    struct timespec modified;
-    struct timespec changed;
+    int64_t validated_ms;      /* last known to match the file (monotonic); 0: check first */
+    int watch_count;           /* inotify watches it holds (file_watch.h); 0: stat every time */
+    int *watches;
     char *path;
     char data[];
 };
 
+/* A watched entry is trusted without stat(2) for this long after it was
+ * last known good; inotify reports ordinary changes at once, this bounds
+ * what it cannot see (file_watch.h). */
+#define RECHECK_MS 1000
+
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t change_generation;  /* counts the flushes inotify caused */
+static _Atomic int draining;        /* threads reading change events right now */
 static file_cache_entry *buckets[BUCKETS];
 static file_cache_entry *lru_newest;
 static file_cache_entry *lru_oldest;
@@ -45,11 +55,18 @@ static uint64_t hash_path(const char *path, bool follow_symlinks)
     return hash;
 }
 
-static bool same_file(const file_cache_entry *entry, const struct stat *info)
+static bool same_stat(const struct stat *a, const struct stat *b)
 {
-    return entry->device == info->st_dev && entry->inode == info->st_ino && entry->size == info->st_size &&
-           entry->modified.tv_sec == info->st_mtim.tv_sec && entry->modified.tv_nsec == info->st_mtim.tv_nsec &&
-           entry->changed.tv_sec == info->st_ctim.tv_sec && entry->changed.tv_nsec == info->st_ctim.tv_nsec;
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
 static size_t entry_cost(const file_cache_entry *entry)
@@ -84,6 +101,8 @@ static void lru_push(file_cache_entry *entry)
 
 static void destroy(file_cache_entry *entry)
 {
+    file_watch_release(entry->watches, entry->watch_count);
+    free(entry->watches);
     free(entry->path);
     free(entry);
 }
@@ -124,21 +143,33 @@ const file_cache_entry *file_cache_lookup(request *r, const char *path, bool fol
     if (r->server->file_cache_size == 0)
         return NULL;
     uint64_t hash = hash_path(path, follow_symlinks);
+    int64_t now = monotonic_ms();
     pthread_mutex_lock(&cache_lock);
     file_cache_entry *entry = buckets[hash & (BUCKETS - 1)];
     while (entry && !(entry->hash == hash && entry->follow_symlinks == follow_symlinks &&
                       strcmp(entry->path, path) == 0))
         entry = entry->hash_next;
-    if (entry)
-        entry->references++;  /* keeps it alive while we check it without the lock */
-    pthread_mutex_unlock(&cache_lock);
-    if (!entry)
+    if (!entry) {
+        pthread_mutex_unlock(&cache_lock);
         return NULL;  /* a miss costs no system call */
+    }
+    entry->references++;  /* keeps it alive, also while we check it without the lock */
+    if (entry->watch_count > 0 && now - entry->validated_ms < RECHECK_MS && atomic_load(&draining) == 0) {
+        /* Watched and nothing reported: a hit costs no system call either. */
+        *info = entry->info;
+        lru_unlink(entry);
+        lru_push(entry);
+        pool_cleanup_add(r->pool, release, entry);
+        pthread_mutex_unlock(&cache_lock);
+        return entry;
+    }
+    pthread_mutex_unlock(&cache_lock);
 
     bool valid = fstatat(AT_FDCWD, path, info, follow_symlinks ? 0 : AT_SYMLINK_NOFOLLOW) == 0 &&
-                 same_file(entry, info);
+                 same_stat(&entry->info, info);
     pthread_mutex_lock(&cache_lock);
     if (valid && entry->linked) {
+        entry->validated_ms = now;
         lru_unlink(entry);
         lru_push(entry);
         pool_cleanup_add(r->pool, release, entry);  /* the reference taken above */
@@ -175,25 +206,55 @@ const file_cache_entry *file_cache_insert(request *r, const char *path, bool fol
     if (server->file_cache_size == 0 || !S_ISREG(info->st_mode) || info->st_size > server->file_cache_max_file ||
         (int64_t)info->st_size > server->file_cache_size)
         return NULL;
+    /* Watches first, then a look at the path: a change after the look is
+     * reported, and one before it shows in the comparison (the path may no
+     * longer lead to the file the caller opened). */
+    pthread_mutex_lock(&cache_lock);
+    uint64_t generation = change_generation;
+    pthread_mutex_unlock(&cache_lock);
+    int watches[FILE_WATCH_MAX_PER_FILE];
+    int watch_count = 0;
+    if (server->file_cache_watch) {
+        struct stat current;
+        watch_count = file_watch_add(path, follow_symlinks, watches, FILE_WATCH_MAX_PER_FILE);
+        if (watch_count < 0)
+            watch_count = 0;  /* not watchable: this entry is checked with stat every time */
+        else if (fstatat(AT_FDCWD, path, &current, follow_symlinks ? 0 : AT_SYMLINK_NOFOLLOW) != 0 ||
+                 !same_stat(info, &current)) {
+            file_watch_release(watches, watch_count);
+            return NULL;
+        }
+    }
     file_cache_entry *entry = malloc(sizeof(*entry) + (size_t)info->st_size);
-    if (!entry)
+    int *kept = watch_count ? malloc((size_t)watch_count * sizeof(int)) : NULL;
+    if (!entry || (watch_count && !kept)) {
+        file_watch_release(watches, watch_count);
+        free(entry);
+        free(kept);
         return NULL;
+    }
     entry->path = strdup(path);
     if (!entry->path || !read_whole(fd, entry->data, info->st_size)) {
+        file_watch_release(watches, watch_count);
+        free(kept);
         free(entry->path);
         free(entry);
         return NULL;
     }
+    if (watch_count)
+        memcpy(kept, watches, (size_t)watch_count * sizeof(int));
+    entry->watches = kept;
+    entry->watch_count = watch_count;
     entry->hash = hash_path(path, follow_symlinks);
     entry->follow_symlinks = follow_symlinks;
     entry->references = 0;
-    entry->device = info->st_dev;
-    entry->inode = info->st_ino;
+    entry->info = *info;
     entry->size = info->st_size;
-    entry->modified = info->st_mtim;
-    entry->changed = info->st_ctim;
 
     pthread_mutex_lock(&cache_lock);
+    /* A change reported since we looked may concern this file: then its
+     * first use checks it with stat. */
+    entry->validated_ms = change_generation == generation ? monotonic_ms() : 0;
     /* Another thread may have cached the same path meanwhile: replace it. */
     file_cache_entry **link = &buckets[entry->hash & (BUCKETS - 1)];
     for (file_cache_entry *old = *link; old; old = old->hash_next) {
@@ -253,10 +314,42 @@ static const config_directive file_cache_directives[] = {
     { .name = "FileCacheMaxFile", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(file_cache_max_file),
       .min_args = 1, .max_args = 1, .set = set_bytes, .default_value = "64K", .syntax = "bytes[K|M]",
       .help = "largest file the cache keeps; larger files are sent with sendfile" },
+    { .name = "FileCacheWatch", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(file_cache_watch), .min_args = 1,
+      .max_args = 1, .set = config_set_flag, .default_value = "On", .syntax = "On|Off",
+      .help = "On: a cached file is served without a stat() until inotify reports a change to it or to a "
+              "directory on its path (and at least once a second); Off: stat() on every hit" },
     { .name = NULL },
 };
+
+/* ---- change notification ------------------------------------------------ */
+
+static int watch_descriptor(const server_config *server)
+{
+    if (server->file_cache_size == 0 || !server->file_cache_watch)
+        return -1;
+    return file_watch_open();
+}
+
+/* Something a cached file depends on changed: drop every entry (responses
+ * in progress keep theirs until they end). */
+static void on_watch_event(void)
+{
+    /* While events are being read, hits are checked with stat: a request
+     * another thread serves meanwhile may already depend on them. */
+    atomic_fetch_add(&draining, 1);
+    if (file_watch_drain()) {
+        pthread_mutex_lock(&cache_lock);
+        change_generation++;
+        while (lru_oldest)
+            unlink_entry(lru_oldest);
+        pthread_mutex_unlock(&cache_lock);
+    }
+    atomic_fetch_sub(&draining, 1);
+}
 
 const module file_cache_module = {
     .name = "file_cache",
     .directives = file_cache_directives,
+    .child_event_fd = watch_descriptor,
+    .child_event = on_watch_event,
 };

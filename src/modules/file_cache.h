@@ -1,21 +1,27 @@
 /*
  * file_cache.h — the contents of small, hot files, kept in each child's
- * memory so that serving one costs a single fstatat(2) instead of open,
- * fstat, sendfile and close, and the response goes out in one writev with
- * its head.
+ * memory so that serving one costs no system call but the response's
+ * writev (instead of open, fstat, sendfile and close), head and body in one.
  *
- * Correctness: an entry is used only while fstatat() on the same path
- * (following symbolic links only when the request may) reports the same
- * device, inode, size, modification and change times as when it was read.
- * A changed, replaced, moved or chmod-ed file therefore misses at once and
- * is read again; nothing is ever stale.  The cache never widens access:
- * entries are only made from descriptors the static handler opened under
- * the symbolic-link rules, and a hit means the path still leads to that
- * very file (same device and inode).
+ * Correctness: an entry is only used while it is known to match the file.
+ * With FileCacheWatch On (the default), inotify watches the file and every
+ * directory on its path (and on the path its links resolve to); any change
+ * to any of them drops the whole cache before the requests that follow it
+ * are served (file_watch.h, and the child's event loop runs those events
+ * first), and an entry is still checked with fstatat(2) once a second for
+ * what inotify cannot see.  With FileCacheWatch Off, or when a path cannot
+ * be watched, every hit is checked with fstatat() on the same path
+ * (following symbolic links only when the request may): same device,
+ * inode, size, modification and change times as when it was read.  Either
+ * way a changed, replaced, moved or chmod-ed file misses at once and is
+ * read again.  The cache never widens access: entries are only made from
+ * descriptors the static handler opened under the symbolic-link rules, and
+ * a hit means the path still leads to that very file.
  *
  * Directives (file_cache_module, server context):
  *   FileCacheSize bytes      per child; 0 turns the cache off (default 8M)
  *   FileCacheMaxFile bytes   largest file kept (default 64K)
+ *   FileCacheWatch On|Off    inotify instead of a stat per hit (default On)
  *
  * Threads of a child share one cache (a mutex around a hash table and an
  * LRU list); a response holds a reference to its entry until the request

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "../core/log.h"
+#include "../core/module.h"
 #include "../http/connection.h"
 #include "../os/os.h"
 #include "control.h"
@@ -51,7 +52,9 @@
 #define SPECIAL_SIGNAL (SPECIAL_BASE + 1)
 #define SPECIAL_WAKE (SPECIAL_BASE + 2)
 #define SPECIAL_HANDOFF (SPECIAL_BASE + 3)
-#define SPECIAL_LISTEN (SPECIAL_BASE + 16)
+#define SPECIAL_MODULE (SPECIAL_BASE + 16)  /* + module index: modules' child_event_fd */
+#define SPECIAL_MODULE_END (SPECIAL_BASE + 80)
+#define SPECIAL_LISTEN (SPECIAL_BASE + 80)   /* + listener index */
 
 enum { PARK_LISTS = 4 };
 
@@ -645,6 +648,8 @@ static void *worker_main(void *argument)
             on_connection_event(state, index, generation, &worker);
         else if (index >= SPECIAL_LISTEN)
             on_listen_event(state, (int)(index - SPECIAL_LISTEN), &worker, &thread);
+        else if (index >= SPECIAL_MODULE && index < SPECIAL_MODULE_END)
+            weft_modules[index - SPECIAL_MODULE]->child_event();
         else if (index == SPECIAL_TIMER)
             sweep_timeouts(state);
         else if (index == SPECIAL_SIGNAL)
@@ -692,11 +697,26 @@ static int setup(child_state *state, sigset_t *signals)
         state->slots[i].connection.body_file = -1;
         list_append(&state->free_slots, &state->slots[i]);
     }
+    /* Modules' own descriptors (the file cache's inotify instance).  Their
+     * events go first in a batch: a change must be seen before requests
+     * that arrived after it. */
+    for (int i = 0; weft_modules[i]; i++) {
+        const module *m = weft_modules[i];
+        if (!m->child_event_fd || !m->child_event)
+            continue;
+        int fd = m->child_event_fd(state->server);
+        if (fd < 0)
+            continue;
+        if (SPECIAL_MODULE + (uint32_t)i >= SPECIAL_MODULE_END ||
+            add_special(state, fd, SPECIAL_MODULE + (uint32_t)i, EPOLLIN | EPOLLET) < 0)
+            log_error_number(LOG_LEVEL_WARN, errno, "child: cannot watch module %s's events", m->name);
+    }
     /* The hand-off queue holds at most one event per connection and one
      * per descriptor of the child's own (timer, signals, listeners...). */
     if (dispatch_init(&state->dispatch, state->epoll_fd, event_data(SPECIAL_HANDOFF, 0),
                       (int)state->slot_count + 64 + state->context->listen_count, &state->finished) != WEFT_OK)
         return WEFT_ERROR;
+    dispatch_set_urgent(&state->dispatch, event_data(SPECIAL_MODULE, 0), event_data(SPECIAL_MODULE_END, 0));
     pthread_mutex_lock(&state->lock);
     set_accepting(state, true);
     pthread_mutex_unlock(&state->lock);

@@ -59,6 +59,26 @@ void dispatch_destroy(dispatch *d)
     pthread_mutex_destroy(&d->lock);
 }
 
+void dispatch_set_urgent(dispatch *d, uint64_t low, uint64_t high)
+{
+    d->urgent_low = low;
+    d->urgent_high = high;
+}
+
+/* Moves urgent events to the front of a fresh batch, keeping the order of
+ * the rest. */
+static void urgent_first(dispatch *d, struct epoll_event *batch, int count)
+{
+    for (int i = 1; i < count; i++) {
+        uint64_t data = batch[i].data.u64;
+        if (data < d->urgent_low || data >= d->urgent_high)
+            continue;
+        struct epoll_event urgent = batch[i];
+        memmove(batch + 1, batch, (size_t)i * sizeof(batch[0]));
+        batch[0] = urgent;
+    }
+}
+
 void dispatch_wake_all(dispatch *d)
 {
     pthread_mutex_lock(&d->lock);
@@ -194,6 +214,8 @@ bool dispatch_next(dispatch_thread *t, struct epoll_event *event)
         atomic_fetch_sub(&d->pollers, 1);
         t->next = 0;
         t->count = count > 0 ? count : 0;
+        if (count > 1)
+            urgent_first(d, t->batch, count);
         if (count < 0 && errno != EINTR) {
             log_error_number(LOG_LEVEL_ERROR, errno, "child: epoll_wait");
             return false;

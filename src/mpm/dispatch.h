@@ -53,6 +53,7 @@ typedef struct {
     int queue_capacity;
     int queue_head;
     _Atomic int queue_length;
+    uint64_t urgent_low, urgent_high;  /* events with data in [low, high) go first in a batch */
 } dispatch;
 
 /* One thread's view: the batch it took and has not handled yet. */
@@ -69,6 +70,10 @@ typedef struct {
  * uses for anything else).  WEFT_OK or WEFT_ERROR (errno set). */
 int dispatch_init(dispatch *d, int epoll_fd, uint64_t handoff_data, int threads, _Atomic bool *finished);
 void dispatch_destroy(dispatch *d);
+
+/* Events whose data is in [low, high) are handled before the others taken
+ * with them (a change notification before the requests that follow it). */
+void dispatch_set_urgent(dispatch *d, uint64_t low, uint64_t high);
 
 /* Wakes every follower: call after setting *finished.  Pollers are the
  * caller's to wake (through the epoll set). */
