@@ -15,6 +15,7 @@
 #include "../../src/core/buffer.c"
 #include "../../src/core/pool.c"
 #include "../../src/http/parser.c"
+#include "../../src/core/blocking.c"
 #include "../../src/http/body.c"
 
 /* --- stand-ins --- */

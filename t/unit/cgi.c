@@ -10,6 +10,7 @@
 
 #include "../../src/core/buffer.c"
 #include "../../src/core/pool.c"
+#include "../../src/core/blocking.c"
 #include "../../src/http/parser.c"
 #include "../../src/modules/cgi.c"
 #include "../../src/modules/cgi_env.c"

@@ -20,6 +20,7 @@
 
 #if __has_include("core/log.c")
 #include "core/log.c"
+#include "core/blocking.c"
 #include "core/piped_log.c"
 #else
 int log_level_parse(const char *name)

@@ -10,6 +10,7 @@
 #include "core/buffer.c"
 #include "core/pool.c"
 #include "core/log.c"
+#include "core/blocking.c"
 #include "core/piped_log.c"
 #include "modules/access_log.c"
 

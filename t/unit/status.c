@@ -9,6 +9,7 @@
 
 #include "core/log.c"
 #include "core/pool.c"
+#include "core/blocking.c"
 #include "core/piped_log.c"
 #include "modules/status_format.c"
 #include "mpm/scoreboard.c"

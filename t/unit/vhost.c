@@ -9,6 +9,7 @@
 /* log.c before module.h: its parameters named "module" would shadow the type. */
 #include "core/log.c"
 #if __has_include("core/piped_log.c")
+#include "core/blocking.c"
 #include "core/piped_log.c"
 #endif
 #include "core/buffer.c"
