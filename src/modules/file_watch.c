@@ -23,10 +23,18 @@
 #define WATCHES_KEPT 1024
 #define BUCKETS 256
 
+/* A watch, and which of its events matter.  The watch on a cached file
+ * itself, or on a directory reached through a link, cares about every
+ * event; one on a directory above cares only about events that name the
+ * entry on the way down (so files coming and going beside the path, in
+ * /tmp say, do not empty the cache) and about itself. */
 typedef struct watch {
     struct watch *next;
     int wd;
     int references;
+    bool whole;          /* every event matters */
+    int name_count;
+    char **names;        /* the entries on the way down from this directory */
 } watch;
 
 static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -50,6 +58,48 @@ int file_watch_open(void)
     int fd = watch_fd;
     pthread_mutex_unlock(&watch_lock);
     return fd;
+}
+
+static void forget(watch *w)
+{
+    for (int i = 0; i < w->name_count; i++)
+        free(w->names[i]);
+    free(w->names);
+    free(w);
+}
+
+/* Marks `name` (NULL: every event) as mattering to watch wd. */
+static bool note_name(int wd, const char *name)
+{
+    watch *w = *slot_of(wd);
+    if (!w)
+        return false;
+    if (!name) {
+        w->whole = true;
+        return true;
+    }
+    for (int i = 0; i < w->name_count; i++)
+        if (strcmp(w->names[i], name) == 0)
+            return true;
+    char **names = realloc(w->names, (size_t)(w->name_count + 1) * sizeof(char *));
+    if (!names)
+        return false;
+    w->names = names;
+    if (!(names[w->name_count] = strdup(name)))
+        return false;
+    w->name_count++;
+    return true;
+}
+
+/* Does an event on watch w matter to the cache?  The lock is held. */
+static bool matters(const watch *w, const struct inotify_event *event)
+{
+    if (w->whole || event->len == 0 || (event->mask & (IN_DELETE_SELF | IN_MOVE_SELF)))
+        return true;
+    for (int i = 0; i < w->name_count; i++)
+        if (strcmp(w->names[i], event->name) == 0)
+            return true;
+    return false;
 }
 
 /* Takes one reference to a watch on path.  The lock is held. */
@@ -82,7 +132,7 @@ static void give_back(int wd)
     if (watch_count <= WATCHES_KEPT)
         return;
     *link = w->next;
-    free(w);
+    forget(w);
     watch_count--;
     inotify_rm_watch(watch_fd, wd);  /* its IN_IGNORED then names an unknown wd: not a change */
 }
@@ -97,6 +147,8 @@ static bool watch_chain(const char *path, bool follow_symlinks, int *wds, int ca
         return false;
     memcpy(copy, path, length + 1);
     uint32_t mask = FILE_EVENTS | (follow_symlinks ? 0 : IN_DONT_FOLLOW);
+    char name[NAME_MAX + 1];
+    const char *below = NULL;  /* the entry of copy on the way down; NULL for the file itself */
     for (;;) {
         int wd = take(copy, mask);
         if (wd < 0)
@@ -113,9 +165,15 @@ static bool watch_chain(const char *path, bool follow_symlinks, int *wds, int ca
             }
             wds[(*count)++] = wd;
         }
+        if (!note_name(wd, below))
+            return false;
         if (length == 1)
             return true;  /* "/" done */
         char *slash = strrchr(copy, '/');
+        if (strlen(slash + 1) > NAME_MAX)
+            return false;
+        strcpy(name, slash + 1);
+        below = name;
         length = slash == copy ? 1 : (size_t)(slash - copy);
         copy[length] = '\0';
         mask = DIRECTORY_EVENTS | IN_ONLYDIR;
@@ -170,18 +228,19 @@ bool file_watch_drain(void)
             p += sizeof(*event) + event->len;
             if (event->mask & IN_Q_OVERFLOW) {
                 changed = true;
-            } else if (event->mask & IN_IGNORED) {
-                /* The kernel dropped the watch (its inode is gone, which
-                 * another event reported) or we removed it. */
-                watch **link = slot_of(event->wd);
-                if (*link) {
-                    watch *w = *link;
-                    *link = w->next;
-                    free(w);
-                    watch_count--;
-                    changed = true;
-                }
-            } else {
+                continue;
+            }
+            watch **link = slot_of(event->wd);
+            if (!*link)
+                continue;  /* a watch we removed */
+            if (event->mask & IN_IGNORED) {
+                /* The kernel dropped the watch: its inode is gone. */
+                watch *w = *link;
+                *link = w->next;
+                forget(w);
+                watch_count--;
+                changed = true;
+            } else if (matters(*link, event)) {
                 changed = true;
             }
         }
