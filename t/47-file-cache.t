@@ -113,6 +113,24 @@ EOF
     like($err, qr/weft\.conf:\d+: FileCacheWatch must be On or Off/, 'with file:line');
 }
 
+# EnableSendfile Off: larger files go through memory, byte for byte, ranges
+# included; EnableMMAP is accepted (weft never maps files).
+{
+    my $body = join '', map { sprintf "%09d\n", $_ } 1 .. 120_000;    # 1.2 MB
+    my $v = WeftTest->new(conf => "EnableSendfile Off\nEnableMMAP Off\n", files => { 'www/big.txt' => $body });
+    $v->start;
+    my $r = $v->get('/big.txt');
+    is($r->{status}, 200, 'EnableSendfile Off: a 1.2 MB file is served');
+    ok(defined $r->{body} && $r->{body} eq $body, 'EnableSendfile Off: byte for byte');
+    $r = $v->get('/big.txt', Range => 'bytes=500000-500019');
+    is($r->{body}, substr($body, 500000, 20), 'EnableSendfile Off: a range of it');
+    $v->stop;
+    my $bad = WeftTest->new(conf => "EnableSendfile sometimes\n");
+    my ($code, $out, $err) = $bad->run_weft('-t');
+    isnt($code, 0, 'EnableSendfile sometimes fails -t');
+    like($err, qr/weft\.conf:\d+: EnableSendfile must be On or Off/, 'with file:line');
+}
+
 # FileCacheSize 0 turns it off; bad values are config errors.
 {
     my $off = WeftTest->new(conf => "FileCacheSize 0\n", files => { 'www/a.txt' => "a\n" });

@@ -59,6 +59,7 @@ typedef struct {
     int max_range_overlaps;
     int max_range_reversals;
     bool precompressed_gzip;
+    bool enable_sendfile;          /* EnableSendfile: Off sends files with pread + send */
     /* autoindex (modules/autoindex.c): IndexIgnore wildcards, NULL-terminated */
     char **index_ignore;
     /* headers (modules/headers.c): Header actions in order; AddCharset

@@ -356,6 +356,23 @@ static void prepare_response(connection *c, const connection_worker *worker)
     c->phase = PHASE_WRITE;
 }
 
+/* EnableSendfile Off: the file's next bytes go through memory.  What the
+ * socket does not take is read again next time, from the new offset. */
+static ssize_t send_file_copied(connection *c, size_t count)
+{
+    static _Thread_local char copy[64 * 1024];
+    if (count > sizeof(copy))
+        count = sizeof(copy);
+    ssize_t got = pread(c->body_file, copy, count, c->body_offset);
+    if (got <= 0)
+        return got;
+    struct iovec vector = { copy, (size_t)got };
+    ssize_t sent = c->io->writev(c, &vector, 1, (size_t)got < (size_t)c->body_remaining_file);
+    if (sent > 0)
+        c->body_offset += sent;
+    return sent;
+}
+
 /* Writes the head and the current memory or file part. */
 static int write_current(connection *c)
 {
@@ -390,9 +407,11 @@ static int write_current(connection *c)
             c->output_sent += done;
         }
     }
+    bool use_sendfile = !r->dir || r->dir->enable_sendfile;
     while (c->body_remaining_file > 0) {
         size_t chunk = c->body_remaining_file > SENDFILE_CHUNK ? SENDFILE_CHUNK : (size_t)c->body_remaining_file;
-        ssize_t sent = c->io->sendfile(c, c->body_file, &c->body_offset, chunk);
+        ssize_t sent = use_sendfile ? c->io->sendfile(c, c->body_file, &c->body_offset, chunk)
+                                    : send_file_copied(c, chunk);
         if (sent < 0) {
             if (errno == EINTR)
                 continue;

@@ -570,6 +570,16 @@ static int set_range_limit(config_parse *parse, const config_directive *d, void 
     return WEFT_OK;
 }
 
+/* EnableMMAP: Apache maps files to send them; weft never does (small
+ * files are read into the file cache, larger ones go by sendfile or
+ * pread), so both values already hold.  The argument is still checked. */
+static int set_enable_mmap(config_parse *parse, const config_directive *directive, void *target, int argc,
+                           char **argv)
+{
+    bool ignored;
+    return config_set_flag(parse, directive, &ignored, argc, argv);
+}
+
 static const config_directive static_directives[] = {
     { .name = "FileETag", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(file_etag), .min_args = 1,
       .max_args = ARGS_UNLIMITED, .set = set_file_etag, .merge = merge_file_etag,
@@ -589,6 +599,13 @@ static const config_directive static_directives[] = {
     { .name = "PrecompressedGzip", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(precompressed_gzip),
       .min_args = 1, .max_args = 1, .set = config_set_flag, .default_value = "Off", .syntax = "On|Off",
       .help = "serve NAME.gz for NAME to clients that accept gzip" },
+    { .name = "EnableSendfile", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(enable_sendfile),
+      .min_args = 1, .max_args = 1, .set = config_set_flag, .default_value = "On", .syntax = "On|Off",
+      .help = "send files larger than FileCacheMaxFile with sendfile(2); Off reads them into memory "
+              "first (for file systems where sendfile misbehaves, as Apache's)" },
+    { .name = "EnableMMAP", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_DIRECTORY, .min_args = 1,
+      .max_args = 1, .set = set_enable_mmap, .syntax = "On|Off",
+      .help = "accepted for Apache configurations: weft never memory-maps the files it sends" },
     { .name = NULL },
 };
 
