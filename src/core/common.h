@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define WEFT_NAME "weft"
 #define WEFT_VERSION "0.1.0"
@@ -45,5 +46,14 @@ void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *pointer, size_t size);
 char *xstrdup(const char *string);
 char *xstrndup(const char *string, size_t length);
+
+/* CLOCK_MONOTONIC in milliseconds: every deadline and interval in weft is
+ * measured with it (vDSO: no system call). */
+static inline int64_t monotonic_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
 
 #endif

@@ -58,12 +58,6 @@ static piped_log *piped_logs;
 static shared_counters *shared_slots;
 static int shared_slots_used;
 
-static int64_t monotonic_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 static shared_counters *allocate_counters(void)
 {

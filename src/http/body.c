@@ -37,12 +37,6 @@
 
 static const char continue_response[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
-static int64_t monotonic_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 bool request_has_body(const request *r)
 {

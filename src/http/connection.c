@@ -57,12 +57,6 @@ const connection_io connection_plain_io = {
     .close = plain_close,
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 static void address_text(const struct sockaddr_storage *address, char *text, size_t size, int *port)
 {
@@ -97,7 +91,7 @@ void connection_init(connection *c, int fd, const server_config *server, const s
 
     address_text(peer, c->peer_address, sizeof(c->peer_address), &c->peer_port);
     c->local_known = false;
-    c->head_started_ms = now_ms();
+    c->head_started_ms = monotonic_ms();
 }
 
 static void find_local_address(const connection *constant)
@@ -242,7 +236,7 @@ static void begin_request(connection *c, const connection_worker *worker)
     /* The first request's head stage began at accept; a later one's when
      * its first byte arrived (the wait before it is KeepAliveTimeout's). */
     if (c->requests_served > 0)
-        c->head_started_ms = now_ms();
+        c->head_started_ms = monotonic_ms();
     if (worker->score)
         scoreboard_set_status(worker->score, THREAD_READING);
 }
@@ -517,7 +511,7 @@ static connection_wait start_linger(connection *c)
 {
     shutdown(c->fd, SHUT_WR);
     c->phase = PHASE_LINGER;
-    c->linger_deadline_ms = now_ms() + LINGER_MS;
+    c->linger_deadline_ms = monotonic_ms() + LINGER_MS;
     buffer_clear(&c->input);
     return CONNECTION_WAIT_LINGER;
 }
@@ -532,7 +526,7 @@ static connection_wait run_linger(connection *c)
         if (count < 0) {
             if (errno == EINTR)
                 continue;
-            if (errno == EAGAIN && now_ms() < c->linger_deadline_ms)
+            if (errno == EAGAIN && monotonic_ms() < c->linger_deadline_ms)
                 return CONNECTION_WAIT_LINGER;
             return CONNECTION_CLOSE;
         }

@@ -31,12 +31,6 @@ struct response_stream {
     int64_t length_left; /* with has_length: body bytes still to send */
 };
 
-static int64_t monotonic_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 static int client_gone(request *r, const char *reason)
 {

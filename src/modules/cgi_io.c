@@ -69,12 +69,6 @@ typedef struct {
     const char *failure;            /* stdout ended badly: logged after its stderr */
 } exchange;
 
-static int64_t monotonic_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 static void log_script(exchange *x, const char *format, const char *detail)
 {

@@ -153,12 +153,6 @@ void cgi_close_pipes(cgi_process *process)
     close_if_open(&process->errors);
 }
 
-static int64_t monotonic_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 /* Has the script exited (reaping it if so)? */
 static bool try_reap(cgi_process *process, int *status)

@@ -116,12 +116,6 @@ typedef struct {
     pthread_t thread;
 } worker_thread;
 
-static int64_t monotonic_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 static int64_t wall_ms(void)
 {

@@ -49,13 +49,6 @@ void control_child_stopping(void)
     (void)ignored;
 }
 
-int64_t control_monotonic_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 int64_t control_realtime_ms(void)
 {
     struct timespec now;
@@ -280,7 +273,7 @@ static void restart(control_state *s, bool graceful)
         log_message(LOG_LEVEL_ERROR, "the access logs of the new configuration could not be opened; "
                                      "new children write none");
     access_log_close(s->server);  /* a piped log both use keeps its program */
-    piped_log_maintain(control_monotonic_ms());
+    piped_log_maintain(monotonic_ms());
     listen_commit();
 
     server_config *old = s->server;
@@ -297,7 +290,7 @@ static void restart(control_state *s, bool graceful)
         free(previous);
     }
 
-    int64_t now = control_monotonic_ms();
+    int64_t now = monotonic_ms();
     for (int slot = 0; slot < s->server_limit; slot++)
         if (s->children[slot].pid && s->children[slot].generation != s->generation)
             control_quiesce_child(s, slot, now);
@@ -322,7 +315,7 @@ static void stop_gracefully(control_state *s)
 {
     s->stopping = true;
     listen_close_all();
-    int64_t now = control_monotonic_ms();
+    int64_t now = monotonic_ms();
     for (int slot = 0; slot < s->server_limit; slot++)
         control_quiesce_child(s, slot, now);
     remove_pid_file(s);
@@ -336,7 +329,7 @@ static void stop_gracefully(control_state *s)
         control_reap(s);
         if (s->action == ACTION_STOP)
             break;  /* a TERM during a graceful stop makes it ungraceful */
-        if (deadline && control_monotonic_ms() >= deadline) {
+        if (deadline && monotonic_ms() >= deadline) {
             log_message(LOG_LEVEL_WARN, "GracefulShutdownTimeout of %d s reached, stopping the "
                                         "remaining children", timeout);
             break;
@@ -360,9 +353,9 @@ static void report_ready_if_due(control_state *s, int64_t now, int64_t ready_dea
 static control_action run_loop(control_state *s)
 {
     int64_t next_cycle = 0;
-    int64_t ready_deadline = control_monotonic_ms() + READY_TIMEOUT_MS;
+    int64_t ready_deadline = monotonic_ms() + READY_TIMEOUT_MS;
     for (;;) {
-        int64_t now = control_monotonic_ms();
+        int64_t now = monotonic_ms();
         wait_for_signal(s, next_cycle > now ? (int)(next_cycle - now) : 0);
         int reaped = control_reap(s);
         if (s->fatal)
@@ -377,7 +370,7 @@ static control_action run_loop(control_state *s)
             control_notify_reloaded(s);
             next_cycle = 0;
         }
-        now = control_monotonic_ms();
+        now = monotonic_ms();
         if (reaped || s->wake_pending || now >= next_cycle) {
             s->wake_pending = false;
             control_regulate(s, now);
@@ -518,7 +511,7 @@ int control_run(const config_options *options, server_config *server, int flags)
     if (notify == WEFT_ERROR)
         log_message(LOG_LEVEL_WARN, "NOTIFY_SOCKET is set but names no usable socket: systemd will not hear "
                                     "from weft");
-    piped_log_maintain(control_monotonic_ms());  /* from the detached process: it reaps them */
+    piped_log_maintain(monotonic_ms());  /* from the detached process: it reaps them */
     weft_scoreboard = &s->board;
     s->config_generation = 1;
     stamp_generation(s);

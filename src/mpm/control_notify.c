@@ -55,7 +55,7 @@ void control_notify_ready(control_state *s)
         sd_notify_printf("READY=1\nSTATUS=%s", status);
     ready_sent = true;
     memcpy(status_sent, status, sizeof status_sent);
-    status_sent_at = control_monotonic_ms();
+    status_sent_at = monotonic_ms();
 }
 
 void control_notify_tick(control_state *s, int64_t now, bool started)

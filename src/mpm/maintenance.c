@@ -48,7 +48,7 @@ int control_fork_child(control_state *s, int slot)
     pid_t pid = fork();
     if (pid < 0) {
         log_error_number(LOG_LEVEL_ERROR, errno, "fork: Unable to fork new process");
-        s->fork_paused_until = control_monotonic_ms() + FORK_FAILURE_PAUSE_MS;
+        s->fork_paused_until = monotonic_ms() + FORK_FAILURE_PAUSE_MS;
         return WEFT_ERROR;
     }
     if (pid == 0) {
@@ -76,7 +76,7 @@ int control_fork_child(control_state *s, int slot)
     memset(child, 0, sizeof *child);
     child->pid = pid;
     child->generation = s->generation;
-    child->started = control_monotonic_ms();
+    child->started = monotonic_ms();
     atomic_store_explicit(&record->pid, pid, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->board.header->children_started, 1, memory_order_relaxed);
     log_message(LOG_LEVEL_DEBUG, "child pid %ld started in slot %d (generation %d)", (long)pid, slot,
@@ -114,7 +114,7 @@ int control_start_children(control_state *s, int count)
     for (int slot = 0; slot < s->server_limit && started < count && started < room; slot++) {
         if (s->children[slot].pid)
             continue;
-        if (control_monotonic_ms() < s->fork_paused_until || control_fork_child(s, slot) != WEFT_OK)
+        if (monotonic_ms() < s->fork_paused_until || control_fork_child(s, slot) != WEFT_OK)
             break;
         started++;
     }
@@ -283,7 +283,7 @@ int control_reap(control_state *s)
         if (pid <= 0)
             break;
         reaped++;
-        if (piped_log_child_exited(pid, status, control_monotonic_ms()))
+        if (piped_log_child_exited(pid, status, monotonic_ms()))
             continue;  /* a log program, not a server child: restarted there */
         int slot = slot_of(s, pid);
         if (slot < 0) {
@@ -297,14 +297,14 @@ int control_reap(control_state *s)
                     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
         control_clear_slot(s, slot);
         if (WIFSIGNALED(status) && !expected_signal(WTERMSIG(status), &child, s->stopping))
-            child_crashed(s, slot, pid, WTERMSIG(status), current, control_monotonic_ms());
+            child_crashed(s, slot, pid, WTERMSIG(status), current, monotonic_ms());
         else if (WIFEXITED(status)) {
             child_exited(s, pid, WEXITSTATUS(status), child.generation == s->generation);
             /* A child that recycled itself (MaxConnectionsPerChild) and was
              * gone before we could fork its successor: fork it now, so that
              * capacity does not wait for the next regulation cycle. */
             if (WEXITSTATUS(status) == CHILD_EXIT_OK && current && !child.replaced && !s->stopping &&
-                !s->fatal && control_monotonic_ms() >= s->fork_paused_until)
+                !s->fatal && monotonic_ms() >= s->fork_paused_until)
                 control_fork_child(s, slot);
         }
     }
@@ -320,13 +320,13 @@ void control_terminate_children(control_state *s)
             child->stage = STOP_TERMINATED;
         }
     }
-    int64_t deadline = control_monotonic_ms() + TERM_GRACE_MS;
+    int64_t deadline = monotonic_ms() + TERM_GRACE_MS;
     bool killed = false;
     while (control_live_children(s) > 0) {
         control_reap(s);
         if (control_live_children(s) == 0)
             break;
-        int64_t now = control_monotonic_ms();
+        int64_t now = monotonic_ms();
         if (now >= deadline) {
             if (killed) {
                 for (int slot = 0; slot < s->server_limit; slot++)
