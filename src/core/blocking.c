@@ -19,3 +19,14 @@ void blocking_announce(void)
     if (thread_hook)
         thread_hook(thread_hook_argument);
 }
+
+int blocking_poll(struct pollfd *fds, nfds_t count, int64_t timeout_ms)
+{
+    if (timeout_ms < 0)
+        timeout_ms = 0;
+    if (timeout_ms > 60000)
+        timeout_ms = 60000;
+    if (timeout_ms > 0)
+        blocking_announce();
+    return poll(fds, count, (int)timeout_ms);
+}

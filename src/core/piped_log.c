@@ -207,8 +207,7 @@ int piped_log_write(piped_log *log, const char *line, size_t length)
         }
         /* POLLOUT on a pipe means a free buffer slot: room for PIPE_BUF bytes. */
         struct pollfd p = { .fd = log->write_fd, .events = POLLOUT };
-        blocking_announce();
-        poll(&p, 1, (int)(deadline - now));
+        blocking_poll(&p, 1, deadline - now);
     }
     errno = saved_errno;
     return rc;

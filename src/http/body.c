@@ -196,8 +196,7 @@ static int wait_for_input(request *r)
         if (left <= 0)
             return body_failed(r, 408, "timed out waiting for the client");
         struct pollfd p = { .fd = r->connection->fd, .events = POLLIN };
-        blocking_announce();
-        int ready = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+        int ready = blocking_poll(&p, 1, left);
         if (ready > 0)
             return WEFT_OK;  /* errors and hang-ups show up in the read */
         if (ready < 0 && errno != EINTR)

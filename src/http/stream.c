@@ -53,8 +53,7 @@ static int wait_writable(request *r)
         if (left <= 0)
             return client_gone(r, "the client stopped reading for Timeout");
         struct pollfd p = { .fd = r->connection->fd, .events = POLLOUT };
-        blocking_announce();
-        int ready = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+        int ready = blocking_poll(&p, 1, left);
         if (ready > 0)
             return WEFT_OK;  /* an error shows up in the next write */
         if (ready < 0 && errno != EINTR)

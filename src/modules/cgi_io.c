@@ -476,9 +476,7 @@ static void run_loop(exchange *x)
                 deadline = x->client_deadline;
         }
         int64_t wait = deadline - now;
-        if (wait > 0)
-            blocking_announce();
-        int ready = wait > 0 ? poll(fds, (nfds_t)count, wait > 60000 ? 60000 : (int)wait) : 0;
+        int ready = wait > 0 ? blocking_poll(fds, (nfds_t)count, wait) : 0;
         now = monotonic_ms();
         if (ready < 0 && errno != EINTR) {
             fail(x, 500, "poll failed", NULL);

@@ -23,7 +23,6 @@
  * (Linux 5.3+) lets us wait for the exit with a timeout.
  */
 #include "cgi.h"
-#include "../core/blocking.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +34,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "../core/blocking.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434   /* the same number on every architecture */
@@ -182,12 +183,12 @@ static bool wait_exit(cgi_process *process, int timeout_ms)
         int64_t left = deadline - monotonic_ms();
         if (left <= 0)
             return false;
-        blocking_announce();
         if (process->pidfd >= 0) {
             struct pollfd p = { .fd = process->pidfd, .events = POLLIN };
-            poll(&p, 1, (int)left);
+            blocking_poll(&p, 1, left);
         } else {
             struct timespec pause = { 0, (left < 10 ? left : 10) * 1000000L };
+            blocking_announce();
             nanosleep(&pause, NULL);
         }
     }

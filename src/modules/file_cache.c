@@ -26,7 +26,6 @@ struct file_cache_entry {
     bool linked;               /* in the table; an unlinked entry dies with its last reference */
     int references;            /* guarded by the cache lock */
     struct stat info;          /* as when it was read (or last checked) */
-    off_t size;
     int64_t validated_ms;      /* last known to match the file (monotonic); 0: check first */
     int watch_count;           /* inotify watches it holds (file_watch.h); 0: stat every time */
     int *watches;
@@ -65,7 +64,7 @@ static bool same_stat(const struct stat *a, const struct stat *b)
 
 static size_t entry_cost(const file_cache_entry *entry)
 {
-    return sizeof(*entry) + (size_t)entry->size + strlen(entry->path) + 1;
+    return sizeof(*entry) + (size_t)entry->info.st_size + strlen(entry->path) + 1;
 }
 
 /* The lock is held for all the list and table helpers. */
@@ -243,7 +242,6 @@ const file_cache_entry *file_cache_insert(request *r, const char *path, bool fol
     entry->follow_symlinks = follow_symlinks;
     entry->references = 0;
     entry->info = *info;
-    entry->size = info->st_size;
 
     pthread_mutex_lock(&cache_lock);
     /* A change reported since we looked may concern this file: then its

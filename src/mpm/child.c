@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -470,8 +471,8 @@ static connection_slot *accept_one(child_state *state, int listen_fd, connection
         unreserve_slot(state, slot);
         if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
             /* Out of descriptors or memory: pause accepting (the sweep
-             * resumes it) instead of spinning on a ready listening socket. */
-            /* Logged at most once a minute: a child that stays short of
+             * resumes it) instead of spinning on a ready listening socket.
+             * Logged at most once a minute: a child that stays short of
              * descriptors would otherwise write a line every pause, and a
              * descriptor freed for a moment must not restart the flood. */
             int64_t now = monotonic_ms();
@@ -488,13 +489,14 @@ static connection_slot *accept_one(child_state *state, int listen_fd, connection
             state->accept_paused_until_ms = now + ACCEPT_PAUSE_MS;
             set_accepting(state, false);
             pthread_mutex_unlock(&state->lock);
-            if (log_now && unlogged == 0)
-                log_error_number(LOG_LEVEL_ERROR, error, "accept: out of resources, pausing for %d ms",
-                                 ACCEPT_PAUSE_MS);
-            else if (log_now)
-                log_error_number(LOG_LEVEL_ERROR, error,
-                                 "accept: out of resources, pausing for %d ms (%llu pauses since the last report)",
-                                 ACCEPT_PAUSE_MS, (unsigned long long)unlogged);
+            if (log_now) {
+                char since[64] = "";
+                if (unlogged)
+                    snprintf(since, sizeof(since), " (%llu pauses since the last report)",
+                             (unsigned long long)unlogged);
+                log_error_number(LOG_LEVEL_ERROR, error, "accept: out of resources, pausing for %d ms%s",
+                                 ACCEPT_PAUSE_MS, since);
+            }
         }
         return NULL;  /* EAGAIN: the backlog is empty; others: that client left */
     }
@@ -519,9 +521,10 @@ static connection_slot *accept_one(child_state *state, int listen_fd, connection
 
 /* The listening socket is edge-triggered, so we take every pending
  * connection (until EAGAIN, the connection cap or a stop): a connection left
- * behind would get no further event.  This thread serves the first one; the
- * others are parked waiting for their first request, which wakes whichever
- * thread of this child is idle. */
+ * behind would get no further event.  This thread serves the first one and
+ * queues the others in its own batch (dispatch.h), which hands them to a
+ * sibling if it blocks; only when the batch is full are they parked for
+ * whichever thread of this child polls next. */
 static void on_listen_event(child_state *state, int listen_index, connection_worker *worker,
                             dispatch_thread *thread)
 {

@@ -13,7 +13,9 @@
 #include "../core/blocking.h"
 #include "../core/log.h"
 
-int dispatch_usable_cpus(void)
+/* The CPUs this process may run on (its affinity mask: taskset, a cgroup
+ * cpuset), at least 1: the number of pollers. */
+static int usable_cpus(void)
 {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
@@ -26,7 +28,7 @@ int dispatch_init(dispatch *d, int epoll_fd, uint64_t handoff_data, int capacity
 {
     d->epoll_fd = epoll_fd;
     d->handoff_data = handoff_data;
-    d->poller_limit = dispatch_usable_cpus();
+    d->poller_limit = usable_cpus();
     atomic_init(&d->pollers, 0);
     atomic_init(&d->followers, 0);
     d->finished = finished;

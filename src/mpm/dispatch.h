@@ -93,7 +93,4 @@ bool dispatch_next(dispatch_thread *t, struct epoll_event *event);
 #define DISPATCH_DEFERRED 0u
 bool dispatch_defer(dispatch_thread *t, uint64_t data);
 
-/* The CPUs this process may run on (its affinity mask), at least 1. */
-int dispatch_usable_cpus(void);
-
 #endif

@@ -67,9 +67,9 @@ static bool same_address(const struct sockaddr_storage *a, const struct sockaddr
 
 /* Options of the listening socket, set on new and reused ones.  Accepted
  * sockets inherit buffer sizes and TCP_NODELAY from it, so these cost
- * nothing per connection.  TCP_NODELAY (a
- * response head and body go out in one writev, or in full-sized pieces, so
- * Nagle's delay would only hold back the last part of a response). */
+ * nothing per connection.  TCP_NODELAY because a response goes out in one
+ * writev, or in full-sized pieces: Nagle's delay would only hold back its
+ * last part. */
 static void apply_socket_options(int fd, const server_config *server)
 {
     int one = 1;
