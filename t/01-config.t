@@ -189,6 +189,27 @@ EOF
     is($c, 0, 'LockFile and AcceptMutex are accepted (and ignored)') or diag($o . $e);
     like($o . $e, qr/weft\.conf:1:.*LockFile.*not need/i, 'LockFile: a note says weft does not need it');
     like($o . $e, qr/weft\.conf:2:.*AcceptMutex.*not need/i, 'AcceptMutex: a note says weft does not need it');
+
+    # ConnectionsPerThread has a maximum (1024), so that ThreadsPerChild x
+    # ConnectionsPerThread, a child's connection table, cannot overflow.
+    $v->write_conf("ThreadsPerChild 64\nConnectionsPerThread 1024\n");
+    ($c, $o, $e) = $v->check_config;
+    is($c, 0, 'ConnectionsPerThread 1024, its maximum, is accepted') or diag($o . $e);
+    $v->write_conf("ThreadsPerChild 64\n# the next line is too much\nConnectionsPerThread 1025\n");
+    ($c, $o, $e) = $v->check_config;
+    is($c, 1, 'ConnectionsPerThread 1025 is a configuration error');
+    like($o . $e, qr/weft\.conf:3: ConnectionsPerThread 1025 exceeds the maximum of 1024/,
+         '... reported with its file and line');
+    $v->write_conf("ConnectionsPerThread 4294967297\n");
+    ($c, $o, $e) = $v->check_config;
+    is($c, 1, 'a ConnectionsPerThread beyond an int is an error, not a wrapped value');
+    like($o . $e, qr/weft\.conf:1: ConnectionsPerThread requires a non-negative integer/, '... with its line');
+    $v->write_conf("ServerLimit 20000\nThreadLimit 20000\nThreadsPerChild 20000\nMaxClients 20000\n"
+        . "ConnectionsPerThread 1024\nMinSpareThreads 1\nMaxSpareThreads 20002\n");
+    ($c, $o, $e) = $v->check_config;
+    is($c, 0, 'the largest limits together pass -t') or diag($o . $e);
+    like($o, qr/^capacity: 20000 processes x 20000 threads = 400000000 simultaneous clients$/m,
+         '... and the capacity line shows the exact product');
 }
 
 done_testing;

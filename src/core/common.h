@@ -56,4 +56,14 @@ static inline int64_t monotonic_ms(void)
     return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
+/* CLOCK_REALTIME in milliseconds since the epoch: only for times shown to
+ * people (the scoreboard's start and last-use times); never for intervals,
+ * since the wall clock can be set back. */
+static inline int64_t realtime_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
 #endif

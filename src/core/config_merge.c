@@ -7,6 +7,7 @@
  * call from several threads on one compiled pattern.
  */
 #include "config_internal.h"
+#include "match.h"
 #include "module.h"
 #include "server.h"
 
@@ -135,26 +136,15 @@ static bool directory_wildcard_matches(const config_section *section, const char
 }
 
 /* As Apache 2.4: a plain <Location /a> covers /a, /a/ and /a/x but not /ab;
- * <Location /a/> only what starts with "/a/". */
+ * <Location /a/> only what starts with "/a/" (match.h). */
 static bool location_matches(const char *location, const char *url_path)
 {
-    size_t length = strlen(location);
-    return strncmp(url_path, location, length) == 0
-        && (length == 0 || location[length - 1] == '/' || url_path[length] == '/' || url_path[length] == '\0');
-}
-
-/* regexec, after the cheap test of the literal text a match must start with. */
-static bool starts_with(const char *subject, const char *prefix)
-{
-    while (*prefix)
-        if (*subject++ != *prefix++)
-            return false;
-    return true;
+    return location[0] == '\0' || url_prefix_match(location, url_path) > 0;
 }
 
 static bool regex_matches(const config_section *section, const char *subject)
 {
-    return (!section->regex_prefix || starts_with(subject, section->regex_prefix))
+    return (!section->regex_prefix || text_starts_with(subject, section->regex_prefix))
         && regexec(section->regex, subject, 0, NULL, 0) == 0;
 }
 

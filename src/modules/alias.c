@@ -11,11 +11,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../core/match.h"
 #include "../http/request.h"
 #include "../http/response.h"
 #include "../http/uri.h"
-
-#define ALIAS_MAX_GROUPS 10
 
 typedef struct {
     const config_directive *row;  /* the directive that wrote it, for DUMP_CONFIG */
@@ -37,49 +36,7 @@ struct alias_rules {
     alias_list aliases;
 };
 
-/* ---- matching and building --------------------------------------------- */
-
-size_t alias_prefix_match(const char *prefix, const char *path)
-{
-    size_t length = strlen(prefix);
-    if (strncmp(prefix, path, length) != 0)
-        return 0;
-    /* "/doc" covers "/doc" and "/doc/x", not "/docs"; "/doc/" needs the slash. */
-    if (length > 0 && prefix[length - 1] != '/' && path[length] != '\0' && path[length] != '/')
-        return 0;
-    return length;
-}
-
-char *alias_substitute(pool *p, const char *template, const char *subject, const regmatch_t *match,
-                       size_t match_count)
-{
-    size_t length = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        char *out = pass ? pool_alloc(p, length + 1) : NULL;
-        size_t written = 0;
-        for (const char *c = template; *c; c++) {
-            const char *piece = c;
-            size_t piece_length = 1;
-            if (c[0] == '\\' && c[1]) {
-                piece = ++c;
-            } else if (c[0] == '$' && isdigit((unsigned char)c[1])) {
-                size_t group = (size_t)(*++c - '0');
-                bool present = group < match_count && match[group].rm_so >= 0;
-                piece = present ? subject + match[group].rm_so : "";
-                piece_length = present ? (size_t)(match[group].rm_eo - match[group].rm_so) : 0;
-            }
-            if (out)
-                memcpy(out + written, piece, piece_length);
-            written += piece_length;
-        }
-        if (out) {
-            out[written] = '\0';
-            return out;
-        }
-        length = written;
-    }
-    return NULL;
-}
+/* ---- building --------------------------------------------------------- */
 
 static char *absolute_url(pool *p, const char *target, const char *host)
 {
@@ -119,29 +76,22 @@ static const char *request_host(request *r)
 }
 
 /* Does rule match r->path?  Fills *result with the mapped path or URL. */
-static bool starts_with(const char *subject, const char *prefix)
-{
-    while (*prefix)
-        if (*subject++ != *prefix++)
-            return false;
-    return true;
-}
-
 static bool rule_applies(request *r, const alias_rule *rule, bool redirect, char **result)
 {
     if (rule->regex) {
-        regmatch_t match[ALIAS_MAX_GROUPS];
-        if (!starts_with(r->path, rule->prefix) || regexec(rule->regex, r->path, ALIAS_MAX_GROUPS, match, 0) != 0)
+        regmatch_t match[MATCH_MAX_GROUPS];
+        if (!text_starts_with(r->path, rule->prefix) ||
+            regexec(rule->regex, r->path, MATCH_MAX_GROUPS, match, 0) != 0)
             return false;
         if (!rule->target) {
             *result = NULL;
             return true;
         }
-        char *mapped = alias_substitute(r->pool, rule->target, r->path, match, ALIAS_MAX_GROUPS);
+        char *mapped = regex_substitute(r->pool, rule->target, r->path, match, MATCH_MAX_GROUPS);
         *result = redirect ? regex_redirect_location(r->pool, mapped, r->query, request_host(r)) : mapped;
         return true;
     }
-    size_t covered = alias_prefix_match(rule->url, r->path);
+    size_t covered = url_prefix_match(rule->url, r->path);
     if (covered == 0)
         return false;
     if (!rule->target)

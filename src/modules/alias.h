@@ -18,27 +18,17 @@
  *
  * Regular expressions are POSIX EREs (regcomp/regexec), not PCRE: no \d,
  * \w or \s (use [0-9], [[:alnum:]_], [[:space:]]), no lazy quantifiers,
- * no lookaround, no (?i); alternatives are leftmost-longest.  In the
- * substitution, $0..$9 are groups and a backslash takes the next character
- * literally.  A relative file-path is relative to ServerRoot.
+ * no lookaround, no (?i); alternatives are leftmost-longest.  Prefixes
+ * and the $0..$9 substitution follow core/match.h (Apache's rules).  A
+ * relative file-path is relative to ServerRoot.
  */
 #ifndef WEFT_MODULES_ALIAS_H
 #define WEFT_MODULES_ALIAS_H
-
-#include <regex.h>
 
 #include "../core/module.h"
 #include "../core/pool.h"
 
 extern const module alias_module;
-
-/* How much of path the URL-path prefix covers (whole segments), 0 if it
- * does not match. */
-size_t alias_prefix_match(const char *prefix, const char *path);
-
-/* template with $0..$9 replaced by the groups of subject in match. */
-char *alias_substitute(pool *p, const char *template, const char *subject, const regmatch_t *match,
-                       size_t match_count);
 
 /* The Location of a prefix Redirect: target (absolute URL, or a path made
  * absolute with http://host), then the escaped rest of the path, then

@@ -7,7 +7,8 @@
  *                                    scripts; no Options ExecCGI needed.
  *   ScriptAliasMatch regex path      the same with a POSIX extended regex
  *                                    against the URL-path; $0..$9 in path are
- *                                    the matched groups.  (Apache uses PCRE:
+ *                                    the matched groups (core/match.h, as
+ *                                    AliasMatch).  (Apache uses PCRE:
  *                                    no \d, \w, lazy quantifiers, lookaround
  *                                    or (?i) here.)
  *   AddHandler handler ext...        anywhere.  cgi-script runs files with
@@ -42,10 +43,9 @@
 #include <unistd.h>
 
 #include "../core/log.h"
+#include "../core/match.h"
 #include "../http/connection.h"
 #include "mime.h"
-
-#define MAX_SUBSTITUTION_GROUPS 10
 
 typedef struct script_alias {
     struct script_alias *next;
@@ -55,8 +55,6 @@ typedef struct script_alias {
 } script_alias;
 
 /* ---- configuration ------------------------------------------------------ */
-
-static size_t prefix_match(const char *path, const char *fake);
 
 static void free_regex(void *pattern)
 {
@@ -76,7 +74,7 @@ static int set_script_alias(config_parse *parse, const config_directive *d, void
     if (argv[0][0] != '/')
         return config_error(parse, "ScriptAlias: the URL-path '%s' must start with '/'", argv[0]);
     for (const script_alias *earlier = *(script_alias **)target; earlier; earlier = earlier->next)
-        if (!earlier->pattern && prefix_match(argv[0], earlier->fake))
+        if (!earlier->pattern && url_prefix_match(earlier->fake, argv[0]))
             config_warning(parse, "The ScriptAlias directive for %s will probably never match because it "
                                   "overlaps an earlier ScriptAlias for %s.", argv[0], earlier->fake);
     script_alias *alias = pool_calloc(config_pool(parse), sizeof(*alias));
@@ -261,62 +259,16 @@ static const config_directive cgi_directives[] = {
 
 /* ---- ScriptAlias ---------------------------------------------------------- */
 
-/* "/cgi-bin/" matches "/cgi-bin/x" only; "/cgi-bin" matches "/cgi-bin" and
- * "/cgi-bin/x" but not "/cgi-binx" (Apache's alias_matches). */
-static size_t prefix_match(const char *path, const char *fake)
-{
-    size_t length = strlen(fake);
-    if (strncmp(path, fake, length) != 0)
-        return 0;
-    if (fake[length - 1] != '/' && path[length] != '\0' && path[length] != '/')
-        return 0;
-    return length;
-}
-
-/* ScriptAliasMatch's target: $0..$9 replaced, "\$" a literal dollar. */
-static char *substitute(pool *p, const char *template, const char *subject, const regmatch_t *groups)
-{
-    size_t length = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        char *out = pass ? pool_alloc(p, length + 1) : NULL;
-        size_t at = 0;
-        for (const char *c = template; *c; c++) {
-            if (*c == '\\' && (c[1] == '$' || c[1] == '\\')) {
-                c++;
-            } else if (*c == '$' && c[1] >= '0' && c[1] <= '9') {
-                const regmatch_t *group = &groups[c[1] - '0'];
-                c++;
-                if (group->rm_so >= 0) {
-                    size_t piece = (size_t)(group->rm_eo - group->rm_so);
-                    if (out)
-                        memcpy(out + at, subject + group->rm_so, piece);
-                    at += piece;
-                }
-                continue;
-            }
-            if (out)
-                out[at] = *c;
-            at++;
-        }
-        if (out) {
-            out[at] = '\0';
-            return out;
-        }
-        length = at;
-    }
-    return NULL;
-}
-
 static int cgi_translate(request *r)
 {
     for (const script_alias *alias = r->server->script_aliases; alias; alias = alias->next) {
         if (alias->pattern) {
-            regmatch_t groups[MAX_SUBSTITUTION_GROUPS];
-            if (regexec(alias->pattern, r->path, MAX_SUBSTITUTION_GROUPS, groups, 0) != 0)
+            regmatch_t groups[MATCH_MAX_GROUPS];
+            if (regexec(alias->pattern, r->path, MATCH_MAX_GROUPS, groups, 0) != 0)
                 continue;
-            r->file_path = substitute(r->pool, alias->real, r->path, groups);
+            r->file_path = regex_substitute(r->pool, alias->real, r->path, groups, MATCH_MAX_GROUPS);
         } else {
-            size_t length = prefix_match(r->path, alias->fake);
+            size_t length = url_prefix_match(alias->fake, r->path);
             if (!length)
                 continue;
             r->file_path = pool_printf(r->pool, "%s%s", alias->real, r->path + length);
@@ -421,7 +373,7 @@ static void describe_script(request *r, cgi_script *script)
     /* Apache 2.4's CONTEXT_PREFIX / CONTEXT_DOCUMENT_ROOT for a ScriptAlias. */
     if (r->handler) {
         for (const script_alias *alias = r->server->script_aliases; alias; alias = alias->next) {
-            if (!alias->pattern && prefix_match(r->path, alias->fake)) {
+            if (!alias->pattern && url_prefix_match(alias->fake, r->path)) {
                 script->context_prefix = alias->fake;
                 script->context_root = alias->real;
                 break;

@@ -150,6 +150,11 @@ static void reconcile_spares(mpm_capacity *c)
     if (c->connections_per_thread < 1) {
         warn(c, "ConnectionsPerThread of %d not allowed, increasing to 1.", c->connections_per_thread);
         c->connections_per_thread = 1;
+    } else if (c->connections_per_thread > MPM_MAX_CONNECTIONS_PER_THREAD) {
+        /* The directive refuses such values; this keeps the function total. */
+        warn(c, "ConnectionsPerThread of %d exceeds the maximum of %d, decreasing to %d.",
+             c->connections_per_thread, MPM_MAX_CONNECTIONS_PER_THREAD, MPM_MAX_CONNECTIONS_PER_THREAD);
+        c->connections_per_thread = MPM_MAX_CONNECTIONS_PER_THREAD;
     }
 }
 

@@ -22,6 +22,13 @@
 #define MPM_HARD_SERVER_LIMIT 20000
 #define MPM_HARD_THREAD_LIMIT 20000
 #define MPM_DEFAULT_MAX_WORKERS 400   /* threads, when neither cap is given */
+/* ConnectionsPerThread above this is a configuration error.  It bounds a
+ * child's connection table, ThreadLimit x this many slots at most, so that
+ * the slot count and the dispatch queue sized from it stay far inside an
+ * int (20000 x 1024 = 20,480,000). */
+#define MPM_MAX_CONNECTIONS_PER_THREAD 1024
+_Static_assert((long long)MPM_HARD_THREAD_LIMIT * MPM_MAX_CONNECTIONS_PER_THREAD < (1LL << 30),
+               "a child's connection table must fit an int with room to spare");
 
 #define CAPACITY_MAX_WARNINGS 16
 #define CAPACITY_WARNING_SIZE 256

@@ -32,6 +32,7 @@
 #include "../core/module.h"
 #include "../http/connection.h"
 #include "../os/os.h"
+#include "capacity.h"
 #include "control.h"
 #include "dispatch.h"
 
@@ -116,14 +117,6 @@ typedef struct {
     int thread_index;
     pthread_t thread;
 } worker_thread;
-
-
-static int64_t wall_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 static void list_append(slot_list *list, connection_slot *slot)
 {
@@ -549,6 +542,24 @@ static void on_listen_event(child_state *state, int listen_index, connection_wor
         serve(state, first, worker);
 }
 
+/* Re-arms the timer or the signalfd (EPOLLONESHOT: one thread handles each
+ * tick or signal).  A child that can no longer see its timer or its signals
+ * would hold connections past every timeout and ignore the control process,
+ * so on failure it marks itself stopping in the scoreboard, which gets it a
+ * successor at once, and closes everything. */
+static void rearm_special(child_state *state, int fd, uint32_t index, const char *what)
+{
+    struct epoll_event event = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = event_data(index, 0) };
+    if (epoll_ctl(state->epoll_fd, EPOLL_CTL_MOD, fd, &event) == 0)
+        return;
+    log_error_number(LOG_LEVEL_ERROR, errno, "child: cannot re-arm its %s, stopping to be replaced", what);
+    if (state->process)
+        atomic_store_explicit(&state->process->quiescing, true, memory_order_relaxed);
+    if (!state->context->single_process)
+        control_child_stopping();
+    stop_now(state);
+}
+
 static void sweep_timeouts(child_state *state)
 {
     uint64_t expirations;
@@ -601,8 +612,7 @@ static void sweep_timeouts(child_state *state)
         state->finished = true;
         wake_all_threads(state);
     }
-    struct epoll_event event = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = event_data(SPECIAL_TIMER, 0) };
-    epoll_ctl(state->epoll_fd, EPOLL_CTL_MOD, state->timer_fd, &event);
+    rearm_special(state, state->timer_fd, SPECIAL_TIMER, "timer");
 }
 
 static void on_signal(child_state *state)
@@ -614,8 +624,7 @@ static void on_signal(child_state *state)
         else if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT || info.ssi_signo == SIGHUP)
             stop_now(state);
     }
-    struct epoll_event event = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = event_data(SPECIAL_SIGNAL, 0) };
-    epoll_ctl(state->epoll_fd, EPOLL_CTL_MOD, state->signal_fd, &event);
+    rearm_special(state, state->signal_fd, SPECIAL_SIGNAL, "signal descriptor");
 }
 
 /* A worker thread takes the next event its child's dispatch gives it
@@ -683,10 +692,15 @@ static int setup(child_state *state, sigset_t *signals)
         add_special(state, state->wake_fd, SPECIAL_WAKE, EPOLLIN) < 0)
         return WEFT_ERROR;
 
-    int per_thread = state->server->connections_per_thread > 0 ? state->server->connections_per_thread : 1;
-    state->slot_count = (uint32_t)state->server->threads_per_child * (uint32_t)per_thread;
-    if (state->slot_count < (uint32_t)state->server->threads_per_child)
-        state->slot_count = (uint32_t)state->server->threads_per_child;
+    /* Both factors are reconciled (capacity.h: at most ThreadLimit and
+     * MPM_MAX_CONNECTIONS_PER_THREAD), so the product fits; it is formed in
+     * 64 bits and clamped anyway, never wrapped. */
+    const server_config *server = state->server;
+    uint64_t threads = server->threads_per_child > 0 ? (uint64_t)server->threads_per_child : 1;
+    uint64_t per_thread = server->connections_per_thread > 0 ? (uint64_t)server->connections_per_thread : 1;
+    uint64_t slots = threads * per_thread;
+    uint64_t most = (uint64_t)MPM_HARD_THREAD_LIMIT * MPM_MAX_CONNECTIONS_PER_THREAD;
+    state->slot_count = (uint32_t)(slots < most ? slots : most);
     state->slots = xcalloc(state->slot_count, sizeof(connection_slot));
     for (uint32_t i = 0; i < state->slot_count; i++) {
         state->slots[i].index = i;
@@ -803,7 +817,7 @@ int child_main(const child_context *context)
         return CHILD_EXIT_SICK;
     }
     if (state.process)
-        atomic_store_explicit(&state.process->started_ms, wall_ms(), memory_order_relaxed);
+        atomic_store_explicit(&state.process->started_ms, realtime_ms(), memory_order_relaxed);
     for (int i = 0; i < started; i++)
         pthread_join(threads[i].thread, NULL);
     free(threads);

@@ -49,13 +49,6 @@ void control_child_stopping(void)
     (void)ignored;
 }
 
-int64_t control_realtime_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 void control_notice(const char *format, ...)
 {
     char text[LOG_LINE_MAX];
@@ -147,7 +140,7 @@ static void stamp_generation(control_state *s)
     scoreboard_header *header = s->board.header;
     atomic_store_explicit(&header->running_generation, s->generation, memory_order_relaxed);
     atomic_store_explicit(&header->config_generation, s->config_generation, memory_order_relaxed);
-    atomic_store_explicit(&header->restart_time_ms, control_realtime_ms(), memory_order_relaxed);
+    atomic_store_explicit(&header->restart_time_ms, realtime_ms(), memory_order_relaxed);
     s->server->config_generation = s->config_generation;
 }
 
@@ -391,7 +384,7 @@ static int run_single_process(control_state *s)
     scoreboard_process *record = scoreboard_process_at(&s->board, 0);
     atomic_store_explicit(&record->pid, getpid(), memory_order_relaxed);
     atomic_store_explicit(&record->generation, 0, memory_order_relaxed);
-    atomic_store_explicit(&record->started_ms, control_realtime_ms(), memory_order_relaxed);
+    atomic_store_explicit(&record->started_ms, realtime_ms(), memory_order_relaxed);
     int count;
     const int *fds = listen_fds(&count);
     child_context context = {

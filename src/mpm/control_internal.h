@@ -91,7 +91,6 @@ typedef struct {
     int64_t last_throttled_fork;
 } control_state;
 
-int64_t control_realtime_ms(void);
 /* NOTICE lines reach the log whatever LogLevel says (as in Apache). */
 void control_notice(const char *format, ...) PRINTF_LIKE(1, 2);
 

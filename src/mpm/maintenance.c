@@ -43,7 +43,7 @@ int control_fork_child(control_state *s, int slot)
     atomic_store_explicit(&record->connections, 0, memory_order_relaxed);
     atomic_store_explicit(&record->parked, 0, memory_order_relaxed);
     atomic_store_explicit(&record->generation, s->generation, memory_order_relaxed);
-    atomic_store_explicit(&record->started_ms, control_realtime_ms(), memory_order_relaxed);
+    atomic_store_explicit(&record->started_ms, realtime_ms(), memory_order_relaxed);
 
     pid_t pid = fork();
     if (pid < 0) {

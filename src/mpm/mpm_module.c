@@ -40,6 +40,19 @@ static int set_accept_filter(config_parse *parse, const config_directive *direct
     return WEFT_OK;
 }
 
+/* ConnectionsPerThread: refused above its maximum here, where the error
+ * can name the file and line, rather than clamped later. */
+static int set_connections_per_thread(config_parse *parse, const config_directive *directive, void *target,
+                                      int argc, char **argv)
+{
+    if (config_set_integer(parse, directive, target, argc, argv) != WEFT_OK)
+        return WEFT_ERROR;
+    if (*(int *)target > MPM_MAX_CONNECTIONS_PER_THREAD)
+        return config_error(parse, "ConnectionsPerThread %d exceeds the maximum of %d", *(int *)target,
+                            MPM_MAX_CONNECTIONS_PER_THREAD);
+    return WEFT_OK;
+}
+
 /* Rows post_config asks config_was_set() about, by position. */
 enum { ROW_MAX_CLIENTS = 6, ROW_MAX_REQUEST_WORKERS = 7 };
 
@@ -109,8 +122,9 @@ static const config_directive mpm_directives[] = {
       .default_value = "10", .syntax = "seconds",
       .help = "how long retiring children may finish their requests before SIGTERM; 0 = forever" },
     { .name = "ConnectionsPerThread", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(connections_per_thread),
-      .min_args = 1, .max_args = 1, .set = config_set_integer, .default_value = "32", .syntax = "number",
-      .help = "a child holds at most ThreadsPerChild x this many connections, parked ones included" },
+      .min_args = 1, .max_args = 1, .set = set_connections_per_thread, .default_value = "32", .syntax = "number",
+      .help = "a child holds at most ThreadsPerChild x this many connections, parked ones included "
+              "(1 to 1024)" },
     { .name = "LockFile", .contexts = CONTEXT_SERVER_ONLY, .scope = SCOPE_SERVER, .min_args = 1,
       .max_args = 1, .set = config_set_ignored, .syntax = "file",
       .help = "accepted for Apache 2.2 configurations; weft needs no accept lock" },
@@ -213,8 +227,8 @@ static int mpm_post_config(config_parse *parse, server_config *server)
 
 void mpm_describe_capacity(const server_config *s, char *out, size_t size)
 {
-    snprintf(out, size, "capacity: %d processes x %d threads = %d simultaneous clients",
-             s->max_processes, s->threads_per_child, s->max_processes * s->threads_per_child);
+    snprintf(out, size, "capacity: %d processes x %d threads = %lld simultaneous clients",
+             s->max_processes, s->threads_per_child, (long long)s->max_processes * s->threads_per_child);
 }
 
 int mpm_keep_limits(server_config *server, int server_limit, int thread_limit)

@@ -16,13 +16,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int64_t realtime_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 /* Each part starts on a 64-byte boundary so that the process records do not
  * share a cache line with the header the control process writes. */
 static size_t align_up(size_t size)

@@ -1,6 +1,6 @@
 /* Unit tests for the pure parts of the CGI module: ScriptAlias matching and
- * ScriptAliasMatch substitution (the translate hook), AddHandler and the
- * extension checks, the list merges, SetEnv/PassEnv/UnsetEnv, the command
+ * ScriptAliasMatch substitution (the translate hook; the shared rules
+ * themselves are tested in match.c), AddHandler and the extension checks, the list merges, SetEnv/PassEnv/UnsetEnv, the command
  * line of an indexed query, and the environment's precedence rules.  The
  * request head is parsed by the real parser; the rest of the server is
  * replaced by the stand-ins below. */
@@ -10,6 +10,7 @@
 
 #include "../../src/core/buffer.c"
 #include "../../src/core/pool.c"
+#include "../../src/core/match.c"
 #include "../../src/core/blocking.c"
 #include "../../src/http/parser.c"
 #include "../../src/modules/cgi.c"
@@ -133,16 +134,6 @@ static int count_variable(char **variables, const char *name)
 
 /* --- tests --- */
 
-static void test_prefix_match(void)
-{
-    is_int(prefix_match("/cgi-bin/x.cgi", "/cgi-bin/"), 9, "/cgi-bin/ matches /cgi-bin/x.cgi");
-    is_int(prefix_match("/cgi-bin", "/cgi-bin/"), 0, "/cgi-bin/ does not match /cgi-bin");
-    is_int(prefix_match("/cgi-bin/x", "/cgi-bin"), 8, "/cgi-bin matches /cgi-bin/x");
-    is_int(prefix_match("/cgi-bin", "/cgi-bin"), 8, "/cgi-bin matches itself");
-    is_int(prefix_match("/cgi-binx", "/cgi-bin"), 0, "/cgi-bin does not match /cgi-binx");
-    is_int(prefix_match("/other", "/cgi-bin/"), 0, "unrelated paths do not match");
-}
-
 static void test_script_alias_directives(void)
 {
     server_config server = { 0 };
@@ -166,13 +157,18 @@ static void test_substitute(void)
 {
     regex_t pattern;
     regcomp(&pattern, "^/m/([a-z]+)/?(.*)$", REG_EXTENDED);
-    regmatch_t groups[MAX_SUBSTITUTION_GROUPS];
+    regmatch_t groups[MATCH_MAX_GROUPS];
     const char *subject = "/m/env/a/b";
-    ok(regexec(&pattern, subject, MAX_SUBSTITUTION_GROUPS, groups, 0) == 0, "the regex matches");
-    is_string(substitute(p, "/srv/$1.cgi/$2", subject, groups), "/srv/env.cgi/a/b", "$1 and $2");
-    is_string(substitute(p, "/x$0", subject, groups), "/x/m/env/a/b", "$0 is the whole match");
-    is_string(substitute(p, "/x/\\$1/$9", subject, groups), "/x/$1/", "\\$ is a dollar, an unmatched group empty");
-    is_string(substitute(p, "/plain", subject, groups), "/plain", "no reference: as written");
+    ok(regexec(&pattern, subject, MATCH_MAX_GROUPS, groups, 0) == 0, "the regex matches");
+    is_string(regex_substitute(p, "/srv/$1.cgi/$2", subject, groups, MATCH_MAX_GROUPS), "/srv/env.cgi/a/b",
+              "$1 and $2");
+    is_string(regex_substitute(p, "/x$0", subject, groups, MATCH_MAX_GROUPS), "/x/m/env/a/b",
+              "$0 is the whole match");
+    is_string(regex_substitute(p, "/x/\\$1/$9", subject, groups, MATCH_MAX_GROUPS), "/x/$1/",
+              "\\$ is a dollar, an unmatched group empty");
+    is_string(regex_substitute(p, "/a\\b/$1", subject, groups, MATCH_MAX_GROUPS), "/ab/env",
+              "a backslash takes any next character literally, as for AliasMatch (ap_pregsub)");
+    is_string(regex_substitute(p, "/plain", subject, groups, MATCH_MAX_GROUPS), "/plain", "no reference: as written");
     regfree(&pattern);
 }
 
@@ -336,7 +332,6 @@ int main(void)
 {
     p = pool_create(4096);
     parse.pool = p;
-    test_prefix_match();
     test_script_alias_directives();
     test_substitute();
     test_translate();

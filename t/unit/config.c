@@ -14,6 +14,7 @@
 #include "core/config_dump.c"
 #include "core/config_lexer.c"
 #include "core/config_merge.c"
+#include "core/match.c"
 #include "core/core_module.c"
 #include "core/pool.c"
 #include "core/vhost.c"

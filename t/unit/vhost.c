@@ -19,6 +19,7 @@
 #endif
 #include "core/config_lexer.c"
 #include "core/config_merge.c"
+#include "core/match.c"
 #include "core/core_module.c"
 #include "core/pool.c"
 #include "core/vhost.c"
