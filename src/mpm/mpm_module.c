@@ -129,7 +129,7 @@ static const config_directive mpm_directives[] = {
       .max_args = 1, .set = config_set_ignored, .syntax = "file",
       .help = "accepted for Apache 2.2 configurations; weft needs no accept lock" },
     { .name = "AcceptFilter", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(accept_filter), .min_args = 2,
-      .max_args = 2, .set = set_accept_filter, .syntax = "protocol none|data",
+      .max_args = 2, .set = set_accept_filter, .default_value = "http data", .syntax = "protocol none|data",
       .help = "for http: 'data' (the default, as Apache's on Linux) has the kernel hand over a connection "
               "only once its first bytes arrived (TCP_DEFER_ACCEPT); 'none' at once" },
     { .name = "AcceptMutex", .contexts = CONTEXT_SERVER_ONLY, .scope = SCOPE_SERVER, .min_args = 1,
