@@ -112,7 +112,9 @@ is($r->{body}, "start page\n", 'a second Listen address:port serves too') or dia
 $r = $w->request("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", port => $w->port_n(4));
 is($r->{body}, "start page\n", 'Listen with a port only (every address) serves on 127.0.0.1') or diag($r->summary);
 SKIP: {
-    skip 'no IPv6 loopback', 1 unless $have_ipv6;
+    # Visible in prove's normal output (diag goes to standard error), not only in -v.
+    my $why = 'no IPv6 loopback (::1) on this machine: Listen [::1] is not checked';
+    diag("SKIP: $why"), skip($why, 1) unless $have_ipv6;
     $r = $w->request("GET / HTTP/1.1\r\nHost: [::1]\r\nConnection: close\r\n\r\n", host => '::1',
         port => $w->port_n(3));
     is($r->{body}, "start page\n", 'Listen [::1]:port serves over IPv6') or diag($r->summary);

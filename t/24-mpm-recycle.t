@@ -1,6 +1,8 @@
 #!/usr/bin/perl
-# MaxRequestsPerChild (connections, as Apache counts them) under load:
-# children are replaced with zero failed requests, and capacity never dips.
+# MaxRequestsPerChild (connections, as Apache counts them): a child is
+# replaced after exactly N connections, not before; under load children are
+# replaced with zero failed requests, capacity never dips, and the number of
+# children stays within bounds.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -8,9 +10,41 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 use WeftTest qw(wait_for scale);
 
+# One child, MaxConnectionsPerChild 3: the same child serves connections 1
+# to 3, then a new child takes over, and no request fails across the change.
+for my $directive ('MaxRequestsPerChild', 'MaxConnectionsPerChild') {
+    my $w = WeftTest->new(conf => <<"EOF", files => { 'www/index.html' => "recycled\n" });
+StartServers 1
+ThreadsPerChild 4
+MinSpareThreads 1
+MaxSpareThreads 6
+MaxClients 1
+$directive 3
+EOF
+    $w->start;
+    wait_for(sub { $w->child_pids == 1 }, scale(10));
+    my ($first) = $w->child_pids;
+    ok($first, "$directive 3: one child to begin with");
+    my @statuses;
+    for my $n (1 .. 2) {
+        push @statuses, $w->get('/index.html')->{status} // 0;
+    }
+    is_deeply([$w->child_pids], [$first], "$directive 3: the same child after 2 connections");
+    push @statuses, $w->get('/index.html')->{status} // 0;
+    my $replaced = wait_for(sub { my @k = $w->child_pids; @k == 1 && $k[0] != $first }, scale(10));
+    ok($replaced, "$directive 3: after the 3rd connection the child is replaced (pid $first gone, one new child)")
+        or diag('children now: ' . join(' ', $w->child_pids));
+    my ($second) = $w->child_pids;
+    push @statuses, $w->get('/index.html')->{status} // 0 for 1 .. 2;
+    is_deeply([$w->child_pids], [$second], "$directive 3: the new child serves the next connections");
+    is("@statuses", '200 200 200 200 200', "$directive 3: every request across the recycle is answered");
+    $w->stop(name => "$directive 3 server");
+}
+
 for my $directive ('MaxRequestsPerChild', 'MaxConnectionsPerChild') {
     my $w = WeftTest->new(conf => <<"EOF", files => { 'www/index.html' => "recycled\n" });
 StartServers 2
+ServerLimit 8
 ThreadsPerChild 4
 MinSpareThreads 2
 MaxSpareThreads 16
@@ -24,7 +58,7 @@ EOF
 
     # Sample the children while the load runs.
     my %seen = map { $_ => 1 } @first;
-    my $min_children = 99;
+    my ($min_children, $max_children) = (99, 0);
     my ($samples, $empty) = (0, 0);
     my $load = $w->start_load(clients => 4, duration => scale(3), path => '/index.html',
         expect => "recycled\n", per_connection => 2);
@@ -33,6 +67,7 @@ EOF
         my @k = $w->child_pids;
         $seen{$_} = 1 for @k;
         $min_children = @k if @k < $min_children;
+        $max_children = @k if @k > $max_children;
         $samples++;
         $empty++ unless @k;
         sleep 0.02;
@@ -46,6 +81,11 @@ EOF
     cmp_ok(scalar(keys %seen), '>', 4, "$directive: many children came and went (" . scalar(keys %seen) . ' seen)');
     cmp_ok($min_children, '>=', 1, "$directive: capacity never dips to nothing: there is always a child process")
         or diag("$empty of $samples samples (every 20 ms) found no child process at all");
+    cmp_ok($max_children, '<=', 8, "$directive: never more children than ServerLimit (8), "
+           . "old and new together (at most $max_children)");
+    ok(wait_for(sub { my $n = $w->child_pids; $n >= 2 && $n <= 6 }, scale(10)),
+       "$directive: once the load is over, 2 to MaxClients (6) children")
+        or diag('children now: ' . join(' ', $w->child_pids));
     ok($w->running, "$directive: the control process is still running");
     my $r = $w->get('/');
     is($r->{status}, 200, "$directive: the server answers after the load");
