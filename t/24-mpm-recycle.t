@@ -83,8 +83,10 @@ EOF
         or diag("$empty of $samples samples (every 20 ms) found no child process at all");
     cmp_ok($max_children, '<=', 8, "$directive: never more children than ServerLimit (8), "
            . "old and new together (at most $max_children)");
-    ok(wait_for(sub { my $n = $w->child_pids; $n >= 2 && $n <= 6 }, scale(10)),
-       "$directive: once the load is over, 2 to MaxClients (6) children")
+    # MinSpareThreads 2 needs one child of 4 threads; the regulation may
+    # retire the others once the load is over.
+    ok(wait_for(sub { my $n = $w->child_pids; $n >= 1 && $n <= 6 }, scale(10)),
+       "$directive: once the load is over, 1 to MaxClients (6) children")
         or diag('children now: ' . join(' ', $w->child_pids));
     ok($w->running, "$directive: the control process is still running");
     my $r = $w->get('/');
