@@ -185,6 +185,19 @@ static void test_regex_prefix(void)
                   cases[i].pattern);
 }
 
+/* A plain <Location> uses the shared URL-path prefix rule (core/match.c). */
+static void test_location_prefix(void)
+{
+    ok(location_matches("/a", "/a"), "<Location /a> covers /a");
+    ok(location_matches("/a", "/a/"), "... /a/");
+    ok(location_matches("/a", "/a/x"), "... /a/x");
+    ok(!location_matches("/a", "/ab"), "... not /ab");
+    ok(!location_matches("/a/", "/a"), "<Location /a/> does not cover /a");
+    ok(location_matches("/a//b", "/a/b/c"), "doubled slashes in a Location collapse");
+    ok(location_matches("/", "/anything"), "<Location /> covers everything");
+    ok(location_matches("", "/anything"), "an empty Location covers everything, as before");
+}
+
 static int remove_entry(const char *path, const struct stat *info, int flag, struct FTW *ftw)
 {
     return remove(path);
@@ -199,6 +212,7 @@ int main(void)
     test_kinds();
     test_vhost_sections();
     test_regex_prefix();
+    test_location_prefix();
     pool_destroy(p);
     nftw(root, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
     return done_testing();
