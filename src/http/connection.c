@@ -86,6 +86,8 @@ void connection_init(connection *c, int fd, const server_config *server, const s
     c->output_sent = 0;
     c->body_file = -1;
     c->close_after_response = false;
+    c->read_ready = true;  /* nothing read yet: the request may be there already */
+    c->peer_closed = false;
     buffer_clear(&c->input);
     buffer_clear(&c->output);
 
@@ -195,9 +197,17 @@ static size_t head_limit(const server_config *server)
 }
 
 /* Reads whatever the socket has into the input buffer.  Returns the byte
- * count, 0 at end of stream, or -1 (errno EAGAIN: nothing yet). */
+ * count, 0 at end of stream, or -1 (errno EAGAIN: nothing yet).  Every wait
+ * for input in this file comes from an EAGAIN here (or in run_linger), and
+ * a socket that is not read_ready answers EAGAIN without a system call: its
+ * last read proved the receive queue empty, so the next bytes raise an
+ * edge.  (nginx: ngx_http_read_request_header reads only if rev->ready.) */
 static ssize_t read_input(connection *c, size_t limit)
 {
+    if (!c->read_ready) {
+        errno = EAGAIN;
+        return -1;
+    }
     if (!c->input.data) {
         if (spare_input) {
             c->input.data = spare_input;
@@ -216,10 +226,7 @@ static ssize_t read_input(connection *c, size_t limit)
         buffer_reserve(&c->input, c->input.capacity);
     }
     size_t room = c->input.capacity - c->input.length;
-    ssize_t count;
-    do {
-        count = c->io->read(c, c->input.data + c->input.length, room);
-    } while (count < 0 && errno == EINTR);
+    ssize_t count = connection_read(c, c->input.data + c->input.length, room);
     if (count > 0) {
         c->input.length += (size_t)count;
         c->input.data[c->input.length] = '\0';
@@ -519,18 +526,14 @@ static connection_wait start_linger(connection *c)
 static connection_wait run_linger(connection *c)
 {
     char scrap[4096];
-    for (;;) {
-        ssize_t count = c->io->read(c, scrap, sizeof(scrap));
-        if (count == 0)
+    /* Until the socket is drained (EAGAIN or a short read): only then may
+     * the connection wait for the client's FIN. */
+    while (c->read_ready) {
+        ssize_t count = connection_read(c, scrap, sizeof(scrap));
+        if (count == 0 || (count < 0 && errno != EAGAIN))
             return CONNECTION_CLOSE;
-        if (count < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN && monotonic_ms() < c->linger_deadline_ms)
-                return CONNECTION_WAIT_LINGER;
-            return CONNECTION_CLOSE;
-        }
     }
+    return monotonic_ms() < c->linger_deadline_ms ? CONNECTION_WAIT_LINGER : CONNECTION_CLOSE;
 }
 
 int64_t request_read_deadline_ms(const request_read_timeout_setting *setting, bool header,
@@ -657,13 +660,12 @@ connection_wait connection_run(connection *c, const connection_worker *worker)
                     return CONNECTION_CLOSE;
                 return start_linger(c);
             }
+            /* Nothing buffered: read_head asks the socket only if it may
+             * hold more (read_ready), e.g. after a read that filled the
+             * buffer or a body read that took exactly what it asked for.
+             * Usually the last read was short, and then the wait for the
+             * next request costs no recv() that says EAGAIN. */
             c->phase = (c->discard_remaining || c->discard_chunked) ? PHASE_DISCARD_BODY : PHASE_READ_HEAD;
-            /* Nothing pipelined: the next request is almost never there yet,
-             * so wait for it instead of paying a recv() that says EAGAIN.
-             * The event loop's edge-triggered registration reports anything
-             * that arrived meanwhile. */
-            if (c->phase == PHASE_READ_HEAD && c->input.length == 0)
-                return CONNECTION_WAIT_REQUEST;
             break;
         }
         case PHASE_DISCARD_BODY: {
