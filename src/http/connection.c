@@ -514,26 +514,27 @@ static int discard_body(connection *c)
     }
 }
 
-static connection_wait start_linger(connection *c)
-{
-    shutdown(c->fd, SHUT_WR);
-    c->phase = PHASE_LINGER;
-    c->linger_deadline_ms = monotonic_ms() + LINGER_MS;
-    buffer_clear(&c->input);
-    return CONNECTION_WAIT_LINGER;
-}
-
 static connection_wait run_linger(connection *c)
 {
     char scrap[4096];
     /* Until the socket is drained (EAGAIN or a short read): only then may
-     * the connection wait for the client's FIN. */
+     * the connection wait for the client's FIN.  Closing with input still
+     * queued would also send a RST instead of our FIN. */
     while (c->read_ready) {
         ssize_t count = connection_read(c, scrap, sizeof(scrap));
         if (count == 0 || (count < 0 && errno != EAGAIN))
             return CONNECTION_CLOSE;
     }
     return monotonic_ms() < c->linger_deadline_ms ? CONNECTION_WAIT_LINGER : CONNECTION_CLOSE;
+}
+
+static connection_wait start_linger(connection *c)
+{
+    shutdown(c->fd, SHUT_WR);
+    c->phase = PHASE_LINGER;
+    c->linger_deadline_ms = monotonic_ms() + LINGER_MS;
+    buffer_clear(&c->input);
+    return run_linger(c);  /* what is queued already raises no edge */
 }
 
 int64_t request_read_deadline_ms(const request_read_timeout_setting *setting, bool header,
