@@ -783,7 +783,7 @@ static void test_write_blocked(void)
     for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
         buffer pipeline = { 0 };
         const char *expected[12];
-        char ids[12][8];
+        char ids[12][16];
         int count = 0;
         for (int i = 0; i < 12; i++) {
             snprintf(ids[i], sizeof(ids[i]), "%d", i);
