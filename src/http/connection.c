@@ -656,8 +656,9 @@ connection_wait connection_run(connection *c, const connection_worker *worker)
             finish_request(c, worker);
             if (close_now) {
                 /* Lingering is only needed when the client may still be
-                 * sending: we stopped it, or it sent more than we read. */
-                if (client_is_done && c->input.length == 0)
+                 * sending: we stopped it, or it sent more than we read
+                 * (buffered, or maybe still queued: read_ready). */
+                if (client_is_done && c->input.length == 0 && !c->read_ready)
                     return CONNECTION_CLOSE;
                 return start_linger(c);
             }

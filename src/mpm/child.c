@@ -294,15 +294,16 @@ static int64_t park_timeout_ms(const child_state *state, connection_wait wait)
  * usual keep-alive request costs no epoll_ctl at all.  No edge is lost:
  *  - connection_run returns a wait for input only when its socket is not
  *    read_ready (connection.h: its last read said EAGAIN or was short), so
- *    any byte still to come raises an edge, on a registration that exists
- *    since before that read;
+ *    every byte still to come arrives later and raises an edge;
  *  - an edge that arrives while a thread runs the connection sets
- *    event_pending, which this function turns into "run again", read_ready;
+ *    event_pending, which this function turns into "run again" with
+ *    read_ready set;
  *  - EPOLL_CTL_ADD and EPOLL_CTL_MOD poll the socket once more and report
- *    what is queued already (ep_insert/ep_modify in fs/eventpoll.c): so a
- *    fresh connection parked before its first read (on_listen_event), and
- *    input that arrived while the connection was armed for EPOLLOUT only,
- *    are reported when the registration becomes EPOLLIN.
+ *    what is queued already (ep_insert/ep_modify in fs/eventpoll.c): so
+ *    input that came before the registration (a fresh connection parked
+ *    unread by on_listen_event, or served first and registered only now)
+ *    or while it was armed for EPOLLOUT only is reported as it becomes
+ *    EPOLLIN.
  * EPOLLRDHUP is asked for as nginx does: an end of stream reported with the
  * last data keeps read_ready set through short reads until a read sees it. */
 static bool park(child_state *state, connection_slot *slot, connection_wait wait)

@@ -754,6 +754,27 @@ static void test_linger(void)
     }
 }
 
+/* A client that said Connection: close in a head that filled the buffer
+ * exactly, and sent more behind it: the server must not close with those
+ * bytes unread (its FIN would become a RST), it lingers. */
+static void test_close_after_full_read(void)
+{
+    buffer pipeline = { 0 };
+    append_head(&pipeline, "GET", 'g', 1, "Connection: close\r\n", INPUT_INITIAL_SIZE);
+    for (int i = 0; i < 100; i++)
+        buffer_append_char(&pipeline, 'z');
+    exchange x = { .data = pipeline.data, .length = pipeline.length };
+    outcome out = run_exchange(&x);
+    responses rs = split_responses(&out.received);
+    const char *expected[] = { "1" };
+    check_bodies("Connection: close in a head of 4096 bytes, then 100 more bytes", &rs, expected, 1);
+    ok(!out.closed && out.last_wait == CONNECTION_WAIT_LINGER && out.ready_waits == 0,
+       "... lingers rather than close with input unread");
+    free_responses(&rs);
+    buffer_free(&out.received);
+    buffer_free(&pipeline);
+}
+
 /* A stopping child answers the request in progress with Connection: close
  * and drops what was pipelined behind it. */
 static void test_stopping(void)
@@ -899,6 +920,7 @@ int main(void)
     test_mixed();
     test_continue();
     test_linger();
+    test_close_after_full_read();
     test_stopping();
     test_write_blocked();
     connection_thread_exit();
