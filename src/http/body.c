@@ -133,7 +133,12 @@ static int take_buffered(request *r, char *out, size_t size, size_t *got)
 
 /* One read from the socket: straight into out for a Content-Length body,
  * into the input buffer (after the head) for a chunked one.  Returns
- * WEFT_OK (bytes arrived: *got of them in out), WEFT_AGAIN or WEFT_ERROR. */
+ * WEFT_OK (bytes arrived: *got of them in out), WEFT_AGAIN or WEFT_ERROR.
+ * The read always happens (a handler waits with poll, which is
+ * level-triggered and misses nothing), but connection_read records what it
+ * proves: a read that took exactly the body's last bytes leaves the socket
+ * read_ready, so the connection looks for a pipelined request behind the
+ * body before it parks. */
 static int read_socket(request *r, char *out, size_t size, size_t *got)
 {
     request_body_progress *progress = &r->body_read;
@@ -142,9 +147,7 @@ static int read_socket(request *r, char *out, size_t size, size_t *got)
     if (!r->parser.chunked) {
         uint64_t remaining = (uint64_t)(r->parser.content_length - progress->received);
         size_t want = size < remaining ? size : (size_t)remaining;
-        do
-            count = c->io->read(c, out, want);
-        while (count < 0 && errno == EINTR);
+        count = connection_read(c, out, want);
         if (count > 0) {
             progress->received += count;
             r->bytes_received += (uint64_t)count;
@@ -163,9 +166,7 @@ static int read_socket(request *r, char *out, size_t size, size_t *got)
         buffer_reserve(&c->input, want);
         r->head = c->input.data;  /* the buffer may have moved */
         size_t room = c->input.capacity - c->input.length;
-        do
-            count = c->io->read(c, c->input.data + c->input.length, room);
-        while (count < 0 && errno == EINTR);
+        count = connection_read(c, c->input.data + c->input.length, room);
         if (count > 0) {
             c->input.length += (size_t)count;
             c->input.data[c->input.length] = '\0';

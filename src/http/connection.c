@@ -86,6 +86,8 @@ void connection_init(connection *c, int fd, const server_config *server, const s
     c->output_sent = 0;
     c->body_file = -1;
     c->close_after_response = false;
+    c->read_ready = true;  /* nothing read yet: the request may be there already */
+    c->peer_closed = false;
     buffer_clear(&c->input);
     buffer_clear(&c->output);
 
@@ -195,9 +197,17 @@ static size_t head_limit(const server_config *server)
 }
 
 /* Reads whatever the socket has into the input buffer.  Returns the byte
- * count, 0 at end of stream, or -1 (errno EAGAIN: nothing yet). */
+ * count, 0 at end of stream, or -1 (errno EAGAIN: nothing yet).  Every wait
+ * for input in this file comes from an EAGAIN here (or in run_linger), and
+ * a socket that is not read_ready answers EAGAIN without a system call: its
+ * last read proved the receive queue empty, so the next bytes raise an
+ * edge.  (nginx: ngx_http_read_request_header reads only if rev->ready.) */
 static ssize_t read_input(connection *c, size_t limit)
 {
+    if (!c->read_ready) {
+        errno = EAGAIN;
+        return -1;
+    }
     if (!c->input.data) {
         if (spare_input) {
             c->input.data = spare_input;
@@ -216,10 +226,7 @@ static ssize_t read_input(connection *c, size_t limit)
         buffer_reserve(&c->input, c->input.capacity);
     }
     size_t room = c->input.capacity - c->input.length;
-    ssize_t count;
-    do {
-        count = c->io->read(c, c->input.data + c->input.length, room);
-    } while (count < 0 && errno == EINTR);
+    ssize_t count = connection_read(c, c->input.data + c->input.length, room);
     if (count > 0) {
         c->input.length += (size_t)count;
         c->input.data[c->input.length] = '\0';
@@ -507,30 +514,27 @@ static int discard_body(connection *c)
     }
 }
 
+static connection_wait run_linger(connection *c)
+{
+    char scrap[4096];
+    /* Until the socket is drained (EAGAIN or a short read): only then may
+     * the connection wait for the client's FIN.  Closing with input still
+     * queued would also send a RST instead of our FIN. */
+    while (c->read_ready) {
+        ssize_t count = connection_read(c, scrap, sizeof(scrap));
+        if (count == 0 || (count < 0 && errno != EAGAIN))
+            return CONNECTION_CLOSE;
+    }
+    return monotonic_ms() < c->linger_deadline_ms ? CONNECTION_WAIT_LINGER : CONNECTION_CLOSE;
+}
+
 static connection_wait start_linger(connection *c)
 {
     shutdown(c->fd, SHUT_WR);
     c->phase = PHASE_LINGER;
     c->linger_deadline_ms = monotonic_ms() + LINGER_MS;
     buffer_clear(&c->input);
-    return CONNECTION_WAIT_LINGER;
-}
-
-static connection_wait run_linger(connection *c)
-{
-    char scrap[4096];
-    for (;;) {
-        ssize_t count = c->io->read(c, scrap, sizeof(scrap));
-        if (count == 0)
-            return CONNECTION_CLOSE;
-        if (count < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN && monotonic_ms() < c->linger_deadline_ms)
-                return CONNECTION_WAIT_LINGER;
-            return CONNECTION_CLOSE;
-        }
-    }
+    return run_linger(c);  /* what is queued already raises no edge */
 }
 
 int64_t request_read_deadline_ms(const request_read_timeout_setting *setting, bool header,
@@ -652,18 +656,18 @@ connection_wait connection_run(connection *c, const connection_worker *worker)
             finish_request(c, worker);
             if (close_now) {
                 /* Lingering is only needed when the client may still be
-                 * sending: we stopped it, or it sent more than we read. */
-                if (client_is_done && c->input.length == 0)
+                 * sending: we stopped it, or it sent more than we read
+                 * (buffered, or maybe still queued: read_ready). */
+                if (client_is_done && c->input.length == 0 && !c->read_ready)
                     return CONNECTION_CLOSE;
                 return start_linger(c);
             }
+            /* Nothing buffered: read_head asks the socket only if it may
+             * hold more (read_ready), e.g. after a read that filled the
+             * buffer or a body read that took exactly what it asked for.
+             * Usually the last read was short, and then the wait for the
+             * next request costs no recv() that says EAGAIN. */
             c->phase = (c->discard_remaining || c->discard_chunked) ? PHASE_DISCARD_BODY : PHASE_READ_HEAD;
-            /* Nothing pipelined: the next request is almost never there yet,
-             * so wait for it instead of paying a recv() that says EAGAIN.
-             * The event loop's edge-triggered registration reports anything
-             * that arrived meanwhile. */
-            if (c->phase == PHASE_READ_HEAD && c->input.length == 0)
-                return CONNECTION_WAIT_REQUEST;
             break;
         }
         case PHASE_DISCARD_BODY: {

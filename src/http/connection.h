@@ -10,10 +10,26 @@
  * that is idle between requests, or a slow client, holds no thread.
  *
  * A connection is run by one thread at a time; the caller guarantees it.
+ *
+ * Input readiness (nginx's rev->ready).  The event loop's registration is
+ * edge-triggered: it reports bytes that arrive, never bytes that are
+ * already queued.  So the connection remembers whether its socket may still
+ * hold unread input (read_ready) and returns a wait for input only when it
+ * does not: after a read said EAGAIN, or after a short read (fewer bytes
+ * than asked: on a stream socket the receive queue was empty at that
+ * moment, and anything arriving later raises a new edge).  A read that
+ * filled the buffer proves nothing, so read_ready stays set and the next
+ * wait for input reads again first.  The event loop sets it again
+ * (connection_input_ready) whenever it delivers an event for the
+ * connection.  As nginx does with EPOLLRDHUP, an end of stream the event
+ * loop has already reported keeps read_ready set through short reads: the
+ * FIN sits behind the data, raises no further edge, and only a read that
+ * returns 0 consumes it.
  */
 #ifndef WEFT_HTTP_CONNECTION_H
 #define WEFT_HTTP_CONNECTION_H
 
+#include <errno.h>
 #include <netinet/in.h>
 
 #include "../core/buffer.h"
@@ -79,7 +95,38 @@ struct connection {
     const body_piece *pieces;      /* BODY_PIECES: those not started yet */
     int pieces_left;
     bool close_after_response;
+
+    /* Input readiness (see the header comment); read_ready is set at
+     * accept, since nothing has been read yet. */
+    bool read_ready;               /* the socket may hold input we have not read */
+    bool peer_closed;              /* the event loop reported the peer's end of stream */
 };
+
+/* The one way the connection layer (and body.c) reads the socket: reads
+ * like connection_io.read (EINTR retried) and keeps read_ready up to date.
+ * Inline so that body.c's unit test needs no connection.c. */
+static inline ssize_t connection_read(connection *c, void *data, size_t length)
+{
+    ssize_t count;
+    do
+        count = c->io->read(c, data, length);
+    while (count < 0 && errno == EINTR);
+    if (count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        c->read_ready = false;
+    else if (count > 0 && (size_t)count < length && !c->peer_closed)
+        c->read_ready = false;  /* plain TCP; a TLS io would have to keep it for buffered records */
+    return count;
+}
+
+/* The event loop delivered an event for c (or may have missed one): its
+ * socket may have input again.  peer_closed: the event reported the peer's
+ * end of stream or an error (EPOLLRDHUP, EPOLLHUP, EPOLLERR). */
+static inline void connection_input_ready(connection *c, bool peer_closed)
+{
+    c->read_ready = true;
+    if (peer_closed)
+        c->peer_closed = true;
+}
 
 /* Sets up c for a freshly accepted socket (non-blocking); peer is the
  * address accept() returned.  The local address is looked up when first

@@ -69,7 +69,8 @@ typedef struct connection_slot {
     bool in_use;
     bool registered;       /* added to epoll since the socket was accepted */
     bool parked;
-    bool event_pending;    /* an edge came while a thread ran it: run it again before parking */
+    uint32_t event_pending; /* events of edges that came while a thread ran it (0: none):
+                             * run it again before parking */
     uint32_t armed_events; /* what it is registered for in epoll */
     connection_wait waiting;
     int64_t parked_at_ms;
@@ -273,16 +274,31 @@ static int64_t park_timeout_ms(const child_state *state, connection_wait wait)
     }
 }
 
+/* What an event says about the peer: its end of stream (or an error) is
+ * queued, and a short read does not consume it (connection.h). */
+#define PEER_CLOSED_EVENTS (EPOLLRDHUP | EPOLLHUP | EPOLLERR)
+
 /* Parks slot until its socket is ready for `wait`.  Returns false when an
  * event already arrived while we owned it: the caller keeps the connection
  * and runs it again.
  *
  * A connection is registered once, edge-triggered, for input; only a write
  * that would block switches it to output (and back afterwards).  So the
- * usual keep-alive request costs no epoll_ctl at all.  An edge that arrives
- * while a thread runs the connection sets event_pending, which this
- * function turns into "run again"; the connection always reads until EAGAIN
- * before it parks, so no edge is lost. */
+ * usual keep-alive request costs no epoll_ctl at all.  No edge is lost:
+ *  - connection_run returns a wait for input only when its socket is not
+ *    read_ready (connection.h: its last read said EAGAIN or was short), so
+ *    every byte still to come arrives later and raises an edge;
+ *  - an edge that arrives while a thread runs the connection sets
+ *    event_pending, which this function turns into "run again" with
+ *    read_ready set;
+ *  - EPOLL_CTL_ADD and EPOLL_CTL_MOD poll the socket once more and report
+ *    what is queued already (ep_insert/ep_modify in fs/eventpoll.c): so
+ *    input that came before the registration (a fresh connection parked
+ *    unread by on_listen_event, or served first and registered only now)
+ *    or while it was armed for EPOLLOUT only is reported as it becomes
+ *    EPOLLIN.
+ * EPOLLRDHUP is asked for as nginx does: an end of stream reported with the
+ * last data keeps read_ready set through short reads until a read sees it. */
 static bool park(child_state *state, connection_slot *slot, connection_wait wait)
 {
     int64_t now = monotonic_ms();
@@ -297,7 +313,7 @@ static bool park(child_state *state, connection_slot *slot, connection_wait wait
     slot->waiting = wait;
     slot->parked_at_ms = now;
 
-    uint32_t wanted = (wait == CONNECTION_WAIT_WRITE ? EPOLLOUT : EPOLLIN) | EPOLLET;
+    uint32_t wanted = (wait == CONNECTION_WAIT_WRITE ? EPOLLOUT : EPOLLIN | EPOLLRDHUP) | EPOLLET;
     if (!slot->registered || slot->armed_events != wanted) {
         struct epoll_event event = { .events = wanted, .data.u64 = event_data(slot->index, slot->generation) };
         int operation = slot->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
@@ -311,9 +327,11 @@ static bool park(child_state *state, connection_slot *slot, connection_wait wait
     }
 
     pthread_mutex_lock(&state->lock);
-    if (slot->event_pending) {
-        slot->event_pending = false;
+    uint32_t pending = slot->event_pending;
+    if (pending) {
+        slot->event_pending = 0;
         pthread_mutex_unlock(&state->lock);
+        connection_input_ready(&slot->connection, pending & PEER_CLOSED_EVENTS);
         return false;
     }
     if (state->stopping && wait == CONNECTION_WAIT_REQUEST && deadline > state->stop_grace_end_ms)
@@ -352,7 +370,7 @@ static void unpark(child_state *state, connection_slot *slot)
         atomic_fetch_sub_explicit(&state->process->parked, 1, memory_order_relaxed);
 }
 
-static void on_connection_event(child_state *state, uint32_t index, uint32_t generation,
+static void on_connection_event(child_state *state, uint32_t index, uint32_t generation, uint32_t events,
                                 connection_worker *worker)
 {
     if (index >= state->slot_count)
@@ -364,12 +382,18 @@ static void on_connection_event(child_state *state, uint32_t index, uint32_t gen
         return;  /* stale: the slot was closed or reused since */
     }
     if (!slot->parked) {
-        slot->event_pending = true;  /* its owner is arming it and will run it */
+        slot->event_pending |= events;  /* its owner is arming it and will run it */
         pthread_mutex_unlock(&state->lock);
         return;
     }
     unpark(state, slot);
     pthread_mutex_unlock(&state->lock);
+    /* Any event makes the socket worth a read: an input event says so, and
+     * an output event ends a wait during which the registration was
+     * EPOLLOUT only, so input that came meanwhile raised no edge.  (Going
+     * back to EPOLLIN would report it too, see park(), but one read when
+     * the response is done is cheaper than an extra wake-up.) */
+    connection_input_ready(&slot->connection, events & PEER_CLOSED_EVENTS);
     serve(state, slot, worker);
 }
 
@@ -427,7 +451,7 @@ static connection_slot *reserve_slot(child_state *state)
         slot->in_use = true;
         slot->parked = false;
         slot->registered = false;
-        slot->event_pending = false;
+        slot->event_pending = 0;
         slot->armed_events = 0;
     }
     pthread_mutex_unlock(&state->lock);
@@ -535,6 +559,8 @@ static void on_listen_event(child_state *state, int listen_index, connection_wor
          * one).  Parked only when the batch is full. */
         if (dispatch_defer(thread, event_data(slot->index, slot->generation)))
             continue;
+        /* Parked unread: registering it (EPOLL_CTL_ADD) reports a request
+         * that is already queued, see park(). */
         if (!park(state, slot, CONNECTION_WAIT_READ))
             serve(state, slot, worker);
     }
@@ -651,7 +677,7 @@ static void *worker_main(void *argument)
         if (index < SPECIAL_BASE && event.events == DISPATCH_DEFERRED)
             serve(state, &state->slots[index], &worker);  /* accepted by on_listen_event */
         else if (index < SPECIAL_BASE)
-            on_connection_event(state, index, generation, &worker);
+            on_connection_event(state, index, generation, event.events, &worker);
         else if (index >= SPECIAL_LISTEN)
             on_listen_event(state, (int)(index - SPECIAL_LISTEN), &worker, &thread);
         else if (index >= SPECIAL_MODULE && index < SPECIAL_MODULE_END)

@@ -1,0 +1,139 @@
+/* connection_stubs.h — for t/unit/connection.c: stand-ins for what
+ * src/http/connection.c and body.c call beyond themselves (logs, headers,
+ * the scoreboard, the request layer), and a handler whose behaviour the
+ * target selects.  A header, not a .c: every .c file in t/unit is a test. */
+#ifndef WEFT_T_UNIT_CONNECTION_STUBS_H
+#define WEFT_T_UNIT_CONNECTION_STUBS_H
+
+/* --- stand-ins for what connection.c and body.c call ------------------- */
+
+int log_threshold = 0;
+void log_message(int level, const char *format, ...) {}
+void log_error_number(int level, int error, const char *format, ...) {}
+void access_log_write(request *r) {}
+void headers_finalize_response(request *r) {}
+void scoreboard_note_request(scoreboard_thread *thread, const char *client, const char *request_line,
+                             size_t length, const char *server_name, time_t start)
+{
+}
+void scoreboard_count_request(scoreboard_thread *thread, int status, uint64_t bytes, int64_t duration_us) {}
+
+/* 100 Continue: written whole (the socketpair has room for it). */
+int response_stream_send(request *r, struct iovec *vectors, int count)
+{
+    connection *c = r->connection;
+    ssize_t written = c->io->writev(c, vectors, count, false);
+    return written > 0 ? WEFT_OK : WEFT_ERROR;
+}
+
+void response_serialize_head(request *r, buffer *out)
+{
+    buffer_printf(out, "HTTP/1.1 %d T\r\nContent-Length: %lld\r\n%s\r\n", r->status,
+                  (long long)(r->body == BODY_MEMORY ? r->body_length : 0),
+                  r->keep_alive ? "" : "Connection: close\r\n");
+}
+
+void request_begin(request *r, connection *c, const server_config *server, pool *p)
+{
+    memset(r, 0, sizeof(*r));
+    r->pool = p;
+    r->connection = c;
+    r->server = server;
+    r->dir = server->root_dir;
+    r->body_file = -1;
+    r->connection_requests = c->requests_served;
+    http_limits limits = {
+        .limit_request_line = (uint32_t)server->limit_request_line,
+        .limit_request_field_size = (uint32_t)server->limit_request_field_size,
+        .limit_request_fields = (uint32_t)server->limit_request_fields,
+    };
+    http_parser_init(&r->parser, &limits, p);
+}
+
+static void respond(request *r, const char *text)
+{
+    r->status = r->status ? r->status : 200;
+    r->body = BODY_MEMORY;
+    r->body_data = pool_strdup(r->pool, text);
+    r->body_length = (int64_t)strlen(text);
+}
+
+static uint32_t fnv(const char *data, size_t length, uint32_t hash)
+{
+    for (size_t i = 0; i < length; i++)
+        hash = (hash ^ (unsigned char)data[i]) * 16777619u;
+    return hash;
+}
+
+#define BIG_RESPONSE (256 * 1024)
+static char big_body[BIG_RESPONSE];
+
+/* The handler.  Targets are /MODE/ID[?padding]:
+ *   g  answers "ID" without reading the body (the connection discards it)
+ *   e  reads the whole body, 1000 bytes at a time: "ID:length:fnv"
+ *   p  reads 7 bytes of it: "ID:partial"
+ *   b  answers BIG_RESPONSE bytes (the socket blocks) */
+void request_handle(request *r)
+{
+    const http_parser *parser = &r->parser;
+    r->version_major = parser->version_major;
+    r->version_minor = parser->version_minor;
+    r->head_only = parser->method == HTTP_METHOD_HEAD;
+    char *target = pool_strndup(r->pool, r->head + parser->target.offset, parser->target.length);
+    r->request_line = target;
+    r->bytes_received = parser->head_length;
+    char *query = strchr(target, '?');
+    if (query)
+        *query = '\0';
+    if (strlen(target) < 4 || target[0] != '/' || target[2] != '/') {
+        r->status = 404;
+        respond(r, "no such mode");
+        return;
+    }
+    const char *id = target + 3;
+    char mode = target[1];
+    if (mode == 'g') {
+        respond(r, id);
+    } else if (mode == 'b') {
+        r->status = 200;
+        r->body = BODY_MEMORY;
+        r->body_data = big_body;
+        r->body_length = BIG_RESPONSE;
+    } else if (mode == 'e' || mode == 'p') {
+        char piece[1000];
+        size_t total = 0, got = 0;
+        uint32_t hash = 2166136261u;
+        int rc = WEFT_OK;
+        for (int i = 0; i < 100000 && rc == WEFT_OK; i++) {
+            size_t want = mode == 'p' ? 7 - total : sizeof(piece);
+            if (want == 0)
+                break;
+            rc = request_body_read(r, piece, want, &got);
+            if (rc == WEFT_OK) {
+                hash = fnv(piece, got, hash);
+                total += got;
+            }
+        }
+        if (rc == WEFT_ERROR) {
+            r->status = r->body_read.error_status;
+            respond(r, "body error");
+        } else if (mode == 'p') {
+            respond(r, pool_printf(r->pool, "%s:partial", id));
+        } else {
+            respond(r, pool_printf(r->pool, "%s:%zu:%08x", id, total, hash));
+        }
+    } else {
+        r->status = 404;
+        respond(r, "no such mode");
+    }
+}
+
+void request_handle_parse_error(request *r, int status, const char *data, size_t length)
+{
+    r->version_major = 1;
+    r->version_minor = 1;
+    r->status = status;
+    respond(r, "parse error");
+}
+
+#endif
