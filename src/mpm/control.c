@@ -142,12 +142,14 @@ static void remove_pid_file(control_state *s)
     s->pid_file = NULL;
 }
 
+/* The private header first, then the mapping gets a copy of it. */
 static void stamp_generation(control_state *s)
 {
-    scoreboard_header *header = s->board.header;
-    atomic_store_explicit(&header->running_generation, s->generation, memory_order_relaxed);
-    atomic_store_explicit(&header->config_generation, s->config_generation, memory_order_relaxed);
-    atomic_store_explicit(&header->restart_time_ms, control_realtime_ms(), memory_order_relaxed);
+    scoreboard_header *own = &s->header;
+    atomic_store_explicit(&own->running_generation, s->generation, memory_order_relaxed);
+    atomic_store_explicit(&own->config_generation, s->config_generation, memory_order_relaxed);
+    atomic_store_explicit(&own->restart_time_ms, control_realtime_ms(), memory_order_relaxed);
+    scoreboard_check_header(&s->board, own);
     s->server->config_generation = s->config_generation;
 }
 
@@ -436,6 +438,10 @@ static int prepare(control_state *s, log_target *target)
         s->thread_limit = server->thread_limit;
         if (scoreboard_create(&s->board, s->server_limit, s->thread_limit, server->scoreboard_file) == WEFT_OK) {
             s->scoreboard_file = server->scoreboard_file ? xstrdup(server->scoreboard_file) : NULL;
+            /* No child exists yet: the start time is still ours to read. */
+            atomic_store_explicit(&s->header.start_time_ms,
+                                  atomic_load_explicit(&s->board.header->start_time_ms, memory_order_relaxed),
+                                  memory_order_relaxed);
             return WEFT_OK;
         }
         if (server->scoreboard_file)

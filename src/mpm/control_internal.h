@@ -4,9 +4,11 @@
  * (systemd notifications) share.  Nothing else includes it.
  *
  * The control process keeps its own record of every child (pid, generation,
- * whether it was told to stop).  The scoreboard copy of those fields is for
- * readers only: shared memory is writable by every child, and the control
- * process (possibly root) never sends a signal to a pid it read from there.
+ * whether it was told to stop) and of the scoreboard header.  The scoreboard
+ * copy of those fields is for readers only: shared memory is writable by
+ * every child, and the control process (possibly root) never sends a signal
+ * to a pid it read from there, never takes a size or an offset from there,
+ * and puts back what a child overwrote (control_check_scoreboard).
  */
 #ifndef WEFT_MPM_CONTROL_INTERNAL_H
 #define WEFT_MPM_CONTROL_INTERNAL_H
@@ -28,6 +30,7 @@
 #define CRASH_WINDOW_MS 1000
 #define CRASH_BURST 5
 #define TERM_GRACE_MS 3000           /* SIGTERM, then SIGKILL this much later */
+#define CORRUPTION_LOG_INTERVAL_MS 60000  /* a scoreboard a child keeps overwriting: one line a minute */
 
 typedef enum {
     STOP_NONE = 0,
@@ -58,6 +61,7 @@ typedef struct {
     const config_options *options;
     server_config *server;        /* the current configuration */
     scoreboard board;
+    scoreboard_header header;     /* what the shared header must say (its limits unused) */
     child_record *children;       /* [board server_limit] */
     int server_limit;             /* fixed for the life of the process */
     int thread_limit;
@@ -89,6 +93,10 @@ typedef struct {
     int crash_next;
     bool crash_burst_warned;
     int64_t last_throttled_fork;
+
+    /* A scoreboard holding values no child should have written. */
+    int64_t corruption_logged_at; /* monotonic ms of the last report; 0 = never */
+    uint64_t corruption_unreported; /* cycles that found some since that report */
 } control_state;
 
 int64_t control_realtime_ms(void);
@@ -111,6 +119,15 @@ int control_live_children(const control_state *s);
 void control_terminate_children(control_state *s);
 /* Clears the scoreboard records of a slot whose process is gone. */
 void control_clear_slot(control_state *s, int slot);
+/* Compares the scoreboard with the control process's own records, puts
+ * back what it owns, and reports a difference (rate-limited). */
+void control_check_scoreboard(control_state *s, int64_t now);
+/* Counts an event in one of the header's counters (children_started ...):
+ * the private copy is the count, the mapping gets a copy of it. */
+#define CONTROL_COUNT(s, field)                                                                     \
+    atomic_store_explicit(&(s)->board.header->field,                                               \
+                          atomic_fetch_add_explicit(&(s)->header.field, 1, memory_order_relaxed) + 1, \
+                          memory_order_relaxed)
 
 /* control_notify.c: systemd notifications (no-ops without NOTIFY_SOCKET).
  * tick: READY=1 the first time `started` holds, then STATUS= lines. */
