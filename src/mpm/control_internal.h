@@ -42,6 +42,7 @@ typedef enum {
 typedef struct {
     pid_t pid;              /* 0 = free slot */
     int generation;
+    int threads;            /* its ThreadsPerChild: scoreboard entries beyond are nobody's */
     bool quiescing;         /* asked to stop: counts neither busy nor idle */
     stop_stage stage;
     int64_t deadline;       /* monotonic ms of the next escalation; 0 = none (wait forever) */

@@ -83,6 +83,7 @@ int control_fork_child(control_state *s, int slot)
     memset(child, 0, sizeof *child);
     child->pid = pid;
     child->generation = s->generation;
+    child->threads = s->server->threads_per_child;
     child->started = monotonic_ms();
     atomic_store_explicit(&record->pid, pid, memory_order_relaxed);
     CONTROL_COUNT(s, children_started);
@@ -158,7 +159,7 @@ void control_check_scoreboard(control_state *s, int64_t now)
     int first_slot = -1, slots = 0;
     for (int slot = 0; slot < s->server_limit; slot++) {
         const child_record *child = &s->children[slot];
-        if (scoreboard_check_slot(&s->board, slot, child->pid, child->generation) == 0)
+        if (scoreboard_check_slot(&s->board, slot, child->pid, child->generation, child->threads) == 0)
             continue;
         if (first_slot < 0)
             first_slot = slot;

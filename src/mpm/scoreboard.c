@@ -167,7 +167,7 @@ int scoreboard_check_header(scoreboard *board, const scoreboard_header *expected
     return mismatches;
 }
 
-int scoreboard_check_slot(scoreboard *board, int slot, pid_t pid, int generation)
+int scoreboard_check_slot(scoreboard *board, int slot, pid_t pid, int generation, int threads)
 {
     if (slot < 0 || slot >= board->server_limit)
         return 0;
@@ -193,8 +193,13 @@ int scoreboard_check_slot(scoreboard *board, int slot, pid_t pid, int generation
      * next store, so they are only looked at. */
     mismatches += atomic_load_explicit(&record->quiescing, memory_order_relaxed) > 1;
     mismatches += atomic_load_explicit(&record->not_accepting, memory_order_relaxed) > 1;
-    for (int t = 0; t < board->thread_limit; t++)
-        mismatches += !scoreboard_status_known(scoreboard_status(scoreboard_thread_at(board, slot, t)));
+    for (int t = 0; t < board->thread_limit; t++) {
+        scoreboard_thread *thread = scoreboard_thread_at(board, slot, t);
+        if (t < threads)
+            mismatches += !scoreboard_status_known(scoreboard_status(thread));
+        else
+            RESTORE(thread->status, THREAD_DEAD, mismatches);  /* no thread of the child's */
+    }
     return mismatches;
 }
 

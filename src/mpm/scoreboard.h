@@ -173,7 +173,8 @@ static inline bool scoreboard_status_known(unsigned char status)
 void scoreboard_note_request(scoreboard_thread *thread, const char *client, const char *request_line,
                              size_t length, const char *vhost, time_t started);
 /* Accounting for a finished request (its final status, body bytes sent —
- * Apache's bytes_served leaves the head out — and duration): access and byte counters, status class, histogram bucket. */
+ * Apache's bytes_served leaves the head out — and duration): access and
+ * byte counters, status class, histogram bucket. */
 void scoreboard_count_request(scoreboard_thread *thread, int status, uint64_t bytes, int64_t duration_us);
 
 /* Counts for one process slot: threads in '_' (idle) and busy ones (known
@@ -193,8 +194,9 @@ int scoreboard_check_header(scoreboard *board, const scoreboard_header *expected
 /* Process slot `slot` against the control process's record of it: pid 0
  * means free.  A free slot must be empty (no pid, no flags or connections,
  * every thread '.'); it is cleared.  A live slot must carry that pid (0 is
- * tolerated: a reset) and generation, which are restored; its threads
- * must hold known letters, which are left to their owners. */
-int scoreboard_check_slot(scoreboard *board, int slot, pid_t pid, int generation);
+ * tolerated: a reset) and generation, which are restored; its first
+ * `threads` threads (the child's ThreadsPerChild) must hold known letters,
+ * which are left to their owners, and the rest '.', which is restored. */
+int scoreboard_check_slot(scoreboard *board, int slot, pid_t pid, int generation, int threads);
 
 #endif

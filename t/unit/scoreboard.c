@@ -170,9 +170,9 @@ static void test_check_slot(void)
     scoreboard board;
     is_int(scoreboard_create(&board, 3, 4, NULL), WEFT_OK, "scoreboard 3 x 4");
     for (int slot = 0; slot < 3; slot++)
-        is_int(scoreboard_check_slot(&board, slot, 0, 0), 0, "a fresh free slot is clean");
-    is_int(scoreboard_check_slot(&board, -1, 0, 0), 0, "slot -1 is ignored");
-    is_int(scoreboard_check_slot(&board, 3, 0, 0), 0, "slot server_limit is ignored");
+        is_int(scoreboard_check_slot(&board, slot, 0, 0, 4), 0, "a fresh free slot is clean");
+    is_int(scoreboard_check_slot(&board, -1, 0, 0, 4), 0, "slot -1 is ignored");
+    is_int(scoreboard_check_slot(&board, 3, 0, 0, 4), 0, "slot server_limit is ignored");
 
     /* A free slot full of garbage: cleared. */
     scoreboard_process *free_slot = scoreboard_process_at(&board, 1);
@@ -181,11 +181,11 @@ static void test_check_slot(void)
     atomic_store(&free_slot->connections, -5);
     for (int t = 0; t < 4; t++)
         scoreboard_set_status(scoreboard_thread_at(&board, 1, t), (unsigned char)"_W\xffZ"[t]);
-    is_int(scoreboard_check_slot(&board, 1, 0, 0), 7, "free slot: pid, flag, count and four threads");
+    is_int(scoreboard_check_slot(&board, 1, 0, 0, 4), 7, "free slot: pid, flag, count and four threads");
     is_int(atomic_load(&free_slot->pid), 0, "free slot: pid cleared");
     is_int(atomic_load(&free_slot->connections), 0, "free slot: connections cleared");
     is_int(scoreboard_status(scoreboard_thread_at(&board, 1, 3)), THREAD_DEAD, "free slot: threads back to '.'");
-    is_int(scoreboard_check_slot(&board, 1, 0, 0), 0, "free slot clean afterwards");
+    is_int(scoreboard_check_slot(&board, 1, 0, 0, 4), 0, "free slot clean afterwards");
 
     /* A live slot: pid and generation are the control process's; the
      * threads' letters are their owners', only looked at. */
@@ -194,18 +194,29 @@ static void test_check_slot(void)
     atomic_store(&live->generation, 1);
     for (int t = 0; t < 4; t++)
         scoreboard_set_status(scoreboard_thread_at(&board, 2, t), THREAD_READY);
-    is_int(scoreboard_check_slot(&board, 2, 4242, 1), 0, "a healthy live slot is clean");
+    is_int(scoreboard_check_slot(&board, 2, 4242, 1, 4), 0, "a healthy live slot is clean");
     atomic_store(&live->pid, 0);
-    is_int(scoreboard_check_slot(&board, 2, 4242, 1), 0, "pid 0 (a reset) is put back silently");
+    is_int(scoreboard_check_slot(&board, 2, 4242, 1, 4), 0, "pid 0 (a reset) is put back silently");
     is_int(atomic_load(&live->pid), 4242, "pid put back");
     atomic_store(&live->pid, 1);
     atomic_store(&live->generation, -9);
     atomic_store(&live->not_accepting, 7);
     scoreboard_set_status(scoreboard_thread_at(&board, 2, 0), 0);
-    is_int(scoreboard_check_slot(&board, 2, 4242, 1), 4, "live slot: pid, generation, flag and a letter");
+    is_int(scoreboard_check_slot(&board, 2, 4242, 1, 4), 4, "live slot: pid, generation, flag and a letter");
     is_int(atomic_load(&live->pid), 4242, "the forked pid replaces pid 1");
     is_int(atomic_load(&live->generation), 1, "generation put back");
     is_int(scoreboard_status(scoreboard_thread_at(&board, 2, 0)), 0, "a live thread's letter is left alone");
+    scoreboard_set_status(scoreboard_thread_at(&board, 2, 0), THREAD_READY);
+    is_int(scoreboard_check_slot(&board, 2, 4242, 1, 4), 1, "the child's flag of 7 is only looked at");
+    atomic_store(&live->not_accepting, 0);  /* as the child would write it next */
+    /* A child of ThreadsPerChild 2: entries 2 and 3 belong to no thread. */
+    scoreboard_set_status(scoreboard_thread_at(&board, 2, 1), 'Z');
+    scoreboard_set_status(scoreboard_thread_at(&board, 2, 3), THREAD_WRITING);
+    is_int(scoreboard_check_slot(&board, 2, 4242, 1, 2), 3,
+           "an unknown letter, and two entries beyond the child's threads");
+    is_int(scoreboard_status(scoreboard_thread_at(&board, 2, 3)), THREAD_DEAD,
+           "entries beyond its threads back to '.'");
+    is_int(scoreboard_status(scoreboard_thread_at(&board, 2, 1)), 'Z', "its own thread's letter is left alone");
     scoreboard_destroy(&board);
 }
 
