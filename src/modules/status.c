@@ -90,7 +90,7 @@ static bool read_cpu_ticks(pid_t pid, unsigned long long ticks[4])
 char status_scoreboard_char(const scoreboard *board, int slot, int thread)
 {
     unsigned char status = scoreboard_status(scoreboard_thread_at(board, slot, thread));
-    return status && strchr("._SRWKLCGID", status) ? (char)status : '?';
+    return scoreboard_status_known(status) ? (char)status : '?';
 }
 
 static void add_thread_totals(status_facts *f, scoreboard_thread *thread)
