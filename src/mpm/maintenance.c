@@ -173,16 +173,20 @@ void control_check_scoreboard(control_state *s, int64_t now)
         s->corruption_unreported++;
         return;
     }
-    char where[64];
-    if (first_slot >= 0)
+    char where[64], what[64], since[80] = "";
+    if (first_slot >= 0) {
         snprintf(where, sizeof where, "slot %d%s", first_slot, slots > 1 ? " (and others)" : "");
-    else
+        snprintf(what, sizeof what, "%d slot%s%s", slots, slots == 1 ? "" : "s", header ? " and the header" : "");
+    } else {
         snprintf(where, sizeof where, "the header");
+        snprintf(what, sizeof what, "the header only");
+    }
+    if (s->corruption_logged_at)
+        snprintf(since, sizeof since, "; %llu more cycle%s found some since the last report",
+                 (unsigned long long)s->corruption_unreported, s->corruption_unreported == 1 ? "" : "s");
     log_message(LOG_LEVEL_ERROR, "scoreboard: %s holds values the control process did not expect; "
-                                 "ignoring them (%d slot%s%s, %llu earlier finding%s since the last "
-                                 "report); a child process may be compromised",
-                where, slots, slots == 1 ? "" : "s", header && first_slot >= 0 ? " and the header" : "",
-                (unsigned long long)s->corruption_unreported, s->corruption_unreported == 1 ? "" : "s");
+                                 "ignoring them (%s%s); a child process may be compromised",
+                where, what, since);
     s->corruption_logged_at = now;
     s->corruption_unreported = 0;
 }
