@@ -9,6 +9,8 @@
 # survive, signal nobody it did not fork (the decoy notes every signal it
 # gets), log the corruption once, put back the header from its own memory, and
 # keep the server answering; -k graceful and stop still work afterwards.
+# Last, the children's other channel to it, the wake-up eventfd, is flooded:
+# the control process must not spin.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -158,6 +160,51 @@ cmp_ok($reports, '<=', 1 + int($elapsed / 60), "... once ($reports report(s) in 
 my $ok = 0;
 for (1 .. 10) { my $r = $w->get('/index.html'); $ok++ if ($r->{status} // 0) == 200 && $r->{body} eq "index\n" }
 is($ok, 10, 'after the attack, requests are answered as before');
+
+# ---------------------------------------------------------------- the wake-up eventfd
+# The other thing children share with the control process: the eventfd a
+# recycling child writes to hurry it.  A child writing it in a loop must not
+# make the control process spin: wake-ups run at most one cycle per 10 ms.
+# We take a child's copy with pidfd_getfd(2) (Linux 5.6, as root) and write
+# to it for two seconds; the control process's CPU time must stay small (a
+# generous bound: a spinning loop used about a quarter of a CPU here).
+SKIP: {
+    my %ids;
+    my $eventfds = sub {
+        my ($pid) = @_;
+        my %found;
+        opendir my $dh, "/proc/$pid/fd" or return {};
+        for my $fd (grep { /^\d+$/ } readdir $dh) {
+            next unless (readlink("/proc/$pid/fd/$fd") // '') =~ /eventfd/;
+            my $info = WeftTest::_slurp("/proc/$pid/fdinfo/$fd") // '';
+            $found{$fd} = $info =~ /^eventfd-id:\s*(\d+)/m ? $1 : '';
+        }
+        return \%found;
+    };
+    my ($wake_id) = grep { length } values %{ $eventfds->($control) };
+    my ($kid) = $w->child_pids;
+    my $theirs = $kid ? $eventfds->($kid) : {};
+    my ($fd) = defined $wake_id ? grep { $theirs->{$_} eq $wake_id } keys %$theirs : ();
+    skip 'no eventfd-id in /proc/PID/fdinfo: cannot tell the wake-up eventfd', 2 unless defined $fd;
+    my $pidfd = syscall(434, $kid + 0, 0);                         # pidfd_open
+    my $copy = $pidfd >= 0 ? syscall(438, $pidfd + 0, $fd + 0, 0) : -1;    # pidfd_getfd
+    skip "pidfd_getfd: $! (needs Linux 5.6 and ptrace rights)", 2 if $copy < 0;
+    open my $wake, '+<&=', $copy or skip "fdopen: $!", 2;
+    my $cpu = sub {
+        my $stat = WeftTest::_slurp("/proc/$control/stat") // '';
+        $stat =~ s/^.*\) //s;
+        my @f = split ' ', $stat;
+        return ($f[11] + $f[12]) / POSIX::sysconf(POSIX::_SC_CLK_TCK());
+    };
+    my $before = $cpu->();
+    my ($writes, $end) = (0, time + 2);
+    while (time < $end && $writes < 50_000_000) { syswrite($wake, pack('Q', 1)); $writes++ }
+    my $used = $cpu->() - $before;
+    close $wake;
+    POSIX::close($pidfd);
+    cmp_ok($used, '<', 0.25 * scale(1), sprintf('%d wake-ups in 2 s cost the control process %.2f s of CPU', $writes, $used));
+    is($w->get('/index.html')->{status}, 200, 'the server answers after the wake-up flood');
+}
 
 # ---------------------------------------------------------------- graceful restart and stop
 my ($code, $out, $err) = $w->ctl('graceful');

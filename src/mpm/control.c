@@ -192,14 +192,15 @@ static void read_signals(control_state *s)
 }
 
 /* Waits up to timeout_ms for a signal or a child's wake-up; returns after
- * reading them. */
+ * reading them.  While a wake-up is pending the eventfd is not watched: a
+ * child writing to it in a loop cannot make the control process spin. */
 static void wait_for_signal(control_state *s, int timeout_ms)
 {
     struct pollfd p[2] = {
         { .fd = s->signal_fd, .events = POLLIN },
         { .fd = s->wake_fd, .events = POLLIN },
     };
-    if (poll(p, s->wake_fd >= 0 ? 2 : 1, timeout_ms < 0 ? 0 : timeout_ms) <= 0)
+    if (poll(p, s->wake_fd >= 0 && !s->wake_pending ? 2 : 1, timeout_ms < 0 ? 0 : timeout_ms) <= 0)
         return;
     if (p[0].revents)
         read_signals(s);
@@ -358,7 +359,12 @@ static control_action run_loop(control_state *s)
     int64_t ready_deadline = monotonic_ms() + READY_TIMEOUT_MS;
     for (;;) {
         int64_t now = monotonic_ms();
-        wait_for_signal(s, next_cycle > now ? (int)(next_cycle - now) : 0);
+        /* A child's wake-up runs a cycle at once, but at most one every
+         * WAKE_INTERVAL_MS: the eventfd is the children's to write. */
+        int64_t due = next_cycle;
+        if (s->wake_pending && s->last_wake_cycle + WAKE_INTERVAL_MS < due)
+            due = s->last_wake_cycle + WAKE_INTERVAL_MS;
+        wait_for_signal(s, due > now ? (int)(due - now) : 0);
         int reaped = control_reap(s);
         if (s->fatal)
             return ACTION_STOP;
@@ -373,7 +379,10 @@ static control_action run_loop(control_state *s)
             next_cycle = 0;
         }
         now = monotonic_ms();
-        if (reaped || s->wake_pending || now >= next_cycle) {
+        bool woken = s->wake_pending && now - s->last_wake_cycle >= WAKE_INTERVAL_MS;
+        if (reaped || woken || now >= next_cycle) {
+            if (woken)
+                s->last_wake_cycle = now;
             s->wake_pending = false;
             control_regulate(s, now);
             if (now >= next_cycle)

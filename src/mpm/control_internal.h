@@ -19,6 +19,7 @@
 
 /* The numbers of the regulation loop (docs/mpm.md explains them). */
 #define REGULATION_INTERVAL_MS 100   /* one maintenance cycle */
+#define WAKE_INTERVAL_MS 10          /* cycles a child's wake-up asks for: at most one this often */
 #define SURPLUS_HOLD_MS 1000         /* idle > MaxSpareThreads this long before a child is retired */
 #define STARTUP_GRACE_MS 1000        /* threads of a younger child not yet '_' count as idle */
 #define MAX_SPAWN_RATE 32            /* children forked per cycle at most */
@@ -73,6 +74,7 @@ typedef struct {
     int signal_fd;
     int wake_fd;                  /* eventfd children write to when they start stopping */
     bool wake_pending;            /* a child wrote to it: regulate now */
+    int64_t last_wake_cycle;      /* monotonic ms of the last cycle a wake-up ran */
     int ready_fd;                 /* daemon readiness pipe; -1 once reported */
     bool detached;
     bool stopping;                /* no regulation, no respawning */
