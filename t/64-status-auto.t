@@ -184,4 +184,55 @@ EOF
     $v->stop(name => 'ExtendedStatus Off server');
 }
 
+# ---------------------------------------------------------------- bytes: bodies only
+# Apache's bytes_served is r->bytes_sent, the body without the head: a file of
+# known size fetched N times is N x size bytes, and "Total kBytes" is that sum
+# shifted down by 10 bits (mod_status carries the remainder, so it is floor).
+# HEAD requests count as accesses with no bytes.  Nothing else may touch this
+# server before the first ?auto.
+{
+    my $size = 3000;
+    my $v = WeftTest->new(conf => <<'EOF', files => { 'www/blob' => ('b' x ($size - 1)) . "\n" });
+StartServers 1
+ThreadsPerChild 4
+MinSpareThreads 1
+MaxSpareThreads 16
+MaxClients 2
+<Location /server-status>
+    SetHandler server-status
+</Location>
+EOF
+    $v->start;
+    wait_for(sub { $v->child_pids >= 1 }, scale(10));
+    my ($gets, $heads) = (7, 3);
+    my $got = 0;
+    for (1 .. $gets) { my $r = $v->get('/blob'); $got++ if ($r->{status} // 0) == 200 && length($r->{body}) == $size }
+    is($got, $gets, "$gets GETs of a $size-byte file");
+    $v->head('/blob') for 1 .. $heads;
+    my $t = $v->status_auto;
+    is($t->{'Total Accesses'}, $gets + $heads, 'Total Accesses: every GET and HEAD');
+    is($t->{'Total kBytes'}, int($gets * $size / 1024),
+        "Total kBytes = floor($gets x $size / 1024): response bodies only, as Apache (heads not counted)");
+    my $kb = int($gets * $size / 1024);
+    my $bpr = sprintf('%.6g', 1024 * $kb / ($gets + $heads));
+    is($t->{BytesPerReq}, $bpr, "BytesPerReq = 1024 x Total kBytes / Total Accesses ($bpr)");
+
+    # The HTML page: Apache's units (format_kbyte_out / format_byte_out),
+    # counting the body of the ?auto answer just sent too.
+    my $bytes = $gets * $size + length($t->{_response}{body});
+    my $count = $gets + $heads + 1;
+    my $html = $v->get('/server-status');
+    my $traffic = int($bytes / 1024);
+    like($html->{body}, qr{Total accesses: $count - Total Traffic: $traffic kB - Total Duration: \d+},
+        "HTML: Total Traffic in whole kB as Apache ($traffic kB)");
+    my $per_request = int(1024 * $traffic / $count);
+    like($html->{body}, qr{(?:<dt>| - )$per_request B/request - [\d.e+-]+ ms/request},
+        "HTML: B/request from the kB total, as Apache ($per_request B)");
+    like($html->{body}, qr{<tr><th>Slot</th><td>Total megabytes transferred this slot</td></tr>},
+        'HTML: the Slot column is in megabytes, as Apache');
+    like($html->{body}, qr{<td>\d+</td><td>\d+</td><td>\d+\.\d\d</td><td>127\.0\.0\.1</td>},
+        'HTML: a thread row\'s Slot figure has two decimals');
+    $v->stop(name => 'body bytes server');
+}
+
 done_testing;

@@ -463,7 +463,7 @@ static void finish_request(connection *c, const connection_worker *worker)
         clock_gettime(CLOCK_MONOTONIC, &end);
         int64_t duration_us = (end.tv_sec - r->start_time.tv_sec) * 1000000 +
                               (end.tv_nsec - r->start_time.tv_nsec) / 1000;
-        scoreboard_count_request(score, r->status, r->bytes_sent, duration_us);
+        scoreboard_count_request(score, r->status, r->body_bytes_sent, duration_us);
     }
     access_log_write(r);
     /* The head (and whatever part of the body we already buffered) is done

@@ -25,6 +25,7 @@
  */
 #include <ctype.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,7 +90,7 @@ static bool read_cpu_ticks(pid_t pid, unsigned long long ticks[4])
 char status_scoreboard_char(const scoreboard *board, int slot, int thread)
 {
     unsigned char status = scoreboard_status(scoreboard_thread_at(board, slot, thread));
-    return status && strchr("._SRWKLCGID", status) ? (char)status : '?';
+    return scoreboard_status_known(status) ? (char)status : '?';
 }
 
 static void add_thread_totals(status_facts *f, scoreboard_thread *thread)
@@ -115,6 +116,13 @@ static void count_thread(status_facts *f, unsigned char status, bool current)
     }
 }
 
+/* A sum of per-process counts (each any int, if a sibling wrote it) as an
+ * int the page can print: 0 .. INT_MAX. */
+static int clamp_count(int64_t sum)
+{
+    return sum < 0 ? 0 : sum > INT_MAX ? INT_MAX : (int)sum;
+}
+
 void status_gather(const request *r, const scoreboard *board, status_facts *f)
 {
     const server_config *server = r->server;
@@ -125,42 +133,53 @@ void status_gather(const request *r, const scoreboard *board, status_facts *f)
     f->now = time(NULL);
     f->restart = (time_t)(atomic_load_explicit(&header->restart_time_ms, memory_order_relaxed) / 1000);
     f->start = (time_t)(atomic_load_explicit(&header->start_time_ms, memory_order_relaxed) / 1000);
-    f->uptime = f->now > f->restart ? (unsigned long)(f->now - f->restart) : 0;
     f->children_started = atomic_load_explicit(&header->children_started, memory_order_relaxed);
     f->children_crashed = atomic_load_explicit(&header->children_crashed, memory_order_relaxed);
     f->spawn_rate_events = atomic_load_explicit(&header->spawn_rate_events, memory_order_relaxed);
-    f->threads = server->threads_per_child < header->thread_limit ? server->threads_per_child
-                                                                   : header->thread_limit;
-    f->last_slot = server->max_processes < header->server_limit ? server->max_processes : header->server_limit;
+    /* Clock values a sibling may have overwritten: nothing before the
+     * epoch or after now, so that every later difference is small. */
+    if (f->restart < 0 || f->restart > f->now)
+        f->restart = f->now;
+    if (f->start < 0 || f->start > f->restart)
+        f->start = f->restart;
+    f->uptime = (unsigned long)(f->now - f->restart);
+    f->threads = server->threads_per_child < board->thread_limit ? server->threads_per_child : board->thread_limit;
+    f->last_slot = server->max_processes < board->server_limit ? server->max_processes : board->server_limit;
     f->ticks_per_second = sysconf(_SC_CLK_TCK);
     if (f->ticks_per_second <= 0)
         f->ticks_per_second = 100;
 
-    for (int slot = 0; slot < header->server_limit; slot++) {
+    /* Every index below comes from this process's memory (the handle's
+     * limits, the configuration); what the scoreboard holds is only data,
+     * which a sibling may have overwritten with anything. */
+    int64_t connections = 0, parked = 0;
+    for (int slot = 0; slot < board->server_limit; slot++) {
         scoreboard_process *process = scoreboard_process_at(board, slot);
         pid_t pid = atomic_load_explicit(&process->pid, memory_order_relaxed);
-        bool quiescing = atomic_load_explicit(&process->quiescing, memory_order_relaxed);
+        bool quiescing = atomic_load_explicit(&process->quiescing, memory_order_relaxed) != 0;
         bool current = atomic_load_explicit(&process->generation, memory_order_relaxed) == f->generation;
         if (pid) {
             f->processes++;
             f->stopping += quiescing;
-            f->connections += atomic_load_explicit(&process->connections, memory_order_relaxed);
-            f->parked += atomic_load_explicit(&process->parked, memory_order_relaxed);
+            connections += atomic_load_explicit(&process->connections, memory_order_relaxed);
+            parked += atomic_load_explicit(&process->parked, memory_order_relaxed);
             if (slot >= f->last_slot)
                 f->last_slot = slot + 1;  /* old-generation processes beyond the cap */
         }
-        for (int t = 0; t < header->thread_limit; t++) {
+        for (int t = 0; t < board->thread_limit; t++) {
             scoreboard_thread *thread = scoreboard_thread_at(board, slot, t);
             add_thread_totals(f, thread);
             if (pid && !quiescing && t < f->threads)
                 count_thread(f, scoreboard_status(thread), current);
         }
         unsigned long long ticks[4];
-        if (pid && read_cpu_ticks(pid, ticks)) {
+        if (pid > 0 && read_cpu_ticks(pid, ticks)) {
             f->cpu_ticks[STATUS_CPU_USER] += ticks[0];
             f->cpu_ticks[STATUS_CPU_SYSTEM] += ticks[1];
         }
     }
+    f->connections = clamp_count(connections);
+    f->parked = clamp_count(parked);
     for (int slot = 0; slot < f->last_slot; slot++)
         for (int t = 0; t < f->threads; t++)
             f->slot_states[(unsigned char)status_scoreboard_char(board, slot, t)]++;
@@ -189,7 +208,10 @@ static void append_g(buffer *b, const char *key, double value)
 static void format_time(char *out, size_t size, time_t when)
 {
     struct tm local;
-    localtime_r(&when, &local);
+    if (!localtime_r(&when, &local)) {
+        snprintf(out, size, "-");
+        return;
+    }
     strftime(out, size, "%A, %d-%b-%Y %H:%M:%S %Z", &local);
 }
 
@@ -315,7 +337,7 @@ static void render_processes(buffer *b, const scoreboard *board, const status_fa
     buffer_append_string(b, "<h2>Processes</h2>\n<table border=\"1\"><tr><th>Slot</th><th>PID</th>"
                             "<th>Generation</th><th>Quiescing</th><th>Accepting</th><th>Connections</th>"
                             "<th>Parked</th><th>Busy</th><th>Idle</th></tr>\n");
-    for (int slot = 0; slot < board->header->server_limit; slot++) {
+    for (int slot = 0; slot < board->server_limit; slot++) {
         scoreboard_process *p = scoreboard_process_at(board, slot);
         pid_t pid = atomic_load_explicit(&p->pid, memory_order_relaxed);
         if (!pid)
@@ -350,8 +372,8 @@ static void render_threads(buffer *b, const scoreboard *board, const status_fact
                             "<th>Gen</th><th>Acc</th><th>M</th><th>SS</th><th>Req</th><th>Slot</th>"
                             "<th>Client</th><th>VHost</th><th>Request</th></tr>\n");
     int64_t now_ms = (int64_t)f->now * 1000;
-    for (int slot = 0; slot < board->header->server_limit; slot++) {
-        for (int t = 0; t < board->header->thread_limit; t++) {
+    for (int slot = 0; slot < board->server_limit; slot++) {
+        for (int t = 0; t < board->thread_limit; t++) {
             scoreboard_thread *thread = scoreboard_thread_at(board, slot, t);
             uint64_t accesses = atomic_load_explicit(&thread->access_count, memory_order_relaxed);
             unsigned char status = scoreboard_status(thread);
@@ -364,19 +386,27 @@ static void render_threads(buffer *b, const scoreboard *board, const status_fact
             copy_field(vhost, thread->vhost, sizeof vhost);
             int64_t last = atomic_load_explicit(&thread->last_used_ms, memory_order_relaxed);
             long since = last > 0 && now_ms >= last ? (long)((now_ms - last) / 1000) : 0;
+            /* As mod_status: the thread's own pid and generation if the
+             * MPM keeps them (weft does not), else its process's. */
+            const scoreboard_process *process = scoreboard_process_at(board, slot);
             pid_t pid = atomic_load_explicit(&thread->pid, memory_order_relaxed);
+            int generation = atomic_load_explicit(&thread->generation, memory_order_relaxed);
+            if (!pid) {
+                pid = atomic_load_explicit(&((scoreboard_process *)process)->pid, memory_order_relaxed);
+                generation = atomic_load_explicit(&((scoreboard_process *)process)->generation, memory_order_relaxed);
+            }
             buffer_printf(b, "<tr><td><b>%d-%d</b></td><td>", slot, t);
             if (status == THREAD_DEAD || !pid)
                 buffer_append_string(b, "-");
             else
                 buffer_printf(b, "%ld", (long)pid);
             buffer_printf(b, "</td><td>%d</td><td>%llu</td><td><b>%c</b></td><td>%ld</td><td>%llu</td>"
-                             "<td>%.2f</td><td>",
-                          atomic_load_explicit(&thread->generation, memory_order_relaxed),
-                          (unsigned long long)accesses, status_scoreboard_char(board, slot, t), since,
+                             "<td>%-2.2f</td><td>",
+                          generation, (unsigned long long)accesses, status_scoreboard_char(board, slot, t), since,
                           (unsigned long long)(atomic_load_explicit(&thread->last_duration_us,
                                                                     memory_order_relaxed) / 1000),
-                          (double)atomic_load_explicit(&thread->bytes_served, memory_order_relaxed) / 1024.0);
+                          (double)((float)atomic_load_explicit(&thread->bytes_served, memory_order_relaxed) /
+                                   (KBYTE * KBYTE)));
             append_html(b, client);
             buffer_append_string(b, "</td><td nowrap>");
             append_html(b, vhost);
@@ -393,7 +423,7 @@ static void render_threads(buffer *b, const scoreboard *board, const status_fact
                             "<tr><th>M</th><td>Mode of operation</td></tr>\n"
                             "<tr><th>SS</th><td>Seconds since beginning of most recent request</td></tr>\n"
                             "<tr><th>Req</th><td>Milliseconds required to process most recent request</td></tr>\n"
-                            "<tr><th>Slot</th><td>Total kilobytes transferred this slot</td></tr>\n"
+                            "<tr><th>Slot</th><td>Total megabytes transferred this slot</td></tr>\n"
                             "</table>\n");
 }
 
@@ -421,23 +451,31 @@ static void render_html(buffer *b, request *r, const scoreboard *board, const st
     buffer_append_string(b, "</dt>\n");
     buffer_printf(b, "<dt>Server load: %.2f %.2f %.2f</dt>\n", loads[0], loads[1], loads[2]);
     if (extended) {
+        /* Apache's byte figures: whole kB (body bytes, summed), in its
+         * units; the rates are computed from those kB, as there. */
         double tick = (double)f->ticks_per_second;
-        buffer_printf(b, "<dt>Total accesses: %llu - Total Traffic: %.1f kB - Total Duration: %llu</dt>\n",
-                      (unsigned long long)f->accesses, (double)f->bytes / 1024.0,
-                      (unsigned long long)(f->duration_us / 1000));
+        uint64_t kbytes = f->bytes / KBYTE;
+        char traffic[32];
+        status_format_kbytes(traffic, sizeof traffic, kbytes);
+        buffer_printf(b, "<dt>Total accesses: %llu - Total Traffic: %s - Total Duration: %llu</dt>\n",
+                      (unsigned long long)f->accesses, traffic, (unsigned long long)(f->duration_us / 1000));
         double cpu = (double)(f->cpu_ticks[0] + f->cpu_ticks[1] + f->cpu_ticks[2] + f->cpu_ticks[3]) / tick;
         buffer_printf(b, "<dt>CPU Usage: u%g s%g cu%g cs%g - %.3g%% CPU load</dt>\n",
                       (double)f->cpu_ticks[0] / tick, (double)f->cpu_ticks[1] / tick,
                       (double)f->cpu_ticks[2] / tick, (double)f->cpu_ticks[3] / tick,
                       f->uptime ? cpu / (double)f->uptime * 100.0 : 0.0);
         buffer_append_string(b, "<dt>");
-        if (f->uptime > 0)
-            buffer_printf(b, "%.3g requests/sec - %.3g B/second", (double)f->accesses / (double)f->uptime,
-                          (double)f->bytes / (double)f->uptime);
-        if (f->accesses > 0)
-            buffer_printf(b, "%s%.3g B/request - %g ms/request", f->uptime > 0 ? " - " : "",
-                          (double)f->bytes / (double)f->accesses,
-                          (double)f->duration_us / 1000.0 / (double)f->accesses);
+        char rate[32];
+        if (f->uptime > 0) {
+            status_format_bytes(rate, sizeof rate, (uint64_t)(KBYTE * (float)kbytes / (float)f->uptime));
+            buffer_printf(b, "%.3g requests/sec - %s/second",
+                          (double)((float)f->accesses / (float)f->uptime), rate);
+        }
+        if (f->accesses > 0) {
+            status_format_bytes(rate, sizeof rate, (uint64_t)(KBYTE * (float)kbytes / (float)f->accesses));
+            buffer_printf(b, "%s%s/request - %g ms/request", f->uptime > 0 ? " - " : "", rate,
+                          (double)((float)(f->duration_us / 1000) / (float)f->accesses));
+        }
         buffer_append_string(b, "</dt>\n");
     }
     buffer_printf(b, "<dt>%d requests currently being processed, %d workers gracefully restarting, "

@@ -75,3 +75,26 @@ size_t status_format_apache_g(char *out, size_t size, double value)
     return (size_t)snprintf(out, size, "%s", text);
 }
 
+
+/* mod_status's format_byte_out: whole bytes below 5 kB, then one decimal
+ * in kB, MB, GB, switching unit at half the next one; floats as there. */
+size_t status_format_bytes(char *out, size_t size, uint64_t bytes)
+{
+    if (bytes < 5 * 1024)
+        return (size_t)snprintf(out, size, "%d B", (int)bytes);
+    if (bytes < 1048576 / 2)
+        return (size_t)snprintf(out, size, "%.1f kB", (double)((float)bytes / 1024));
+    if (bytes < 1073741824 / 2)
+        return (size_t)snprintf(out, size, "%.1f MB", (double)((float)bytes / 1048576));
+    return (size_t)snprintf(out, size, "%.1f GB", (double)((float)bytes / 1073741824));
+}
+
+/* mod_status's format_kbyte_out: whole kB below 1024 kB, then MB, GB. */
+size_t status_format_kbytes(char *out, size_t size, uint64_t kbytes)
+{
+    if (kbytes < 1024)
+        return (size_t)snprintf(out, size, "%d kB", (int)kbytes);
+    if (kbytes < 1048576)
+        return (size_t)snprintf(out, size, "%.1f MB", (double)((float)kbytes / 1024));
+    return (size_t)snprintf(out, size, "%.1f GB", (double)((float)kbytes / 1048576));
+}

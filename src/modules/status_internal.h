@@ -6,6 +6,7 @@
 #ifndef WEFT_MODULES_STATUS_INTERNAL_H
 #define WEFT_MODULES_STATUS_INTERNAL_H
 
+#include <stdint.h>
 #include <time.h>
 
 #include "../core/buffer.h"
@@ -44,6 +45,11 @@ char status_scoreboard_char(const scoreboard *board, int slot, int thread);
  * leading zero before the point (".25"), exponent without padding ("1.e+6"
  * for a round million).  Returns the length written (snprintf semantics). */
 size_t status_format_apache_g(char *out, size_t size, double value);
+
+/* Byte figures of the HTML page, as mod_status's format_byte_out ("4096 B",
+ * "12.5 kB", "3.2 MB", "1.0 GB") and format_kbyte_out ("800 kB", "1.5 MB"). */
+size_t status_format_bytes(char *out, size_t size, uint64_t bytes);
+size_t status_format_kbytes(char *out, size_t size, uint64_t kbytes);
 
 /* ?metrics: the Prometheus text exposition format 0.0.4. */
 void status_render_metrics(buffer *b, const scoreboard *board, const status_facts *f);

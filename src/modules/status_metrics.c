@@ -77,7 +77,8 @@ void status_render_metrics(buffer *b, const scoreboard *board, const status_fact
 
     family(b, "weft_requests_total", "counter", "Requests served.");
     sample_unsigned(b, "weft_requests_total", NULL, f->accesses);
-    family(b, "weft_sent_bytes_total", "counter", "Bytes sent in responses, header fields included.");
+    family(b, "weft_sent_bytes_total", "counter",
+           "Response body bytes sent (header fields not counted, as in Apache's mod_status).");
     sample_unsigned(b, "weft_sent_bytes_total", NULL, f->bytes);
     family(b, "weft_responses_total", "counter", "Responses by status class.");
     for (int i = 0; i < 5; i++) {

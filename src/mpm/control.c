@@ -135,12 +135,14 @@ static void remove_pid_file(control_state *s)
     s->pid_file = NULL;
 }
 
+/* The private header first, then the mapping gets a copy of it. */
 static void stamp_generation(control_state *s)
 {
-    scoreboard_header *header = s->board.header;
-    atomic_store_explicit(&header->running_generation, s->generation, memory_order_relaxed);
-    atomic_store_explicit(&header->config_generation, s->config_generation, memory_order_relaxed);
-    atomic_store_explicit(&header->restart_time_ms, realtime_ms(), memory_order_relaxed);
+    scoreboard_header *own = &s->header;
+    atomic_store_explicit(&own->running_generation, s->generation, memory_order_relaxed);
+    atomic_store_explicit(&own->config_generation, s->config_generation, memory_order_relaxed);
+    atomic_store_explicit(&own->restart_time_ms, realtime_ms(), memory_order_relaxed);
+    scoreboard_check_header(&s->board, own);
     s->server->config_generation = s->config_generation;
 }
 
@@ -183,14 +185,15 @@ static void read_signals(control_state *s)
 }
 
 /* Waits up to timeout_ms for a signal or a child's wake-up; returns after
- * reading them. */
+ * reading them.  While a wake-up is pending the eventfd is not watched: a
+ * child writing to it in a loop cannot make the control process spin. */
 static void wait_for_signal(control_state *s, int timeout_ms)
 {
     struct pollfd p[2] = {
         { .fd = s->signal_fd, .events = POLLIN },
         { .fd = s->wake_fd, .events = POLLIN },
     };
-    if (poll(p, s->wake_fd >= 0 ? 2 : 1, timeout_ms < 0 ? 0 : timeout_ms) <= 0)
+    if (poll(p, s->wake_fd >= 0 && !s->wake_pending ? 2 : 1, timeout_ms < 0 ? 0 : timeout_ms) <= 0)
         return;
     if (p[0].revents)
         read_signals(s);
@@ -349,7 +352,12 @@ static control_action run_loop(control_state *s)
     int64_t ready_deadline = monotonic_ms() + READY_TIMEOUT_MS;
     for (;;) {
         int64_t now = monotonic_ms();
-        wait_for_signal(s, next_cycle > now ? (int)(next_cycle - now) : 0);
+        /* A child's wake-up runs a cycle at once, but at most one every
+         * WAKE_INTERVAL_MS: the eventfd is the children's to write. */
+        int64_t due = next_cycle;
+        if (s->wake_pending && s->last_wake_cycle + WAKE_INTERVAL_MS < due)
+            due = s->last_wake_cycle + WAKE_INTERVAL_MS;
+        wait_for_signal(s, due > now ? (int)(due - now) : 0);
         int reaped = control_reap(s);
         if (s->fatal)
             return ACTION_STOP;
@@ -364,7 +372,10 @@ static control_action run_loop(control_state *s)
             next_cycle = 0;
         }
         now = monotonic_ms();
-        if (reaped || s->wake_pending || now >= next_cycle) {
+        bool woken = s->wake_pending && now - s->last_wake_cycle >= WAKE_INTERVAL_MS;
+        if (reaped || woken || now >= next_cycle) {
+            if (woken)
+                s->last_wake_cycle = now;
             s->wake_pending = false;
             control_regulate(s, now);
             if (now >= next_cycle)
@@ -429,6 +440,10 @@ static int prepare(control_state *s, log_target *target)
         s->thread_limit = server->thread_limit;
         if (scoreboard_create(&s->board, s->server_limit, s->thread_limit, server->scoreboard_file) == WEFT_OK) {
             s->scoreboard_file = server->scoreboard_file ? xstrdup(server->scoreboard_file) : NULL;
+            /* No child exists yet: the start time is still ours to read. */
+            atomic_store_explicit(&s->header.start_time_ms,
+                                  atomic_load_explicit(&s->board.header->start_time_ms, memory_order_relaxed),
+                                  memory_order_relaxed);
             return WEFT_OK;
         }
         if (server->scoreboard_file)

@@ -4,9 +4,11 @@
  * (systemd notifications) share.  Nothing else includes it.
  *
  * The control process keeps its own record of every child (pid, generation,
- * whether it was told to stop).  The scoreboard copy of those fields is for
- * readers only: shared memory is writable by every child, and the control
- * process (possibly root) never sends a signal to a pid it read from there.
+ * whether it was told to stop) and of the scoreboard header.  The scoreboard
+ * copy of those fields is for readers only: shared memory is writable by
+ * every child, and the control process (possibly root) never sends a signal
+ * to a pid it read from there, never takes a size or an offset from there,
+ * and puts back what a child overwrote (control_check_scoreboard).
  */
 #ifndef WEFT_MPM_CONTROL_INTERNAL_H
 #define WEFT_MPM_CONTROL_INTERNAL_H
@@ -17,6 +19,7 @@
 
 /* The numbers of the regulation loop (docs/mpm.md explains them). */
 #define REGULATION_INTERVAL_MS 100   /* one maintenance cycle */
+#define WAKE_INTERVAL_MS 10          /* cycles a child's wake-up asks for: at most one this often */
 #define SURPLUS_HOLD_MS 1000         /* idle > MaxSpareThreads this long before a child is retired */
 #define STARTUP_GRACE_MS 1000        /* threads of a younger child not yet '_' count as idle */
 #define MAX_SPAWN_RATE 32            /* children forked per cycle at most */
@@ -28,6 +31,7 @@
 #define CRASH_WINDOW_MS 1000
 #define CRASH_BURST 5
 #define TERM_GRACE_MS 3000           /* SIGTERM, then SIGKILL this much later */
+#define CORRUPTION_LOG_INTERVAL_MS 60000  /* a scoreboard a child keeps overwriting: one line a minute */
 
 typedef enum {
     STOP_NONE = 0,
@@ -39,6 +43,7 @@ typedef enum {
 typedef struct {
     pid_t pid;              /* 0 = free slot */
     int generation;
+    int threads;            /* its ThreadsPerChild: scoreboard entries beyond are nobody's */
     bool quiescing;         /* asked to stop: counts neither busy nor idle */
     stop_stage stage;
     int64_t deadline;       /* monotonic ms of the next escalation; 0 = none (wait forever) */
@@ -58,6 +63,7 @@ typedef struct {
     const config_options *options;
     server_config *server;        /* the current configuration */
     scoreboard board;
+    scoreboard_header header;     /* what the shared header must say (its limits unused) */
     child_record *children;       /* [board server_limit] */
     int server_limit;             /* fixed for the life of the process */
     int thread_limit;
@@ -68,6 +74,7 @@ typedef struct {
     int signal_fd;
     int wake_fd;                  /* eventfd children write to when they start stopping */
     bool wake_pending;            /* a child wrote to it: regulate now */
+    int64_t last_wake_cycle;      /* monotonic ms of the last cycle a wake-up ran */
     int ready_fd;                 /* daemon readiness pipe; -1 once reported */
     bool detached;
     bool stopping;                /* no regulation, no respawning */
@@ -89,6 +96,10 @@ typedef struct {
     int crash_next;
     bool crash_burst_warned;
     int64_t last_throttled_fork;
+
+    /* A scoreboard holding values no child should have written. */
+    int64_t corruption_logged_at; /* monotonic ms of the last report; 0 = never */
+    uint64_t corruption_unreported; /* cycles that found some since that report */
 } control_state;
 
 /* NOTICE lines reach the log whatever LogLevel says (as in Apache). */
@@ -110,6 +121,15 @@ int control_live_children(const control_state *s);
 void control_terminate_children(control_state *s);
 /* Clears the scoreboard records of a slot whose process is gone. */
 void control_clear_slot(control_state *s, int slot);
+/* Compares the scoreboard with the control process's own records, puts
+ * back what it owns, and reports a difference (rate-limited). */
+void control_check_scoreboard(control_state *s, int64_t now);
+/* Counts an event in one of the header's counters (children_started ...):
+ * the private copy is the count, the mapping gets a copy of it. */
+#define CONTROL_COUNT(s, field)                                                                     \
+    atomic_store_explicit(&(s)->board.header->field,                                               \
+                          atomic_fetch_add_explicit(&(s)->header.field, 1, memory_order_relaxed) + 1, \
+                          memory_order_relaxed)
 
 /* control_notify.c: systemd notifications (no-ops without NOTIFY_SOCKET).
  * tick: READY=1 the first time `started` holds, then STATUS= lines. */

@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -55,6 +56,12 @@ int control_fork_child(control_state *s, int slot)
         close(s->signal_fd);  /* the wake eventfd stays: control_child_stopping() writes to it */
         if (s->ready_fd >= 0)
             close(s->ready_fd);
+        /* The mapping stays; the ScoreBoardFile's descriptor goes, so that
+         * a child cannot truncate the file under the control process (its
+         * mapping would then fault with SIGBUS). */
+        if (s->board.fd >= 0)
+            close(s->board.fd);
+        s->board.fd = -1;
         os_reset_signals();
         atomic_store_explicit(&record->pid, getpid(), memory_order_relaxed);
         weft_scoreboard = &s->board;
@@ -76,9 +83,10 @@ int control_fork_child(control_state *s, int slot)
     memset(child, 0, sizeof *child);
     child->pid = pid;
     child->generation = s->generation;
+    child->threads = s->server->threads_per_child;
     child->started = monotonic_ms();
     atomic_store_explicit(&record->pid, pid, memory_order_relaxed);
-    atomic_fetch_add_explicit(&s->board.header->children_started, 1, memory_order_relaxed);
+    CONTROL_COUNT(s, children_started);
     log_message(LOG_LEVEL_DEBUG, "child pid %ld started in slot %d (generation %d)", (long)pid, slot,
                 s->generation);
     return WEFT_OK;
@@ -141,6 +149,46 @@ void control_clear_slot(control_state *s, int slot)
     atomic_store_explicit(&record->connections, 0, memory_order_relaxed);
     atomic_store_explicit(&record->parked, 0, memory_order_relaxed);
     memset(&s->children[slot], 0, sizeof s->children[slot]);
+}
+
+/* ---- what the children may not change --------------------------------- */
+
+void control_check_scoreboard(control_state *s, int64_t now)
+{
+    int header = scoreboard_check_header(&s->board, &s->header);
+    int first_slot = -1, slots = 0;
+    for (int slot = 0; slot < s->server_limit; slot++) {
+        const child_record *child = &s->children[slot];
+        if (scoreboard_check_slot(&s->board, slot, child->pid, child->generation, child->threads) == 0)
+            continue;
+        if (first_slot < 0)
+            first_slot = slot;
+        slots++;
+    }
+    if (!header && !slots)
+        return;
+    /* Whoever writes there keeps doing it, probably every cycle: one line
+     * now, then one a minute at most. */
+    if (s->corruption_logged_at && now - s->corruption_logged_at < CORRUPTION_LOG_INTERVAL_MS) {
+        s->corruption_unreported++;
+        return;
+    }
+    char where[64], what[64], since[80] = "";
+    if (first_slot >= 0) {
+        snprintf(where, sizeof where, "slot %d%s", first_slot, slots > 1 ? " (and others)" : "");
+        snprintf(what, sizeof what, "%d slot%s%s", slots, slots == 1 ? "" : "s", header ? " and the header" : "");
+    } else {
+        snprintf(where, sizeof where, "the header");
+        snprintf(what, sizeof what, "the header only");
+    }
+    if (s->corruption_logged_at)
+        snprintf(since, sizeof since, "; %llu more cycle%s found some since the last report",
+                 (unsigned long long)s->corruption_unreported, s->corruption_unreported == 1 ? "" : "s");
+    log_message(LOG_LEVEL_ERROR, "scoreboard: %s holds values the control process did not expect; "
+                                 "ignoring them (%s%s); a child process may be compromised",
+                where, what, since);
+    s->corruption_logged_at = now;
+    s->corruption_unreported = 0;
 }
 
 void control_quiesce_child(control_state *s, int slot, int64_t now)
@@ -230,7 +278,7 @@ static void child_crashed(control_state *s, int slot, pid_t pid, int signo, bool
     const char *directory = dumps_core(signo) ? s->server->core_dump_directory : NULL;
     control_notice("child pid %ld exit signal %s (%d)%s%s", (long)pid, strsignal(signo), signo,
                    directory ? ", possible coredump in " : "", directory ? directory : "");
-    atomic_fetch_add_explicit(&s->board.header->children_crashed, 1, memory_order_relaxed);
+    CONTROL_COUNT(s, children_crashed);
     if (!current || s->stopping)
         return;
     if (crash_loop(s, now)) {
@@ -465,7 +513,7 @@ static void regulate_shortage(control_state *s, int64_t now, const census *c)
                                     "ThreadsPerChild or Min/MaxSpareThreads), spawning %d children, "
                                     "there are around %d idle threads, and %d total children",
                     count, c->idle, c->current);
-        atomic_fetch_add_explicit(&s->board.header->spawn_rate_events, 1, memory_order_relaxed);
+        CONTROL_COUNT(s, spawn_rate_events);
     }
     control_start_children(s, count);
     /* Cycles also run at once when a child exits or starts stopping; the
@@ -499,6 +547,7 @@ static void regulate_surplus(control_state *s, int64_t now, const census *c)
 void control_regulate(control_state *s, int64_t now)
 {
     escalate_stops(s, now);
+    control_check_scoreboard(s, now);
     if (s->stopping || s->fatal)
         return;
     if (s->crash_burst_warned && !crash_throttled(s, now))

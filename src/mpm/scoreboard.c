@@ -70,6 +70,8 @@ int scoreboard_create(scoreboard *board, int server_limit, int thread_limit, con
     board->processes = (scoreboard_process *)((char *)memory + header_size);
     board->threads = (scoreboard_thread *)((char *)memory + header_size + processes_size);
 
+    board->server_limit = server_limit;
+    board->thread_limit = thread_limit;
     board->header->server_limit = server_limit;
     board->header->thread_limit = thread_limit;
     int64_t now = realtime_ms();
@@ -94,8 +96,8 @@ void scoreboard_destroy(scoreboard *board)
 void scoreboard_count_process(const scoreboard *board, int slot, int thread_count, int *idle, int *busy)
 {
     int idle_count = 0, busy_count = 0;
-    if (thread_count > board->header->thread_limit)
-        thread_count = board->header->thread_limit;
+    if (thread_count > board->thread_limit)
+        thread_count = board->thread_limit;
     for (int t = 0; t < thread_count; t++) {
         unsigned char status = scoreboard_status(scoreboard_thread_at(board, slot, t));
         switch (status) {
@@ -108,7 +110,7 @@ void scoreboard_count_process(const scoreboard *board, int slot, int thread_coun
         case THREAD_GRACEFUL:
             break;
         default:
-            busy_count++;
+            busy_count += scoreboard_status_known(status);
             break;
         }
     }
@@ -116,6 +118,82 @@ void scoreboard_count_process(const scoreboard *board, int slot, int thread_coun
         *idle = idle_count;
     if (busy)
         *busy = busy_count;
+}
+
+/* ---- checks by the control process ---------------------------------------- */
+
+/* Stores want where the mapping holds something else; counts the mismatch. */
+#define RESTORE(field, want, mismatches)                                          \
+    do {                                                                          \
+        if (atomic_load_explicit(&(field), memory_order_relaxed) != (want)) {     \
+            atomic_store_explicit(&(field), (want), memory_order_relaxed);        \
+            (mismatches)++;                                                       \
+        }                                                                         \
+    } while (0)
+
+int scoreboard_check_header(scoreboard *board, const scoreboard_header *expected)
+{
+    scoreboard_header *header = board->header;
+    scoreboard_header *want = (scoreboard_header *)expected;  /* atomic loads take non-const */
+    int mismatches = 0;
+    /* Plain ints, read by outside programs only: volatile so that the
+     * compiler does not assume they still hold what was stored. */
+    volatile int *server_limit = &header->server_limit, *thread_limit = &header->thread_limit;
+    if (*server_limit != board->server_limit || *thread_limit != board->thread_limit) {
+        *server_limit = board->server_limit;
+        *thread_limit = board->thread_limit;
+        mismatches++;
+    }
+    RESTORE(header->running_generation, atomic_load_explicit(&want->running_generation, memory_order_relaxed),
+            mismatches);
+    RESTORE(header->config_generation, atomic_load_explicit(&want->config_generation, memory_order_relaxed),
+            mismatches);
+    RESTORE(header->restart_time_ms, atomic_load_explicit(&want->restart_time_ms, memory_order_relaxed),
+            mismatches);
+    RESTORE(header->start_time_ms, atomic_load_explicit(&want->start_time_ms, memory_order_relaxed), mismatches);
+    RESTORE(header->children_started, atomic_load_explicit(&want->children_started, memory_order_relaxed),
+            mismatches);
+    RESTORE(header->children_crashed, atomic_load_explicit(&want->children_crashed, memory_order_relaxed),
+            mismatches);
+    RESTORE(header->spawn_rate_events, atomic_load_explicit(&want->spawn_rate_events, memory_order_relaxed),
+            mismatches);
+    return mismatches;
+}
+
+int scoreboard_check_slot(scoreboard *board, int slot, pid_t pid, int generation, int threads)
+{
+    if (slot < 0 || slot >= board->server_limit)
+        return 0;
+    scoreboard_process *record = scoreboard_process_at(board, slot);
+    int mismatches = 0;
+    if (pid == 0) {
+        RESTORE(record->pid, 0, mismatches);
+        RESTORE(record->quiescing, 0, mismatches);
+        RESTORE(record->not_accepting, 0, mismatches);
+        RESTORE(record->connections, 0, mismatches);
+        RESTORE(record->parked, 0, mismatches);
+        for (int t = 0; t < board->thread_limit; t++)
+            RESTORE(scoreboard_thread_at(board, slot, t)->status, THREAD_DEAD, mismatches);
+        return mismatches;
+    }
+    pid_t shown = atomic_load_explicit(&record->pid, memory_order_relaxed);
+    if (shown != pid) {
+        atomic_store_explicit(&record->pid, pid, memory_order_relaxed);
+        mismatches += shown != 0;
+    }
+    RESTORE(record->generation, generation, mismatches);
+    /* The flags belong to the child (0 or 1); a fix-up could undo its own
+     * next store, so they are only looked at. */
+    mismatches += atomic_load_explicit(&record->quiescing, memory_order_relaxed) > 1;
+    mismatches += atomic_load_explicit(&record->not_accepting, memory_order_relaxed) > 1;
+    for (int t = 0; t < board->thread_limit; t++) {
+        scoreboard_thread *thread = scoreboard_thread_at(board, slot, t);
+        if (t < threads)
+            mismatches += !scoreboard_status_known(scoreboard_status(thread));
+        else
+            RESTORE(thread->status, THREAD_DEAD, mismatches);  /* no thread of the child's */
+    }
+    return mismatches;
 }
 
 /* ---- extended status and per-request accounting --------------------------- */

@@ -7,6 +7,17 @@
  * p * thread_limit + t).  Both limits are fixed for the life of the control
  * process, which is why ServerLimit and ThreadLimit cannot change on restart.
  *
+ * Trust: every child maps this memory read-write, so nothing in it is
+ * trusted by a reader.  The geometry (both limits, hence every offset) is
+ * kept in the scoreboard handle, in each process's private memory, copied
+ * at creation and inherited through fork; the limits in the header are for
+ * outside readers of a ScoreBoardFile only.  Values read from the mapping
+ * are data: a status letter outside the enum below is no known state, a
+ * count is any number, a pid is never signalled (the control process keeps
+ * its own table of the children it forked).  scoreboard_check_header() and
+ * scoreboard_check_slot() are how the control process finds and undoes
+ * writes that no child should have made.
+ *
  * Concurrency: no locks.  Every field has one writer at a time — a thread
  * writes its own record, a child writes its process record's counters, the
  * control process writes pid/generation/quiescing when it forks or reaps —
@@ -59,7 +70,7 @@ typedef struct {
     _Atomic pid_t pid;                 /* the process the thread belongs to */
     _Atomic int generation;
     _Atomic uint64_t access_count;     /* requests, cumulative over the slot's life */
-    _Atomic uint64_t bytes_served;
+    _Atomic uint64_t bytes_served;     /* response bodies only, as Apache's */
     _Atomic uint64_t connection_count;
     _Atomic uint64_t duration_total_us; /* sum of request durations */
     _Atomic int64_t last_used_ms;      /* CLOCK_REALTIME ms when the last request started */
@@ -77,18 +88,20 @@ typedef struct {
     char vhost[SCOREBOARD_VHOST_SIZE];
 } scoreboard_thread;
 
+/* The flags are bytes, not bool: a byte other than 0 or 1 written by a
+ * hostile child must read as "set", not as an invalid bool. */
 typedef struct {
     _Atomic pid_t pid;                 /* 0 = slot free */
     _Atomic int generation;
-    _Atomic bool quiescing;            /* going down gracefully: counts neither busy nor idle */
-    _Atomic bool not_accepting;        /* at its connection cap */
+    _Atomic unsigned char quiescing;   /* going down gracefully: counts neither busy nor idle */
+    _Atomic unsigned char not_accepting; /* at its connection cap */
     _Atomic int connections;           /* open connections, served or parked */
     _Atomic int parked;                /* of which parked between requests */
     _Atomic int64_t started_ms;        /* CLOCK_REALTIME ms at fork */
 } scoreboard_process;
 
 typedef struct {
-    int server_limit;
+    int server_limit;                  /* for outside readers; processes use the handle's */
     int thread_limit;
     _Atomic int running_generation;    /* MPM generation: bumped by every restart */
     _Atomic int config_generation;     /* successful config reads */
@@ -100,12 +113,15 @@ typedef struct {
     _Atomic uint64_t spawn_rate_events;
 } scoreboard_header;
 
+/* The handle: private memory of each process, never in the mapping. */
 typedef struct {
     scoreboard_header *header;
     scoreboard_process *processes;     /* [server_limit] */
     scoreboard_thread *threads;        /* [server_limit * thread_limit] */
     size_t size;
     int fd;                            /* backing file for ScoreBoardFile, else -1 */
+    int server_limit;                  /* the geometry, as created: every offset comes from these */
+    int thread_limit;
 } scoreboard;
 
 /* Creates (zeroed) shared memory for the limits: anonymous, or a file at
@@ -114,6 +130,8 @@ typedef struct {
 int scoreboard_create(scoreboard *board, int server_limit, int thread_limit, const char *path);
 void scoreboard_destroy(scoreboard *board);
 
+/* slot < board->server_limit and thread < board->thread_limit, values the
+ * caller took from its own memory, never from the mapping. */
 static inline scoreboard_process *scoreboard_process_at(const scoreboard *board, int slot)
 {
     return &board->processes[slot];
@@ -121,7 +139,7 @@ static inline scoreboard_process *scoreboard_process_at(const scoreboard *board,
 
 static inline scoreboard_thread *scoreboard_thread_at(const scoreboard *board, int slot, int thread)
 {
-    return &board->threads[(size_t)slot * (size_t)board->header->thread_limit + (size_t)thread];
+    return &board->threads[(size_t)slot * (size_t)board->thread_limit + (size_t)thread];
 }
 
 static inline void scoreboard_set_status(scoreboard_thread *thread, unsigned char status)
@@ -134,6 +152,19 @@ static inline unsigned char scoreboard_status(const scoreboard_thread *thread)
     return atomic_load_explicit(&((scoreboard_thread *)thread)->status, memory_order_relaxed);
 }
 
+/* Is status one of the letters above?  Anything else is no known state. */
+static inline bool scoreboard_status_known(unsigned char status)
+{
+    switch (status) {
+    case THREAD_DEAD: case THREAD_STARTING: case THREAD_READY: case THREAD_READING:
+    case THREAD_WRITING: case THREAD_KEEPALIVE: case THREAD_LOGGING: case THREAD_CLOSING:
+    case THREAD_GRACEFUL: case THREAD_IDLE_KILL: case THREAD_DNS:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* Extended status, called by the connection layer once a request's head is
  * parsed: copies the client address, the request line (at most
  * SCOREBOARD_REQUEST_SIZE - 1 bytes, with the password of a URL's userinfo
@@ -141,13 +172,31 @@ static inline unsigned char scoreboard_status(const scoreboard_thread *thread)
  * request_line need not be NUL-terminated within length. */
 void scoreboard_note_request(scoreboard_thread *thread, const char *client, const char *request_line,
                              size_t length, const char *vhost, time_t started);
-/* Accounting for a finished request (its final status, bytes sent and
- * duration): access and byte counters, status class, histogram bucket. */
+/* Accounting for a finished request (its final status, body bytes sent —
+ * Apache's bytes_served leaves the head out — and duration): access and
+ * byte counters, status class, histogram bucket. */
 void scoreboard_count_request(scoreboard_thread *thread, int status, uint64_t bytes, int64_t duration_us);
 
-/* Counts for one process slot: threads in '_' (idle) and busy ones (not
- * '_', '.', 'S', 'I', 'G'), over its first thread_count entries. */
+/* Counts for one process slot: threads in '_' (idle) and busy ones (known
+ * letters other than '_', '.', 'S', 'I', 'G'), over its first thread_count
+ * entries (at most the handle's thread_limit). */
 void scoreboard_count_process(const scoreboard *board, int slot, int thread_count,
                               int *idle, int *busy);
+
+/* ---- checks by the control process ---------------------------------------
+ * Each compares the mapping with what the caller knows from its own memory,
+ * rewrites what differs where the caller is the owner, and returns how many
+ * values were not as expected (0: nothing to report). */
+
+/* The header against expected (the control process's private copy, whose
+ * limits are ignored: the handle's are used). */
+int scoreboard_check_header(scoreboard *board, const scoreboard_header *expected);
+/* Process slot `slot` against the control process's record of it: pid 0
+ * means free.  A free slot must be empty (no pid, no flags or connections,
+ * every thread '.'); it is cleared.  A live slot must carry that pid (0 is
+ * tolerated: a reset) and generation, which are restored; its first
+ * `threads` threads (the child's ThreadsPerChild) must hold known letters,
+ * which are left to their owners, and the rest '.', which is restored. */
+int scoreboard_check_slot(scoreboard *board, int slot, pid_t pid, int generation, int threads);
 
 #endif

@@ -95,6 +95,131 @@ static void test_file(void)
            "unwritable path fails");
 }
 
+/* ---- what a hostile child can write --------------------------------------- */
+
+static void test_status_known(void)
+{
+    const char *letters = "._SRWKLCGID";
+    int known = 0;
+    for (int c = 0; c < 256; c++)
+        known += scoreboard_status_known((unsigned char)c);
+    is_int(known, (int)strlen(letters), "exactly the eleven letters are known states");
+    for (const char *l = letters; *l; l++)
+        ok(scoreboard_status_known((unsigned char)*l), "known letter");
+    ok(!scoreboard_status_known(0) && !scoreboard_status_known(0xff) && !scoreboard_status_known('?'),
+       "0, 0xff and '?' are no state");
+}
+
+/* The geometry lives in the handle: a header overwritten with any limits
+ * moves no offset, in the parent or in a child forked later. */
+static void test_private_geometry(void)
+{
+    scoreboard board;
+    is_int(scoreboard_create(&board, 3, 5, NULL), WEFT_OK, "scoreboard 3 x 5");
+    is_int(board.server_limit, 3, "handle keeps server_limit");
+    is_int(board.thread_limit, 5, "handle keeps thread_limit");
+    scoreboard_thread *last = scoreboard_thread_at(&board, 2, 4);
+    board.header->server_limit = -1;
+    board.header->thread_limit = 0x7fffffff;
+    ok(scoreboard_thread_at(&board, 2, 4) == last, "a hostile header thread_limit moves no offset");
+    ok((char *)last + sizeof *last <= (char *)board.header + board.size, "last record still inside the mapping");
+    int idle = -1, busy = -1;
+    scoreboard_count_process(&board, 2, 0x7fffffff, &idle, &busy);
+    is_int(idle + busy, 0, "counting is capped at the handle's thread_limit (all '.')");
+
+    /* Unknown letters are neither idle nor busy. */
+    scoreboard_set_status(scoreboard_thread_at(&board, 1, 0), 0xff);
+    scoreboard_set_status(scoreboard_thread_at(&board, 1, 1), 'Z');
+    scoreboard_set_status(scoreboard_thread_at(&board, 1, 2), THREAD_READY);
+    scoreboard_set_status(scoreboard_thread_at(&board, 1, 3), THREAD_WRITING);
+    scoreboard_count_process(&board, 1, 5, &idle, &busy);
+    is_int(idle, 1, "one idle among garbage");
+    is_int(busy, 1, "one busy among garbage: unknown letters count as neither");
+    scoreboard_destroy(&board);
+}
+
+static void test_check_header(void)
+{
+    scoreboard board;
+    is_int(scoreboard_create(&board, 2, 4, NULL), WEFT_OK, "scoreboard 2 x 4");
+    scoreboard_header own;
+    memset(&own, 0, sizeof own);
+    atomic_store(&own.running_generation, 3);
+    atomic_store(&own.config_generation, 4);
+    atomic_store(&own.start_time_ms, atomic_load(&board.header->start_time_ms));
+    atomic_store(&own.restart_time_ms, atomic_load(&board.header->restart_time_ms));
+    atomic_store(&own.children_started, 7);
+    ok(scoreboard_check_header(&board, &own) > 0, "first check: the mapping lacked the generations");
+    is_int(scoreboard_check_header(&board, &own), 0, "second check: nothing to report");
+    is_int(atomic_load(&board.header->running_generation), 3, "generation copied from private memory");
+
+    memset(board.header, 0xa5, sizeof *board.header);  /* a child's random bytes */
+    board.header->thread_limit = 0x7fffffff;
+    int found = scoreboard_check_header(&board, &own);
+    is_int(found, 8, "limits and seven fields did not match");
+    is_int(board.header->server_limit, 2, "server_limit put back");
+    is_int(board.header->thread_limit, 4, "thread_limit put back");
+    is_int(atomic_load(&board.header->config_generation), 4, "config generation put back");
+    ok(atomic_load(&board.header->children_started) == 7, "counter put back");
+    is_int(scoreboard_check_header(&board, &own), 0, "clean afterwards");
+    scoreboard_destroy(&board);
+}
+
+static void test_check_slot(void)
+{
+    scoreboard board;
+    is_int(scoreboard_create(&board, 3, 4, NULL), WEFT_OK, "scoreboard 3 x 4");
+    for (int slot = 0; slot < 3; slot++)
+        is_int(scoreboard_check_slot(&board, slot, 0, 0, 4), 0, "a fresh free slot is clean");
+    is_int(scoreboard_check_slot(&board, -1, 0, 0, 4), 0, "slot -1 is ignored");
+    is_int(scoreboard_check_slot(&board, 3, 0, 0, 4), 0, "slot server_limit is ignored");
+
+    /* A free slot full of garbage: cleared. */
+    scoreboard_process *free_slot = scoreboard_process_at(&board, 1);
+    atomic_store(&free_slot->pid, 1);
+    atomic_store(&free_slot->quiescing, 0xff);
+    atomic_store(&free_slot->connections, -5);
+    for (int t = 0; t < 4; t++)
+        scoreboard_set_status(scoreboard_thread_at(&board, 1, t), (unsigned char)"_W\xffZ"[t]);
+    is_int(scoreboard_check_slot(&board, 1, 0, 0, 4), 7, "free slot: pid, flag, count and four threads");
+    is_int(atomic_load(&free_slot->pid), 0, "free slot: pid cleared");
+    is_int(atomic_load(&free_slot->connections), 0, "free slot: connections cleared");
+    is_int(scoreboard_status(scoreboard_thread_at(&board, 1, 3)), THREAD_DEAD, "free slot: threads back to '.'");
+    is_int(scoreboard_check_slot(&board, 1, 0, 0, 4), 0, "free slot clean afterwards");
+
+    /* A live slot: pid and generation are the control process's; the
+     * threads' letters are their owners', only looked at. */
+    scoreboard_process *live = scoreboard_process_at(&board, 2);
+    atomic_store(&live->pid, 4242);
+    atomic_store(&live->generation, 1);
+    for (int t = 0; t < 4; t++)
+        scoreboard_set_status(scoreboard_thread_at(&board, 2, t), THREAD_READY);
+    is_int(scoreboard_check_slot(&board, 2, 4242, 1, 4), 0, "a healthy live slot is clean");
+    atomic_store(&live->pid, 0);
+    is_int(scoreboard_check_slot(&board, 2, 4242, 1, 4), 0, "pid 0 (a reset) is put back silently");
+    is_int(atomic_load(&live->pid), 4242, "pid put back");
+    atomic_store(&live->pid, 1);
+    atomic_store(&live->generation, -9);
+    atomic_store(&live->not_accepting, 7);
+    scoreboard_set_status(scoreboard_thread_at(&board, 2, 0), 0);
+    is_int(scoreboard_check_slot(&board, 2, 4242, 1, 4), 4, "live slot: pid, generation, flag and a letter");
+    is_int(atomic_load(&live->pid), 4242, "the forked pid replaces pid 1");
+    is_int(atomic_load(&live->generation), 1, "generation put back");
+    is_int(scoreboard_status(scoreboard_thread_at(&board, 2, 0)), 0, "a live thread's letter is left alone");
+    scoreboard_set_status(scoreboard_thread_at(&board, 2, 0), THREAD_READY);
+    is_int(scoreboard_check_slot(&board, 2, 4242, 1, 4), 1, "the child's flag of 7 is only looked at");
+    atomic_store(&live->not_accepting, 0);  /* as the child would write it next */
+    /* A child of ThreadsPerChild 2: entries 2 and 3 belong to no thread. */
+    scoreboard_set_status(scoreboard_thread_at(&board, 2, 1), 'Z');
+    scoreboard_set_status(scoreboard_thread_at(&board, 2, 3), THREAD_WRITING);
+    is_int(scoreboard_check_slot(&board, 2, 4242, 1, 2), 3,
+           "an unknown letter, and two entries beyond the child's threads");
+    is_int(scoreboard_status(scoreboard_thread_at(&board, 2, 3)), THREAD_DEAD,
+           "entries beyond its threads back to '.'");
+    is_int(scoreboard_status(scoreboard_thread_at(&board, 2, 1)), 'Z', "its own thread's letter is left alone");
+    scoreboard_destroy(&board);
+}
+
 /* ---- capacity ----------------------------------------------------------- */
 
 static mpm_capacity defaults(void)
@@ -271,6 +396,10 @@ int main(void)
 {
     test_anonymous();
     test_file();
+    test_status_known();
+    test_private_geometry();
+    test_check_header();
+    test_check_slot();
     test_capacity();
     return done_testing();
 }

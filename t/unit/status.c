@@ -160,9 +160,38 @@ static void test_piped_write(void)
     piped_log_shutdown();
 }
 
+/* mod_status's format_byte_out and format_kbyte_out (HTML page figures). */
+static void check_bytes(uint64_t bytes, bool kilo, const char *expected)
+{
+    char text[64];
+    if (kilo)
+        status_format_kbytes(text, sizeof text, bytes);
+    else
+        status_format_bytes(text, sizeof text, bytes);
+    ok(strcmp(text, expected) == 0, "%s %llu is \"%s\" (got \"%s\")", kilo ? "kbytes" : "bytes",
+       (unsigned long long)bytes, expected, text);
+}
+
+static void test_byte_units(void)
+{
+    check_bytes(0, false, "0 B");
+    check_bytes(5119, false, "5119 B");
+    check_bytes(5120, false, "5.0 kB");
+    check_bytes(524287, false, "512.0 kB");
+    check_bytes(524288, false, "0.5 MB");
+    check_bytes(536870911, false, "512.0 MB");
+    check_bytes(536870912, false, "0.5 GB");
+    check_bytes(0, true, "0 kB");
+    check_bytes(1023, true, "1023 kB");
+    check_bytes(1024, true, "1.0 MB");
+    check_bytes(1536, true, "1.5 MB");
+    check_bytes(1048576, true, "1.0 GB");
+}
+
 int main(void)
 {
     test_apache_g();
+    test_byte_units();
     test_counting();
     test_extended_fields();
     test_piped_write();
