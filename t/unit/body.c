@@ -32,6 +32,12 @@ int64_t request_read_deadline_ms(const request_read_timeout_setting *setting, bo
     return INT64_MAX;
 }
 
+bool connection_reserve_input(connection *c, size_t additional)
+{
+    buffer_reserve(&c->input, additional);
+    return true;
+}
+
 static int continues_sent;
 int response_stream_send(request *r, struct iovec *vectors, int count)
 {
@@ -77,7 +83,7 @@ static request *start(pool *p, const char *head)
     r->server = &server;
     r->dir = &dir;
     r->path = "/";
-    http_limits limits = { 8190, 8190, 100 };
+    http_limits limits = { 8190, 8190, 100, 0 };
     http_parser_init(&r->parser, &limits, p);
     if (http_parse_request(&r->parser, conn.input.data, conn.input.length) != WEFT_OK) {
         note("the test head does not parse");
