@@ -158,10 +158,10 @@ static bool grow_input(connection *c, size_t capacity)
 
 bool connection_reserve_input(connection *c, size_t additional)
 {
-    if (c->input.data && c->input.capacity - c->input.length >= additional)
-        return true;
     if (!c->input.data)
         buffer_init(&c->input, INPUT_INITIAL_SIZE);
+    if (c->input.capacity - c->input.length >= additional)
+        return true;
     size_t capacity = c->input.capacity * 2;
     if (capacity < c->input.length + additional)
         capacity = c->input.length + additional;
