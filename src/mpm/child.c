@@ -585,8 +585,8 @@ static size_t cut_buffer_hogs(void *context, size_t wanted)
     if (log_now)
         log_message(LOG_LEVEL_WARN,
                     "child: RequestBufferBudget (%lld bytes) exhausted: cut %llu connection(s) holding the "
-                    "most buffered request bytes for the longest, refused %llu growth(s) with nothing to cut, "
-                    "in the last second",
+                    "most buffered request bytes for the longest, found nothing to cut %llu time(s), "
+                    "since the last report",
                     (long long)state->budget.limit, (unsigned long long)cuts, (unsigned long long)refusals);
     return freed;
 }
