@@ -23,7 +23,8 @@
  *    within 2 s, or not with 200, counts as failed.
  *
  * Prints one summary line per quantity (see the end of main), for
- * bench/heads and docs/performance.md.
+ * bench/heads and docs/performance.md; on standard error, progress every
+ * 5 s and every fresh request that took 50 ms or more, with its time.
  *
  * Build: cc -O2 -std=c17 -Wall -Wextra -Werror -pthread -o heads heads.c
  */
@@ -196,6 +197,8 @@ out:
 static double latencies[MAX_SAMPLES];
 static int fresh_ok, fresh_failed;
 
+static double run_started_ms;
+
 static void *sampler(void *unused)
 {
     (void)unused;
@@ -207,6 +210,9 @@ static void *sampler(void *unused)
             fresh_failed++;
         else if (fresh_ok < MAX_SAMPLES)
             latencies[fresh_ok++] = ms;
+        if (ms < 0 || ms >= 50)
+            fprintf(stderr, "heads: %6.1f s: fresh request %s %.1f ms\n", (start - run_started_ms) / 1000,
+                    ms < 0 ? "failed after" : "took", ms < 0 ? now_ms() - start : ms);
         double left = SAMPLE_MS - (now_ms() - start);
         if (left > 0)
             usleep((useconds_t)(left * 1000));
@@ -258,6 +264,7 @@ int main(int argc, char **argv)
         /* Staggered, so that the sends spread over each interval. */
         conns[i].next_ms = start + (double)(i % interval);
     }
+    run_started_ms = start;
     pthread_t thread;
     pthread_create(&thread, NULL, sampler, NULL);
 
