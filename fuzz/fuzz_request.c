@@ -21,10 +21,11 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const http_limits limit_choices[] = {
-    { 8190, 8190, 100 },   /* the defaults */
-    { 40, 24, 4 },         /* small: exercises the 414/431 paths */
-    { 8190, 8190, 0 },     /* no field count limit */
-    { 1, 1, 1 },
+    { 8190, 8190, 100, 65536 },  /* the defaults */
+    { 40, 24, 4, 0 },            /* small: exercises the 414/431 paths */
+    { 8190, 8190, 0, 0 },        /* no field count limit */
+    { 1, 1, 1, 0 },
+    { 8190, 8190, 100, 64 },     /* a head limit below the line limit */
 };
 
 #define CHECK(condition)                                                        \

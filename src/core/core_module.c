@@ -71,6 +71,58 @@ static int set_server_tokens(config_parse *parse, const config_directive *d, voi
                         argv[0]);
 }
 
+/* ---- memory bounds of a request head ------------------------------------ */
+
+#define HEAD_SIZE_MIN 1024
+#define HEAD_SIZE_MAX (16 * 1024 * 1024)
+#define BUDGET_MIN (64 * 1024)
+
+/* LimitRequestHeadSize: a bound on what a parked connection may buffer, so
+ * never "unlimited"; 16 MiB was the ceiling before the directive existed. */
+static int set_head_size(config_parse *parse, const config_directive *d, void *target, int argc,
+                         char **argv)
+{
+    int value;
+    if (config_set_integer(parse, d, &value, argc, argv) != WEFT_OK)
+        return WEFT_ERROR;
+    if (value < HEAD_SIZE_MIN || value > HEAD_SIZE_MAX)
+        return config_error(parse, "%s must be between %d and %d bytes, not %s", d->name, HEAD_SIZE_MIN,
+                            HEAD_SIZE_MAX, argv[0]);
+    *(int *)target = value;
+    return WEFT_OK;
+}
+
+/* RequestBufferBudget: 0 turns it off; a budget smaller than one head
+ * would refuse heads the limits allow. */
+static int set_buffer_budget(config_parse *parse, const config_directive *d, void *target, int argc,
+                             char **argv)
+{
+    int64_t value;
+    if (config_set_size(parse, d, &value, argc, argv) != WEFT_OK)
+        return WEFT_ERROR;
+    if (value != 0 && value < BUDGET_MIN)
+        return config_error(parse, "%s must be 0 (no budget) or at least %d bytes, not %s", d->name,
+                            BUDGET_MIN, argv[0]);
+    *(int64_t *)target = value;
+    return WEFT_OK;
+}
+
+static void format_head_size(FILE *out, const config_directive *d, const void *base)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%d", ((const server_config *)base)->limit_request_head_size);
+    const char *argument = text;
+    config_dump_line(out, d, 1, &argument);
+}
+
+static void format_buffer_budget(FILE *out, const config_directive *d, const void *base)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%lld", (long long)((const server_config *)base)->request_buffer_budget);
+    const char *argument = text;
+    config_dump_line(out, d, 1, &argument);
+}
+
 /* ---- Options ----------------------------------------------------------- */
 
 static int parse_options(config_parse *parse, int argc, char **argv, options_setting *out)
@@ -403,6 +455,16 @@ static const config_directive core_directives[] = {
     { .name = "LimitRequestFields", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(limit_request_fields),
       .min_args = 1, .max_args = 1, .set = config_set_integer, .default_value = "100", .syntax = "number",
       .help = "the most request header fields accepted, 0 for unlimited" },
+    { .name = "LimitRequestHeadSize", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(limit_request_head_size),
+      .min_args = 1, .max_args = 1, .set = set_head_size, .format = format_head_size, .default_value = "65536",
+      .syntax = "bytes",
+      .help = "the largest whole request head (request line and header fields) accepted: 431 beyond it, "
+              "414 if the request line alone is longer; 1024 to 16777216" },
+    { .name = "RequestBufferBudget", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(request_buffer_budget),
+      .min_args = 1, .max_args = 1, .set = set_buffer_budget, .format = format_buffer_budget,
+      .default_value = "67108864", .syntax = "bytes",
+      .help = "the request heads and bodies one child may hold in memory beyond 4 KiB per connection; "
+              "past it, the connections holding the most for the longest are cut; 0 for no budget" },
     { .name = "LimitRequestBody", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(limit_request_body),
       .min_args = 1, .max_args = 1, .set = config_set_size, .default_value = "1073741824",
       .syntax = "bytes", .help = "the largest request body accepted, 0 for unlimited" },
@@ -488,6 +550,10 @@ static int core_post_config(config_parse *parse, server_config *server)
         rc = config_error(parse, "DocumentRoot '%s' is not a directory", root ? root : "");
     if (server->listen_count == 0)
         rc = config_error(parse, "no Listen directive: weft needs at least one address to listen on");
+    if (server->request_buffer_budget > 0 && server->request_buffer_budget < server->limit_request_head_size)
+        config_warning(parse, "RequestBufferBudget (%lld) is smaller than LimitRequestHeadSize (%d): "
+                              "heads that large will be refused with 503",
+                       (long long)server->request_buffer_budget, server->limit_request_head_size);
     server->server_header = pool_strdup(server->pool, server_header_for(server->server_tokens));
     resolve_root_options(parse, server);
     return rc;

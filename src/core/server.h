@@ -187,6 +187,8 @@ typedef struct server_config {
     int limit_request_line;
     int limit_request_field_size;
     int limit_request_fields;        /* 0 = unlimited */
+    int limit_request_head_size;     /* bytes of a whole request head */
+    int64_t request_buffer_budget;   /* bytes of heads and bodies a child buffers; 0 = no budget */
     server_tokens_level server_tokens;
     char *server_header;             /* the Server field value ServerTokens implies */
 

@@ -163,7 +163,9 @@ static int read_socket(request *r, char *out, size_t size, size_t *got)
         size_t want = size < BODY_READ_SIZE ? size : BODY_READ_SIZE;
         if (want < 4096)
             want = 4096;  /* framing needs room even when the caller wants one byte */
-        buffer_reserve(&c->input, want);
+        /* Charged to the child's request buffer budget (budget.h). */
+        if (!connection_reserve_input(c, want))
+            return body_failed(r, 503, "the child's RequestBufferBudget is exhausted");
         r->head = c->input.data;  /* the buffer may have moved */
         size_t room = c->input.capacity - c->input.length;
         count = connection_read(c, c->input.data + c->input.length, room);

@@ -13,7 +13,8 @@
  *    at once for a request without one), WEFT_ERROR when the body cannot be
  *    read: r->body_read.error_status then says what to answer (400 malformed
  *    chunked framing or a client that went away mid-body, 408 Timeout or
- *    RequestReadTimeout body= expired, 413 more than LimitRequestBody), and
+ *    RequestReadTimeout body= expired, 413 more than LimitRequestBody, 503
+ *    the child's RequestBufferBudget refused the buffer a chunked body needs), and
  *    the connection is closed after the response.
  *    request_body_try_read() returns WEFT_AGAIN where request_body_read()
  *    would wait (the caller polls r->connection->fd for POLLIN).

@@ -134,8 +134,46 @@ static void give_pool(pool *p)
         pool_destroy(p);
 }
 
+/* The input buffer's capacity is charged to the child's budget once it
+ * grows beyond the initial size every connection gets (budget.h). */
+static size_t input_charge(size_t capacity)
+{
+    return capacity > INPUT_INITIAL_SIZE ? capacity : 0;
+}
+
+/* Gives the input buffer exactly `capacity` bytes (more than it has),
+ * charging the budget first.  false when the budget refuses. */
+static bool grow_input(connection *c, size_t capacity)
+{
+    size_t charge = input_charge(capacity);
+    if (charge > c->input_charged) {
+        if (!budget_charge(c->budget, charge - c->input_charged))
+            return false;
+        if (c->input_charged == 0)
+            c->input_charged_ms = monotonic_ms();
+        c->input_charged = charge;
+    }
+    c->input.data = xrealloc(c->input.data, capacity + 1);
+    c->input.capacity = capacity;
+    return true;
+}
+
+bool connection_reserve_input(connection *c, size_t additional)
+{
+    if (!c->input.data)
+        buffer_init(&c->input, INPUT_INITIAL_SIZE);
+    if (c->input.capacity - c->input.length >= additional)
+        return true;
+    size_t capacity = c->input.capacity * 2;
+    if (capacity < c->input.length + additional)
+        capacity = c->input.length + additional;
+    return grow_input(c, capacity);
+}
+
 static void give_input(connection *c)
 {
+    budget_release(c->budget, c->input_charged);
+    c->input_charged = 0;
     if (c->input.capacity == INPUT_INITIAL_SIZE && !spare_input) {
         spare_input = c->input.data;
         c->input.data = NULL;
@@ -189,18 +227,24 @@ int connection_local_port(const connection *c)
     return c->local_port;
 }
 
+/* The most input a request head may need: LimitRequestHeadSize, or less
+ * when the per-field limits allow no head that large; plus one byte, so
+ * that the parser sees the head overflow and answers 414 or 431 itself. */
 static size_t head_limit(const server_config *server)
 {
     size_t fields = server->limit_request_fields ? (size_t)server->limit_request_fields : 1000;
     size_t limit = (size_t)server->limit_request_line + 2 + fields * ((size_t)server->limit_request_field_size + 2) + 2;
-    return limit < (16u << 20) ? limit : (16u << 20);
+    size_t total = server->limit_request_head_size > 0 ? (size_t)server->limit_request_head_size : (16u << 20);
+    return (limit < total ? limit : total) + 1;
 }
 
-/* Reads whatever the socket has into the input buffer.  Returns the byte
- * count, 0 at end of stream, or -1 (errno EAGAIN: nothing yet).  Every wait
- * for input in this file comes from an EAGAIN here (or in run_linger), and
- * a socket that is not read_ready answers EAGAIN without a system call: its
- * last read proved the receive queue empty, so the next bytes raise an
+/* Reads whatever the socket has into the input buffer, which grows up to
+ * limit bytes (doubling, but never past limit).  Returns the byte count, 0
+ * at end of stream, or -1 (errno EAGAIN: nothing yet; ENOBUFS: the buffer
+ * is full at limit; ENOMEM: the child's budget refused the growth).  Every
+ * wait for input in this file comes from an EAGAIN here (or in run_linger),
+ * and a socket that is not read_ready answers EAGAIN without a system call:
+ * its last read proved the receive queue empty, so the next bytes raise an
  * edge.  (nginx: ngx_http_read_request_header reads only if rev->ready.) */
 static ssize_t read_input(connection *c, size_t limit)
 {
@@ -223,7 +267,11 @@ static ssize_t read_input(connection *c, size_t limit)
             errno = ENOBUFS;
             return -1;
         }
-        buffer_reserve(&c->input, c->input.capacity);
+        size_t capacity = c->input.capacity * 2 < limit ? c->input.capacity * 2 : limit;
+        if (!grow_input(c, capacity)) {
+            errno = ENOMEM;
+            return -1;
+        }
     }
     size_t room = c->input.capacity - c->input.length;
     ssize_t count = connection_read(c, c->input.data + c->input.length, room);
@@ -533,7 +581,9 @@ static connection_wait start_linger(connection *c)
     shutdown(c->fd, SHUT_WR);
     c->phase = PHASE_LINGER;
     c->linger_deadline_ms = monotonic_ms() + LINGER_MS;
-    buffer_clear(&c->input);
+    /* Lingering reads into scrap: the buffer is not needed any more. */
+    if (c->input.data)
+        give_input(c);
     return run_linger(c);  /* what is queued already raises no edge */
 }
 
@@ -621,8 +671,10 @@ static bool read_head(connection *c, const connection_worker *worker, connection
             *wait = CONNECTION_WAIT_READ;
             return false;
         }
-        if (count < 0 && errno == ENOBUFS) {
-            request_handle_parse_error(r, 431, c->input.data, c->input.length);
+        if (count < 0 && (errno == ENOBUFS || errno == ENOMEM)) {
+            /* ENOMEM: the child's request buffer budget is exhausted and
+             * nothing parked could be cut to make room. */
+            request_handle_parse_error(r, errno == ENOBUFS ? 431 : 503, c->input.data, c->input.length);
             c->close_after_response = true;
             prepare_response(c, worker);
             return true;

@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 
+#include "../core/budget.h"
 #include "../core/buffer.h"
 #include "../mpm/scoreboard.h"
 #include "request.h"
@@ -70,6 +71,9 @@ struct connection {
 
     connection_phase phase;
     buffer input;                  /* received, not yet consumed */
+    memory_budget *budget;         /* the child's (budget.h), set once per slot; NULL = none */
+    size_t input_charged;          /* bytes of input's capacity charged to it */
+    int64_t input_charged_ms;      /* since when it holds a charge */
     pool *request_pool;
     request request;               /* the request in progress */
     bool request_started;
@@ -141,6 +145,11 @@ void connection_release(connection *c);
 void connection_idle(connection *c);
 /* Frees this thread's cache of spare buffers and pools (at thread exit). */
 void connection_thread_exit(void);
+
+/* Makes room for `additional` more bytes in the input buffer, charging the
+ * budget for the growth.  false when the budget refused it (nothing
+ * changed). */
+bool connection_reserve_input(connection *c, size_t additional);
 
 /* Runs as far as possible; see the header comment. */
 connection_wait connection_run(connection *c, const connection_worker *worker);

@@ -161,8 +161,13 @@ int http_parse_request(http_parser *parser, const char *data, size_t length)
     const http_limits *limits = &parser->limits;
     int state = parser->state;
     uint32_t p;
+    /* The whole head is bounded too: the loop stops at the limit, so the
+     * check costs nothing per byte. */
+    uint32_t stop = end;
+    if (limits->limit_request_head && stop > limits->limit_request_head)
+        stop = limits->limit_request_head;
 
-    for (p = parser->position; p < end; p++) {
+    for (p = parser->position; p < stop; p++) {
         unsigned char c = bytes[p];
         int cls = char_class(c);
 
@@ -332,6 +337,13 @@ int http_parse_request(http_parser *parser, const char *data, size_t length)
 
     parser->position = p;
     parser->state = state;
+    if (p < end) {
+        /* At limit_request_head with more to come: a request line that
+         * long is a too-long URI, anything else too many header bytes. */
+        if (state < H_REQUEST_LINE_LF)
+            return fail(parser, p, 414, "request line longer than the request head limit");
+        return fail(parser, p, 431, "request head too large");
+    }
     if (end == UINT32_MAX)
         return fail(parser, p, 431, "request head too large");
     return WEFT_AGAIN;

@@ -22,8 +22,9 @@
  *
  * Error statuses (error_status when WEFT_ERROR is returned):
  *   400 malformed syntax or framing, 414 request line longer than
- *   limit_request_line, 431 a field longer than limit_request_field_size or
- *   more than limit_request_fields fields, 501 Transfer-Encoding other than
+ *   limit_request_line (or than limit_request_head), 431 a field longer
+ *   than limit_request_field_size, more than limit_request_fields fields or
+ *   a head longer than limit_request_head, 501 Transfer-Encoding other than
  *   chunked, 505 HTTP major version other than 1.
  */
 #ifndef WEFT_HTTP_PARSER_H
@@ -59,6 +60,7 @@ typedef struct {
     uint32_t limit_request_line;        /* bytes of method SP target SP version */
     uint32_t limit_request_field_size;  /* bytes of one "name: value" line */
     uint32_t limit_request_fields;      /* 0 = unlimited */
+    uint32_t limit_request_head;        /* bytes of the whole head, final CRLF included; 0 = unlimited */
 } http_limits;
 
 typedef struct {

@@ -34,6 +34,7 @@ void request_begin(request *r, connection *c, const server_config *server, pool 
         .limit_request_line = (uint32_t)server->limit_request_line,
         .limit_request_field_size = (uint32_t)server->limit_request_field_size,
         .limit_request_fields = (uint32_t)server->limit_request_fields,
+        .limit_request_head = (uint32_t)server->limit_request_head_size,
     };
     http_parser_init(&r->parser, &limits, p);
 }

@@ -46,6 +46,8 @@
 #define ACCEPT_PAUSE_MS 100         /* after EMFILE and friends */
 #define ACCEPT_ERROR_LOG_INTERVAL_MS 60000
 #define EVICT_AFTER_SATURATED_MS 1000
+#define BUDGET_MAX_CUTS 64          /* victims one reclaim may cut (RequestBufferBudget) */
+#define BUDGET_LOG_INTERVAL_MS 1000
 
 /* epoll data: (generation << 32) | index.  Indices from SPECIAL_BASE up are
  * not connections. */
@@ -111,6 +113,11 @@ typedef struct {
     _Atomic bool finished;
 
     dispatch dispatch;            /* which idle thread waits for events (dispatch.h) */
+
+    memory_budget budget;         /* RequestBufferBudget (budget.h); cut_buffer_hogs() makes room */
+    int64_t budget_logged_ms;     /* under the lock: when the last cut was logged; 0: never */
+    uint64_t budget_cuts_unlogged;
+    uint64_t budget_refusals_unlogged;
 } child_state;
 
 typedef struct {
@@ -529,11 +536,76 @@ static connection_slot *accept_one(child_state *state, int listen_fd, connection
     if (worker->score)
         atomic_fetch_add_explicit(&worker->score->connection_count, 1, memory_order_relaxed);
     connection_init(&slot->connection, fd, state->server, &peer);
+    slot->connection.budget = &state->budget;
     if (recycle) {
         log_message(LOG_LEVEL_INFO, "child reached MaxConnectionsPerChild (%d): recycling", limit);
         begin_stop(state);
     }
     return slot;
+}
+
+/* RequestBufferBudget is exhausted (budget.h): cuts the parked connections
+ * that hold the most buffered bytes for the longest (bytes x age) until
+ * `wanted` bytes are free.  A running connection is never a candidate, so
+ * the one asking is not what pays for its request.  One pass keeps the
+ * best candidates in a short list sorted by score, so the lock is held
+ * for one walk of the parked lists. */
+static size_t cut_buffer_hogs(void *context, size_t wanted)
+{
+    child_state *state = context;
+    connection_slot *candidates[BUDGET_MAX_CUTS];
+    double scores[BUDGET_MAX_CUTS];
+    int count = 0;
+    int64_t now = monotonic_ms();
+    pthread_mutex_lock(&state->lock);
+    for (int kind = 0; kind < PARK_LISTS; kind++) {
+        for (connection_slot *slot = state->parked[kind].head; slot; slot = slot->next) {
+            const connection *c = &slot->connection;
+            if (!c->input_charged)
+                continue;
+            double score = (double)c->input_charged * (double)(now - c->input_charged_ms + 1);
+            if (count == BUDGET_MAX_CUTS && score <= scores[count - 1])
+                continue;
+            int at = count < BUDGET_MAX_CUTS ? count++ : count - 1;
+            while (at > 0 && scores[at - 1] < score) {
+                candidates[at] = candidates[at - 1];
+                scores[at] = scores[at - 1];
+                at--;
+            }
+            candidates[at] = slot;
+            scores[at] = score;
+        }
+    }
+    size_t freed = 0;
+    int cut = 0;
+    slot_list victims = { NULL, NULL };
+    while (cut < count && freed < wanted) {
+        connection_slot *slot = candidates[cut++];
+        unpark(state, slot);
+        slot->generation++;  /* an event already queued for it is stale now */
+        freed += slot->connection.input_charged;
+        list_append(&victims, slot);
+    }
+    state->budget_cuts_unlogged += (uint64_t)cut;
+    if (cut == 0)
+        state->budget_refusals_unlogged++;
+    bool log_now = now - state->budget_logged_ms >= BUDGET_LOG_INTERVAL_MS;
+    uint64_t cuts = state->budget_cuts_unlogged, refusals = state->budget_refusals_unlogged;
+    if (log_now) {
+        state->budget_logged_ms = now;
+        state->budget_cuts_unlogged = state->budget_refusals_unlogged = 0;
+    }
+    pthread_mutex_unlock(&state->lock);
+    connection_slot *slot;
+    while ((slot = list_pop(&victims)))
+        close_slot(state, slot);
+    if (log_now)
+        log_message(LOG_LEVEL_WARN,
+                    "child: RequestBufferBudget (%lld bytes) exhausted: cut %llu connection(s) holding the "
+                    "most buffered request bytes for the longest, found nothing to cut %llu time(s), "
+                    "since the last report",
+                    (long long)state->budget.limit, (unsigned long long)cuts, (unsigned long long)refusals);
+    return freed;
 }
 
 /* The listening socket is edge-triggered, so we take every pending
@@ -805,6 +877,7 @@ int child_main(const child_context *context)
     state.server = server;
     state.stop_deadline_ms = INT64_MAX;
     pthread_mutex_init(&state.lock, NULL);
+    budget_init(&state.budget, server->request_buffer_budget, cut_buffer_hogs, &state);
     if (context->board) {
         state.process = scoreboard_process_at(context->board, context->slot);
         atomic_store_explicit(&state.process->connections, 0, memory_order_relaxed);

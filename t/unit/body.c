@@ -32,6 +32,15 @@ int64_t request_read_deadline_ms(const request_read_timeout_setting *setting, bo
     return INT64_MAX;
 }
 
+static bool refuse_growth;  /* the child's RequestBufferBudget says no */
+bool connection_reserve_input(connection *c, size_t additional)
+{
+    if (refuse_growth && c->input.capacity - c->input.length < additional)
+        return false;
+    buffer_reserve(&c->input, additional);
+    return true;
+}
+
 static int continues_sent;
 int response_stream_send(request *r, struct iovec *vectors, int count)
 {
@@ -77,7 +86,7 @@ static request *start(pool *p, const char *head)
     r->server = &server;
     r->dir = &dir;
     r->path = "/";
-    http_limits limits = { 8190, 8190, 100 };
+    http_limits limits = { 8190, 8190, 100, 0 };
     http_parser_init(&r->parser, &limits, p);
     if (http_parse_request(&r->parser, conn.input.data, conn.input.length) != WEFT_OK) {
         note("the test head does not parse");
@@ -190,6 +199,15 @@ static void test_errors(pool *p)
     r = start(p, "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc");
     is_int(read_all(r, 64, &out), WEFT_ERROR, "the client stops sending");
     is_int(r->body_read.error_status, 408, "... 408 after Timeout");
+
+    buffer_clear(&out);
+    buffer_free(&conn.input);  /* so that the head fills it and a read needs more room */
+    r = start(p, "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+    client_sends("5\r\nhello\r\n0\r\n\r\n");
+    refuse_growth = true;
+    is_int(read_all(r, 64, &out), WEFT_ERROR, "a chunked body when the buffer budget refuses room");
+    is_int(r->body_read.error_status, 503, "... 503");
+    refuse_growth = false;
 
     r = start(p, "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n");
     size_t got = 9;

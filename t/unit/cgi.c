@@ -258,7 +258,7 @@ static void test_environment_directives(void)
     request r = { .pool = p, .server = &server, .dir = &merged, .head = head, .target = "/cgi-bin/s.cgi/p?q=1",
                   .path = "/cgi-bin/s.cgi/p", .query = "q=1", .method_name = "POST", .version_major = 1,
                   .version_minor = 1 };
-    http_limits limits = { 8190, 8190, 100 };
+    http_limits limits = { 8190, 8190, 100, 0 };
     http_parser_init(&r.parser, &limits, p);
     is_int(http_parse_request(&r.parser, head, sizeof(head) - 1), WEFT_OK, "the test head parses");
     const char *set_configured[] = { "HTTP_X_CONFIGURED", "configured" };

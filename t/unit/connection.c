@@ -27,6 +27,7 @@
 #include "../../src/core/pool.c"
 #include "../../src/http/parser.c"
 #include "../../src/core/blocking.c"
+#include "../../src/core/budget.c"
 #include "../../src/http/body.c"
 #include "../../src/http/connection.c"
 

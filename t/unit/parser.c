@@ -34,9 +34,9 @@ typedef struct {
     size_t after;                /* bytes after the head (body, next request) */
 } request_vector;
 
-static const http_limits default_limits = { 8190, 8190, 100 };
-static const http_limits small_limits = { 32, 24, 4 };
-static const http_limits unlimited_fields = { 8190, 8190, 0 };
+static const http_limits default_limits = { 8190, 8190, 100, 0 };
+static const http_limits small_limits = { 32, 24, 4, 0 };
+static const http_limits unlimited_fields = { 8190, 8190, 0, 0 };
 
 #define RAW(text) .raw = (text), .size = sizeof(text) - 1
 #define VALID(method_, target_, minor_, fields_) \
@@ -677,6 +677,51 @@ static void test_many_fields(void)
     free(request);
 }
 
+/* LimitRequestHeadSize: a head of exactly the limit passes, one byte more
+ * is a 431; a request line that reaches it is a 414; byte by byte the
+ * same (the bound holds across calls). */
+static void test_head_limit(void)
+{
+    const http_limits limits = { 8190, 8190, 100, 256 };
+    char request[1024];
+    for (int extra = 0; extra <= 1; extra++) {
+        size_t n = (size_t)sprintf(request, "GET / HTTP/1.1\r\nHost: a\r\nX: ");
+        size_t value_length = 256 - n - 4 + (size_t)extra;
+        memset(request + n, 'v', value_length);
+        n += value_length;
+        n += (size_t)sprintf(request + n, "\r\n\r\n");
+        http_parser parser;
+        pool_reset(test_pool);
+        http_parser_init(&parser, &limits, test_pool);
+        int rc = http_parse_request(&parser, request, n);
+        if (extra)
+            ok(rc == WEFT_ERROR && parser.error_status == 431, "head of 257 bytes at limit 256 is a 431");
+        else
+            ok(rc == WEFT_OK && parser.head_length == 256, "head of 256 bytes at limit 256 passes");
+        if (extra) {
+            pool_reset(test_pool);
+            http_parser_init(&parser, &limits, test_pool);
+            rc = WEFT_AGAIN;
+            for (size_t length = 1; length <= n && rc == WEFT_AGAIN; length++)
+                rc = http_parse_request(&parser, request, length);
+            ok(rc == WEFT_ERROR && parser.error_status == 431 && parser.position == 256,
+               "byte by byte: 431 at the 257th byte");
+        }
+    }
+    size_t n = (size_t)sprintf(request, "GET /");
+    memset(request + n, 'a', 300);
+    n += 300;
+    n += (size_t)sprintf(request + n, " HTTP/1.1\r\nHost: a\r\n\r\n");
+    http_parser parser;
+    pool_reset(test_pool);
+    http_parser_init(&parser, &limits, test_pool);
+    ok(http_parse_request(&parser, request, n) == WEFT_ERROR && parser.error_status == 414,
+       "a request line longer than the head limit is a 414");
+    pool_reset(test_pool);
+    http_parser_init(&parser, &limits, test_pool);
+    is_int(http_parse_request(&parser, request, 256), WEFT_AGAIN, "256 bytes of request line: more needed");
+}
+
 static void test_method_names(void)
 {
     is_string(http_method_name(HTTP_METHOD_GET), "GET", "method name GET");
@@ -711,6 +756,7 @@ int main(void)
     test_error_is_sticky();
     test_default_limits_long_lines();
     test_many_fields();
+    test_head_limit();
     test_method_names();
 
     pool_destroy(test_pool);
