@@ -633,10 +633,9 @@ static void *worker_main(void *argument)
         atomic_store_explicit(&worker.score->pid, getpid(), memory_order_relaxed);
         atomic_store_explicit(&worker.score->generation, context->generation, memory_order_relaxed);
     }
-    dispatch_thread thread;
-    dispatch_thread_start(&thread, &state->dispatch, worker.score);
+    dispatch_thread *thread = dispatch_thread_start(&state->dispatch, self->thread_index, worker.score);
     struct epoll_event event;
-    while (!state->finished && dispatch_next(&thread, &event)) {
+    while (!state->finished && dispatch_next(thread, &event)) {
         uint32_t index = (uint32_t)event.data.u64;
         uint32_t generation = (uint32_t)(event.data.u64 >> 32);
         if (index < SPECIAL_BASE && event.events == DISPATCH_DEFERRED)
@@ -644,7 +643,7 @@ static void *worker_main(void *argument)
         else if (index < SPECIAL_BASE)
             on_connection_event(state, index, generation, &worker);
         else if (index >= SPECIAL_LISTEN)
-            on_listen_event(state, (int)(index - SPECIAL_LISTEN), &worker, &thread);
+            on_listen_event(state, (int)(index - SPECIAL_LISTEN), &worker, thread);
         else if (index >= SPECIAL_MODULE && index < SPECIAL_MODULE_END)
             weft_modules[index - SPECIAL_MODULE]->child_event();
         else if (index == SPECIAL_TIMER)
@@ -654,7 +653,7 @@ static void *worker_main(void *argument)
         /* SPECIAL_WAKE: level-triggered and never read, so it wakes every
          * thread once finished is set. */
     }
-    dispatch_thread_stop(&thread);
+    dispatch_thread_stop(thread);
     if (worker.score)
         scoreboard_set_status(worker.score, THREAD_DEAD);
     connection_thread_exit();
@@ -665,6 +664,25 @@ static int add_special(child_state *state, int fd, uint32_t index, uint32_t even
 {
     struct epoll_event event = { .events = events, .data.u64 = event_data(index, 0) };
     return epoll_ctl(state->epoll_fd, EPOLL_CTL_ADD, fd, &event);
+}
+
+/* The children that share the CPUs with this one: the live children in the
+ * scoreboard that are not going down (the watchdog asks every 100 ms; each
+ * child then polls with its share of the CPUs, dispatch.h). */
+static int children_sharing_cpus(void *argument)
+{
+    const child_state *state = argument;
+    const scoreboard *board = state->context->board;
+    if (!board || state->context->single_process)
+        return 1;
+    int count = 0;
+    for (int slot = 0; slot < state->server->server_limit; slot++) {
+        scoreboard_process *record = scoreboard_process_at(board, slot);
+        if (atomic_load_explicit(&record->pid, memory_order_relaxed) != 0 &&
+            !atomic_load_explicit(&record->quiescing, memory_order_relaxed))
+            count++;
+    }
+    return count;
 }
 
 static int setup(child_state *state, sigset_t *signals)
@@ -708,11 +726,14 @@ static int setup(child_state *state, sigset_t *signals)
             add_special(state, fd, SPECIAL_MODULE + (uint32_t)i, EPOLLIN | EPOLLET) < 0)
             log_error_number(LOG_LEVEL_WARN, errno, "child: cannot watch module %s's events", m->name);
     }
-    /* The hand-off queue holds at most one event per connection and one
-     * per descriptor of the child's own (timer, signals, listeners...). */
+    /* The hand-off queue's keys: a slot index per connection, and the
+     * child's own descriptors (timer, signals, modules, listeners). */
     if (dispatch_init(&state->dispatch, state->epoll_fd, event_data(SPECIAL_HANDOFF, 0),
-                      (int)state->slot_count + 64 + state->context->listen_count, &state->finished) != WEFT_OK)
+                      state->server->threads_per_child, state->slot_count, SPECIAL_BASE,
+                      SPECIAL_LISTEN - SPECIAL_BASE + (uint32_t)state->context->listen_count,
+                      &state->finished) != WEFT_OK)
         return WEFT_ERROR;
+    dispatch_set_sharing(&state->dispatch, children_sharing_cpus, state);
     dispatch_set_urgent(&state->dispatch, event_data(SPECIAL_MODULE, 0), event_data(SPECIAL_MODULE_END, 0));
     pthread_mutex_lock(&state->lock);
     set_accepting(state, true);
@@ -722,6 +743,7 @@ static int setup(child_state *state, sigset_t *signals)
 
 static void teardown(child_state *state)
 {
+    dispatch_destroy(&state->dispatch);  /* first: its watchdog looks at the epoll set */
     for (uint32_t i = 0; i < state->slot_count; i++) {
         connection_slot *slot = &state->slots[i];
         if (slot->in_use) {
@@ -738,7 +760,6 @@ static void teardown(child_state *state)
     close(state->wake_fd);
     close(state->timer_fd);
     pthread_mutex_destroy(&state->lock);
-    dispatch_destroy(&state->dispatch);
 }
 
 int child_main(const child_context *context)
