@@ -98,6 +98,8 @@ typedef struct {
     uint32_t open_connections;
     uint64_t connections_accepted;
     bool accepting;
+    bool standby;             /* a sibling in a lower slot takes the new connections */
+    bool listening;           /* the listening sockets are in the epoll set: accepting && !standby */
     _Atomic bool stopping;        /* written under the lock, read without it by serve() */
     int64_t stop_grace_end_ms;
     int64_t stop_deadline_ms;
@@ -170,16 +172,17 @@ static void wake_all_threads(child_state *state)
     dispatch_wake_all(&state->dispatch);
 }
 
-/* Listening sockets join or leave this child's epoll set.  Called with the
- * lock held.  EPOLLEXCLUSIVE: of all children, the kernel wakes one whose
- * epoll set has a waiting (idle) thread. */
-static void set_accepting(child_state *state, bool accepting)
+/* The listening sockets are in this child's epoll set while it accepts and
+ * is not on standby.  EPOLLEXCLUSIVE: of all children, the kernel wakes one
+ * whose epoll set has a waiting (idle) thread.  Called with the lock held. */
+static void update_listening(child_state *state)
 {
-    if (state->accepting == accepting)
+    bool listening = state->accepting && !state->standby;
+    if (state->listening == listening)
         return;
     for (int i = 0; i < state->context->listen_count; i++) {
         int fd = state->context->listen_fds[i];
-        if (accepting) {
+        if (listening) {
             struct epoll_event event = { .events = EPOLLIN | EPOLLET | EPOLLEXCLUSIVE,
                                          .data.u64 = event_data(SPECIAL_LISTEN + (uint32_t)i, 0) };
             if (epoll_ctl(state->epoll_fd, EPOLL_CTL_ADD, fd, &event) < 0)
@@ -188,7 +191,17 @@ static void set_accepting(child_state *state, bool accepting)
             epoll_ctl(state->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
         }
     }
+    state->listening = listening;
+}
+
+/* Whether this child takes new connections at all (not at its cap, not
+ * stopping).  Called with the lock held. */
+static void set_accepting(child_state *state, bool accepting)
+{
+    if (state->accepting == accepting)
+        return;
     state->accepting = accepting;
+    update_listening(state);
     if (state->process)
         atomic_store_explicit(&state->process->not_accepting, !accepting, memory_order_relaxed);
 }
@@ -666,23 +679,46 @@ static int add_special(child_state *state, int fd, uint32_t index, uint32_t even
     return epoll_ctl(state->epoll_fd, EPOLL_CTL_ADD, fd, &event);
 }
 
-/* The children that share the CPUs with this one: the live children in the
- * scoreboard that are not going down (the watchdog asks every 100 ms; each
- * child then polls with its share of the CPUs, dispatch.h). */
-static int children_sharing_cpus(void *argument)
+/* Sharing the CPUs with sibling children (docs/mpm.md, "Threads inside a
+ * child").  Asked by the dispatch watchdog every DISPATCH_SHARE_MS.
+ *
+ * Standby: a child takes new connections only while every current child in
+ * a lower slot is saturated (at its connection cap, or without an idle
+ * thread).  So the load goes to as few children as it needs, and several
+ * children on few CPUs cost what one does: the others hold no connection
+ * and their threads sleep.  A standby child still counts its idle threads
+ * for regulation (its not_accepting stays false): it is capacity, one tick
+ * away.
+ *
+ * Returns the children that are serving now (this one and the siblings
+ * with a busy thread): this child polls with its share of the CPUs. */
+static int share_cpus_with_siblings(void *argument)
 {
-    const child_state *state = argument;
+    child_state *state = argument;
     const scoreboard *board = state->context->board;
     if (!board || state->context->single_process)
         return 1;
-    int count = 0;
+    bool lower_saturated = true;
+    int serving = 1;
     for (int slot = 0; slot < state->server->server_limit; slot++) {
         scoreboard_process *record = scoreboard_process_at(board, slot);
-        if (atomic_load_explicit(&record->pid, memory_order_relaxed) != 0 &&
-            !atomic_load_explicit(&record->quiescing, memory_order_relaxed))
-            count++;
+        if (slot == state->context->slot || atomic_load_explicit(&record->pid, memory_order_relaxed) == 0 ||
+            atomic_load_explicit(&record->quiescing, memory_order_relaxed) ||
+            atomic_load_explicit(&record->generation, memory_order_relaxed) != state->context->generation)
+            continue;
+        int idle, busy;
+        scoreboard_count_process(board, slot, state->server->threads_per_child, &idle, &busy);
+        if (slot < state->context->slot && idle > 0 &&
+            !atomic_load_explicit(&record->not_accepting, memory_order_relaxed))
+            lower_saturated = false;
+        if (busy > 0)
+            serving++;
     }
-    return count;
+    pthread_mutex_lock(&state->lock);
+    state->standby = !lower_saturated;
+    update_listening(state);
+    pthread_mutex_unlock(&state->lock);
+    return serving;
 }
 
 static int setup(child_state *state, sigset_t *signals)
@@ -733,7 +769,7 @@ static int setup(child_state *state, sigset_t *signals)
                       SPECIAL_LISTEN - SPECIAL_BASE + (uint32_t)state->context->listen_count,
                       &state->finished) != WEFT_OK)
         return WEFT_ERROR;
-    dispatch_set_sharing(&state->dispatch, children_sharing_cpus, state);
+    dispatch_set_sharing(&state->dispatch, share_cpus_with_siblings, state);
     dispatch_set_urgent(&state->dispatch, event_data(SPECIAL_MODULE, 0), event_data(SPECIAL_MODULE_END, 0));
     pthread_mutex_lock(&state->lock);
     set_accepting(state, true);

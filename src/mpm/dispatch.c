@@ -24,9 +24,10 @@
 #endif
 #endif
 
-#define DISPATCH_SHARE_MS 100          /* how often the poller share is recomputed */
+#define DISPATCH_SHARE_MS 20           /* how often the siblings are looked at */
 #define WATCHDOG_STARVED_TICKS 2       /* no thread entered epoll_wait for this long: promote */
-#define WATCHDOG_DOZE_TICKS 200        /* a second without any event: sleep until one comes */
+#define WATCHDOG_DOZE_TICKS 200        /* a second without any event: sleep until one comes... */
+#define WATCHDOG_DOZE_MS 50            /* ...or this long (the siblings may need us) */
 #define WATCHDOG_STACK_SIZE (256 * 1024)
 
 /* The CPUs this process may run on (its affinity mask: taskset, a cgroup
@@ -497,8 +498,10 @@ static int watch_threads(dispatch *d, bool *progressed, bool *all_waiting)
 static void update_share(dispatch *d)
 {
     pthread_mutex_lock(&d->watchdog_lock);
-    int children = d->sharing ? d->sharing(d->sharing_argument) : 1;
+    int (*sharing)(void *) = d->sharing;
+    void *argument = d->sharing_argument;
     pthread_mutex_unlock(&d->watchdog_lock);
+    int children = sharing ? sharing(argument) : 1;
     if (children < 1)
         children = 1;
     int limit = (d->cpus + children - 1) / children;
@@ -508,7 +511,7 @@ static void update_share(dispatch *d)
 }
 
 /* No thread took an event for a second and all of them wait: sleep until
- * one takes an event (set_waiting() wakes us), or a second passes. */
+ * one takes an event (set_waiting() wakes us), or WATCHDOG_DOZE_MS pass. */
 static void watchdog_doze(dispatch *d)
 {
     pthread_mutex_lock(&d->watchdog_lock);
@@ -519,7 +522,11 @@ static void watchdog_doze(dispatch *d)
             all_waiting = false;
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 1;
+    until.tv_nsec += WATCHDOG_DOZE_MS * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
     while (all_waiting && atomic_load(&d->watchdog_dozing) && !atomic_load(&d->watchdog_stop))
         if (pthread_cond_timedwait(&d->watchdog_wake, &d->watchdog_lock, &until) == ETIMEDOUT)
             break;
@@ -557,7 +564,8 @@ static void *watchdog_main(void *argument)
         quiet_ticks = progressed || !all_waiting ? 0 : quiet_ticks + 1;
         if (quiet_ticks >= WATCHDOG_DOZE_TICKS) {
             watchdog_doze(d);
-            quiet_ticks = 0;
+            update_share(d);
+            share_ticks = 0;
         }
     }
     return NULL;
