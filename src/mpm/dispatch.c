@@ -6,8 +6,10 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -25,7 +27,7 @@
 #endif
 
 #define DISPATCH_SHARE_MS 20           /* how often the siblings are looked at */
-#define WATCHDOG_STARVED_TICKS 2       /* no thread entered epoll_wait for this long: promote */
+#define WATCHDOG_STARVED_TICKS 4       /* no thread entered epoll_wait for this long: promote */
 #define WATCHDOG_DOZE_TICKS 200        /* a second without any event: sleep until one comes... */
 #define WATCHDOG_DOZE_MS 50            /* ...or this long (the siblings may need us) */
 #define WATCHDOG_STACK_SIZE (256 * 1024)
@@ -332,6 +334,7 @@ dispatch_thread *dispatch_thread_start(dispatch *d, int index, scoreboard_thread
     t->score = score;
     t->next = 0;
     t->count = 0;
+    t->tid = gettid();
     if (pthread_getcpuclockid(pthread_self(), &t->cpu_clock) != 0)
         t->cpu_clock = (clockid_t)-1;
     pthread_mutex_unlock(&t->lock);
@@ -443,6 +446,25 @@ static int64_t thread_cpu_ns(const dispatch_thread *t)
     return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 }
 
+/* Is the thread asleep in the kernel ('S', 'D'...) rather than running or
+ * waiting for a CPU ('R')?  A thread preempted on a busy machine is not
+ * stalled: waking another poller would only add to the queue for the CPU. */
+static bool thread_sleeping(const dispatch_thread *t)
+{
+    char path[64], text[512];
+    snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)t->tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return true;  /* no /proc: trust the CPU clock */
+    ssize_t length = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    if (length <= 0)
+        return true;
+    text[length] = '\0';
+    const char *end = strrchr(text, ')');  /* the name may hold anything but ends there */
+    return !end || end[1] != ' ' || end[2] != 'R';
+}
+
 /* Are there events no thread took yet?  poll() on an epoll descriptor
  * reports its ready list without consuming it. */
 static bool events_pending(dispatch *d)
@@ -483,6 +505,8 @@ static int watch_threads(dispatch *d, bool *progressed, bool *all_waiting)
             t->seen_cpu_ns = cpu;
             continue;
         }
+        if (!thread_sleeping(t))
+            continue;  /* runnable, waiting for a CPU: looked at again next tick */
         t->stalled = true;
         stalled++;
         atomic_fetch_add_explicit(&d->stalls, 1, memory_order_relaxed);

@@ -27,10 +27,11 @@
  * The watchdog.  A thread may also block without announcing it (a slow
  * disk under open or pread, a page fault, a lock).  A watchdog thread looks
  * every DISPATCH_WATCHDOG_TICK_MS: a thread that has been in the same event
- * for a tick and used less than half of it on a CPU is stalled; the
+ * for a tick, used less than half of it on a CPU and sleeps in the kernel
+ * (not merely waiting for a CPU) is stalled; the
  * watchdog moves the rest of its batch to the hand-off queue and wakes a
  * follower to poll in its place.  It also wakes a follower when no thread
- * entered epoll_wait for two ticks while events are pending.  So polling
+ * entered epoll_wait for four ticks while events are pending.  So polling
  * never depends on a thread that may block.  A stalled thread that comes
  * back finds the poller places taken and becomes a follower.
  *
@@ -53,6 +54,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/epoll.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "scoreboard.h"
@@ -74,6 +76,7 @@ typedef struct {
     _Atomic bool waiting;          /* in epoll_wait or waiting as a follower */
     _Atomic uint64_t progress;     /* events taken and waits begun */
     clockid_t cpu_clock;           /* the thread's CPU time, for the watchdog */
+    pid_t tid;                     /* and its state in /proc */
     /* The watchdog's own. */
     uint64_t seen_progress;
     int64_t seen_cpu_ns;           /* -1: not measured since progress moved */
