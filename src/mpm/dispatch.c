@@ -28,7 +28,7 @@
 
 #define DISPATCH_SHARE_MS 20           /* how often the siblings are looked at */
 #define WATCHDOG_STARVED_TICKS 4       /* no thread entered epoll_wait for this long: promote */
-#define WATCHDOG_DOZE_TICKS 200        /* a second without any event: sleep until one comes... */
+#define WATCHDOG_DOZE_TICKS 20         /* every thread waiting for 100 ms: sleep until one takes an event... */
 #define WATCHDOG_DOZE_MS 50            /* ...or this long (the siblings may need us) */
 #define WATCHDOG_STACK_SIZE (256 * 1024)
 
@@ -476,11 +476,10 @@ static bool events_pending(dispatch *d)
 }
 
 /* One look at the threads.  Returns how many were found stalled just now;
- * *progressed tells whether any thread took an event since the last look. */
-static int watch_threads(dispatch *d, bool *progressed, bool *all_waiting)
+ * *all_waiting tells whether every thread waits for events. */
+static int watch_threads(dispatch *d, bool *all_waiting)
 {
     int stalled = 0;
-    *progressed = false;
     *all_waiting = true;
     for (int i = 0; i < d->thread_capacity; i++) {
         dispatch_thread *t = &d->threads[i];
@@ -494,7 +493,6 @@ static int watch_threads(dispatch *d, bool *progressed, bool *all_waiting)
             t->seen_progress = progress;
             t->seen_cpu_ns = -1;
             t->stalled = false;
-            *progressed = true;
             continue;
         }
         if (waiting || t->stalled)
@@ -534,8 +532,9 @@ static void update_share(dispatch *d)
         promote_followers(d, limit - old);
 }
 
-/* No thread took an event for a second and all of them wait: sleep until
- * one takes an event (set_waiting() wakes us), or WATCHDOG_DOZE_MS pass. */
+/* Every thread has been waiting at each look for a while (the timer sweep
+ * in between does not count: it is short): sleep until one takes an event
+ * (set_waiting() wakes us), or WATCHDOG_DOZE_MS pass. */
 static void watchdog_doze(dispatch *d)
 {
     pthread_mutex_lock(&d->watchdog_lock);
@@ -571,8 +570,8 @@ static void *watchdog_main(void *argument)
             share_ticks = 0;
             update_share(d);
         }
-        bool progressed, all_waiting;
-        int stalled = watch_threads(d, &progressed, &all_waiting);
+        bool all_waiting;
+        int stalled = watch_threads(d, &all_waiting);
         uint64_t entries = atomic_load_explicit(&d->poll_entries, memory_order_relaxed);
         if (atomic_load(&d->pollers) == 0 && entries == seen_entries)
             starved_ticks++;
@@ -585,7 +584,7 @@ static void *watchdog_main(void *argument)
         }
         if (stalled > 0)
             promote_followers(d, stalled);
-        quiet_ticks = progressed || !all_waiting ? 0 : quiet_ticks + 1;
+        quiet_ticks = all_waiting ? quiet_ticks + 1 : 0;
         if (quiet_ticks >= WATCHDOG_DOZE_TICKS) {
             watchdog_doze(d);
             update_share(d);
