@@ -280,6 +280,13 @@ static bool take_handoff(dispatch_thread *t)
     pthread_mutex_unlock(&d->lock);
     t->next = 0;
     t->count = count;
+    if (length > count) {
+        /* More than a batch: signal the rest to another poller, since
+         * this thread may block in what it took. */
+        uint64_t one = 1;
+        ssize_t ignored = write(d->handoff_fd, &one, sizeof(one));
+        (void)ignored;
+    }
     return count > 0;
 }
 
@@ -416,6 +423,13 @@ bool dispatch_next(dispatch_thread *t, struct epoll_event *event)
             return false;
         }
         atomic_fetch_add_explicit(&d->poll_entries, 1, memory_order_relaxed);
+        if (atomic_load(&d->queue_length) > 0) {
+            /* Handed-off events came while it waited as a follower (their
+             * signal may have gone to a poller that took only a batch). */
+            atomic_fetch_sub(&d->pollers, 1);
+            set_waiting(t, false);
+            continue;
+        }
         struct epoll_event batch[DISPATCH_BATCH];
         int count = epoll_wait(d->epoll_fd, batch, DISPATCH_BATCH, -1);
         int error = errno;
