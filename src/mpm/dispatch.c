@@ -259,30 +259,35 @@ static void hand_off_rest(dispatch_thread *t)
     (void)ignored;
 }
 
-/* Moves handed-off events into the thread's empty batch.  false if there
- * were none.  Called with t->lock held. */
+/* Appends handed-off events to the thread's batch, as many as it has room
+ * for; signals the rest to another poller (this thread may block in what
+ * it took).  false if it took none.  Called with t->lock held. */
 static bool take_handoff(dispatch_thread *t)
 {
     dispatch *d = t->shared;
     if (atomic_load(&d->queue_length) == 0)
         return false;
+    if (t->next > 0) {
+        memmove(t->batch, t->batch + t->next, (size_t)(t->count - t->next) * sizeof(t->batch[0]));
+        t->count -= t->next;
+        t->next = 0;
+    }
+    int room = DISPATCH_BATCH - t->count;
     pthread_mutex_lock(&d->lock);
     int length = atomic_load(&d->queue_length);
-    int count = length < DISPATCH_BATCH ? length : DISPATCH_BATCH;
+    int count = length < room ? length : room;
     for (int i = 0; i < count; i++) {
-        t->batch[i] = d->queue[d->queue_head];
-        int32_t *at = queued_at(d, t->batch[i].data.u64);
+        struct epoll_event *event = &t->batch[t->count + i];
+        *event = d->queue[d->queue_head];
+        int32_t *at = queued_at(d, event->data.u64);
         if (at && *at == d->queue_head)
             *at = -1;
         d->queue_head = (d->queue_head + 1) % d->queue_capacity;
     }
     atomic_store(&d->queue_length, length - count);
     pthread_mutex_unlock(&d->lock);
-    t->next = 0;
-    t->count = count;
+    t->count += count;
     if (length > count) {
-        /* More than a batch: signal the rest to another poller, since
-         * this thread may block in what it took. */
         uint64_t one = 1;
         ssize_t ignored = write(d->handoff_fd, &one, sizeof(one));
         (void)ignored;
@@ -407,9 +412,14 @@ bool dispatch_next(dispatch_thread *t, struct epoll_event *event)
                 pthread_mutex_unlock(&t->lock);
                 return true;
             }
-            uint64_t counter;  /* reset it; the queue is taken below */
+            /* The signal is reset, so the queue is taken at once (behind
+             * the rest of the batch): in the batch, the events are handed
+             * on if this thread blocks; left in the queue unsignalled, no
+             * thread would look for them until this one is done. */
+            uint64_t counter;
             ssize_t ignored = read(d->handoff_fd, &counter, sizeof(counter));
             (void)ignored;
+            take_handoff(t);
         }
         bool taken = !atomic_load(d->finished) && take_handoff(t);
         pthread_mutex_unlock(&t->lock);
