@@ -23,6 +23,7 @@ TSAN_OBJECTS := $(SOURCES:%.c=build/tsan/obj/%.o)
 UNIT_SOURCES := $(sort $(wildcard t/unit/*.c))
 UNIT_TESTS   := $(UNIT_SOURCES:t/unit/%.c=build/t/%)
 ASAN_UNIT_TESTS := $(UNIT_SOURCES:t/unit/%.c=build/asan/t/%)
+STALL_SHIM   := build/t/stall_shim.so
 BUILD_INFO = -DWEFT_BUILD_DATE='"$(shell date -u +'%b %e %Y %H:%M:%S' 2>/dev/null)"' \
              -DWEFT_BUILD_CFLAGS='"$(CFLAGS)"'
 
@@ -59,10 +60,16 @@ build/tsan/obj/%.o: %.c
 # suppression); TSan is slower than ASan, hence the larger time scale.
 TSAN_TESTS ?= t/10-basic-http.t t/13-keepalive.t t/22-mpm-crash.t t/23-mpm-graceful.t \
               t/25-mpm-signals.t t/45-slow-clients.t t/70-smuggling.t t/72-hostile.t \
-              t/73-privileges.t t/47-file-cache.t t/34-cgi-load.t t/15-accept-filter.t
-tsan-test: build/tsan/weft
+              t/73-privileges.t t/47-file-cache.t t/34-cgi-load.t t/15-accept-filter.t \
+              t/77-stalled-threads.t
+tsan-test: build/tsan/weft $(STALL_SHIM)
 	WEFT_BINARY=build/tsan/weft WEFT_TIMEOUT_SCALE=3 \
 	TSAN_OPTIONS="suppressions=$(CURDIR)/t/tsan.supp second_deadlock_stack=1" prove -I t/lib $(TSAN_TESTS)
+
+# The fault-injection library of t/77-stalled-threads.t (LD_PRELOAD).
+$(STALL_SHIM): t/lib/stall_shim.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -shared -o $@ $< -ldl
 
 # Unit tests #include the .c files they test, so each builds on its own.
 build/t/%: t/unit/%.c t/unit/tap.h
@@ -78,11 +85,11 @@ unit-test: $(UNIT_TESTS) $(ASAN_UNIT_TESTS)
 
 # Integration tests run twice: against build/weft and against the
 # sanitizer build (WEFT_BINARY tells the harness which).
-integration-test: build/weft build/asan/weft
+integration-test: build/weft build/asan/weft $(STALL_SHIM)
 	prove -I t/lib t/*.t
 	WEFT_BINARY=build/asan/weft prove -I t/lib t/*.t
 
-test: $(UNIT_TESTS) $(ASAN_UNIT_TESTS) build/weft build/asan/weft
+test: $(UNIT_TESTS) $(ASAN_UNIT_TESTS) build/weft build/asan/weft $(STALL_SHIM)
 	prove $(UNIT_TESTS) $(ASAN_UNIT_TESTS) :: && \
 	prove -I t/lib t/*.t && \
 	WEFT_BINARY=build/asan/weft ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 prove -I t/lib t/*.t

@@ -102,6 +102,8 @@ typedef struct {
     uint32_t open_connections;
     uint64_t connections_accepted;
     bool accepting;
+    bool standby;             /* a sibling in a lower slot takes the new connections */
+    bool listening;           /* the listening sockets are in the epoll set: accepting && !standby */
     _Atomic bool stopping;        /* written under the lock, read without it by serve() */
     int64_t stop_grace_end_ms;
     int64_t stop_deadline_ms;
@@ -171,16 +173,17 @@ static void wake_all_threads(child_state *state)
     dispatch_wake_all(&state->dispatch);
 }
 
-/* Listening sockets join or leave this child's epoll set.  Called with the
- * lock held.  EPOLLEXCLUSIVE: of all children, the kernel wakes one whose
- * epoll set has a waiting (idle) thread. */
-static void set_accepting(child_state *state, bool accepting)
+/* The listening sockets are in this child's epoll set while it accepts and
+ * is not on standby.  EPOLLEXCLUSIVE: of all children, the kernel wakes one
+ * whose epoll set has a waiting (idle) thread.  Called with the lock held. */
+static void update_listening(child_state *state)
 {
-    if (state->accepting == accepting)
+    bool listening = state->accepting && !state->standby;
+    if (state->listening == listening)
         return;
     for (int i = 0; i < state->context->listen_count; i++) {
         int fd = state->context->listen_fds[i];
-        if (accepting) {
+        if (listening) {
             struct epoll_event event = { .events = EPOLLIN | EPOLLET | EPOLLEXCLUSIVE,
                                          .data.u64 = event_data(SPECIAL_LISTEN + (uint32_t)i, 0) };
             if (epoll_ctl(state->epoll_fd, EPOLL_CTL_ADD, fd, &event) < 0)
@@ -189,7 +192,17 @@ static void set_accepting(child_state *state, bool accepting)
             epoll_ctl(state->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
         }
     }
+    state->listening = listening;
+}
+
+/* Whether this child takes new connections at all (not at its cap, not
+ * stopping).  Called with the lock held. */
+static void set_accepting(child_state *state, bool accepting)
+{
+    if (state->accepting == accepting)
+        return;
     state->accepting = accepting;
+    update_listening(state);
     if (state->process)
         atomic_store_explicit(&state->process->not_accepting, !accepting, memory_order_relaxed);
 }
@@ -740,10 +753,9 @@ static void *worker_main(void *argument)
         atomic_store_explicit(&worker.score->pid, getpid(), memory_order_relaxed);
         atomic_store_explicit(&worker.score->generation, context->generation, memory_order_relaxed);
     }
-    dispatch_thread thread;
-    dispatch_thread_start(&thread, &state->dispatch, worker.score);
+    dispatch_thread *thread = dispatch_thread_start(&state->dispatch, self->thread_index, worker.score);
     struct epoll_event event;
-    while (!state->finished && dispatch_next(&thread, &event)) {
+    while (!state->finished && dispatch_next(thread, &event)) {
         uint32_t index = (uint32_t)event.data.u64;
         uint32_t generation = (uint32_t)(event.data.u64 >> 32);
         if (index < SPECIAL_BASE && event.events == DISPATCH_DEFERRED)
@@ -751,7 +763,7 @@ static void *worker_main(void *argument)
         else if (index < SPECIAL_BASE)
             on_connection_event(state, index, generation, event.events, &worker);
         else if (index >= SPECIAL_LISTEN)
-            on_listen_event(state, (int)(index - SPECIAL_LISTEN), &worker, &thread);
+            on_listen_event(state, (int)(index - SPECIAL_LISTEN), &worker, thread);
         else if (index >= SPECIAL_MODULE && index < SPECIAL_MODULE_END)
             weft_modules[index - SPECIAL_MODULE]->child_event();
         else if (index == SPECIAL_TIMER)
@@ -761,7 +773,7 @@ static void *worker_main(void *argument)
         /* SPECIAL_WAKE: level-triggered and never read, so it wakes every
          * thread once finished is set. */
     }
-    dispatch_thread_stop(&thread);
+    dispatch_thread_stop(thread);
     if (worker.score)
         scoreboard_set_status(worker.score, THREAD_DEAD);
     connection_thread_exit();
@@ -772,6 +784,48 @@ static int add_special(child_state *state, int fd, uint32_t index, uint32_t even
 {
     struct epoll_event event = { .events = events, .data.u64 = event_data(index, 0) };
     return epoll_ctl(state->epoll_fd, EPOLL_CTL_ADD, fd, &event);
+}
+
+/* Sharing the CPUs with sibling children (docs/mpm.md, "Threads inside a
+ * child").  Asked by the dispatch watchdog every DISPATCH_SHARE_MS.
+ *
+ * Standby: a child takes new connections only while every current child in
+ * a lower slot is saturated (at its connection cap, or without an idle
+ * thread).  So the load goes to as few children as it needs, and several
+ * children on few CPUs cost what one does: the others hold no connection
+ * and their threads sleep.  A standby child still counts its idle threads
+ * for regulation (its not_accepting stays false): it is capacity, one tick
+ * away.
+ *
+ * Returns the children that are serving now (this one and the siblings
+ * with a busy thread): this child polls with its share of the CPUs. */
+static int share_cpus_with_siblings(void *argument)
+{
+    child_state *state = argument;
+    const scoreboard *board = state->context->board;
+    if (!board || state->context->single_process)
+        return 1;
+    bool lower_saturated = true;
+    int serving = 1;
+    for (int slot = 0; slot < state->server->server_limit; slot++) {
+        scoreboard_process *record = scoreboard_process_at(board, slot);
+        if (slot == state->context->slot || atomic_load_explicit(&record->pid, memory_order_relaxed) == 0 ||
+            atomic_load_explicit(&record->quiescing, memory_order_relaxed) ||
+            atomic_load_explicit(&record->generation, memory_order_relaxed) != state->context->generation)
+            continue;
+        int idle, busy;
+        scoreboard_count_process(board, slot, state->server->threads_per_child, &idle, &busy);
+        if (slot < state->context->slot && idle > 0 &&
+            !atomic_load_explicit(&record->not_accepting, memory_order_relaxed))
+            lower_saturated = false;
+        if (busy > 0)
+            serving++;
+    }
+    pthread_mutex_lock(&state->lock);
+    state->standby = !lower_saturated;
+    update_listening(state);
+    pthread_mutex_unlock(&state->lock);
+    return serving;
 }
 
 static int setup(child_state *state, sigset_t *signals)
@@ -820,11 +874,14 @@ static int setup(child_state *state, sigset_t *signals)
             add_special(state, fd, SPECIAL_MODULE + (uint32_t)i, EPOLLIN | EPOLLET) < 0)
             log_error_number(LOG_LEVEL_WARN, errno, "child: cannot watch module %s's events", m->name);
     }
-    /* The hand-off queue holds at most one event per connection and one
-     * per descriptor of the child's own (timer, signals, listeners...). */
+    /* The hand-off queue's keys: a slot index per connection, and the
+     * child's own descriptors (timer, signals, modules, listeners). */
     if (dispatch_init(&state->dispatch, state->epoll_fd, event_data(SPECIAL_HANDOFF, 0),
-                      (int)state->slot_count + 64 + state->context->listen_count, &state->finished) != WEFT_OK)
+                      state->server->threads_per_child, state->slot_count, SPECIAL_BASE,
+                      SPECIAL_LISTEN - SPECIAL_BASE + (uint32_t)state->context->listen_count,
+                      &state->finished) != WEFT_OK)
         return WEFT_ERROR;
+    dispatch_set_sharing(&state->dispatch, share_cpus_with_siblings, state);
     dispatch_set_urgent(&state->dispatch, event_data(SPECIAL_MODULE, 0), event_data(SPECIAL_MODULE_END, 0));
     pthread_mutex_lock(&state->lock);
     set_accepting(state, true);
@@ -834,6 +891,7 @@ static int setup(child_state *state, sigset_t *signals)
 
 static void teardown(child_state *state)
 {
+    dispatch_destroy(&state->dispatch);  /* first: its watchdog looks at the epoll set */
     for (uint32_t i = 0; i < state->slot_count; i++) {
         connection_slot *slot = &state->slots[i];
         if (slot->in_use) {
@@ -850,7 +908,6 @@ static void teardown(child_state *state)
     close(state->wake_fd);
     close(state->timer_fd);
     pthread_mutex_destroy(&state->lock);
-    dispatch_destroy(&state->dispatch);
 }
 
 int child_main(const child_context *context)
