@@ -116,6 +116,8 @@ static void find_local_address(const connection *constant)
  * that a keep-alive connection can give its own back while it is idle
  * without costing a malloc/free pair per request. */
 static _Thread_local pool *spare_pool;
+#define COPY_BUFFER_SIZE (64 * 1024)
+static _Thread_local char *copy_buffer;      /* send_file_copied */
 static _Thread_local char *spare_input;
 
 static pool *take_pool(void)
@@ -189,6 +191,8 @@ void connection_thread_exit(void)
     spare_pool = NULL;
     free(spare_input);
     spare_input = NULL;
+    free(copy_buffer);
+    copy_buffer = NULL;
 }
 
 void connection_idle(connection *c)
@@ -409,9 +413,15 @@ static void prepare_response(connection *c, const connection_worker *worker)
  * socket does not take is read again next time, from the new offset. */
 static ssize_t send_file_copied(connection *c, size_t count)
 {
-    static _Thread_local char copy[64 * 1024];
-    if (count > sizeof(copy))
-        count = sizeof(copy);
+    /* Allocated on first use, not as thread-local storage: glibc zeroes a
+     * thread's static TLS at every thread start, so a 64 KiB array there
+     * would cost every thread of every child 64 KiB of memory even where
+     * EnableSendfile is On. */
+    if (!copy_buffer)
+        copy_buffer = xmalloc(COPY_BUFFER_SIZE);
+    char *copy = copy_buffer;
+    if (count > COPY_BUFFER_SIZE)
+        count = COPY_BUFFER_SIZE;
     ssize_t got = pread(c->body_file, copy, count, c->body_offset);
     if (got <= 0)
         return got;

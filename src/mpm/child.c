@@ -95,6 +95,7 @@ typedef struct {
 
     connection_slot *slots;
     uint32_t slot_count;
+    uint32_t slots_touched;   /* slots [0, slots_touched) have been used; the rest are untouched zero pages */
 
     pthread_mutex_t lock;     /* guards everything below */
     slot_list free_slots;
@@ -430,6 +431,17 @@ static bool may_evict(const child_state *state, int64_t now)
            oldest && oldest->parked_at_ms <= now - EVICT_MIN_IDLE_MS;
 }
 
+/* Prepares slot `index` for its first connection: slots are set up when
+ * first needed, not at start.  Called with the lock held. */
+static connection_slot *first_use(child_state *state, uint32_t index)
+{
+    connection_slot *slot = &state->slots[index];
+    slot->index = index;
+    slot->connection.fd = -1;
+    slot->connection.body_file = -1;
+    return slot;
+}
+
 /* Takes a free slot for one more connection (counted at once, so that
  * threads accepting in parallel cannot overshoot the cap), evicting an idle
  * keep-alive connection if the child is full.  NULL when this child should
@@ -467,6 +479,8 @@ static connection_slot *reserve_slot(child_state *state)
     connection_slot *slot = NULL;
     if (state->open_connections < connection_cap(state) && !state->stopping) {
         slot = list_pop(&state->free_slots);
+        if (!slot)  /* below the cap, so an untouched slot is left */
+            slot = first_use(state, state->slots_touched++);
         state->open_connections++;
         slot->in_use = true;
         slot->parked = false;
@@ -853,13 +867,10 @@ static int setup(child_state *state, sigset_t *signals)
     uint64_t slots = threads * per_thread;
     uint64_t most = (uint64_t)MPM_HARD_THREAD_LIMIT * MPM_MAX_CONNECTIONS_PER_THREAD;
     state->slot_count = (uint32_t)(slots < most ? slots : most);
+    /* calloc of a large table maps zero pages: a slot costs memory only
+     * from its first use (first_use), so an idle child with a large
+     * connection cap stays small. */
     state->slots = xcalloc(state->slot_count, sizeof(connection_slot));
-    for (uint32_t i = 0; i < state->slot_count; i++) {
-        state->slots[i].index = i;
-        state->slots[i].connection.fd = -1;
-        state->slots[i].connection.body_file = -1;
-        list_append(&state->free_slots, &state->slots[i]);
-    }
     /* Modules' own descriptors (the file cache's inotify instance).  Their
      * events go first in a batch: a change must be seen before requests
      * that arrived after it. */
@@ -892,7 +903,7 @@ static int setup(child_state *state, sigset_t *signals)
 static void teardown(child_state *state)
 {
     dispatch_destroy(&state->dispatch);  /* first: its watchdog looks at the epoll set */
-    for (uint32_t i = 0; i < state->slot_count; i++) {
+    for (uint32_t i = 0; i < state->slots_touched; i++) {
         connection_slot *slot = &state->slots[i];
         if (slot->in_use) {
             slot->connection.io->close(&slot->connection);

@@ -122,7 +122,7 @@ static const config_directive mpm_directives[] = {
       .default_value = "10", .syntax = "seconds",
       .help = "how long retiring children may finish their requests before SIGTERM; 0 = forever" },
     { .name = "ConnectionsPerThread", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(connections_per_thread),
-      .min_args = 1, .max_args = 1, .set = set_connections_per_thread, .default_value = "32", .syntax = "number",
+      .min_args = 1, .max_args = 1, .set = set_connections_per_thread, .default_value = "256", .syntax = "number",
       .help = "a child holds at most ThreadsPerChild x this many connections, parked ones included "
               "(1 to 1024)" },
     { .name = "LockFile", .contexts = CONTEXT_SERVER_ONLY, .scope = SCOPE_SERVER, .min_args = 1,
