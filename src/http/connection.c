@@ -17,6 +17,7 @@
 #include "../core/log.h"
 #include "../modules/access_log.h"
 #include "../modules/headers.h"
+#include "filter.h"
 #include "response.h"
 
 #define INPUT_INITIAL_SIZE 4096
@@ -85,6 +86,7 @@ void connection_init(connection *c, int fd, const server_config *server, const s
     c->discard_chunked = false;
     c->output_sent = 0;
     c->body_file = -1;
+    c->filter_pending = false;
     c->close_after_response = false;
     c->read_ready = true;  /* nothing read yet: the request may be there already */
     c->peer_closed = false;
@@ -378,6 +380,10 @@ static void prepare_response(connection *c, const connection_worker *worker)
     }
 
     buffer_clear(&c->output);
+    /* Filters see the handler's response; Header directives apply last. */
+    c->filter_pending = !r->stream && output_filters_start(r);
+    if (c->filter_pending && !r->keep_alive)
+        c->close_after_response = true;  /* HTTP/1.0: the body ends with the connection */
     if (!r->stream) {  /* a streamed response is out already (stream.h) */
         headers_finalize_response(r);
         response_serialize_head(r, &c->output);
@@ -388,7 +394,9 @@ static void prepare_response(connection *c, const connection_worker *worker)
     c->body_remaining_file = 0;
     c->pieces_left = 0;
     if (!r->stream && !r->head_only && r->status >= 200 && r->status != 204 && r->status != 304) {
-        if (r->body == BODY_MEMORY) {
+        if (c->filter_pending) {
+            /* write_pending pulls the body from the chain (filter.h). */
+        } else if (r->body == BODY_MEMORY) {
             c->body_data = r->body_data;
             c->body_remaining_memory = (size_t)r->body_length;
         } else if (r->body == BODY_FILE) {
@@ -401,6 +409,8 @@ static void prepare_response(connection *c, const connection_worker *worker)
             c->pieces_left = r->body_piece_count;
             start_next_piece(c);  /* so that the head and a first memory piece go out together */
         }
+    } else {
+        c->filter_pending = false;  /* HEAD, 204, 304: the filters only changed the head */
     }
     c->phase = PHASE_WRITE;
 }
@@ -438,7 +448,8 @@ static int write_current(connection *c)
             vectors[count].iov_base = (void *)c->body_data;
             vectors[count++].iov_len = c->body_remaining_memory;
         }
-        ssize_t written = c->io->writev(c, vectors, count, c->body_remaining_file > 0 || c->pieces_left > 0);
+        ssize_t written = c->io->writev(c, vectors, count,
+                                        c->body_remaining_file > 0 || c->pieces_left > 0 || c->filter_pending);
         if (written < 0) {
             if (errno == EINTR)
                 continue;
@@ -482,8 +493,20 @@ static int write_pending(connection *c)
     if (c->request.stream && c->request.aborted)
         return WEFT_ERROR;  /* the client left while the handler streamed */
     for (;;) {
+        if (c->filter_pending && c->body_remaining_memory == 0) {
+            /* The socket took the last piece: filter the next one. */
+            int pulled = output_filters_pull(&c->request, &c->body_data, &c->body_remaining_memory);
+            if (pulled == WEFT_ERROR)
+                return WEFT_ERROR;
+            if (pulled == WEFT_DONE)
+                c->filter_pending = false;
+        }
         int rc = write_current(c);
-        if (rc != WEFT_OK || c->pieces_left == 0)
+        if (rc != WEFT_OK)
+            return rc;
+        if (c->filter_pending)
+            continue;
+        if (c->pieces_left == 0)
             return rc;
         start_next_piece(c);
     }

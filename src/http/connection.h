@@ -98,6 +98,7 @@ struct connection {
     int64_t body_remaining_file;
     const body_piece *pieces;      /* BODY_PIECES: those not started yet */
     int pieces_left;
+    bool filter_pending;           /* more of a filtered body is to be pulled (filter.h) */
     bool close_after_response;
 
     /* Input readiness (see the header comment); read_ready is set at

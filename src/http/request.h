@@ -138,6 +138,9 @@ typedef struct request {
     /* Streamed response (stream.h): set once a handler has sent the head
      * itself; the connection layer then writes nothing more and logs. */
     struct response_stream *stream;
+    /* Output filters (filter.h) added for this request; NULL = none, and
+     * then the body goes out exactly as the handler set it up. */
+    struct output_filter_chain *filters;
 } request;
 
 /* The value of request header `name` (case-insensitive) as a pool copy, or

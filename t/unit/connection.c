@@ -30,6 +30,7 @@
 #include "../../src/core/budget.c"
 #include "../../src/http/body.c"
 #include "../../src/http/connection.c"
+#include "../../src/http/filter.c"
 
 #include "connection_stubs.h"
 
