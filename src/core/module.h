@@ -16,6 +16,14 @@ struct request;
 typedef struct module {
     const char *name;                       /* e.g. "status" */
     const config_directive *directives;     /* terminated by a row with name NULL; may be NULL */
+    /* The module's own configuration (docs/modules.md): bytes of its server
+     * struct and of its directory struct, 0 = none.  The engine allocates
+     * them zeroed; the module's SCOPE_SERVER rows then have `offset` into
+     * its server struct and its SCOPE_DIRECTORY rows into its directory
+     * struct, with defaults, "set" bits, per-request merging, vhost
+     * inheritance and DUMP_CONFIG exactly as for core fields. */
+    size_t server_config_size;
+    size_t dir_config_size;
     /* After all files are read and defaults applied: check and derive values.
      * Report problems with config_error() (no line) and return WEFT_ERROR. */
     int (*post_config)(config_parse *parse, server_config *server);
@@ -49,5 +57,14 @@ typedef struct module {
 extern const module *const weft_modules[];
 
 bool module_is_present(const char *name);
+
+/* The module's own struct in a server_config (the main server's or a
+ * vhost's) or in a dir_config (root_dir, a section's, or r->dir, merged for
+ * the request).  Never NULL when the module declared a non-zero size and
+ * the struct came from config_load; read-only after it. */
+void *module_server_config(const server_config *server, const module *m);
+void *module_dir_config(const dir_config *dir, const module *m);
+/* The position of m in weft_modules, -1 if it is not there. */
+int module_index(const module *m);
 
 #endif

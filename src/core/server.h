@@ -60,8 +60,6 @@ typedef struct {
     int max_range_reversals;
     bool precompressed_gzip;
     bool enable_sendfile;          /* EnableSendfile: Off sends files with pread + send */
-    /* autoindex (modules/autoindex.c): IndexIgnore wildcards, NULL-terminated */
-    char **index_ignore;
     /* headers (modules/headers.c): Header actions in order; AddCharset
      * (extension -> charset in `type`); AddDefaultCharset (NULL = Off) */
     struct header_action *header_actions;
@@ -76,6 +74,13 @@ typedef struct {
     mime_addition *add_handlers;
     struct environment_setting *environment;
     int cgi_script_timeout_ms;
+
+    /* Each module's own directory struct (module_dir_config), indexed by the
+     * module's position in weft_modules; NULL where its dir_config_size is 0.
+     * A per-request merge shares the structs of root_dir and copies one only
+     * when a section sets a row of that module (config_merge.c). */
+    void **module_config;
+    uint64_t module_config_private;  /* bit i: module_config[i] is this struct's own copy */
 
     unsigned char set[CONFIG_MAX_DIRECTIVES / 8];
 } dir_config;
@@ -239,9 +244,6 @@ typedef struct server_config {
     /* trace (modules/trace.c): TraceEnable */
     bool trace_enable;
 
-    /* status (modules/status.c): ExtendedStatus */
-    bool extended_status;
-
     /* sections, in file order (a virtual host: the main server's, then its own) */
     config_section *sections;
     int section_count;
@@ -253,6 +255,10 @@ typedef struct server_config {
     char **server_aliases;           /* ServerAlias names, NULL-terminated; NULL = none */
     struct alias_rules *aliases;     /* Alias, Redirect and their Match forms (modules/alias.c) */
     struct script_alias *script_aliases;  /* ScriptAlias, ScriptAliasMatch (modules/cgi.c) */
+
+    /* Each module's own server struct (module_server_config), indexed by the
+     * module's position in weft_modules; NULL where its server_config_size is 0. */
+    void **module_config;
 
     unsigned char set[CONFIG_MAX_DIRECTIVES / 8];
 } server_config;
