@@ -120,6 +120,9 @@ typedef struct request {
     off_t body_offset;
     int64_t body_length;
     const body_piece *body_pieces;  /* BODY_PIECES, in the request pool */
+    const void *body_origin;        /* BODY_MEMORY: the cache object body_data belongs to (a
+                                     * file cache entry), so that a filter may cache what it
+                                     * derives from it; NULL = none */
     int body_piece_count;
     time_t last_modified;           /* 0 = none; adds Last-Modified */
     char *etag;                     /* NULL = none; adds ETag */

@@ -124,6 +124,7 @@ static void drop_body(request *r)
         close_body_file(r);
     r->body = BODY_NONE;
     r->body_length = 0;
+    r->body_origin = NULL;
 }
 
 void response_set_body_memory(request *r, const char *data, size_t length)

@@ -352,6 +352,7 @@ static int serve_file(request *r, int fd, const file_cache_entry *cached, const 
             if (fd >= 0)
                 close(fd);
             response_set_body_memory(r, file_cache_data(cached), (size_t)info.st_size);
+            r->body_origin = cached;  /* for the compressed-variant cache (compress.h) */
         } else {
             response_set_body_file(r, fd, 0, (int64_t)info.st_size);
         }
