@@ -160,6 +160,8 @@ bool output_filters_chunked(const request *r)
 static int run_filters(request *r, const char *data, size_t length, bool last, const char **out,
                        size_t *out_length)
 {
+    if (!data)
+        data = "";  /* a filter may hand its input straight to memcpy */
     for (output_filter *f = r->filters->first; f; f = f->next) {
         if (!f->active)
             continue;
@@ -199,7 +201,7 @@ int output_filters_push(request *r, const char *input, size_t input_length, bool
     if (run_filters(r, input, input_length, last, &out, &out_length) != WEFT_OK)
         return WEFT_ERROR;
     frame(chain, out, out_length, last);
-    *data = chain->framed.data;
+    *data = chain->framed.data ? chain->framed.data : "";
     *length = chain->framed.length;
     return WEFT_OK;
 }
@@ -241,7 +243,7 @@ static int read_source(request *r, output_filter_chain *chain, const char **data
 {
     while (chain->segment_left == 0) {
         if (!next_segment(r, chain)) {
-            *data = NULL;
+            *data = "";
             *length = 0;
             *last = true;
             return WEFT_OK;
@@ -276,7 +278,7 @@ int output_filters_pull(request *r, const char **data, size_t *length)
 {
     output_filter_chain *chain = r->filters;
     if (chain->finished) {
-        *data = NULL;
+        *data = "";
         *length = 0;
         return WEFT_DONE;
     }
