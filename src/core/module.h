@@ -12,6 +12,7 @@
 #include "server.h"
 
 struct request;
+struct connection_protocol;
 
 typedef struct module {
     const char *name;                       /* e.g. "status" */
@@ -52,6 +53,9 @@ typedef struct module {
      * until it would block.  Several threads may run it at once. */
     int (*child_event_fd)(const server_config *server);
     void (*child_event)(void);
+    /* A protocol that may take connections over from HTTP/1.1 (HTTP/2),
+     * after ALPN or an Upgrade; see http/connection.h.  NULL = none. */
+    const struct connection_protocol *protocol;
 } module;
 
 extern const module *const weft_modules[];

@@ -194,6 +194,9 @@ static int wait_for_input(request *r)
                                              r->bytes_received - r->parser.head_length);
     if (stage < deadline)
         deadline = stage;
+    connection *c = r->connection;
+    if (c->io->pending && c->io->pending(c) > 0)
+        return WEFT_OK;  /* the I/O layer holds input already (TLS) */
     for (;;) {
         int64_t left = deadline - now;
         if (left <= 0)

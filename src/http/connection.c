@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../core/log.h"
+#include "../core/module.h"
 #include "../modules/access_log.h"
 #include "../modules/headers.h"
 #include "filter.h"
@@ -44,6 +45,11 @@ static ssize_t plain_sendfile(connection *c, int file, off_t *offset, size_t cou
     return sendfile(c->fd, file, offset, count);
 }
 
+static int plain_shutdown(connection *c)
+{
+    return shutdown(c->fd, SHUT_WR);
+}
+
 static void plain_close(connection *c)
 {
     if (c->fd >= 0)
@@ -55,6 +61,7 @@ const connection_io connection_plain_io = {
     .read = plain_read,
     .writev = plain_writev,
     .sendfile = plain_sendfile,
+    .shutdown = plain_shutdown,
     .close = plain_close,
 };
 
@@ -78,6 +85,7 @@ void connection_init(connection *c, int fd, const server_config *server, const s
 {
     c->fd = fd;
     c->io = &connection_plain_io;
+    c->protocol = NULL;
     c->server = server;
     c->phase = PHASE_READ_HEAD;
     c->request_started = false;
@@ -467,7 +475,7 @@ static int write_current(connection *c)
             c->output_sent += done;
         }
     }
-    bool use_sendfile = !r->dir || r->dir->enable_sendfile;
+    bool use_sendfile = (!r->dir || r->dir->enable_sendfile) && c->io->sendfile;
     while (c->body_remaining_file > 0) {
         size_t chunk = c->body_remaining_file > SENDFILE_CHUNK ? SENDFILE_CHUNK : (size_t)c->body_remaining_file;
         ssize_t sent = use_sendfile ? c->io->sendfile(c, c->body_file, &c->body_offset, chunk)
@@ -601,7 +609,10 @@ static connection_wait run_linger(connection *c)
 
 static connection_wait start_linger(connection *c)
 {
-    shutdown(c->fd, SHUT_WR);
+    if (c->io->shutdown)
+        c->io->shutdown(c);
+    else
+        shutdown(c->fd, SHUT_WR);
     c->phase = PHASE_LINGER;
     c->linger_deadline_ms = monotonic_ms() + LINGER_MS;
     /* Lingering reads into scrap: the buffer is not needed any more. */
@@ -652,6 +663,52 @@ void connection_expire(connection *c, const connection_worker *worker)
     }
 }
 
+/* ---- other protocols (connection.h) ---------------------------------------- */
+
+/* Whether any module provides a protocol: decided once, so that HTTP/1.1
+ * requests pay nothing for the hook when none does. */
+static bool any_protocol(void)
+{
+    static int present = -1;  /* the module list is constant: a benign race */
+    if (present < 0) {
+        int found = 0;
+        for (const module *const *m = weft_modules; *m; m++)
+            found |= (*m)->protocol != NULL;
+        present = found;
+    }
+    return present > 0;
+}
+
+bool connection_offer_protocol(connection *c, request *r, const char *name)
+{
+    if (!name || !any_protocol())
+        return false;
+    for (const module *const *m = weft_modules; *m; m++) {
+        const connection_protocol *protocol = (*m)->protocol;
+        if (protocol && strcmp(protocol->name, name) == 0 && protocol->take(c, r) == WEFT_OK) {
+            c->protocol = protocol;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* "Upgrade: h2c" and the like: offers the connection to each protocol the
+ * request names. */
+static bool offer_upgrade(connection *c, request *r)
+{
+    slice upgrade;
+    if (!any_protocol() || !request_header_slice(r, "Upgrade", &upgrade))
+        return false;
+    for (const module *const *m = weft_modules; *m; m++) {
+        const connection_protocol *protocol = (*m)->protocol;
+        if (protocol && slice_list_contains_token(upgrade, protocol->name) &&
+            connection_offer_protocol(c, r, protocol->name))
+            return true;
+    }
+    return false;
+}
+
 /* Reads and parses a request head.  Returns true when a response has been
  * prepared (go on writing it); false with *wait set otherwise. */
 static bool read_head(connection *c, const connection_worker *worker, connection_wait *wait)
@@ -677,6 +734,10 @@ static bool read_head(connection *c, const connection_worker *worker, connection
         int rc = http_parse_request(&r->parser, c->input.data, c->input.length);
         if (rc == WEFT_OK) {
             r->head = c->input.data;
+            if (offer_upgrade(c, r)) {
+                *wait = c->protocol->run(c, worker);
+                return false;
+            }
             request_handle(r);
             prepare_response(c, worker);
             return true;
@@ -709,6 +770,8 @@ static bool read_head(connection *c, const connection_worker *worker, connection
 
 connection_wait connection_run(connection *c, const connection_worker *worker)
 {
+    if (c->protocol)
+        return c->protocol->run(c, worker);
     for (;;) {
         switch (c->phase) {
         case PHASE_READ_HEAD: {

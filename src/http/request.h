@@ -33,15 +33,28 @@
 typedef struct connection connection;
 
 /* The one interface all connection I/O goes through, so that TLS can be put
- * behind it later.  Descriptors are non-blocking: -1 with errno EAGAIN means
- * "would block" and the caller parks the connection. */
+ * behind it (a TLS module sets c->io when it accepts the connection).
+ * Descriptors are non-blocking: -1 with errno EAGAIN means "would block" and
+ * the caller parks the connection.  What a layer must know about the rest:
+ *  - read() may return bytes the layer had buffered (TLS records decrypted
+ *    ahead): pending() says how many are waiting, so that the connection
+ *    layer does not wait on the descriptor for input it already has.
+ *  - A layer that cannot send a file without copying it (TLS without kTLS)
+ *    leaves sendfile NULL: the connection layer then reads the file and
+ *    writes it with writev (the EnableSendfile Off path).
+ *  - shutdown() ends our direction (TLS: close_notify, then the TCP FIN),
+ *    for lingering close; close() releases everything and the descriptor.
+ *  - protocol() is what ALPN selected ("h2", "http/1.1"), NULL for none. */
 typedef struct {
     ssize_t (*read)(connection *c, void *data, size_t length);
     /* more_follows: the caller sends more bytes right after (lets TCP
      * coalesce a response head with a following sendfile). */
     ssize_t (*writev)(connection *c, const struct iovec *vectors, int count, bool more_follows);
-    ssize_t (*sendfile)(connection *c, int file, off_t *offset, size_t count);
+    ssize_t (*sendfile)(connection *c, int file, off_t *offset, size_t count);  /* NULL: copy */
+    int (*shutdown)(connection *c);             /* NULL: shutdown(2) of the descriptor */
     void (*close)(connection *c);
+    size_t (*pending)(const connection *c);     /* NULL: never buffers */
+    const char *(*protocol)(const connection *c);  /* NULL: no ALPN */
 } connection_io;
 
 typedef struct {
