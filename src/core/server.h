@@ -49,7 +49,6 @@ typedef struct {
     mime_addition *add_types;      /* AddType, searched before TypesConfig */
     char *handler;                 /* SetHandler; NULL = default (static files) */
     int64_t limit_request_body;    /* bytes; 0 = unlimited */
-    struct error_document *error_documents;  /* ErrorDocument, the most specific section's first */
     struct authz_container *authz;  /* Require (modules/authz.c); NULL = no Require applies */
 
     /* static (modules/static.c): FileETag bits (FILE_ETAG_*, + and - as
@@ -92,21 +91,6 @@ enum {
     FILE_ETAG_SIZE = 1 << 2,
     FILE_ETAG_NONE = 1 << 3,
 };
-
-/* ErrorDocument status value: what answers an error (request.c serves it). */
-typedef enum {
-    ERROR_DOCUMENT_DEFAULT,   /* "default": the built-in page, cancelling an inherited one */
-    ERROR_DOCUMENT_LOCAL,     /* a local URL-path, served by an internal GET sub-request */
-    ERROR_DOCUMENT_REDIRECT,  /* an external URL: 302 to it */
-    ERROR_DOCUMENT_TEXT,      /* the text itself, as text/html */
-} error_document_kind;
-
-typedef struct error_document {
-    struct error_document *next;
-    int status;
-    error_document_kind kind;
-    char *value;
-} error_document;
 
 /* Merged per request in this order (config_merge.c, docs/config.md):
  * Directory (shortest first) < DirectoryMatch < Files/FilesMatch <
@@ -240,9 +224,6 @@ typedef struct server_config {
 
     /* reqtimeout: RequestReadTimeout (mod_reqtimeout's semantics) */
     request_read_timeout_setting request_read_timeout;
-
-    /* trace (modules/trace.c): TraceEnable */
-    bool trace_enable;
 
     /* sections, in file order (a virtual host: the main server's, then its own) */
     config_section *sections;

@@ -16,8 +16,6 @@
 
 #include "../core/log.h"
 #include "../core/module.h"
-#include "../modules/access_log.h"
-#include "../modules/headers.h"
 #include "filter.h"
 #include "response.h"
 
@@ -393,7 +391,7 @@ static void prepare_response(connection *c, const connection_worker *worker)
     if (c->filter_pending && !r->keep_alive)
         c->close_after_response = true;  /* HTTP/1.0: the body ends with the connection */
     if (!r->stream) {  /* a streamed response is out already (stream.h) */
-        headers_finalize_response(r);
+        request_run_response_head(r);
         response_serialize_head(r, &c->output);
     }
     c->output_sent = 0;
@@ -544,7 +542,7 @@ static void finish_request(connection *c, const connection_worker *worker)
                               (end.tv_nsec - r->start_time.tv_nsec) / 1000;
         scoreboard_count_request(score, r->status, r->body_bytes_sent, duration_us);
     }
-    access_log_write(r);
+    request_run_log(r);
     /* The head (and whatever part of the body we already buffered) is done
      * with only now: the log above still read header fields from it. */
     size_t used = r->parser.head_length;

@@ -478,4 +478,5 @@ static const config_directive headers_directives[] = {
 const module headers_module = {
     .name = "headers",
     .directives = headers_directives,
+    .response_head = headers_finalize_response,
 };

@@ -242,5 +242,5 @@ const module filter_module = {
     .name = "filter",
     .directives = filter_directives,
     .dir_config_size = sizeof(filter_dir_config),
-    .access = filter_fixups,  /* until the fixups phase exists: before every handler */
+    .fixups = filter_fixups,
 };

@@ -10,8 +10,8 @@
 int log_threshold = 0;
 void log_message(int level, const char *format, ...) {}
 void log_error_number(int level, int error, const char *format, ...) {}
-void access_log_write(request *r) {}
-void headers_finalize_response(request *r) {}
+void request_run_log(request *r) {}
+void request_run_response_head(request *r) {}
 void response_add_header_constant(request *r, const char *name, const char *value) {}
 
 /* A protocol module for the Upgrade hook: it answers 101 and a line of its
