@@ -157,6 +157,8 @@ typedef struct request {
     /* Output filters (filter.h) added for this request; NULL = none, and
      * then the body goes out exactly as the handler set it up. */
     struct output_filter_chain *filters;
+    /* Input filters (body.h), the top one first; NULL = the body as framed. */
+    struct input_filter *input_filters;
 } request;
 
 /* The value of request header `name` (case-insensitive) as a pool copy, or
