@@ -128,7 +128,7 @@ static int compress_start(request *r, output_filter *f, content_coding coding)
         alter = config->alter_etag;
     } else {
         const brotli_server_config *config = module_server_config(r->server, &brotli_module);
-        context->brotli = (brotli_settings){ config->quality, config->window };
+        context->brotli = (brotli_settings){ config->quality, config->window ? config->window : BROTLI_DEFAULT_WINDOW };
         f->chunk_hint = 8192;
         alter = config->alter_etag;
     }
@@ -251,6 +251,12 @@ static void format_int64(FILE *out, const config_directive *d, const void *base)
     config_dump_line(out, d, 1, argv);
 }
 
+static void format_int_set(FILE *out, const config_directive *d, const void *base)
+{
+    if (*(const int *)((const char *)base + d->offset) != 0)
+        format_int(out, d, base);
+}
+
 /* An alias row: its value is dumped by the row it shares the field with. */
 static void format_nothing(FILE *out, const config_directive *d, const void *base) {}
 
@@ -286,8 +292,9 @@ static const config_directive deflate_directives[] = {
 static const config_directive brotli_directives[] = {
     INT_ROW("BrotliCompressionQuality", brotli_server_config, quality, set_bounded, format_int, "5", "0-11",
             "how hard BROTLI_COMPRESS compresses"),
-    INT_ROW("BrotliCompressionWindow", brotli_server_config, window, set_bounded, format_int, "18", "10-24",
-            "brotli window size (log2)"),
+    /* No default row: the two names share the field (0 = the default). */
+    INT_ROW("BrotliCompressionWindow", brotli_server_config, window, set_bounded, format_int_set, NULL, "10-24",
+            "brotli window size (log2; default 18)"),
     INT_ROW("BrotliWindowSize", brotli_server_config, window, set_bounded, format_nothing, NULL, "10-24",
             "the same as BrotliCompressionWindow"),
     INT_ROW("BrotliAlterETag", brotli_server_config, alter_etag, set_alter_etag, format_alter_etag,

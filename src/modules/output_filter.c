@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -127,13 +128,37 @@ static void merge_rules(void *merged, const void *child, pool *p)
     *(filter_rule **)merged = head;
 }
 
+/* One line per run of rules with the same filters, oldest first, as they
+ * were most likely written ("AddOutputFilterByType DEFLATE text/html text/plain"). */
 static void format_rules(FILE *out, const config_directive *d, const void *base)
 {
-    const filter_rule *rule = *(filter_rule *const *)((const char *)base + d->offset);
-    for (; rule; rule = rule->next) {
-        const char *argv[2] = { rule->names, rule->match };
-        config_dump_line(out, d, 2, argv);
+    const filter_rule *list = *(filter_rule *const *)((const char *)base + d->offset);
+    int count = 0;
+    for (const filter_rule *rule = list; rule; rule = rule->next)
+        count++;
+    if (count == 0)
+        return;
+    const char **argv = calloc((size_t)count + 1, sizeof(*argv));
+    const filter_rule **rules = calloc((size_t)count, sizeof(*rules));
+    if (!argv || !rules) {
+        free(argv);
+        free(rules);
+        return;
     }
+    int at = count;
+    for (const filter_rule *rule = list; rule; rule = rule->next)
+        rules[--at] = rule;
+    for (int start = 0; start < count;) {
+        int argc = 0;
+        argv[argc++] = rules[start]->names;
+        int end = start;
+        while (end < count && strcmp(rules[end]->names, rules[start]->names) == 0)
+            argv[argc++] = rules[end++]->match;
+        config_dump_line(out, d, argc, argv);
+        start = end;
+    }
+    free(argv);
+    free(rules);
 }
 
 static void format_filters(FILE *out, const config_directive *d, const void *base)
