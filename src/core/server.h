@@ -52,15 +52,6 @@ typedef struct {
     struct authz_container *authz;  /* Require (modules/authz.c); NULL = no Require applies */
 
     bool enable_sendfile;          /* EnableSendfile: Off sends files with pread + send */
-    /* headers (modules/headers.c): Header actions in order; AddCharset
-     * (extension -> charset in `type`); AddDefaultCharset (NULL = Off) */
-    struct header_action *header_actions;
-    mime_addition *add_charsets;
-    char *default_charset;
-    /* expires (modules/expires.c) */
-    bool expires_active;
-    struct expires_rule *expires_by_type;
-    struct expires_rule *expires_default;
     /* cgi (modules/cgi.c): AddHandler (extension -> handler name in `type`),
      * SetEnv/PassEnv/UnsetEnv (newest first), CGIScriptTimeout (0 = Timeout) */
     mime_addition *add_handlers;

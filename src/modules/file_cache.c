@@ -331,6 +331,7 @@ static const config_directive file_cache_directives[] = {
               "directory on its path (and at least once a second); Off: stat() on every hit" },
     { .name = NULL },
 };
+#undef SERVER_FIELD
 
 /* ---- change notification ------------------------------------------------ */
 

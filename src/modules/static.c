@@ -331,7 +331,7 @@ static int serve_file(request *r, int fd, const file_cache_entry *cached, const 
     }
 
     const char *type = mime_type_for_path(r->server, dir, origin->name);
-    if (type && dir->add_charsets)
+    if (type && headers_have_charsets(dir))
         type = headers_type_with_charset(r, type, origin->name);
     r->content_type = type;
     r->etag = make_etag(r, &info, gzip);
@@ -629,6 +629,7 @@ static const config_directive static_directives[] = {
       .help = "accepted for Apache configurations: weft never memory-maps the files it sends" },
     { .name = NULL },
 };
+#undef DIR_FIELD
 
 const module static_module = {
     .name = "static",
