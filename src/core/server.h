@@ -51,23 +51,7 @@ typedef struct {
     int64_t limit_request_body;    /* bytes; 0 = unlimited */
     struct authz_container *authz;  /* Require (modules/authz.c); NULL = no Require applies */
 
-    /* static (modules/static.c): FileETag bits (FILE_ETAG_*, + and - as
-     * for Options), MaxRanges & co. (RANGE_UNLIMITED = -1), PrecompressedGzip */
-    options_setting file_etag;
-    int max_ranges;
-    int max_range_overlaps;
-    int max_range_reversals;
-    bool precompressed_gzip;
     bool enable_sendfile;          /* EnableSendfile: Off sends files with pread + send */
-    /* headers (modules/headers.c): Header actions in order; AddCharset
-     * (extension -> charset in `type`); AddDefaultCharset (NULL = Off) */
-    struct header_action *header_actions;
-    mime_addition *add_charsets;
-    char *default_charset;
-    /* expires (modules/expires.c) */
-    bool expires_active;
-    struct expires_rule *expires_by_type;
-    struct expires_rule *expires_default;
     /* cgi (modules/cgi.c): AddHandler (extension -> handler name in `type`),
      * SetEnv/PassEnv/UnsetEnv (newest first), CGIScriptTimeout (0 = Timeout) */
     mime_addition *add_handlers;
@@ -83,14 +67,6 @@ typedef struct {
 
     unsigned char set[CONFIG_MAX_DIRECTIVES / 8];
 } dir_config;
-
-/* FileETag components (dir_config.file_etag). */
-enum {
-    FILE_ETAG_INODE = 1 << 0,
-    FILE_ETAG_MTIME = 1 << 1,
-    FILE_ETAG_SIZE = 1 << 2,
-    FILE_ETAG_NONE = 1 << 3,
-};
 
 /* Merged per request in this order (config_merge.c, docs/config.md):
  * Directory (shortest first) < DirectoryMatch < Files/FilesMatch <
@@ -216,11 +192,6 @@ typedef struct server_config {
     char *chroot_dir;                /* ChrootDir: children chroot here (privileges.c) */
     int graceful_shutdown_timeout;   /* seconds; 0 = wait forever */
     int connections_per_thread;      /* parked connections a child may hold, per thread */
-
-    /* file_cache: FileCacheSize, FileCacheMaxFile (bytes; size 0 = off), FileCacheWatch */
-    int64_t file_cache_size;
-    int64_t file_cache_max_file;
-    bool file_cache_watch;           /* inotify instead of a stat per hit (file_watch.h) */
 
     /* reqtimeout: RequestReadTimeout (mod_reqtimeout's semantics) */
     request_read_timeout_setting request_read_timeout;

@@ -46,5 +46,7 @@ const file_cache_entry *file_cache_lookup(request *r, const char *path, bool fol
 const file_cache_entry *file_cache_insert(request *r, const char *path, bool follow_symlinks, int fd,
                                           const struct stat *info);
 const char *file_cache_data(const file_cache_entry *entry);
+/* FileCacheSize is not 0. */
+bool file_cache_enabled(const server_config *server);
 
 #endif
