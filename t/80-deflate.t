@@ -26,6 +26,16 @@ my $words = join(' ', map { ('alpha', 'beta', '<p>gamma</p>', 'delta', "epsilon 
 my $big = "<html><body>\n$words</body></html>\n";    # ~700 KiB: many DeflateBufferSize steps, not file-cached
 my $small = "<p>small and hot</p>\n" x 200;             # file-cached: the compressed-variant cache path
 my $text = "plain text file\n" x 500;
+# 10 MiB that does not compress: the socket fills, and the server must wait
+# with at most one step's buffers.
+my $huge = '';
+{
+    my $state = 12345;
+    my @block;
+    for (1 .. 16384) { $state = ($state * 1103515245 + 12345) & 0x7fffffff; push @block, $state }
+    my $block = pack('N*', @block);    # 64 KiB
+    for my $i (1 .. 160) { $huge .= pack('N', $i) . substr($block, 4) }
+}
 my $binary = join('', map { chr(($_ * 7919) % 256) } 1 .. 5000);
 
 # Debian's /etc/apache2/mods-available/deflate.conf, as shipped (a copy:
@@ -62,6 +72,19 @@ ScriptAlias /cgi-bin/ "@ROOT@/cgi-bin/"
 <Directory "@ROOT@/www/pre">
     PrecompressedGzip On
 </Directory>
+<VirtualHost *:@PORT@>
+    ServerName default.test
+    DocumentRoot "@ROOT@/www"
+</VirtualHost>
+<VirtualHost *:@PORT@>
+    ServerName etag.test
+    DocumentRoot "@ROOT@/www"
+    DeflateAlterETag NoChange
+    BrotliAlterETag Remove
+    DeflateCompressionLevel 1
+    BrotliCompressionQuality 11
+    BrotliCompressionWindow 22
+</VirtualHost>
 EOF
     files => {
         'conf/mime.types'      => "text/plain txt\ntext/html html\napplication/octet-stream bin data\n",
@@ -77,6 +100,7 @@ EOF
         'www/htmlonly/a.txt'   => { content => $text, mtime => $MTIME },
         'www/htmlonly/s.html'  => { content => $small, mtime => $MTIME },
         'www/pre/a.txt'        => { content => $text, mtime => $MTIME },
+        'www/huge.txt'         => { content => $huge, mtime => $MTIME },
         'www/pre/a.txt.gz'     => { content => 'NOT REALLY GZIP', mtime => $MTIME },
         'cgi-bin/out.cgi'      => { mode => 0755, content => <<'EOF' },
 #!/usr/bin/perl
@@ -247,6 +271,42 @@ for my $round (1 .. 3) {
     ok(gunzipped($r->{body}) eq $expected, 'CGI: gunzipped');
     my $plain = $w->get('/cgi-bin/out.cgi');
     ok($plain->{body} eq $expected && !defined $plain->{headers}{'content-encoding'}, 'CGI identity');
+}
+
+# ---------------------------------------------------------------- per-vhost settings
+{
+    my $g = $w->get('/big.html', Host => 'etag.test', 'Accept-Encoding' => 'gzip');
+    is($g->{headers}{'content-encoding'}, 'gzip', 'vhost: gzip');
+    like($g->{headers}{etag} // '', qr/^"[^"]+[0-9a-f]"$/, 'DeflateAlterETag NoChange: the file\'s ETag');
+    ok(gunzipped($g->{body}) eq $big, 'DeflateCompressionLevel 1: gunzipped');
+    my $b = $w->get('/both/big.html', Host => 'etag.test', 'Accept-Encoding' => 'br');
+    is($b->{headers}{'content-encoding'}, 'br', 'vhost: br');
+    ok(!defined $b->{headers}{etag}, 'BrotliAlterETag Remove: no ETag');
+    ok(unbrotli($b->{body}) eq $big, 'quality 11, window 22: decompressed');
+}
+
+# ---------------------------------------------------------------- 10 MiB to a client that does not read
+{
+    my @children = $w->child_pids;
+    my $rss = sub {    # of every child: whichever serves the request
+        my $total = 0;
+        for my $child (@children) {
+            open my $fh, '<', "/proc/$child/status" or next;
+            while (<$fh>) { $total += $1 if /^VmRSS:\s+(\d+)/ }
+        }
+        return $total;
+    };
+    my $before = $rss->();
+    my $sock = $w->connect(rcvbuf => 16384);
+    send_raw($sock, "GET /huge.txt HTTP/1.1\r\nHost: " . $w->host_header . "\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n");
+    sleep 1;    # read nothing for a while: the server waits for the socket
+    my $during = $rss->();
+    cmp_ok($during - $before, '<', 6 * 1024, 'a stalled 10 MiB compressed response holds no whole body (RSS grew < 6 MiB)')
+        or diag("RSS $before -> $during KiB");
+    my $r = read_response($sock, timeout => scale(60));
+    is($r->{headers}{'content-encoding'}, 'gzip', '10 MiB: gzip');
+    ok(gunzipped($r->{body}) eq $huge, '10 MiB: gunzipped, the file');
+    close $sock;
 }
 
 like($w->error_log, qr/resuming normal operations/, 'started');
