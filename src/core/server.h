@@ -49,7 +49,6 @@ typedef struct {
     mime_addition *add_types;      /* AddType, searched before TypesConfig */
     char *handler;                 /* SetHandler; NULL = default (static files) */
     int64_t limit_request_body;    /* bytes; 0 = unlimited */
-    struct authz_container *authz;  /* Require (modules/authz.c); NULL = no Require applies */
 
     bool enable_sendfile;          /* EnableSendfile: Off sends files with pread + send */
 
@@ -200,7 +199,6 @@ typedef struct server_config {
     /* virtual hosts (core/vhost.h) */
     struct vhost_table *vhosts;      /* main server: the <VirtualHost> sections; NULL if none */
     char **server_aliases;           /* ServerAlias names, NULL-terminated; NULL = none */
-    struct alias_rules *aliases;     /* Alias, Redirect and their Match forms (modules/alias.c) */
 
     /* Each module's own server struct (module_server_config), indexed by the
      * module's position in weft_modules; NULL where its server_config_size is 0. */
