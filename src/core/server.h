@@ -49,14 +49,8 @@ typedef struct {
     mime_addition *add_types;      /* AddType, searched before TypesConfig */
     char *handler;                 /* SetHandler; NULL = default (static files) */
     int64_t limit_request_body;    /* bytes; 0 = unlimited */
-    struct authz_container *authz;  /* Require (modules/authz.c); NULL = no Require applies */
 
     bool enable_sendfile;          /* EnableSendfile: Off sends files with pread + send */
-    /* cgi (modules/cgi.c): AddHandler (extension -> handler name in `type`),
-     * SetEnv/PassEnv/UnsetEnv (newest first), CGIScriptTimeout (0 = Timeout) */
-    mime_addition *add_handlers;
-    struct environment_setting *environment;
-    int cgi_script_timeout_ms;
 
     /* Each module's own directory struct (module_dir_config), indexed by the
      * module's position in weft_modules; NULL where its dir_config_size is 0.
@@ -205,8 +199,6 @@ typedef struct server_config {
     /* virtual hosts (core/vhost.h) */
     struct vhost_table *vhosts;      /* main server: the <VirtualHost> sections; NULL if none */
     char **server_aliases;           /* ServerAlias names, NULL-terminated; NULL = none */
-    struct alias_rules *aliases;     /* Alias, Redirect and their Match forms (modules/alias.c) */
-    struct script_alias *script_aliases;  /* ScriptAlias, ScriptAliasMatch (modules/cgi.c) */
 
     /* Each module's own server struct (module_server_config), indexed by the
      * module's position in weft_modules; NULL where its server_config_size is 0. */
