@@ -57,6 +57,8 @@ TypesConfig conf/mime.types
     Include conf/deflate.conf
 </IfModule>
 ScriptAlias /cgi-bin/ "@ROOT@/cgi-bin/"
+LogFormat "%U %>s %b" bytes
+CustomLog logs/bytes_log bytes
 <Directory "@ROOT@/www/both">
     SetOutputFilter BROTLI_COMPRESS;DEFLATE
 </Directory>
@@ -150,6 +152,9 @@ sub check_identity {
     like($r->{headers}{etag} // '', qr/^"[^"]+-gzip"$/, 'ETag with -gzip (DeflateAlterETag AddSuffix)');
     cmp_ok(length $r->{body}, '<', length($big) / 2, 'it is compressed');
     ok(gunzipped($r->{body}) eq $big, 'gunzipped: the file');
+    my $sent = length $r->{body};
+    ok(WeftTest::wait_for(sub { ($w->read_file('logs/bytes_log') // '') =~ m{^/big\.html 200 $sent$}m }, scale(5)),
+       '%b: the compressed bytes, without the chunk framing');
 
     my $plain = $w->get('/big.html');
     check_identity($plain, $big, 'no Accept-Encoding');

@@ -533,6 +533,8 @@ static bool client_expects_close(const connection *c)
 static void finish_request(connection *c, const connection_worker *worker)
 {
     request *r = &c->request;
+    if (r->filters)
+        output_filters_uncount_framing(r);  /* %b counts the body, not its chunk framing */
     if (worker->score) {
         scoreboard_thread *score = worker->score;
         scoreboard_set_status(score, THREAD_LOGGING);

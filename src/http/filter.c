@@ -28,6 +28,7 @@ typedef struct output_filter_chain {
     bool chunked;
     bool finished;      /* the last piece has been handed out */
     size_t chunk_size;
+    uint64_t framing;   /* chunk size lines and CRLFs handed out */
     /* The source, a sequence of segments (BODY_MEMORY is one, BODY_FILE
      * one, BODY_PIECES several). */
     int source_index;
@@ -179,6 +180,7 @@ static int run_filters(request *r, const char *data, size_t length, bool last, c
 static void frame(output_filter_chain *chain, const char *data, size_t length, bool last)
 {
     buffer_clear(&chain->framed);
+    size_t before = length;
     if (chain->chunked && length > 0) {
         char size_line[24];
         int size_length = snprintf(size_line, sizeof(size_line), "%zx\r\n", length);
@@ -190,6 +192,15 @@ static void frame(output_filter_chain *chain, const char *data, size_t length, b
         buffer_append(&chain->framed, "\r\n", 2);
     if (chain->chunked && last)
         buffer_append(&chain->framed, "0\r\n\r\n", 5);
+    chain->framing += chain->framed.length - before;
+}
+
+void output_filters_uncount_framing(request *r)
+{
+    output_filter_chain *chain = r->filters;
+    uint64_t framing = chain->framing < r->body_bytes_sent ? chain->framing : r->body_bytes_sent;
+    r->body_bytes_sent -= framing;  /* exact unless the client left mid-body */
+    chain->framing = 0;
 }
 
 int output_filters_push(request *r, const char *input, size_t input_length, bool last,

@@ -99,6 +99,9 @@ bool output_filters_chunked(const request *r);
  * next call).  WEFT_OK (more may follow), WEFT_DONE (these are the last;
  * length may be 0), WEFT_ERROR. */
 int output_filters_pull(request *r, const char **data, size_t *length);
+/* Takes the chunk framing written so far out of r->body_bytes_sent (once,
+ * when the response is done). */
+void output_filters_uncount_framing(request *r);
 /* For a pushed (streamed) body: filters length bytes (last: the end) and
  * returns the framed bytes to send. */
 int output_filters_push(request *r, const char *input, size_t input_length, bool last,

@@ -241,7 +241,8 @@ bool output_filter_type_allowed(const request *r, const output_filter *f)
 
 const char *output_filter_environment(const request *r, const char *name)
 {
-    for (const environment_setting *e = r->dir->environment; e; e = e->next)
+    const cgi_dir_config *cgi = cgi_dir_settings(r->dir);
+    for (const environment_setting *e = cgi ? cgi->environment : NULL; e; e = e->next)
         if (strcmp(e->name, name) == 0)
             return e->value;  /* NULL: UnsetEnv */
     return NULL;
