@@ -232,6 +232,7 @@ typedef struct server_config {
     int64_t file_cache_size;
     int64_t file_cache_max_file;
     bool file_cache_watch;           /* inotify instead of a stat per hit (file_watch.h) */
+    int64_t compressed_cache_size;   /* CompressedCacheSize (compress.h); 0 = off */
 
     /* reqtimeout: RequestReadTimeout (mod_reqtimeout's semantics) */
     request_read_timeout_setting request_read_timeout;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../core/module.h"
+#include "compress.h"
 #include "file_watch.h"
 
 #define BUCKETS 1024  /* power of two */
@@ -22,6 +23,7 @@ struct file_cache_entry {
     file_cache_entry *lru_previous;
     file_cache_entry *lru_next;
     uint64_t hash;
+    uint64_t id;               /* file_cache_entry_id */
     bool follow_symlinks;
     bool linked;               /* in the table; an unlinked entry dies with its last reference */
     int references;            /* guarded by the cache lock */
@@ -45,6 +47,7 @@ static file_cache_entry *buckets[BUCKETS];
 static file_cache_entry *lru_newest;
 static file_cache_entry *lru_oldest;
 static size_t cache_bytes;
+static uint64_t last_id;
 
 static uint64_t hash_path(const char *path, bool follow_symlinks)
 {
@@ -110,6 +113,7 @@ static void unlink_entry(file_cache_entry *entry)
     lru_unlink(entry);
     entry->linked = false;
     cache_bytes -= entry_cost(entry);
+    compress_cache_forget(entry->id);  /* its compressed variants go with it */
     if (entry->references == 0)
         destroy(entry);
 }
@@ -258,6 +262,7 @@ const file_cache_entry *file_cache_insert(request *r, const char *path, bool fol
     size_t cost = entry_cost(entry);
     while (lru_oldest && cache_bytes + cost > (size_t)server->file_cache_size)
         unlink_entry(lru_oldest);
+    entry->id = ++last_id;
     entry->hash_next = *link;
     *link = entry;
     entry->linked = true;
@@ -271,6 +276,19 @@ const file_cache_entry *file_cache_insert(request *r, const char *path, bool fol
 const char *file_cache_data(const file_cache_entry *entry)
 {
     return entry->data;
+}
+
+uint64_t file_cache_entry_id(const file_cache_entry *entry)
+{
+    return entry->id;  /* set before the entry was published, never changed */
+}
+
+bool file_cache_entry_current(const file_cache_entry *entry)
+{
+    pthread_mutex_lock(&cache_lock);
+    bool linked = entry->linked;
+    pthread_mutex_unlock(&cache_lock);
+    return linked;
 }
 
 /* ---- configuration ------------------------------------------------------ */
@@ -310,6 +328,10 @@ static const config_directive file_cache_directives[] = {
       .max_args = 1, .set = config_set_flag, .default_value = "On", .syntax = "On|Off",
       .help = "On: a cached file is served without a stat() until inotify reports a change to it or to a "
               "directory on its path (and at least once a second); Off: stat() on every hit" },
+    { .name = "CompressedCacheSize", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(compressed_cache_size),
+      .min_args = 1, .max_args = 1, .set = set_bytes, .default_value = "16M", .syntax = "bytes[K|M]",
+      .help = "memory each child may use to keep compressed variants (gzip, brotli) of the files the file "
+              "cache holds, so that serving one again costs no compression; 0 turns it off" },
     { .name = NULL },
 };
 
