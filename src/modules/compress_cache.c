@@ -22,7 +22,7 @@
 #include "../http/request.h"
 #include "file_cache.h"
 
-#define BUCKETS 512  /* power of two */
+#define VARIANT_BUCKETS 512  /* power of two */
 
 typedef struct variant variant;
 struct variant {
@@ -39,15 +39,15 @@ struct variant {
 };
 
 static pthread_mutex_t variant_lock = PTHREAD_MUTEX_INITIALIZER;
-static variant *buckets[BUCKETS];
-static variant *lru_newest;
-static variant *lru_oldest;
+static variant *variant_table[VARIANT_BUCKETS];
+static variant *variant_newest;
+static variant *variant_oldest;
 static size_t variant_bytes;
 static _Atomic size_t variant_count;  /* read without the lock: nothing to forget is the common case */
 
 static size_t bucket_of(uint64_t entry_id)
 {
-    return (size_t)((entry_id * 0x9e3779b97f4a7c15u) >> 32) & (BUCKETS - 1);
+    return (size_t)((entry_id * 0x9e3779b97f4a7c15u) >> 32) & (VARIANT_BUCKETS - 1);
 }
 
 static size_t variant_cost(const variant *v)
@@ -70,38 +70,38 @@ static void settings_key(content_coding coding, const gzip_settings *gzip, const
 }
 
 /* The lock is held for the list and table helpers. */
-static void lru_unlink(variant *v)
+static void variant_lru_unlink(variant *v)
 {
     if (v->lru_previous)
         v->lru_previous->lru_next = v->lru_next;
     else
-        lru_newest = v->lru_next;
+        variant_newest = v->lru_next;
     if (v->lru_next)
         v->lru_next->lru_previous = v->lru_previous;
     else
-        lru_oldest = v->lru_previous;
+        variant_oldest = v->lru_previous;
     v->lru_previous = v->lru_next = NULL;
 }
 
-static void lru_push(variant *v)
+static void variant_lru_push(variant *v)
 {
     v->lru_previous = NULL;
-    v->lru_next = lru_newest;
-    if (lru_newest)
-        lru_newest->lru_previous = v;
-    lru_newest = v;
-    if (!lru_oldest)
-        lru_oldest = v;
+    v->lru_next = variant_newest;
+    if (variant_newest)
+        variant_newest->lru_previous = v;
+    variant_newest = v;
+    if (!variant_oldest)
+        variant_oldest = v;
 }
 
 static void unlink_variant(variant *v)
 {
-    variant **link = &buckets[bucket_of(v->entry_id)];
+    variant **link = &variant_table[bucket_of(v->entry_id)];
     while (*link && *link != v)
         link = &(*link)->hash_next;
     if (*link)
         *link = v->hash_next;
-    lru_unlink(v);
+    variant_lru_unlink(v);
     v->linked = false;
     variant_bytes -= variant_cost(v);
     atomic_fetch_sub(&variant_count, 1);
@@ -109,9 +109,9 @@ static void unlink_variant(variant *v)
         free(v);
 }
 
-static variant *find(uint64_t entry_id, content_coding coding, const int key[3])
+static variant *find_variant(uint64_t entry_id, content_coding coding, const int key[3])
 {
-    for (variant *v = buckets[bucket_of(entry_id)]; v; v = v->hash_next)
+    for (variant *v = variant_table[bucket_of(entry_id)]; v; v = v->hash_next)
         if (v->entry_id == entry_id && v->coding == coding && memcmp(v->settings, key, sizeof(v->settings)) == 0)
             return v;
     return NULL;
@@ -135,11 +135,11 @@ const void *compress_cache_lookup(struct request *r, const struct file_cache_ent
     int key[3];
     settings_key(coding, gzip, brotli, key);
     pthread_mutex_lock(&variant_lock);
-    variant *v = find(file_cache_entry_id(entry), coding, key);
+    variant *v = find_variant(file_cache_entry_id(entry), coding, key);
     if (v) {
         v->references++;
-        lru_unlink(v);
-        lru_push(v);
+        variant_lru_unlink(v);
+        variant_lru_push(v);
     }
     pthread_mutex_unlock(&variant_lock);
     if (!v)
@@ -150,7 +150,7 @@ const void *compress_cache_lookup(struct request *r, const struct file_cache_ent
 }
 
 /* The variant kept (referenced for r), or NULL if it was not kept. */
-static variant *insert(struct request *r, const struct file_cache_entry *entry, content_coding coding,
+static variant *insert_variant(struct request *r, const struct file_cache_entry *entry, content_coding coding,
                        const gzip_settings *gzip, const brotli_settings *brotli, const void *data, size_t length)
 {
     size_t bound = (size_t)r->server->compressed_cache_size;
@@ -173,15 +173,15 @@ static variant *insert(struct request *r, const struct file_cache_entry *entry, 
     v->linked = true;
 
     pthread_mutex_lock(&variant_lock);
-    variant *old = find(v->entry_id, coding, v->settings);  /* another thread compressed it too */
+    variant *old = find_variant(v->entry_id, coding, v->settings);  /* another thread compressed it too */
     if (old)
         unlink_variant(old);
-    while (lru_oldest && variant_bytes + variant_cost(v) > bound)
-        unlink_variant(lru_oldest);
-    variant **link = &buckets[bucket_of(v->entry_id)];
+    while (variant_oldest && variant_bytes + variant_cost(v) > bound)
+        unlink_variant(variant_oldest);
+    variant **link = &variant_table[bucket_of(v->entry_id)];
     v->hash_next = *link;
     *link = v;
-    lru_push(v);
+    variant_lru_push(v);
     variant_bytes += variant_cost(v);
     atomic_fetch_add(&variant_count, 1);
     pthread_mutex_unlock(&variant_lock);
@@ -193,7 +193,7 @@ void compress_cache_insert(struct request *r, const struct file_cache_entry *ent
                            const gzip_settings *gzip, const brotli_settings *brotli, const void *data,
                            size_t length)
 {
-    insert(r, entry, coding, gzip, brotli, data, length);
+    insert_variant(r, entry, coding, gzip, brotli, data, length);
 }
 
 const void *compress_cache_variant(struct request *r, const struct file_cache_entry *entry, size_t entry_length,
@@ -211,7 +211,7 @@ const void *compress_cache_variant(struct request *r, const struct file_cache_en
         buffer_free(&out);
         return NULL;
     }
-    variant *v = insert(r, entry, coding, gzip, brotli, out.data, out.length);
+    variant *v = insert_variant(r, entry, coding, gzip, brotli, out.data, out.length);
     const void *bytes;
     if (v) {
         bytes = v->data;
@@ -230,7 +230,7 @@ void compress_cache_forget(uint64_t entry_id)
     if (atomic_load(&variant_count) == 0)
         return;
     pthread_mutex_lock(&variant_lock);
-    variant **link = &buckets[bucket_of(entry_id)];
+    variant **link = &variant_table[bucket_of(entry_id)];
     while (*link) {
         variant *v = *link;
         if (v->entry_id == entry_id)
