@@ -15,8 +15,6 @@
 #include <unistd.h>
 
 #include "../core/log.h"
-#include "../modules/access_log.h"
-#include "../modules/headers.h"
 #include "response.h"
 
 #define INPUT_INITIAL_SIZE 4096
@@ -379,7 +377,7 @@ static void prepare_response(connection *c, const connection_worker *worker)
 
     buffer_clear(&c->output);
     if (!r->stream) {  /* a streamed response is out already (stream.h) */
-        headers_finalize_response(r);
+        request_run_response_head(r);
         response_serialize_head(r, &c->output);
     }
     c->output_sent = 0;
@@ -513,7 +511,7 @@ static void finish_request(connection *c, const connection_worker *worker)
                               (end.tv_nsec - r->start_time.tv_nsec) / 1000;
         scoreboard_count_request(score, r->status, r->body_bytes_sent, duration_us);
     }
-    access_log_write(r);
+    request_run_log(r);
     /* The head (and whatever part of the body we already buffered) is done
      * with only now: the log above still read header fields from it. */
     size_t used = r->parser.head_length;

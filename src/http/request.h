@@ -146,6 +146,15 @@ const char *request_header(request *r, const char *name);
 /* The same without copying (a slice into the head). */
 bool request_header_slice(const request *r, const char *name, slice *value);
 
+/* The addresses of a request's connection (defined in connection.c, also
+ * declared in connection.h; here so that modules such as access_log need
+ * not see the connection's insides).  Numeric text ("192.0.2.7",
+ * "2001:db8::1"); NULL or a port <= 0 means unknown. */
+const char *connection_peer_address(const connection *c);
+int connection_peer_port(const connection *c);
+const char *connection_local_address(const connection *c);
+int connection_local_port(const connection *c);
+
 #define REQUEST_MAX_INTERNAL_REDIRECTS 10
 
 /* Serves location ("/path?query", from a handler such as a CGI script's
@@ -167,5 +176,11 @@ void request_begin(request *r, connection *c, const server_config *server, pool 
 /* The head has been parsed: map it, run the handlers, leave a response set
  * up in r (never fails: errors become error responses). */
 void request_handle(request *r);
+/* The modules' response_head hooks (Header, Expires...): the connection
+ * layer calls it just before it serialises a head. */
+void request_run_response_head(request *r);
+/* The modules' log hooks: the connection layer calls it once the response
+ * is finished. */
+void request_run_log(request *r);
 /* The head could not be parsed: set up the error response for status. */
 void request_handle_parse_error(request *r, int status, const char *data, size_t length);

@@ -17,7 +17,6 @@
 #include <time.h>
 
 #include "../core/log.h"
-#include "../modules/headers.h"
 #include "connection.h"
 #include "response.h"
 #include "../core/blocking.h"
@@ -147,7 +146,7 @@ int response_stream_begin(request *r)
             r->keep_alive = false;  /* HTTP/1.0: the body ends when the connection does */
     }
 
-    headers_finalize_response(r);  /* Header, Expires, AddDefaultCharset apply here too */
+    request_run_response_head(r);  /* Header, Expires, AddDefaultCharset apply here too */
     buffer_clear(&c->output);
     response_serialize_head(r, &c->output);
     struct iovec vector = { c->output.data, c->output.length };

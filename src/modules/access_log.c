@@ -23,13 +23,6 @@
 #include "../core/vhost.h"
 #include "../core/piped_log.h"
 
-/* Implemented by the connection layer (src/http/connection.c).  Addresses
- * are numeric text ("192.0.2.7", "2001:db8::1"); NULL or a port <= 0 means
- * unknown. */
-extern const char *connection_peer_address(const connection *c);
-extern int connection_peer_port(const connection *c);
-extern const char *connection_local_address(const connection *c);
-extern int connection_local_port(const connection *c);
 
 /* Long enough for a common or combined line with large headers; longer lines
  * are formatted a second time into the request pool. */
@@ -1085,5 +1078,7 @@ const module access_log_module = {
     .directives = access_log_directives,
     .post_config = access_log_post_config,
     .vhost_config = access_log_vhost_config,
-    .handler = NULL,
+    .log = access_log_write,
+    .open_logs = access_log_open,
+    .close_logs = access_log_close,
 };

@@ -130,7 +130,7 @@ static void release_variant(void *data)
 const void *compress_cache_lookup(struct request *r, const struct file_cache_entry *entry, content_coding coding,
                                   const gzip_settings *gzip, const brotli_settings *brotli, size_t *length)
 {
-    if (r->server->compressed_cache_size == 0 || atomic_load(&variant_count) == 0)
+    if (atomic_load(&variant_count) == 0 || file_cache_variant_bound(r->server) == 0)
         return NULL;
     int key[3];
     settings_key(coding, gzip, brotli, key);
@@ -153,7 +153,7 @@ const void *compress_cache_lookup(struct request *r, const struct file_cache_ent
 static variant *insert_variant(struct request *r, const struct file_cache_entry *entry, content_coding coding,
                        const gzip_settings *gzip, const brotli_settings *brotli, const void *data, size_t length)
 {
-    size_t bound = (size_t)r->server->compressed_cache_size;
+    size_t bound = file_cache_variant_bound(r->server);
     if (bound == 0 || sizeof(variant) + length > bound || coding == CODING_IDENTITY)
         return NULL;
     /* An entry dropped meanwhile can no longer be found, and neither could

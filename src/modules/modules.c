@@ -39,8 +39,8 @@ const module *const weft_modules[] = {
     &cgi_module,          /* translate: ScriptAlias; handler: before static files */
     &static_module,
     &autoindex_module,
+    &expires_module,      /* response_head: Expires before Header, which may change what it set */
     &headers_module,
-    &expires_module,
     &access_log_module,
     &status_module,
     &reqtimeout_module,

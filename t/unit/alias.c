@@ -21,6 +21,7 @@ char *config_resolve_path(config_parse *parse, const char *path) { return (char 
 regex_t *config_regex(config_parse *parse, const char *pattern, int flags) { return NULL; }
 char *config_regex_prefix(config_parse *parse, const char *pattern) { return ""; }
 void config_dump_line(FILE *out, const config_directive *directive, int argc, const char *const *argv) {}
+void *module_server_config(const server_config *server, const module *m) { return NULL; }
 
 static pool *p;
 

@@ -36,6 +36,13 @@ const char *file_cache_data(const file_cache_entry *entry)
     return entry->data;
 }
 
+static size_t variant_bound;  /* CompressedCacheSize */
+
+size_t file_cache_variant_bound(const server_config *server)
+{
+    return variant_bound;
+}
+
 static server_config server;
 
 static void start_request(request *r)
@@ -100,7 +107,7 @@ static void bound(void)
     request r;
     size_t length;
     start_request(&r);
-    server.compressed_cache_size = 10 * 1024;
+    variant_bound = 10 * 1024;
     static char payload[1000];
     memset(payload, 'z', sizeof(payload));
     file_cache_entry entries[30];
@@ -122,11 +129,11 @@ static void bound(void)
     ok(compress_cache_lookup(&r, &entries[29], CODING_GZIP, NULL, NULL, &length) != NULL,
        "and evicted nothing");
 
-    server.compressed_cache_size = 0;
+    variant_bound = 0;
     ok(compress_cache_lookup(&r, &entries[29], CODING_GZIP, NULL, NULL, &length) == NULL,
        "CompressedCacheSize 0: no hits");
     compress_cache_insert(&r, &entries[28], CODING_BROTLI, NULL, NULL, payload, 10);
-    server.compressed_cache_size = 10 * 1024;
+    variant_bound = 10 * 1024;
     ok(compress_cache_lookup(&r, &entries[28], CODING_BROTLI, NULL, NULL, &length) == NULL,
        "CompressedCacheSize 0: nothing inserted");
     for (int i = 0; i < 30; i++)
@@ -154,7 +161,7 @@ static void variants(void)
 {
     request r;
     size_t length = 0, again_length = 0;
-    server.compressed_cache_size = 1024 * 1024;
+    variant_bound = 1024 * 1024;
     char *text = malloc(50000);
     for (size_t i = 0; i < 50000; i++)
         text[i] = "<html><body>weft compressed variant cache</body></html>\n"[i % 56];
@@ -170,10 +177,10 @@ static void variants(void)
     compress_cache_forget(300);
     const void *fresh = compress_cache_variant(&r, &entry, 50000, CODING_GZIP, NULL, NULL, &length);
     ok(fresh && gunzip_equals(fresh, length, text, 50000), "after invalidation it is compressed again");
-    server.compressed_cache_size = 0;
+    variant_bound = 0;
     const void *uncached = compress_cache_variant(&r, &entry, 50000, CODING_GZIP, &gzip1, NULL, &length);
     ok(uncached && gunzip_equals(uncached, length, text, 50000), "with the cache off the bytes come from the pool");
-    server.compressed_cache_size = 1024 * 1024;
+    variant_bound = 1024 * 1024;
     end_request(&r);
     compress_cache_forget(300);
     free(text);
@@ -212,7 +219,7 @@ static void *worker(void *argument)
 
 static void threads(void)
 {
-    server.compressed_cache_size = 2000;  /* small: eviction runs all the time */
+    variant_bound = 2000;  /* small: eviction runs all the time */
     for (int i = 0; i < 8; i++)
         shared[i] = (file_cache_entry){ .id = 400 + (uint64_t)i, .current = true, .data = "" };
     pthread_t ids[THREADS];
@@ -234,7 +241,7 @@ static void threads(void)
 int main(void)
 {
     log_threshold = LOG_LEVEL_CRIT;
-    server.compressed_cache_size = 16 * 1024 * 1024;
+    variant_bound = 16 * 1024 * 1024;
     basics();
     bound();
     variants();

@@ -40,6 +40,12 @@ int config_set_flag(config_parse *parse, const config_directive *directive, void
 }
 
 static server_config server;
+static file_cache_config cache_config;  /* the file cache module's own, as the configuration would make it */
+
+void *module_server_config(const server_config *config, const module *m)
+{
+    return &cache_config;
+}
 static char directory[] = "/tmp/weft-compress-cache-XXXXXX";
 
 static void write_file(const char *path, const char *content)
@@ -99,7 +105,7 @@ static bool gunzips_to(const void *data, size_t length, const char *expected)
 
 static void run(bool use_inotify)
 {
-    server.file_cache_watch = use_inotify;
+    cache_config.file_cache_watch = use_inotify;
     char path[128];
     snprintf(path, sizeof(path), "%s/page-%d.html", directory, (int)use_inotify);
     const char *first = "<p>first version, first version, first version</p>\n";
@@ -131,9 +137,9 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    server.file_cache_size = 1024 * 1024;
-    server.file_cache_max_file = 64 * 1024;
-    server.compressed_cache_size = 1024 * 1024;
+    cache_config.file_cache_size = 1024 * 1024;
+    cache_config.file_cache_max_file = 64 * 1024;
+    cache_config.compressed_cache_size = 1024 * 1024;
     note("files in %s", directory);
     ok(file_watch_open() >= 0, "inotify is available");
     run(true);
@@ -141,8 +147,8 @@ int main(void)
 
     /* Eviction: a file cache too small for two files drops the first, and
      * its variant with it. */
-    server.file_cache_watch = false;
-    server.file_cache_size = 3000;
+    cache_config.file_cache_watch = false;
+    cache_config.file_cache_size = 3000;
     char a[128], b[128];
     snprintf(a, sizeof(a), "%s/a.html", directory);
     snprintf(b, sizeof(b), "%s/b.html", directory);

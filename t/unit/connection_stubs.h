@@ -10,8 +10,8 @@
 int log_threshold = 0;
 void log_message(int level, const char *format, ...) {}
 void log_error_number(int level, int error, const char *format, ...) {}
-void access_log_write(request *r) {}
-void headers_finalize_response(request *r) {}
+void request_run_log(request *r) {}
+void request_run_response_head(request *r) {}
 void scoreboard_note_request(scoreboard_thread *thread, const char *client, const char *request_line,
                              size_t length, const char *server_name, time_t start)
 {
