@@ -23,7 +23,7 @@ struct compressor {
 /* What the buffer grows by while a compressor writes into it. */
 #define OUTPUT_STEP 16384
 
-static void release(void *data)
+static void release_compressor(void *data)
 {
     compressor *z = data;
     if (!z->live)
@@ -79,7 +79,7 @@ compressor *compressor_create(pool *p, content_coding coding, const gzip_setting
         return NULL;
     }
     z->live = true;
-    pool_cleanup_add(p, release, z);
+    pool_cleanup_add(p, release_compressor, z);
     return z;
 }
 
@@ -169,7 +169,7 @@ int compressor_write(compressor *z, const void *data, size_t length, bool finish
                                           : write_brotli(z, data, length, finish, out);
     if (status != WEFT_OK || finish) {
         z->finished = true;
-        release(z);  /* the native state is large: give it back as soon as it is done */
+        release_compressor(z);  /* the native state is large: give it back as soon as it is done */
     }
     return status;
 }

@@ -104,4 +104,8 @@ const void *compress_cache_variant(struct request *r, const struct file_cache_en
                                    content_coding coding, const gzip_settings *gzip, const brotli_settings *brotli,
                                    size_t *length);
 
+/* Drops every variant of the file cache entry with this identity (the
+ * file cache calls it when the entry leaves its table). */
+void compress_cache_forget(uint64_t entry_id);
+
 #endif

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../core/module.h"
+#include "compress.h"
 #include "file_watch.h"
 
 /* FileCacheSize, FileCacheMaxFile (bytes; size 0 = off), FileCacheWatch */
@@ -20,6 +21,7 @@ typedef struct {
     int64_t file_cache_size;
     int64_t file_cache_max_file;
     bool file_cache_watch;  /* inotify instead of a stat per hit (file_watch.h) */
+    int64_t compressed_cache_size;  /* CompressedCacheSize (compress_cache.c); 0 = off */
 } file_cache_config;
 
 extern const module file_cache_module;
@@ -34,6 +36,12 @@ bool file_cache_enabled(const server_config *server)
     return file_cache_settings(server)->file_cache_size > 0;
 }
 
+size_t file_cache_variant_bound(const server_config *server)
+{
+    const file_cache_config *settings = file_cache_settings(server);
+    return settings->file_cache_size > 0 ? (size_t)settings->compressed_cache_size : 0;
+}
+
 #define BUCKETS 1024  /* power of two */
 
 struct file_cache_entry {
@@ -41,6 +49,7 @@ struct file_cache_entry {
     file_cache_entry *lru_previous;
     file_cache_entry *lru_next;
     uint64_t hash;
+    uint64_t id;               /* file_cache_entry_id */
     bool follow_symlinks;
     bool linked;               /* in the table; an unlinked entry dies with its last reference */
     int references;            /* guarded by the cache lock */
@@ -64,6 +73,7 @@ static file_cache_entry *buckets[BUCKETS];
 static file_cache_entry *lru_newest;
 static file_cache_entry *lru_oldest;
 static size_t cache_bytes;
+static uint64_t last_id;
 
 static uint64_t hash_path(const char *path, bool follow_symlinks)
 {
@@ -129,6 +139,7 @@ static void unlink_entry(file_cache_entry *entry)
     lru_unlink(entry);
     entry->linked = false;
     cache_bytes -= entry_cost(entry);
+    compress_cache_forget(entry->id);  /* its compressed variants go with it */
     if (entry->references == 0)
         destroy(entry);
 }
@@ -277,6 +288,7 @@ const file_cache_entry *file_cache_insert(request *r, const char *path, bool fol
     size_t cost = entry_cost(entry);
     while (lru_oldest && cache_bytes + cost > (size_t)file_cache_settings(server)->file_cache_size)
         unlink_entry(lru_oldest);
+    entry->id = ++last_id;
     entry->hash_next = *link;
     *link = entry;
     entry->linked = true;
@@ -290,6 +302,19 @@ const file_cache_entry *file_cache_insert(request *r, const char *path, bool fol
 const char *file_cache_data(const file_cache_entry *entry)
 {
     return entry->data;
+}
+
+uint64_t file_cache_entry_id(const file_cache_entry *entry)
+{
+    return entry->id;  /* set before the entry was published, never changed */
+}
+
+bool file_cache_entry_current(const file_cache_entry *entry)
+{
+    pthread_mutex_lock(&cache_lock);
+    bool linked = entry->linked;
+    pthread_mutex_unlock(&cache_lock);
+    return linked;
 }
 
 /* ---- configuration ------------------------------------------------------ */
@@ -329,6 +354,10 @@ static const config_directive file_cache_directives[] = {
       .max_args = 1, .set = config_set_flag, .default_value = "On", .syntax = "On|Off",
       .help = "On: a cached file is served without a stat() until inotify reports a change to it or to a "
               "directory on its path (and at least once a second); Off: stat() on every hit" },
+    { .name = "CompressedCacheSize", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(compressed_cache_size),
+      .min_args = 1, .max_args = 1, .set = set_bytes, .default_value = "16M", .syntax = "bytes[K|M]",
+      .help = "memory each child may use to keep compressed variants (gzip, brotli) of the files the file "
+              "cache holds, so that serving one again costs no compression; 0 turns it off" },
     { .name = NULL },
 };
 #undef SERVER_FIELD
