@@ -181,6 +181,12 @@ for my $round (1 .. 3) {
     is($r->{headers}{'content-encoding'}, 'gzip', "cached small.html ($round): gzip");
     ok(defined $r->{headers}{'content-length'}, "cached small.html ($round): a Content-Length");
     ok(gunzipped($r->{body}) eq $small, "cached small.html ($round): gunzipped");
+    if ($round == 3) {
+        my $h = $w->head('/small.html', 'Accept-Encoding' => 'gzip');
+        is($h->{headers}{'content-encoding'}, 'gzip', 'HEAD of a cached variant: gzip');
+        is($h->{headers}{'content-length'}, $r->{headers}{'content-length'}, 'HEAD: the Content-Length its GET has');
+        is($h->{body}, '', 'HEAD: no body');
+    }
 }
 
 # ---------------------------------------------------------------- HEAD, HTTP/1.0, keep-alive

@@ -11,17 +11,16 @@
  * headers, content_type and body, and decides:
  *   WEFT_OK        it will transform the body.  start() adjusts the header
  *                  fields for the body it will produce: Content-Encoding,
- *                  ETag (r->etag), Vary, and drops Accept-Ranges (the
- *                  client may not address bytes of a body whose length and
- *                  layout exist only while it is being produced).
+ *                  ETag (r->etag), Vary.
  *   WEFT_DECLINED  it leaves the body alone (it may still have added Vary:
  *                  the response did depend on the request's fields).
  * When at least one filter transforms the body, the chain removes what
  * described the original body: Content-Length (the response is sent
  * "Transfer-Encoding: chunked" to HTTP/1.1 clients, delimited by closing
- * the connection for HTTP/1.0 ones), Content-MD5, Content-Range never
- * happens (filters decline 206 responses, as Apache's mod_deflate does:
- * ranges are served on the unfiltered body).
+ * the connection for HTTP/1.0 ones), Content-MD5, and Accept-Ranges (a
+ * client cannot address bytes of a body that exists only while it is
+ * produced).  A content-changing filter declines 206 responses (Apache's
+ * mod_deflate does): a Range is served on the unfiltered body.
  *
  * Body flow (the contract a filter writes against):
  *  - The body is pulled, not pushed: the connection's write loop asks for

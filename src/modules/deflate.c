@@ -135,20 +135,26 @@ static int compress_start(request *r, output_filter *f, content_coding coding)
     response_remove_header(r, "Content-Encoding");  /* only "identity" can be there */
     response_add_header_constant(r, "Content-Encoding", content_coding_name(coding));
     alter_etag(r, alter, coding == CODING_GZIP ? "gzip" : "br");
-    if (r->status == 304 || r->head_only)
-        return r->status == 304 ? WEFT_DECLINED : WEFT_OK;  /* header fields only */
+    if (r->status == 304)
+        return WEFT_DECLINED;  /* header fields only */
 
     if (r->body == BODY_MEMORY && r->body_origin) {
-        /* A file cache entry: its variant is cached, and then has a length. */
+        /* A file cache entry: its variant is cached, and then has a length.
+         * HEAD only looks (so that it gets the Content-Length GET would
+         * get when the variant exists), it never compresses. */
         size_t length;
-        const void *variant = compress_cache_variant(r, r->body_origin, (size_t)r->body_length, coding,
-                                                     &context->gzip, &context->brotli, &length);
+        const void *variant =
+            r->head_only ? compress_cache_lookup(r, r->body_origin, coding, &context->gzip, &context->brotli, &length)
+                         : compress_cache_variant(r, r->body_origin, (size_t)r->body_length, coding,
+                                                  &context->gzip, &context->brotli, &length);
         if (variant) {
             response_set_body_memory(r, variant, length);
             response_remove_header(r, "Accept-Ranges");
             return WEFT_DECLINED;  /* the body is final already: sent as it is */
         }
     }
+    if (r->head_only)
+        return WEFT_OK;  /* the header fields of a compressed GET, no compressor */
     context->z = compressor_create(r->pool, coding, &context->gzip, &context->brotli);
     if (!context->z) {
         /* Apache answers 500 here; the head is not out yet, but the
