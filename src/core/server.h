@@ -96,16 +96,6 @@ typedef struct {
     int line;
 } listen_address;
 
-typedef struct {
-    char *name;
-    char *format;
-} log_format_definition;
-
-typedef struct {
-    char *path;      /* resolved file name (pipes come with the operations issue) */
-    char *format;    /* the format string, nicknames already resolved */
-} custom_log_definition;
-
 typedef enum {
     SERVER_TOKENS_PROD,     /* "weft" */
     SERVER_TOKENS_MAJOR,    /* "weft/0" */
@@ -154,11 +144,6 @@ typedef struct server_config {
     /* log */
     char *error_log;
     int log_level;                   /* log.h LOG_LEVEL_* */
-    log_format_definition *log_formats;
-    int log_format_count;
-    custom_log_definition *custom_logs;
-    int custom_log_count;
-    struct access_log_set *access_logs;  /* compiled CustomLogs and their descriptors (access_log.h) */
 
     /* mime */
     char *types_config;
