@@ -46,7 +46,6 @@ typedef struct mime_addition {
 typedef struct {
     options_setting options;
     char **directory_index;        /* NULL-terminated; empty list = "disabled" */
-    mime_addition *add_types;      /* AddType, searched before TypesConfig */
     char *handler;                 /* SetHandler; NULL = default (static files) */
     int64_t limit_request_body;    /* bytes; 0 = unlimited */
 
@@ -105,8 +104,6 @@ typedef enum {
     SERVER_TOKENS_FULL,     /* same as OS: weft has no modules to list */
 } server_tokens_level;
 
-struct mime_table;  /* modules/mime.h */
-
 typedef struct {
     int header_initial;   /* seconds to receive the head (0 = no limit) */
     int header_maximum;   /* extended by the rate up to this (0 = no upper bound) */
@@ -144,10 +141,6 @@ typedef struct server_config {
     /* log */
     char *error_log;
     int log_level;                   /* log.h LOG_LEVEL_* */
-
-    /* mime */
-    char *types_config;
-    struct mime_table *mime_types;   /* loaded by the mime module's post_config */
 
     /* mpm */
     int start_servers;
