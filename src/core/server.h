@@ -3,8 +3,11 @@
  *
  * server_config holds everything set at server (and later vhost) level;
  * dir_config holds what <Directory> and <Location> sections may change.  The
- * fields are grouped by the module whose directive table writes them.  After
- * config_load() both are read-only and shared by all threads of a process.
+ * fields are the core's (core_module.c, mpm_module.c, vhost.c); every module
+ * under src/modules keeps its own structs, reached through module_config
+ * (module.h, docs/modules.md), except RequestReadTimeout, which the
+ * connection layer applies itself.  After config_load() both are read-only
+ * and shared by all threads of a process.
  *
  * Field defaults live in the directive tables (default_value), never here.
  */
@@ -48,7 +51,6 @@ typedef struct {
     char **directory_index;        /* NULL-terminated; empty list = "disabled" */
     char *handler;                 /* SetHandler; NULL = default (static files) */
     int64_t limit_request_body;    /* bytes; 0 = unlimited */
-
     bool enable_sendfile;          /* EnableSendfile: Off sends files with pread + send */
 
     /* Each module's own directory struct (module_dir_config), indexed by the
@@ -165,7 +167,8 @@ typedef struct server_config {
     int graceful_shutdown_timeout;   /* seconds; 0 = wait forever */
     int connections_per_thread;      /* parked connections a child may hold, per thread */
 
-    /* reqtimeout: RequestReadTimeout (mod_reqtimeout's semantics) */
+    /* reqtimeout: RequestReadTimeout (mod_reqtimeout's semantics); here
+     * because the connection layer and the body reader apply it */
     request_read_timeout_setting request_read_timeout;
 
     /* sections, in file order (a virtual host: the main server's, then its own) */
