@@ -3,8 +3,11 @@
  *
  * server_config holds everything set at server (and later vhost) level;
  * dir_config holds what <Directory> and <Location> sections may change.  The
- * fields are grouped by the module whose directive table writes them.  After
- * config_load() both are read-only and shared by all threads of a process.
+ * fields are the core's (core_module.c, mpm_module.c, vhost.c); every module
+ * under src/modules keeps its own structs, reached through module_config
+ * (module.h, docs/modules.md), except RequestReadTimeout, which the
+ * connection layer applies itself.  After config_load() both are read-only
+ * and shared by all threads of a process.
  *
  * Field defaults live in the directive tables (default_value), never here.
  */
@@ -46,10 +49,8 @@ typedef struct mime_addition {
 typedef struct {
     options_setting options;
     char **directory_index;        /* NULL-terminated; empty list = "disabled" */
-    mime_addition *add_types;      /* AddType, searched before TypesConfig */
     char *handler;                 /* SetHandler; NULL = default (static files) */
     int64_t limit_request_body;    /* bytes; 0 = unlimited */
-
     bool enable_sendfile;          /* EnableSendfile: Off sends files with pread + send */
 
     /* Each module's own directory struct (module_dir_config), indexed by the
@@ -96,16 +97,6 @@ typedef struct {
     int line;
 } listen_address;
 
-typedef struct {
-    char *name;
-    char *format;
-} log_format_definition;
-
-typedef struct {
-    char *path;      /* resolved file name (pipes come with the operations issue) */
-    char *format;    /* the format string, nicknames already resolved */
-} custom_log_definition;
-
 typedef enum {
     SERVER_TOKENS_PROD,     /* "weft" */
     SERVER_TOKENS_MAJOR,    /* "weft/0" */
@@ -114,8 +105,6 @@ typedef enum {
     SERVER_TOKENS_OS,       /* "weft/0.1.0 (Unix)" */
     SERVER_TOKENS_FULL,     /* same as OS: weft has no modules to list */
 } server_tokens_level;
-
-struct mime_table;  /* modules/mime.h */
 
 typedef struct {
     int header_initial;   /* seconds to receive the head (0 = no limit) */
@@ -154,15 +143,6 @@ typedef struct server_config {
     /* log */
     char *error_log;
     int log_level;                   /* log.h LOG_LEVEL_* */
-    log_format_definition *log_formats;
-    int log_format_count;
-    custom_log_definition *custom_logs;
-    int custom_log_count;
-    struct access_log_set *access_logs;  /* compiled CustomLogs and their descriptors (access_log.h) */
-
-    /* mime */
-    char *types_config;
-    struct mime_table *mime_types;   /* loaded by the mime module's post_config */
 
     /* mpm */
     int start_servers;
@@ -187,7 +167,8 @@ typedef struct server_config {
     int graceful_shutdown_timeout;   /* seconds; 0 = wait forever */
     int connections_per_thread;      /* parked connections a child may hold, per thread */
 
-    /* reqtimeout: RequestReadTimeout (mod_reqtimeout's semantics) */
+    /* reqtimeout: RequestReadTimeout (mod_reqtimeout's semantics); here
+     * because the connection layer and the body reader apply it */
     request_read_timeout_setting request_read_timeout;
 
     /* sections, in file order (a virtual host: the main server's, then its own) */

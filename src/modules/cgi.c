@@ -59,11 +59,6 @@ static const cgi_server_config *cgi_server_settings(const server_config *server)
     return module_server_config(server, &cgi_module);
 }
 
-const cgi_dir_config *cgi_dir_settings(const dir_config *dir)
-{
-    return module_dir_config(dir, &cgi_module);
-}
-
 /* ---- configuration ------------------------------------------------------ */
 
 static void free_regex(void *pattern)

@@ -43,7 +43,10 @@ typedef struct {
 
 extern const module cgi_module;
 
-const cgi_dir_config *cgi_dir_settings(const dir_config *dir);
+static inline const cgi_dir_config *cgi_dir_settings(const dir_config *dir)
+{
+    return module_dir_config(dir, &cgi_module);
+}
 
 /* What the handler found out about the script. */
 typedef struct {
