@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -669,14 +670,16 @@ void connection_expire(connection *c, const connection_worker *worker)
  * requests pay nothing for the hook when none does. */
 static bool any_protocol(void)
 {
-    static int present = -1;  /* the module list is constant: a benign race */
-    if (present < 0) {
-        int found = 0;
+    /* The module list is constant: threads that race here compute the same. */
+    static _Atomic int present = -1;
+    int known = atomic_load_explicit(&present, memory_order_relaxed);
+    if (known < 0) {
+        known = 0;
         for (const module *const *m = weft_modules; *m; m++)
-            found |= (*m)->protocol != NULL;
-        present = found;
+            known |= (*m)->protocol != NULL;
+        atomic_store_explicit(&present, known, memory_order_relaxed);
     }
-    return present > 0;
+    return known > 0;
 }
 
 bool connection_offer_protocol(connection *c, request *r, const char *name)
