@@ -31,6 +31,20 @@ static int module_total;
 /* module_config_private has one bit per module. */
 #define MODULE_LIMIT 64
 
+/* module_index() is called several times per request (every
+ * module_dir_config): a small open-addressing table from the module's
+ * address to its position, filled with the rest at the first configuration
+ * load (single-threaded) and only read afterwards. */
+#define MODULE_HASH_SIZE 256
+static const module *module_hash_keys[MODULE_HASH_SIZE];
+static signed char module_hash_values[MODULE_HASH_SIZE];
+
+static unsigned module_hash(const module *m)
+{
+    uint64_t bits = (uint64_t)(uintptr_t)m;
+    return (unsigned)((bits * 0x9E3779B97F4A7C15ull) >> 56) % MODULE_HASH_SIZE;
+}
+
 static size_t module_config_size(const module *m, config_scope scope)
 {
     return scope == SCOPE_SERVER ? m->server_config_size : m->dir_config_size;
@@ -47,6 +61,11 @@ static void index_directives(void)
             fprintf(stderr, "weft: more than %d modules\n", MODULE_LIMIT);
             abort();
         }
+        unsigned slot = module_hash(*m);
+        while (module_hash_keys[slot])
+            slot = (slot + 1) % MODULE_HASH_SIZE;
+        module_hash_keys[slot] = *m;
+        module_hash_values[slot] = (signed char)module_count;
         for (const config_directive *d = (*m)->directives; d && d->name; d++) {
             if (count == CONFIG_MAX_DIRECTIVES) {
                 fprintf(stderr, "weft: more than %d directives; raise CONFIG_MAX_DIRECTIVES\n",
@@ -65,9 +84,15 @@ static void index_directives(void)
 
 int module_index(const module *m)
 {
-    for (int i = 0; weft_modules[i]; i++)
-        if (weft_modules[i] == m)
-            return i;
+    if (directive_total < 0) {
+        for (int i = 0; weft_modules[i]; i++)
+            if (weft_modules[i] == m)
+                return i;
+        return -1;
+    }
+    for (unsigned slot = module_hash(m); module_hash_keys[slot]; slot = (slot + 1) % MODULE_HASH_SIZE)
+        if (module_hash_keys[slot] == m)
+            return module_hash_values[slot];
     return -1;
 }
 

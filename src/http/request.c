@@ -5,6 +5,7 @@
  */
 #include "request.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -141,7 +142,8 @@ static void select_virtual_host(request *r, const char *absolute_host)
 }
 
 /* Which hook of a module a phase runs. */
-typedef enum { PHASE_POST_READ, PHASE_MAP_TO_STORAGE, PHASE_CHECK_USER, PHASE_ACCESS, PHASE_FIXUPS } phase;
+typedef enum { PHASE_POST_READ, PHASE_MAP_TO_STORAGE, PHASE_CHECK_USER, PHASE_ACCESS, PHASE_FIXUPS,
+               PHASE_COUNT } phase;
 
 static int (*phase_hook(const module *m, phase which))(request *)
 {
@@ -151,21 +153,50 @@ static int (*phase_hook(const module *m, phase which))(request *)
     case PHASE_CHECK_USER: return m->check_user;
     case PHASE_ACCESS: return m->access;
     case PHASE_FIXUPS: return m->fixups;
+    case PHASE_COUNT: break;
     }
     return NULL;
 }
 
-/* Runs one phase: every module's hook in order until one answers other
- * than WEFT_OK/WEFT_DECLINED (WEFT_DONE or a status); for check_user the
- * first WEFT_OK also ends it (the user is known).  Returns WEFT_OK to go
- * on. */
+/* The hooks each phase runs, in module order, NULL-terminated: built once,
+ * so that a request walks only the hooks that exist (most phases have
+ * none or one) instead of every module for every phase. */
+#define PHASE_HOOKS_MAX 64
+static int (*phase_hooks[PHASE_COUNT][PHASE_HOOKS_MAX + 1])(request *);
+static void (*response_head_hooks[PHASE_HOOKS_MAX + 1])(request *);
+static void (*log_hooks[PHASE_HOOKS_MAX + 1])(request *);
+static pthread_once_t phase_hooks_once = PTHREAD_ONCE_INIT;
+
+static void collect_phase_hooks(void)
+{
+    for (int which = 0; which < PHASE_COUNT; which++) {
+        int count = 0;
+        for (const module *const *m = weft_modules; *m && count < PHASE_HOOKS_MAX; m++) {
+            int (*hook)(request *) = phase_hook(*m, (phase)which);
+            if (hook)
+                phase_hooks[which][count++] = hook;
+        }
+        phase_hooks[which][count] = NULL;
+    }
+    int heads = 0, logs = 0;
+    for (const module *const *m = weft_modules; *m && heads < PHASE_HOOKS_MAX && logs < PHASE_HOOKS_MAX; m++) {
+        if ((*m)->response_head)
+            response_head_hooks[heads++] = (*m)->response_head;
+        if ((*m)->log)
+            log_hooks[logs++] = (*m)->log;
+    }
+    response_head_hooks[heads] = NULL;
+    log_hooks[logs] = NULL;
+}
+
+/* Runs one phase: its hooks in module order until one answers other than
+ * WEFT_OK/WEFT_DECLINED (WEFT_DONE or a status); for check_user the first
+ * WEFT_OK also ends it (the user is known).  Returns WEFT_OK to go on. */
 static int run_phase(request *r, phase which)
 {
-    for (const module *const *m = weft_modules; *m; m++) {
-        int (*hook)(request *) = phase_hook(*m, which);
-        if (!hook)
-            continue;
-        int rc = hook(r);
+    pthread_once(&phase_hooks_once, collect_phase_hooks);
+    for (int (*const *hook)(request *) = phase_hooks[which]; *hook; hook++) {
+        int rc = (*hook)(r);
         if (rc == WEFT_DECLINED)
             continue;
         if (rc == WEFT_OK) {
@@ -180,16 +211,16 @@ static int run_phase(request *r, phase which)
 
 void request_run_response_head(request *r)
 {
-    for (const module *const *m = weft_modules; *m; m++)
-        if ((*m)->response_head)
-            (*m)->response_head(r);
+    pthread_once(&phase_hooks_once, collect_phase_hooks);
+    for (void (*const *hook)(request *) = response_head_hooks; *hook; hook++)
+        (*hook)(r);
 }
 
 void request_run_log(request *r)
 {
-    for (const module *const *m = weft_modules; *m; m++)
-        if ((*m)->log)
-            (*m)->log(r);
+    pthread_once(&phase_hooks_once, collect_phase_hooks);
+    for (void (*const *hook)(request *) = log_hooks; *hook; hook++)
+        (*hook)(r);
 }
 
 /* A failed request: the first error_response hook that answers it wins. */

@@ -164,7 +164,7 @@ static const expires_rule *find_rule(const dir_config *dir, const char *content_
 void expires_apply(request *r)
 {
     const dir_config *dir = r->dir;
-    if (!expires_settings(dir)->expires_active || r->status >= 400 || r->status < 200)
+    if (!dir || !expires_settings(dir)->expires_active || r->status >= 400 || r->status < 200)
         return;
     for (int i = 0; i < r->header_count; i++)
         if (strcasecmp(r->headers[i].name, "Expires") == 0)
