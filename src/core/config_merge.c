@@ -49,27 +49,27 @@ static unsigned module_hash(const module *m)
  * some bits of their addresses tell them apart; module_direct_shift picks them
  * (one load and one compare per lookup), or is -1 if no shift does. */
 const module *module_direct_keys[MODULE_HASH_SIZE];
-signed char module_direct_values[MODULE_HASH_SIZE];
-int module_direct_shift = -1;
+unsigned char module_direct_values[MODULE_HASH_SIZE];
+unsigned module_direct_shift;  /* with no key in the table, every lookup takes the slow path */
 
-static unsigned direct_slot(const module *m, int shift)
+static unsigned direct_slot(const module *m, unsigned shift)
 {
     return (unsigned)((uintptr_t)m >> shift) % MODULE_HASH_SIZE;
 }
 
 static void index_modules_directly(int module_count)
 {
-    for (int shift = 3; shift < 20; shift++) {
+    for (unsigned shift = 3; shift < 20; shift++) {
         memset(module_direct_keys, 0, sizeof module_direct_keys);
         bool clash = false;
         for (int i = 0; i < module_count && !clash; i++) {
             unsigned slot = direct_slot(weft_modules[i], shift);
             clash = module_direct_keys[slot] != NULL;
             module_direct_keys[slot] = weft_modules[i];
-            module_direct_values[slot] = (signed char)i;
+            module_direct_values[slot] = (unsigned char)i;
         }
         if (!clash) {
-            module_direct_shift = shift;
+            module_direct_shift = (unsigned)shift;
             return;
         }
     }
@@ -116,11 +116,9 @@ static void index_directives(void)
 
 int module_index(const module *m)
 {
-    if (module_direct_shift >= 0) {
-        unsigned slot = direct_slot(m, module_direct_shift);
-        if (module_direct_keys[slot] == m)
-            return module_direct_values[slot];
-    }
+    unsigned direct = direct_slot(m, module_direct_shift);
+    if (module_direct_keys[direct] == m)
+        return module_direct_values[direct];
     if (directive_total < 0) {
         for (int i = 0; weft_modules[i]; i++)
             if (weft_modules[i] == m)
@@ -133,6 +131,17 @@ int module_index(const module *m)
     return -1;
 }
 
+void *module_server_config_slow(const server_config *server, const module *m)
+{
+    int i = module_index(m);
+    return i >= 0 && server->module_config ? server->module_config[i] : NULL;
+}
+
+void *module_dir_config_slow(const dir_config *dir, const module *m)
+{
+    int i = module_index(m);
+    return i >= 0 && dir->module_config ? dir->module_config[i] : NULL;
+}
 
 void config_create_module_configs(void *base, config_scope scope, pool *p)
 {

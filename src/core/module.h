@@ -106,22 +106,16 @@ int module_index(const module *m);
  *
  * Inline, because a request asks a dozen times: the module structs' addresses
  * differ in a few bits, which config_merge.c picks at the first load
- * (module_direct_shift, -1 if none does) to index a small table.  A unit
+ * (module_direct_shift) to index a small table; a module the table does not
+ * hold takes the slow path.  A unit
  * test that defines these two functions itself defines
  * WEFT_MODULE_CONFIG_STUBS first. */
-extern int module_direct_shift;
+extern unsigned module_direct_shift;
 extern const module *module_direct_keys[256];
-extern signed char module_direct_values[256];
-
-static inline int module_position(const module *m)
-{
-    if (module_direct_shift >= 0) {
-        unsigned slot = (unsigned)((uintptr_t)m >> module_direct_shift) % 256;
-        if (module_direct_keys[slot] == m)
-            return module_direct_values[slot];
-    }
-    return module_index(m);
-}
+extern unsigned char module_direct_values[256];
+/* The same without the table (a module it does not hold, or none built). */
+void *module_server_config_slow(const server_config *server, const module *m);
+void *module_dir_config_slow(const dir_config *dir, const module *m);
 
 #ifdef WEFT_MODULE_CONFIG_STUBS
 void *module_server_config(const server_config *server, const module *m);
@@ -129,14 +123,18 @@ void *module_dir_config(const dir_config *dir, const module *m);
 #else
 static inline void *module_server_config(const server_config *server, const module *m)
 {
-    int i = module_position(m);
-    return i >= 0 && server->module_config ? server->module_config[i] : NULL;
+    unsigned slot = (unsigned)((uintptr_t)m >> module_direct_shift) % 256;
+    if (module_direct_keys[slot] == m && server->module_config)
+        return server->module_config[module_direct_values[slot]];
+    return module_server_config_slow(server, m);
 }
 
 static inline void *module_dir_config(const dir_config *dir, const module *m)
 {
-    int i = module_position(m);
-    return i >= 0 && dir->module_config ? dir->module_config[i] : NULL;
+    unsigned slot = (unsigned)((uintptr_t)m >> module_direct_shift) % 256;
+    if (module_direct_keys[slot] == m && dir->module_config)
+        return dir->module_config[module_direct_values[slot]];
+    return module_dir_config_slow(dir, m);
 }
 #endif
 
