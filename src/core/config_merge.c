@@ -45,6 +45,37 @@ static unsigned module_hash(const module *m)
     return (unsigned)((bits * 0x9E3779B97F4A7C15ull) >> 56) % MODULE_HASH_SIZE;
 }
 
+/* First try: the module structs sit close together in read-only data, so
+ * some bits of their addresses tell them apart; module_direct_shift picks them
+ * (one load and one compare per lookup), or is -1 if no shift does. */
+const module *module_direct_keys[MODULE_HASH_SIZE];
+unsigned char module_direct_values[MODULE_HASH_SIZE];
+unsigned module_direct_shift;  /* with no key in the table, every lookup takes the slow path */
+
+static unsigned direct_slot(const module *m, unsigned shift)
+{
+    return (unsigned)((uintptr_t)m >> shift) % MODULE_HASH_SIZE;
+}
+
+static void index_modules_directly(int module_count)
+{
+    for (unsigned shift = 3; shift < 20; shift++) {
+        memset(module_direct_keys, 0, sizeof module_direct_keys);
+        bool clash = false;
+        for (int i = 0; i < module_count && !clash; i++) {
+            unsigned slot = direct_slot(weft_modules[i], shift);
+            clash = module_direct_keys[slot] != NULL;
+            module_direct_keys[slot] = weft_modules[i];
+            module_direct_values[slot] = (unsigned char)i;
+        }
+        if (!clash) {
+            module_direct_shift = (unsigned)shift;
+            return;
+        }
+    }
+    memset(module_direct_keys, 0, sizeof module_direct_keys);
+}
+
 static size_t module_config_size(const module *m, config_scope scope)
 {
     return scope == SCOPE_SERVER ? m->server_config_size : m->dir_config_size;
@@ -77,6 +108,7 @@ static void index_directives(void)
         }
     }
     module_total = module_count;
+    index_modules_directly(module_count);
     directive_total = count;
 }
 
@@ -84,6 +116,9 @@ static void index_directives(void)
 
 int module_index(const module *m)
 {
+    unsigned direct = direct_slot(m, module_direct_shift);
+    if (module_direct_keys[direct] == m)
+        return module_direct_values[direct];
     if (directive_total < 0) {
         for (int i = 0; weft_modules[i]; i++)
             if (weft_modules[i] == m)
@@ -96,13 +131,13 @@ int module_index(const module *m)
     return -1;
 }
 
-void *module_server_config(const server_config *server, const module *m)
+void *module_server_config_slow(const server_config *server, const module *m)
 {
     int i = module_index(m);
     return i >= 0 && server->module_config ? server->module_config[i] : NULL;
 }
 
-void *module_dir_config(const dir_config *dir, const module *m)
+void *module_dir_config_slow(const dir_config *dir, const module *m)
 {
     int i = module_index(m);
     return i >= 0 && dir->module_config ? dir->module_config[i] : NULL;
@@ -349,7 +384,7 @@ void config_merge_dir(void *merged_base, const void *child_base, pool *p)
             if (seen)
                 continue;
             done[done_count++] = field;
-            const char *child_struct = row_base_at((void *)child, d, index);
+            const char *child_struct = slot < 0 ? (const char *)child : row_base_at((void *)child, d, index);
             char *merged_struct = slot < 0 ? (char *)merged : writable_module_struct(merged, slot, p);
             if (!child_struct || !merged_struct)
                 continue;

@@ -100,14 +100,47 @@ extern const module *const weft_modules[];
 
 bool module_is_present(const char *name);
 
+/* The position of m in weft_modules, -1 if it is not there. */
+int module_index(const module *m);
+
 /* The module's own struct in a server_config (the main server's or a
  * vhost's) or in a dir_config (root_dir, a section's, or r->dir, merged for
  * the request).  Never NULL when the module declared a non-zero size and
- * the struct came from config_load; read-only after it. */
+ * the struct came from config_load; read-only after it.
+ *
+ * Inline, because a request asks a dozen times: the module structs' addresses
+ * differ in a few bits, which config_merge.c picks at the first load
+ * (module_direct_shift) to index a small table; a module the table does not
+ * hold takes the slow path.  A unit
+ * test that defines these two functions itself defines
+ * WEFT_MODULE_CONFIG_STUBS first. */
+extern unsigned module_direct_shift;
+extern const module *module_direct_keys[256];
+extern unsigned char module_direct_values[256];
+/* The same without the table (a module it does not hold, or none built). */
+void *module_server_config_slow(const server_config *server, const module *m);
+void *module_dir_config_slow(const dir_config *dir, const module *m);
+
+#ifdef WEFT_MODULE_CONFIG_STUBS
 void *module_server_config(const server_config *server, const module *m);
 void *module_dir_config(const dir_config *dir, const module *m);
-/* The position of m in weft_modules, -1 if it is not there. */
-int module_index(const module *m);
+#else
+static inline void *module_server_config(const server_config *server, const module *m)
+{
+    unsigned slot = (unsigned)((uintptr_t)m >> module_direct_shift) % 256;
+    if (module_direct_keys[slot] == m && server->module_config)
+        return server->module_config[module_direct_values[slot]];
+    return module_server_config_slow(server, m);
+}
+
+static inline void *module_dir_config(const dir_config *dir, const module *m)
+{
+    unsigned slot = (unsigned)((uintptr_t)m >> module_direct_shift) % 256;
+    if (module_direct_keys[slot] == m && dir->module_config)
+        return dir->module_config[module_direct_values[slot]];
+    return module_dir_config_slow(dir, m);
+}
+#endif
 
 /* The control process's hooks (core/module.c): open_logs of every module,
  * WEFT_ERROR if one failed (all are still tried); close_logs of every one. */

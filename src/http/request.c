@@ -6,6 +6,7 @@
 #include "request.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -166,6 +167,7 @@ static int (*phase_hooks[PHASE_COUNT][PHASE_HOOKS_MAX + 1])(request *);
 static void (*response_head_hooks[PHASE_HOOKS_MAX + 1])(request *);
 static void (*log_hooks[PHASE_HOOKS_MAX + 1])(request *);
 static pthread_once_t phase_hooks_once = PTHREAD_ONCE_INIT;
+static atomic_bool phase_hooks_ready;
 
 static void collect_phase_hooks(void)
 {
@@ -187,6 +189,14 @@ static void collect_phase_hooks(void)
     }
     response_head_hooks[heads] = NULL;
     log_hooks[logs] = NULL;
+    atomic_store_explicit(&phase_hooks_ready, true, memory_order_release);
+}
+
+/* pthread_once costs a call per use; after the first, a load does. */
+static inline void prepare_hooks(void)
+{
+    if (!atomic_load_explicit(&phase_hooks_ready, memory_order_acquire))
+        pthread_once(&phase_hooks_once, collect_phase_hooks);
 }
 
 /* Runs one phase: its hooks in module order until one answers other than
@@ -194,7 +204,7 @@ static void collect_phase_hooks(void)
  * WEFT_OK also ends it (the user is known).  Returns WEFT_OK to go on. */
 static int run_phase(request *r, phase which)
 {
-    pthread_once(&phase_hooks_once, collect_phase_hooks);
+    prepare_hooks();
     for (int (*const *hook)(request *) = phase_hooks[which]; *hook; hook++) {
         int rc = (*hook)(r);
         if (rc == WEFT_DECLINED)
@@ -211,14 +221,14 @@ static int run_phase(request *r, phase which)
 
 void request_run_response_head(request *r)
 {
-    pthread_once(&phase_hooks_once, collect_phase_hooks);
+    prepare_hooks();
     for (void (*const *hook)(request *) = response_head_hooks; *hook; hook++)
         (*hook)(r);
 }
 
 void request_run_log(request *r)
 {
-    pthread_once(&phase_hooks_once, collect_phase_hooks);
+    prepare_hooks();
     for (void (*const *hook)(request *) = log_hooks; *hook; hook++)
         (*hook)(r);
 }

@@ -291,10 +291,11 @@ void headers_finalize_response(request *r)
     const dir_config *dir = r->dir;
     if (!dir)
         return;
-    if (headers_settings(dir)->default_charset && r->content_type)
+    const headers_dir_config *config = headers_settings(dir);
+    if (config->default_charset && r->content_type)
         r->content_type = headers_type_with_default_charset(r, r->content_type);
     bool success = (r->status >= 200 && r->status < 300) || r->status == 304;
-    for (const header_action *action = headers_settings(dir)->header_actions; action; action = action->next)
+    for (const header_action *action = config->header_actions; action; action = action->next)
         if (action->always || success)
             apply_action(r, action);
 }

@@ -236,7 +236,8 @@ static void choose_boundary(void)
 static int serve_ranges(request *r, int fd, int64_t size, slice range)
 {
     const dir_config *dir = r->dir;
-    http_range_limits limits = { static_settings(dir)->max_ranges, static_settings(dir)->max_range_overlaps, static_settings(dir)->max_range_reversals };
+    const static_dir_config *settings = static_settings(dir);
+    http_range_limits limits = { settings->max_ranges, settings->max_range_overlaps, settings->max_range_reversals };
     http_byte_range *ranges;
     int count;
     switch (http_range_parse(range, size, &limits, r->pool, &ranges, &count)) {
@@ -313,12 +314,13 @@ static int serve_file(request *r, int fd, const file_cache_entry *cached, const 
                       const file_origin *origin)
 {
     const dir_config *dir = r->dir;
+    const static_dir_config *settings = static_settings(dir);
     static_fields fields;
     collect_fields(r, &fields);
 
     struct stat info = *opened;
     bool gzip = false;
-    if (!cached && static_settings(dir)->precompressed_gzip && fields.accept_encoding.data &&
+    if (!cached && settings->precompressed_gzip && fields.accept_encoding.data &&
         http_accepts_encoding(fields.accept_encoding, "gzip") && !name_ends_with_gz(origin->name)) {
         struct stat variant;
         int variant_fd = open_gzip_variant(r, origin, &variant);
@@ -356,15 +358,15 @@ static int serve_file(request *r, int fd, const file_cache_entry *cached, const 
             if (fd >= 0)
                 close(fd);
             r->status = 304;
-            response_add_header_constant(r, "Accept-Ranges", static_settings(dir)->max_ranges == 0 ? "none" : "bytes");
-            if (static_settings(dir)->precompressed_gzip)
+            response_add_header_constant(r, "Accept-Ranges", settings->max_ranges == 0 ? "none" : "bytes");
+            if (settings->precompressed_gzip)
                 response_add_header_constant(r, "Vary", "Accept-Encoding");
             return WEFT_OK;
         }
     }
 
     int ranged = 0;
-    if (fd >= 0 && fresh && fields.conditionals.range.data && r->method == HTTP_METHOD_GET && static_settings(dir)->max_ranges != 0 &&
+    if (fd >= 0 && fresh && fields.conditionals.range.data && r->method == HTTP_METHOD_GET && settings->max_ranges != 0 &&
         http_if_range_holds(fields.conditionals.if_range, r->etag, modified, r->start_seconds))
         ranged = serve_ranges(r, fd, (int64_t)info.st_size, fields.conditionals.range);
     if (ranged == 416)
@@ -383,8 +385,8 @@ static int serve_file(request *r, int fd, const file_cache_entry *cached, const 
         }
     }
     if (fresh)
-        response_add_header_constant(r, "Accept-Ranges", static_settings(dir)->max_ranges == 0 ? "none" : "bytes");
-    if (static_settings(dir)->precompressed_gzip)
+        response_add_header_constant(r, "Accept-Ranges", settings->max_ranges == 0 ? "none" : "bytes");
+    if (settings->precompressed_gzip)
         response_add_header_constant(r, "Vary", "Accept-Encoding");
     if (gzip)
         response_add_header_constant(r, "Content-Encoding", "gzip");

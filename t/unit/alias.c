@@ -7,6 +7,9 @@
  */
 #include "tap.h"
 
+/* module_server_config / module_dir_config are defined below (module.h). */
+#define WEFT_MODULE_CONFIG_STUBS
+
 #include "../../src/core/buffer.c"
 #include "../../src/core/pool.c"
 #include "../../src/core/match.c"

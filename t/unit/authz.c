@@ -6,6 +6,9 @@
  */
 #include "tap.h"
 
+/* module_server_config / module_dir_config are defined below (module.h). */
+#define WEFT_MODULE_CONFIG_STUBS
+
 #include <arpa/inet.h>
 
 #include "../../src/core/pool.c"

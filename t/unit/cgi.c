@@ -6,6 +6,9 @@
  * replaced by the stand-ins below. */
 #include "tap.h"
 
+/* module_server_config / module_dir_config are defined below (module.h). */
+#define WEFT_MODULE_CONFIG_STUBS
+
 #include <stdlib.h>
 
 #include "../../src/core/buffer.c"

@@ -3,6 +3,9 @@
  * linked: the few config_* functions expires.c names have stand-ins. */
 #include "tap.h"
 
+/* module_server_config / module_dir_config are defined below (module.h). */
+#define WEFT_MODULE_CONFIG_STUBS
+
 #include "../../src/core/buffer.c"
 #include "../../src/core/pool.c"
 #include "../../src/http/date.c"

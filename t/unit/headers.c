@@ -4,6 +4,9 @@
  * engine and response.c are not linked: stand-ins below. */
 #include "tap.h"
 
+/* module_server_config / module_dir_config are defined below (module.h). */
+#define WEFT_MODULE_CONFIG_STUBS
+
 #include "../../src/core/buffer.c"
 #include "../../src/core/pool.c"
 #include "../../src/http/date.c"

@@ -7,6 +7,9 @@
  */
 #include "tap.h"
 
+/* module_server_config / module_dir_config are defined below (module.h). */
+#define WEFT_MODULE_CONFIG_STUBS
+
 #include "core/buffer.c"
 #include "core/pool.c"
 #include "core/log.c"

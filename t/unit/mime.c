@@ -4,6 +4,9 @@
  * linked: the few config_* functions mime.c calls have stand-ins below. */
 #include "tap.h"
 
+/* module_server_config / module_dir_config are defined below (module.h). */
+#define WEFT_MODULE_CONFIG_STUBS
+
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
