@@ -2,6 +2,8 @@
  * cache (src/modules/file_cache.c, file_watch.c): a variant goes when its
  * file changes, whether inotify reports it or a stat(2) sees it, and when
  * its entry is evicted. */
+/* This test defines module_server_config itself (module.h). */
+#define WEFT_MODULE_CONFIG_STUBS
 #include "tap.h"
 
 #include "../../src/core/buffer.c"
