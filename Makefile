@@ -13,7 +13,9 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARNINGS  = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 BASEFLAGS = -std=c17 -D_GNU_SOURCE -pthread $(WARNINGS) -MMD -MP
-LDLIBS    = -pthread
+# zlib and libbrotlienc (the DEFLATE and BROTLI_COMPRESS filters): Debian's
+# zlib1g-dev and libbrotli-dev (the deps target below installs them).
+LDLIBS    = -pthread -lz -lbrotlienc
 SANITIZE  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 SOURCES   := $(sort $(wildcard src/*.c src/*/*.c))
@@ -27,14 +29,32 @@ STALL_SHIM   := build/t/stall_shim.so
 BUILD_INFO = -DWEFT_BUILD_DATE='"$(shell date -u +'%b %e %Y %H:%M:%S' 2>/dev/null)"' \
              -DWEFT_BUILD_CFLAGS='"$(CFLAGS)"'
 
-.PHONY: all asan tsan tsan-test test unit-test integration-test run bench clean limit
+.PHONY: all asan tsan tsan-test test unit-test integration-test run bench clean limit deps
 
 all: build/weft man
+
+# The development headers of the libraries weft links: installed when make
+# runs as root on Debian, else the one command to run is printed.
+DEPS_STAMP = build/.deps-ok
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP):
+	@missing=; \
+	[ -f /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
+	[ -f /usr/include/brotli/encode.h ] || missing="$$missing libbrotli-dev"; \
+	if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	        echo "weft: installing$$missing"; \
+	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing || exit 1; \
+	    else \
+	        echo "weft needs$$missing; run: sudo apt-get install -y zlib1g-dev libbrotli-dev" >&2; exit 1; \
+	    fi; \
+	fi
+	@mkdir -p $(dir $@) && touch $@
 
 build/weft: $(OBJECTS)
 	$(CC) $(CFLAGS) $(BASEFLAGS) -o $@ $(OBJECTS) $(LDLIBS)
 
-build/obj/%.o: %.c
+build/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BASEFLAGS) $(BUILD_INFO) -c -o $@ $<
 
@@ -43,7 +63,7 @@ asan: build/asan/weft
 build/asan/weft: $(ASAN_OBJECTS)
 	$(CC) -O1 -g $(BASEFLAGS) $(SANITIZE) -o $@ $(ASAN_OBJECTS) $(LDLIBS)
 
-build/asan/obj/%.o: %.c
+build/asan/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g $(BASEFLAGS) $(SANITIZE) $(BUILD_INFO) -c -o $@ $<
 
@@ -52,7 +72,7 @@ tsan: build/tsan/weft
 build/tsan/weft: $(TSAN_OBJECTS)
 	$(CC) -O1 -g $(BASEFLAGS) -fsanitize=thread -o $@ $(TSAN_OBJECTS) $(LDLIBS)
 
-build/tsan/obj/%.o: %.c
+build/tsan/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g $(BASEFLAGS) -fsanitize=thread $(BUILD_INFO) -c -o $@ $<
 
@@ -72,13 +92,16 @@ $(STALL_SHIM): t/lib/stall_shim.c
 	$(CC) -O2 -g -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -shared -o $@ $< -ldl
 
 # Unit tests #include the .c files they test, so each builds on its own.
-build/t/%: t/unit/%.c t/unit/tap.h
+build/t/%: t/unit/%.c t/unit/tap.h | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BASEFLAGS) -Isrc -o $@ $< $(LDLIBS)
 
-build/asan/t/%: t/unit/%.c t/unit/tap.h
+build/asan/t/%: t/unit/%.c t/unit/tap.h | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g $(BASEFLAGS) $(SANITIZE) -Isrc -o $@ $< $(LDLIBS)
+
+# The compression test decompresses what it compressed.
+build/t/compress build/asan/t/compress: LDLIBS += -lbrotlidec
 
 unit-test: $(UNIT_TESTS) $(ASAN_UNIT_TESTS)
 	prove $(UNIT_TESTS) $(ASAN_UNIT_TESTS)

@@ -22,13 +22,13 @@ FUZZ_OBJECTS := $(filter-out build/fuzz/obj/src/main.o,$(SOURCES:%.c=build/fuzz/
 
 fuzz-build: $(FUZZ_BINARIES)
 
-build/fuzz/obj/%.o: %.c
+build/fuzz/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(BUILD_INFO) -MMD -MP -c -o $@ $<
 
 build/fuzz/fuzz_config: fuzz/fuzz_config.c $(FUZZ_OBJECTS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -Isrc -o $@ $< $(FUZZ_OBJECTS) -pthread
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -Isrc -o $@ $< $(FUZZ_OBJECTS) $(LDLIBS)
 
 # The other harnesses #include the .c files they test, as unit tests do.
 build/fuzz/fuzz_%: fuzz/fuzz_%.c

@@ -228,12 +228,17 @@ static const char *describe_argument_count(config_parse *parse, const config_dir
 
 static int call_setter(config_parse *parse, const config_directive *d, void *base, int argc, char **argv)
 {
-    return d->set(parse, d, (char *)base + d->offset, argc, argv);
+    return d->set(parse, d, (char *)config_row_base(base, d) + d->offset, argc, argv);
 }
 
 static void *row_base(config_parse *parse, const config_directive *d)
 {
     return d->scope == SCOPE_SERVER ? (void *)parse->server : (void *)parse->dir;
+}
+
+bool config_was_set_here(config_parse *parse, const config_directive *d)
+{
+    return config_was_set(row_base(parse, d), d);
 }
 
 /* Checks context and argument count, calls the setter, marks the row set.
@@ -352,6 +357,7 @@ static config_section *add_section(config_parse *parse, const config_section *mo
     config_section *section = &server->sections[server->section_count++];
     *section = *model;
     section->config = pool_calloc(parse->pool, sizeof(dir_config));
+    config_create_module_configs(section->config, SCOPE_DIRECTORY, parse->pool);
     section->file = parse->file;
     section->line = parse->line;
     return section;
@@ -823,6 +829,8 @@ server_config *config_load(const config_options *options, config_messages *error
     server_config *server = pool_calloc(p, sizeof(*server));
     server->pool = p;
     server->root_dir = pool_calloc(p, sizeof(dir_config));
+    config_create_module_configs(server, SCOPE_SERVER, p);
+    config_create_module_configs(server->root_dir, SCOPE_DIRECTORY, p);
 
     config_parse parse = {
         .main = server,

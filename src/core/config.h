@@ -148,6 +148,9 @@ bool config_is_defined(const config_parse *parse, const char *name);
 /* Was this directive set (by a file or -C/-c) in the struct at `base`?
  * base is a server_config or a dir_config, according to the row's scope. */
 bool config_was_set(const void *base, const config_directive *directive);
+/* For a setter: was the row already set in the struct it is writing now
+ * (a second line that extends a list)?  Works for module structs too. */
+bool config_was_set_here(config_parse *parse, const config_directive *directive);
 
 /* Compiles a POSIX regular expression (regcomp flags) that lives as long as
  * the configuration; NULL after config_error(). */

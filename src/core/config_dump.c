@@ -114,13 +114,17 @@ static bool is_derived_number(const config_directive *d, const void *base)
 /* One row's lines; has_value: the file or the defaults gave it one. */
 static void format_row(FILE *out, const config_directive *d, const void *base, bool has_value)
 {
+    /* Formatters see the struct the row's offset points into. */
+    const void *fields = config_row_base(base, d);
+    if (!fields)
+        return;
     if (d->format) {
-        d->format(out, d, base);
+        d->format(out, d, fields);
         return;
     }
-    if (!has_value && !is_derived_number(d, base))
+    if (!has_value && !is_derived_number(d, fields))
         return;
-    if (format_generic(out, d, base))
+    if (format_generic(out, d, fields))
         return;
     if (config_was_set(base, d))
         fprintf(out, "# %s: set; its value cannot be shown (no formatter)\n", d->name);

@@ -44,6 +44,17 @@ struct server_config;
 struct server_config *config_main_server(config_parse *parse);
 /* Where the next messages point (for checks made after parsing). */
 void config_set_position(config_parse *parse, const char *file, int line);
+/* The struct a row's offset points into: base (a server_config or a
+ * dir_config, per the row's scope) itself for the core's rows, or the
+ * module's own struct in it for a module that declared one. */
+void *config_row_base(const void *base, const config_directive *directive);
+/* Gives a fresh server_config or dir_config its modules' structs (zeroed). */
+void config_create_module_configs(void *base, config_scope scope, pool *p);
+/* After `*vhost = *main`: the vhost gets copies of main's module structs. */
+void config_copy_server_modules(struct server_config *server, pool *p);
+/* A dir_config copy that will be merged into: it shares the original's
+ * module structs until config_merge_dir writes one (copy on write). */
+void config_copy_dir(void *copy, const void *original);
 /* Merges child's set fields into merged (the per-request rule, merge
  * callbacks included); new values are allocated in p. */
 void config_merge_dir(void *merged, const void *child, pool *p);

@@ -22,24 +22,202 @@
  * time worker threads call config_was_set() the table is complete and only
  * read. */
 static const config_directive *directives_by_index[CONFIG_MAX_DIRECTIVES];
+/* The module whose own struct a row writes (its index in weft_modules), or
+ * -1 for a row that writes server_config or dir_config itself. */
+static signed char module_slot_by_index[CONFIG_MAX_DIRECTIVES];
 static int directive_total = -1;
+static int module_total;
+
+/* module_config_private has one bit per module. */
+#define MODULE_LIMIT 64
+
+/* module_index() is called several times per request (every
+ * module_dir_config): a small open-addressing table from the module's
+ * address to its position, filled with the rest at the first configuration
+ * load (single-threaded) and only read afterwards. */
+#define MODULE_HASH_SIZE 256
+static const module *module_hash_keys[MODULE_HASH_SIZE];
+static signed char module_hash_values[MODULE_HASH_SIZE];
+
+static unsigned module_hash(const module *m)
+{
+    uint64_t bits = (uint64_t)(uintptr_t)m;
+    return (unsigned)((bits * 0x9E3779B97F4A7C15ull) >> 56) % MODULE_HASH_SIZE;
+}
+
+/* First try: the module structs sit close together in read-only data, so
+ * some bits of their addresses tell them apart; module_direct_shift picks them
+ * (one load and one compare per lookup), or is -1 if no shift does. */
+const module *module_direct_keys[MODULE_HASH_SIZE];
+unsigned char module_direct_values[MODULE_HASH_SIZE];
+unsigned module_direct_shift;  /* with no key in the table, every lookup takes the slow path */
+
+static unsigned direct_slot(const module *m, unsigned shift)
+{
+    return (unsigned)((uintptr_t)m >> shift) % MODULE_HASH_SIZE;
+}
+
+static void index_modules_directly(int module_count)
+{
+    for (unsigned shift = 3; shift < 20; shift++) {
+        memset(module_direct_keys, 0, sizeof module_direct_keys);
+        bool clash = false;
+        for (int i = 0; i < module_count && !clash; i++) {
+            unsigned slot = direct_slot(weft_modules[i], shift);
+            clash = module_direct_keys[slot] != NULL;
+            module_direct_keys[slot] = weft_modules[i];
+            module_direct_values[slot] = (unsigned char)i;
+        }
+        if (!clash) {
+            module_direct_shift = (unsigned)shift;
+            return;
+        }
+    }
+    memset(module_direct_keys, 0, sizeof module_direct_keys);
+}
+
+static size_t module_config_size(const module *m, config_scope scope)
+{
+    return scope == SCOPE_SERVER ? m->server_config_size : m->dir_config_size;
+}
 
 static void index_directives(void)
 {
     if (directive_total >= 0)
         return;
     int count = 0;
-    for (const module *const *m = weft_modules; *m; m++) {
+    int module_count = 0;
+    for (const module *const *m = weft_modules; *m; m++, module_count++) {
+        if (module_count == MODULE_LIMIT) {
+            fprintf(stderr, "weft: more than %d modules\n", MODULE_LIMIT);
+            abort();
+        }
+        unsigned slot = module_hash(*m);
+        while (module_hash_keys[slot])
+            slot = (slot + 1) % MODULE_HASH_SIZE;
+        module_hash_keys[slot] = *m;
+        module_hash_values[slot] = (signed char)module_count;
         for (const config_directive *d = (*m)->directives; d && d->name; d++) {
             if (count == CONFIG_MAX_DIRECTIVES) {
                 fprintf(stderr, "weft: more than %d directives; raise CONFIG_MAX_DIRECTIVES\n",
                         CONFIG_MAX_DIRECTIVES);
                 abort();
             }
+            module_slot_by_index[count] = (signed char)(module_config_size(*m, d->scope) ? module_count : -1);
             directives_by_index[count++] = d;
         }
     }
+    module_total = module_count;
+    index_modules_directly(module_count);
     directive_total = count;
+}
+
+/* ---- per-module structs -------------------------------------------------- */
+
+int module_index(const module *m)
+{
+    unsigned direct = direct_slot(m, module_direct_shift);
+    if (module_direct_keys[direct] == m)
+        return module_direct_values[direct];
+    if (directive_total < 0) {
+        for (int i = 0; weft_modules[i]; i++)
+            if (weft_modules[i] == m)
+                return i;
+        return -1;
+    }
+    for (unsigned slot = module_hash(m); module_hash_keys[slot]; slot = (slot + 1) % MODULE_HASH_SIZE)
+        if (module_hash_keys[slot] == m)
+            return module_hash_values[slot];
+    return -1;
+}
+
+void *module_server_config_slow(const server_config *server, const module *m)
+{
+    int i = module_index(m);
+    return i >= 0 && server->module_config ? server->module_config[i] : NULL;
+}
+
+void *module_dir_config_slow(const dir_config *dir, const module *m)
+{
+    int i = module_index(m);
+    return i >= 0 && dir->module_config ? dir->module_config[i] : NULL;
+}
+
+void config_create_module_configs(void *base, config_scope scope, pool *p)
+{
+    index_directives();
+    void **array = pool_calloc(p, sizeof(void *) * (size_t)(module_total ? module_total : 1));
+    for (int i = 0; i < module_total; i++) {
+        size_t size = module_config_size(weft_modules[i], scope);
+        array[i] = size ? pool_calloc(p, size) : NULL;
+    }
+    if (scope == SCOPE_SERVER) {
+        ((server_config *)base)->module_config = array;
+    } else {
+        ((dir_config *)base)->module_config = array;
+        ((dir_config *)base)->module_config_private = ~(uint64_t)0;
+    }
+}
+
+void config_copy_server_modules(server_config *server, pool *p)
+{
+    index_directives();
+    if (!server->module_config)
+        return;
+    void **array = pool_alloc(p, sizeof(void *) * (size_t)(module_total ? module_total : 1));
+    for (int i = 0; i < module_total; i++) {
+        size_t size = module_config_size(weft_modules[i], SCOPE_SERVER);
+        array[i] = size ? pool_alloc(p, size) : NULL;
+        if (size)
+            memcpy(array[i], server->module_config[i], size);
+    }
+    server->module_config = array;
+}
+
+void config_copy_dir(void *copy_base, const void *original)
+{
+    dir_config *copy = copy_base;
+    *copy = *(const dir_config *)original;
+    copy->module_config_private = 0;
+}
+
+/* Copy on write: a merged dir_config starts with root_dir's structs and
+ * gets its own copy of a module's struct only when a section sets one of
+ * that module's rows; the array itself is copied on the first such write
+ * (bit MODULE_LIMIT - 1 is never a module's while it marks the array). */
+static void *writable_module_struct(dir_config *dir, int slot, pool *p)
+{
+    uint64_t bit = (uint64_t)1 << slot;
+    if (dir->module_config_private & bit)
+        return dir->module_config[slot];
+    if (!dir->module_config_private) {
+        void **array = pool_alloc(p, sizeof(void *) * (size_t)module_total);
+        memcpy(array, dir->module_config, sizeof(void *) * (size_t)module_total);
+        dir->module_config = array;
+    }
+    size_t size = weft_modules[slot]->dir_config_size;
+    void *copy = pool_alloc(p, size);
+    memcpy(copy, dir->module_config[slot], size);
+    dir->module_config[slot] = copy;
+    /* A module's bit also says "the array is private" (non-zero mask). */
+    dir->module_config_private |= bit;
+    return copy;
+}
+
+static void *row_base_at(void *base, const config_directive *d, int index)
+{
+    int slot = index >= 0 ? module_slot_by_index[index] : -1;
+    if (slot < 0)
+        return base;
+    void **array = d->scope == SCOPE_SERVER ? ((server_config *)base)->module_config
+                                            : ((dir_config *)base)->module_config;
+    return array ? array[slot] : NULL;
+}
+
+void *config_row_base(const void *base, const config_directive *d)
+{
+    index_directives();
+    return row_base_at((void *)base, d, config_directive_index(d));
 }
 
 int config_directive_count(void)
@@ -185,7 +363,8 @@ void config_merge_dir(void *merged_base, const void *child_base, pool *p)
 {
     dir_config *merged = merged_base;
     const dir_config *child = child_base;
-    /* Rows may share a field (SetEnv and PassEnv): merge each field once. */
+    /* Rows may share a field (SetEnv and PassEnv): merge each field once
+     * (a field is its module's slot and its offset). */
     size_t done[CONFIG_MAX_DIRECTIVES];
     int done_count = 0;
     for (size_t byte = 0; byte < sizeof(child->set); byte++) {
@@ -193,20 +372,27 @@ void config_merge_dir(void *merged_base, const void *child_base, pool *p)
         while (bits) {
             int bit = __builtin_ctz(bits);
             bits &= bits - 1;
-            const config_directive *d = config_directive_at((int)(byte * 8) + bit);
+            int index = (int)(byte * 8) + bit;
+            const config_directive *d = config_directive_at(index);
             if (!d || d->scope != SCOPE_DIRECTORY || (!d->size && !d->merge))
                 continue;
+            int slot = module_slot_by_index[index];
+            size_t field = d->offset * MODULE_LIMIT + (size_t)(slot + 1);
             bool seen = false;
             for (int i = 0; i < done_count && !seen; i++)
-                seen = done[i] == d->offset;
+                seen = done[i] == field;
             if (seen)
                 continue;
-            done[done_count++] = d->offset;
+            done[done_count++] = field;
+            const char *child_struct = slot < 0 ? (const char *)child : row_base_at((void *)child, d, index);
+            char *merged_struct = slot < 0 ? (char *)merged : writable_module_struct(merged, slot, p);
+            if (!child_struct || !merged_struct)
+                continue;
             /* merge callbacks must build new values in p, never modify
              * `merged` in place through shared pointers: the inputs are
              * the read-only configuration. */
-            char *target = (char *)merged + d->offset;
-            const char *source = (const char *)child + d->offset;
+            char *target = merged_struct + d->offset;
+            const char *source = child_struct + d->offset;
             if (d->merge)
                 d->merge(target, source, p);
             else
@@ -268,7 +454,7 @@ const dir_config *config_dir_for_request(const server_config *server, const char
             continue;
         if (!merged) {
             merged = pool_alloc(p, sizeof(*merged));
-            *merged = *server->root_dir;
+            config_copy_dir(merged, server->root_dir);
         }
         config_merge_dir(merged, section->config, p);
     }

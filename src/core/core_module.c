@@ -478,6 +478,10 @@ static const config_directive core_directives[] = {
     { .name = "DirectoryIndex", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(directory_index), .min_args = 1,
       .max_args = ARGS_UNLIMITED, .set = set_directory_index, .format = format_directory_index, .default_value = "index.html",
       .syntax = "disabled|file ...", .help = "the files to serve for a request naming a directory" },
+    { .name = "EnableSendfile", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(enable_sendfile),
+      .min_args = 1, .max_args = 1, .set = config_set_flag, .default_value = "On", .syntax = "On|Off",
+      .help = "send files larger than FileCacheMaxFile with sendfile(2); Off reads them into memory "
+              "first (for file systems where sendfile misbehaves, as Apache's)" },
     { .name = "SetHandler", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(handler), .min_args = 1, .max_args = 1,
       .set = set_handler, .format = config_format_string, .syntax = "handler|None", .help = "the handler that serves every request here" },
     { .name = "ErrorLog", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(error_log), .min_args = 1,

@@ -12,10 +12,19 @@
 #include "server.h"
 
 struct request;
+struct connection_protocol;
 
 typedef struct module {
     const char *name;                       /* e.g. "status" */
     const config_directive *directives;     /* terminated by a row with name NULL; may be NULL */
+    /* The module's own configuration (docs/modules.md): bytes of its server
+     * struct and of its directory struct, 0 = none.  The engine allocates
+     * them zeroed; the module's SCOPE_SERVER rows then have `offset` into
+     * its server struct and its SCOPE_DIRECTORY rows into its directory
+     * struct, with defaults, "set" bits, per-request merging, vhost
+     * inheritance and DUMP_CONFIG exactly as for core fields. */
+    size_t server_config_size;
+    size_t dir_config_size;
     /* After all files are read and defaults applied: check and derive values.
      * Report problems with config_error() (no line) and return WEFT_ERROR. */
     int (*post_config)(config_parse *parse, server_config *server);
@@ -44,10 +53,98 @@ typedef struct module {
      * until it would block.  Several threads may run it at once. */
     int (*child_event_fd)(const server_config *server);
     void (*child_event)(void);
+
+    /* ---- request phases (docs/modules.md), appended: in the order they
+     * run.  translate, access and handler above keep their place in it:
+     * post_read, translate, map_to_storage, check_user, access, fixups,
+     * handler, then response_head (or error_response first), then log.
+     * Hooks of one phase run in weft_modules order. */
+
+    /* The head is parsed, the target decoded and the virtual host chosen,
+     * before translate: WEFT_OK/WEFT_DECLINED go on, WEFT_DONE after setting
+     * up a complete response, an HTTP status refuses. */
+    int (*post_read)(struct request *r);
+    /* After translate, with r->file_path and r->dir (the merged directory
+     * configuration) known, before check_user: as post_read. */
+    int (*map_to_storage)(struct request *r);
+    /* Authentication: who the client is (r->user).  WEFT_DECLINED: not
+     * this module's business; WEFT_OK: the first to answer OK ends the
+     * phase; an HTTP status (401) refuses. */
+    int (*check_user)(struct request *r);
+    /* Last changes before the handler (after access): WEFT_OK/WEFT_DECLINED
+     * go on, an HTTP status refuses. */
+    int (*fixups)(struct request *r);
+    /* The final response head, just before it is serialised (also for
+     * error pages and streamed responses): add or change header fields
+     * (Header, Expires, AddDefaultCharset).  No return value. */
+    void (*response_head)(struct request *r);
+    /* The request failed with `status` (>= 400): WEFT_OK after answering it
+     * another way (ErrorDocument), WEFT_DECLINED for the built-in page. */
+    int (*error_response)(struct request *r, int status);
+    /* After the response went out (or the connection failed): every log
+     * hook runs. */
+    void (*log)(struct request *r);
+    /* In the control process, for a configuration about to serve (startup
+     * and every reload): open what the children inherit (log files, pipes).
+     * WEFT_ERROR fails a startup; a reload keeps going without them. */
+    int (*open_logs)(server_config *server);
+    /* The control process retires a configuration: close what open_logs
+     * opened (called also when open_logs was not). */
+    void (*close_logs)(server_config *server);
+    /* A protocol that may take connections over from HTTP/1.1 (HTTP/2),
+     * after ALPN or an Upgrade; see http/connection.h.  NULL = none. */
+    const struct connection_protocol *protocol;
 } module;
 
 extern const module *const weft_modules[];
 
 bool module_is_present(const char *name);
+
+/* The position of m in weft_modules, -1 if it is not there. */
+int module_index(const module *m);
+
+/* The module's own struct in a server_config (the main server's or a
+ * vhost's) or in a dir_config (root_dir, a section's, or r->dir, merged for
+ * the request).  Never NULL when the module declared a non-zero size and
+ * the struct came from config_load; read-only after it.
+ *
+ * Inline, because a request asks a dozen times: the module structs' addresses
+ * differ in a few bits, which config_merge.c picks at the first load
+ * (module_direct_shift) to index a small table; a module the table does not
+ * hold takes the slow path.  A unit
+ * test that defines these two functions itself defines
+ * WEFT_MODULE_CONFIG_STUBS first. */
+extern unsigned module_direct_shift;
+extern const module *module_direct_keys[256];
+extern unsigned char module_direct_values[256];
+/* The same without the table (a module it does not hold, or none built). */
+void *module_server_config_slow(const server_config *server, const module *m);
+void *module_dir_config_slow(const dir_config *dir, const module *m);
+
+#ifdef WEFT_MODULE_CONFIG_STUBS
+void *module_server_config(const server_config *server, const module *m);
+void *module_dir_config(const dir_config *dir, const module *m);
+#else
+static inline void *module_server_config(const server_config *server, const module *m)
+{
+    unsigned slot = (unsigned)((uintptr_t)m >> module_direct_shift) % 256;
+    if (module_direct_keys[slot] == m && server->module_config)
+        return server->module_config[module_direct_values[slot]];
+    return module_server_config_slow(server, m);
+}
+
+static inline void *module_dir_config(const dir_config *dir, const module *m)
+{
+    unsigned slot = (unsigned)((uintptr_t)m >> module_direct_shift) % 256;
+    if (module_direct_keys[slot] == m && dir->module_config)
+        return dir->module_config[module_direct_values[slot]];
+    return module_dir_config_slow(dir, m);
+}
+#endif
+
+/* The control process's hooks (core/module.c): open_logs of every module,
+ * WEFT_ERROR if one failed (all are still tried); close_logs of every one. */
+int modules_open_logs(server_config *server);
+void modules_close_logs(server_config *server);
 
 #endif

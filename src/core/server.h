@@ -3,8 +3,11 @@
  *
  * server_config holds everything set at server (and later vhost) level;
  * dir_config holds what <Directory> and <Location> sections may change.  The
- * fields are grouped by the module whose directive table writes them.  After
- * config_load() both are read-only and shared by all threads of a process.
+ * fields are the core's (core_module.c, mpm_module.c, vhost.c); every module
+ * under src/modules keeps its own structs, reached through module_config
+ * (module.h, docs/modules.md), except RequestReadTimeout, which the
+ * connection layer applies itself.  After config_load() both are read-only
+ * and shared by all threads of a process.
  *
  * Field defaults live in the directive tables (default_value), never here.
  */
@@ -46,62 +49,19 @@ typedef struct mime_addition {
 typedef struct {
     options_setting options;
     char **directory_index;        /* NULL-terminated; empty list = "disabled" */
-    mime_addition *add_types;      /* AddType, searched before TypesConfig */
     char *handler;                 /* SetHandler; NULL = default (static files) */
     int64_t limit_request_body;    /* bytes; 0 = unlimited */
-    struct error_document *error_documents;  /* ErrorDocument, the most specific section's first */
-    struct authz_container *authz;  /* Require (modules/authz.c); NULL = no Require applies */
-
-    /* static (modules/static.c): FileETag bits (FILE_ETAG_*, + and - as
-     * for Options), MaxRanges & co. (RANGE_UNLIMITED = -1), PrecompressedGzip */
-    options_setting file_etag;
-    int max_ranges;
-    int max_range_overlaps;
-    int max_range_reversals;
-    bool precompressed_gzip;
     bool enable_sendfile;          /* EnableSendfile: Off sends files with pread + send */
-    /* autoindex (modules/autoindex.c): IndexIgnore wildcards, NULL-terminated */
-    char **index_ignore;
-    /* headers (modules/headers.c): Header actions in order; AddCharset
-     * (extension -> charset in `type`); AddDefaultCharset (NULL = Off) */
-    struct header_action *header_actions;
-    mime_addition *add_charsets;
-    char *default_charset;
-    /* expires (modules/expires.c) */
-    bool expires_active;
-    struct expires_rule *expires_by_type;
-    struct expires_rule *expires_default;
-    /* cgi (modules/cgi.c): AddHandler (extension -> handler name in `type`),
-     * SetEnv/PassEnv/UnsetEnv (newest first), CGIScriptTimeout (0 = Timeout) */
-    mime_addition *add_handlers;
-    struct environment_setting *environment;
-    int cgi_script_timeout_ms;
+
+    /* Each module's own directory struct (module_dir_config), indexed by the
+     * module's position in weft_modules; NULL where its dir_config_size is 0.
+     * A per-request merge shares the structs of root_dir and copies one only
+     * when a section sets a row of that module (config_merge.c). */
+    void **module_config;
+    uint64_t module_config_private;  /* bit i: module_config[i] is this struct's own copy */
 
     unsigned char set[CONFIG_MAX_DIRECTIVES / 8];
 } dir_config;
-
-/* FileETag components (dir_config.file_etag). */
-enum {
-    FILE_ETAG_INODE = 1 << 0,
-    FILE_ETAG_MTIME = 1 << 1,
-    FILE_ETAG_SIZE = 1 << 2,
-    FILE_ETAG_NONE = 1 << 3,
-};
-
-/* ErrorDocument status value: what answers an error (request.c serves it). */
-typedef enum {
-    ERROR_DOCUMENT_DEFAULT,   /* "default": the built-in page, cancelling an inherited one */
-    ERROR_DOCUMENT_LOCAL,     /* a local URL-path, served by an internal GET sub-request */
-    ERROR_DOCUMENT_REDIRECT,  /* an external URL: 302 to it */
-    ERROR_DOCUMENT_TEXT,      /* the text itself, as text/html */
-} error_document_kind;
-
-typedef struct error_document {
-    struct error_document *next;
-    int status;
-    error_document_kind kind;
-    char *value;
-} error_document;
 
 /* Merged per request in this order (config_merge.c, docs/config.md):
  * Directory (shortest first) < DirectoryMatch < Files/FilesMatch <
@@ -137,16 +97,6 @@ typedef struct {
     int line;
 } listen_address;
 
-typedef struct {
-    char *name;
-    char *format;
-} log_format_definition;
-
-typedef struct {
-    char *path;      /* resolved file name (pipes come with the operations issue) */
-    char *format;    /* the format string, nicknames already resolved */
-} custom_log_definition;
-
 typedef enum {
     SERVER_TOKENS_PROD,     /* "weft" */
     SERVER_TOKENS_MAJOR,    /* "weft/0" */
@@ -155,8 +105,6 @@ typedef enum {
     SERVER_TOKENS_OS,       /* "weft/0.1.0 (Unix)" */
     SERVER_TOKENS_FULL,     /* same as OS: weft has no modules to list */
 } server_tokens_level;
-
-struct mime_table;  /* modules/mime.h */
 
 typedef struct {
     int header_initial;   /* seconds to receive the head (0 = no limit) */
@@ -195,15 +143,6 @@ typedef struct server_config {
     /* log */
     char *error_log;
     int log_level;                   /* log.h LOG_LEVEL_* */
-    log_format_definition *log_formats;
-    int log_format_count;
-    custom_log_definition *custom_logs;
-    int custom_log_count;
-    struct access_log_set *access_logs;  /* compiled CustomLogs and their descriptors (access_log.h) */
-
-    /* mime */
-    char *types_config;
-    struct mime_table *mime_types;   /* loaded by the mime module's post_config */
 
     /* mpm */
     int start_servers;
@@ -228,19 +167,9 @@ typedef struct server_config {
     int graceful_shutdown_timeout;   /* seconds; 0 = wait forever */
     int connections_per_thread;      /* parked connections a child may hold, per thread */
 
-    /* file_cache: FileCacheSize, FileCacheMaxFile (bytes; size 0 = off), FileCacheWatch */
-    int64_t file_cache_size;
-    int64_t file_cache_max_file;
-    bool file_cache_watch;           /* inotify instead of a stat per hit (file_watch.h) */
-
-    /* reqtimeout: RequestReadTimeout (mod_reqtimeout's semantics) */
+    /* reqtimeout: RequestReadTimeout (mod_reqtimeout's semantics); here
+     * because the connection layer and the body reader apply it */
     request_read_timeout_setting request_read_timeout;
-
-    /* trace (modules/trace.c): TraceEnable */
-    bool trace_enable;
-
-    /* status (modules/status.c): ExtendedStatus */
-    bool extended_status;
 
     /* sections, in file order (a virtual host: the main server's, then its own) */
     config_section *sections;
@@ -251,8 +180,10 @@ typedef struct server_config {
     /* virtual hosts (core/vhost.h) */
     struct vhost_table *vhosts;      /* main server: the <VirtualHost> sections; NULL if none */
     char **server_aliases;           /* ServerAlias names, NULL-terminated; NULL = none */
-    struct alias_rules *aliases;     /* Alias, Redirect and their Match forms (modules/alias.c) */
-    struct script_alias *script_aliases;  /* ScriptAlias, ScriptAliasMatch (modules/cgi.c) */
+
+    /* Each module's own server struct (module_server_config), indexed by the
+     * module's position in weft_modules; NULL where its server_config_size is 0. */
+    void **module_config;
 
     unsigned char set[CONFIG_MAX_DIRECTIVES / 8];
 } server_config;

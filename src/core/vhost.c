@@ -177,6 +177,8 @@ server_config *vhost_open(config_parse *parse, int argc, char **argv)
     server_config *own = pool_calloc(p, sizeof(*own));
     own->pool = p;
     own->root_dir = pool_calloc(p, sizeof(dir_config));
+    config_create_module_configs(own, SCOPE_SERVER, p);
+    config_create_module_configs(own->root_dir, SCOPE_DIRECTORY, p);
     table->hosts[table->count++] = (virtual_host){
         .own = own,
         .addresses = addresses,
@@ -198,14 +200,15 @@ static void inherit_server_fields(server_config *vhost, const server_config *own
         const config_directive *d = config_directive_at(i);
         if (d->scope != SCOPE_SERVER || !d->size || !config_was_set(own, d))
             continue;
+        /* A field is its struct (the core's or a module's) and its offset. */
+        char *target = (char *)config_row_base(vhost, d) + d->offset;
+        const char *source = (const char *)config_row_base(own, d) + d->offset;
         bool seen = false;
         for (int j = 0; j < taken_count && !seen; j++)
-            seen = taken[j] == d->offset;
+            seen = taken[j] == (size_t)target;
         if (seen)
             continue;
-        taken[taken_count++] = d->offset;
-        char *target = (char *)vhost + d->offset;
-        const char *source = (const char *)own + d->offset;
+        taken[taken_count++] = (size_t)target;
         if (d->merge)
             d->merge(target, source, p);
         else
@@ -286,9 +289,10 @@ int vhost_build_all(config_parse *parse, server_config *main)
         server_config *vhost = pool_alloc(p, sizeof(*vhost));
         *vhost = *main;
         vhost->vhosts = NULL;
+        config_copy_server_modules(vhost, p);
         inherit_server_fields(vhost, own, p);
         vhost->root_dir = pool_alloc(p, sizeof(dir_config));
-        *vhost->root_dir = *main->root_dir;
+        config_copy_dir(vhost->root_dir, main->root_dir);
         config_merge_dir(vhost->root_dir, own->root_dir, p);
         concatenate_sections(vhost, main, own, p);
         host->server = vhost;

@@ -11,6 +11,10 @@
  * read past its end belongs to the next request), which is shrunk back to
  * the head whenever everything after the head has been consumed, so it
  * never grows beyond one read.
+ *
+ * That framing is the bottom of the input filter chain (body.h): handlers
+ * read through the filters modules added, or straight from it when there
+ * are none.
  */
 #include "body.h"
 
@@ -194,6 +198,9 @@ static int wait_for_input(request *r)
                                              r->bytes_received - r->parser.head_length);
     if (stage < deadline)
         deadline = stage;
+    connection *c = r->connection;
+    if (c->io->pending && c->io->pending(c) > 0)
+        return WEFT_OK;  /* the I/O layer holds input already (TLS) */
     for (;;) {
         int64_t left = deadline - now;
         if (left <= 0)
@@ -208,7 +215,8 @@ static int wait_for_input(request *r)
     }
 }
 
-static int read_body(request *r, char *out, size_t size, size_t *got, bool may_wait)
+/* The bottom of the input filter chain: the body as HTTP/1.1 frames it. */
+static int read_framed(request *r, char *out, size_t size, size_t *got, bool may_wait)
 {
     request_body_progress *progress = &r->body_read;
     *got = 0;
@@ -237,6 +245,31 @@ static int read_body(request *r, char *out, size_t size, size_t *got, bool may_w
         if (wait_for_input(r) != WEFT_OK)
             return WEFT_ERROR;
     }
+}
+
+input_filter *input_filter_add(request *r, const input_filter_type *type, void *context)
+{
+    input_filter *f = pool_calloc(r->pool, sizeof(*f));
+    f->type = type;
+    f->context = context;
+    f->below = r->input_filters;
+    r->input_filters = f;
+    return f;
+}
+
+int input_filter_read_below(request *r, input_filter *f, char *out, size_t size, size_t *got, bool may_wait)
+{
+    if (f->below)
+        return f->below->type->read(r, f->below, out, size, got, may_wait);
+    return read_framed(r, out, size, got, may_wait);
+}
+
+static int read_body(request *r, char *out, size_t size, size_t *got, bool may_wait)
+{
+    if (!r->input_filters)
+        return read_framed(r, out, size, got, may_wait);
+    *got = 0;
+    return r->input_filters->type->read(r, r->input_filters, out, size, got, may_wait);
 }
 
 int request_body_read(request *r, char *out, size_t size, size_t *got)

@@ -43,6 +43,35 @@ bool request_has_body(const request *r);
 int request_body_read(request *r, char *out, size_t size, size_t *got);
 int request_body_try_read(request *r, char *out, size_t size, size_t *got);
 
+/*
+ * Input filters: transformations between the connection and the handler
+ * (a module that inflates a gzip-encoded body, say), so that every reader
+ * of the body (CGI, a proxy, FastCGI) gets the decoded body through the
+ * three functions above.  The chain's bottom is the HTTP/1.1 body framing
+ * itself (Content-Length, or chunked decoding), which is what a request
+ * without filters reads directly.  A filter's read() has the contract of
+ * request_body_read() (may_wait false: of request_body_try_read()) and gets
+ * its input from input_filter_read_below().  r->body_read describes the
+ * framing (what was received from the client, LimitRequestBody); a filter
+ * that changes the length keeps its own count.  Filters are added before
+ * the body is first read (a fixups hook), each on top of the ones before.
+ */
+typedef struct input_filter input_filter;
+
+typedef struct input_filter_type {
+    const char *name;
+    int (*read)(request *r, input_filter *f, char *out, size_t size, size_t *got, bool may_wait);
+} input_filter_type;
+
+struct input_filter {
+    const input_filter_type *type;
+    void *context;
+    input_filter *below;  /* NULL: the body framing */
+};
+
+input_filter *input_filter_add(request *r, const input_filter_type *type, void *context);
+int input_filter_read_below(request *r, input_filter *f, char *out, size_t size, size_t *got, bool may_wait);
+
 /* Reads the whole body into an unlinked temporary file (O_TMPFILE in
  * $TMPDIR, else /tmp), never holding it all in memory, and returns the file
  * positioned at its start with the body's length.  The request pool closes

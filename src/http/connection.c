@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -15,8 +16,8 @@
 #include <unistd.h>
 
 #include "../core/log.h"
-#include "../modules/access_log.h"
-#include "../modules/headers.h"
+#include "../core/module.h"
+#include "filter.h"
 #include "response.h"
 
 #define INPUT_INITIAL_SIZE 4096
@@ -43,6 +44,11 @@ static ssize_t plain_sendfile(connection *c, int file, off_t *offset, size_t cou
     return sendfile(c->fd, file, offset, count);
 }
 
+static int plain_shutdown(connection *c)
+{
+    return shutdown(c->fd, SHUT_WR);
+}
+
 static void plain_close(connection *c)
 {
     if (c->fd >= 0)
@@ -54,6 +60,7 @@ const connection_io connection_plain_io = {
     .read = plain_read,
     .writev = plain_writev,
     .sendfile = plain_sendfile,
+    .shutdown = plain_shutdown,
     .close = plain_close,
 };
 
@@ -77,6 +84,7 @@ void connection_init(connection *c, int fd, const server_config *server, const s
 {
     c->fd = fd;
     c->io = &connection_plain_io;
+    c->protocol = NULL;
     c->server = server;
     c->phase = PHASE_READ_HEAD;
     c->request_started = false;
@@ -85,6 +93,7 @@ void connection_init(connection *c, int fd, const server_config *server, const s
     c->discard_chunked = false;
     c->output_sent = 0;
     c->body_file = -1;
+    c->filter_pending = false;
     c->close_after_response = false;
     c->read_ready = true;  /* nothing read yet: the request may be there already */
     c->peer_closed = false;
@@ -382,8 +391,12 @@ static void prepare_response(connection *c, const connection_worker *worker)
     }
 
     buffer_clear(&c->output);
+    /* Filters see the handler's response; Header directives apply last. */
+    c->filter_pending = !r->stream && output_filters_start(r);
+    if (c->filter_pending && !r->keep_alive)
+        c->close_after_response = true;  /* HTTP/1.0: the body ends with the connection */
     if (!r->stream) {  /* a streamed response is out already (stream.h) */
-        headers_finalize_response(r);
+        request_run_response_head(r);
         response_serialize_head(r, &c->output);
     }
     c->output_sent = 0;
@@ -392,7 +405,9 @@ static void prepare_response(connection *c, const connection_worker *worker)
     c->body_remaining_file = 0;
     c->pieces_left = 0;
     if (!r->stream && !r->head_only && r->status >= 200 && r->status != 204 && r->status != 304) {
-        if (r->body == BODY_MEMORY) {
+        if (c->filter_pending) {
+            /* write_pending pulls the body from the chain (filter.h). */
+        } else if (r->body == BODY_MEMORY) {
             c->body_data = r->body_data;
             c->body_remaining_memory = (size_t)r->body_length;
         } else if (r->body == BODY_FILE) {
@@ -405,6 +420,8 @@ static void prepare_response(connection *c, const connection_worker *worker)
             c->pieces_left = r->body_piece_count;
             start_next_piece(c);  /* so that the head and a first memory piece go out together */
         }
+    } else {
+        c->filter_pending = false;  /* HEAD, 204, 304: the filters only changed the head */
     }
     c->phase = PHASE_WRITE;
 }
@@ -448,7 +465,8 @@ static int write_current(connection *c)
             vectors[count].iov_base = (void *)c->body_data;
             vectors[count++].iov_len = c->body_remaining_memory;
         }
-        ssize_t written = c->io->writev(c, vectors, count, c->body_remaining_file > 0 || c->pieces_left > 0);
+        ssize_t written = c->io->writev(c, vectors, count,
+                                        c->body_remaining_file > 0 || c->pieces_left > 0 || c->filter_pending);
         if (written < 0) {
             if (errno == EINTR)
                 continue;
@@ -466,7 +484,7 @@ static int write_current(connection *c)
             c->output_sent += done;
         }
     }
-    bool use_sendfile = !r->dir || r->dir->enable_sendfile;
+    bool use_sendfile = (!r->dir || r->dir->enable_sendfile) && c->io->sendfile;
     while (c->body_remaining_file > 0) {
         size_t chunk = c->body_remaining_file > SENDFILE_CHUNK ? SENDFILE_CHUNK : (size_t)c->body_remaining_file;
         ssize_t sent = use_sendfile ? c->io->sendfile(c, c->body_file, &c->body_offset, chunk)
@@ -492,8 +510,20 @@ static int write_pending(connection *c)
     if (c->request.stream && c->request.aborted)
         return WEFT_ERROR;  /* the client left while the handler streamed */
     for (;;) {
+        if (c->filter_pending && c->body_remaining_memory == 0) {
+            /* The socket took the last piece: filter the next one. */
+            int pulled = output_filters_pull(&c->request, &c->body_data, &c->body_remaining_memory);
+            if (pulled == WEFT_ERROR)
+                return WEFT_ERROR;
+            if (pulled == WEFT_DONE)
+                c->filter_pending = false;
+        }
         int rc = write_current(c);
-        if (rc != WEFT_OK || c->pieces_left == 0)
+        if (rc != WEFT_OK)
+            return rc;
+        if (c->filter_pending)
+            continue;
+        if (c->pieces_left == 0)
             return rc;
         start_next_piece(c);
     }
@@ -514,6 +544,8 @@ static bool client_expects_close(const connection *c)
 static void finish_request(connection *c, const connection_worker *worker)
 {
     request *r = &c->request;
+    if (r->filters)
+        output_filters_uncount_framing(r);  /* %b counts the body, not its chunk framing */
     if (worker->score) {
         scoreboard_thread *score = worker->score;
         scoreboard_set_status(score, THREAD_LOGGING);
@@ -523,7 +555,7 @@ static void finish_request(connection *c, const connection_worker *worker)
                               (end.tv_nsec - r->start_time.tv_nsec) / 1000;
         scoreboard_count_request(score, r->status, r->body_bytes_sent, duration_us);
     }
-    access_log_write(r);
+    request_run_log(r);
     /* The head (and whatever part of the body we already buffered) is done
      * with only now: the log above still read header fields from it. */
     size_t used = r->parser.head_length;
@@ -588,7 +620,10 @@ static connection_wait run_linger(connection *c)
 
 static connection_wait start_linger(connection *c)
 {
-    shutdown(c->fd, SHUT_WR);
+    if (c->io->shutdown)
+        c->io->shutdown(c);
+    else
+        shutdown(c->fd, SHUT_WR);
     c->phase = PHASE_LINGER;
     c->linger_deadline_ms = monotonic_ms() + LINGER_MS;
     /* Lingering reads into scrap: the buffer is not needed any more. */
@@ -639,6 +674,54 @@ void connection_expire(connection *c, const connection_worker *worker)
     }
 }
 
+/* ---- other protocols (connection.h) ---------------------------------------- */
+
+/* Whether any module provides a protocol: decided once, so that HTTP/1.1
+ * requests pay nothing for the hook when none does. */
+static bool any_protocol(void)
+{
+    /* The module list is constant: threads that race here compute the same. */
+    static _Atomic int present = -1;
+    int known = atomic_load_explicit(&present, memory_order_relaxed);
+    if (known < 0) {
+        known = 0;
+        for (const module *const *m = weft_modules; *m; m++)
+            known |= (*m)->protocol != NULL;
+        atomic_store_explicit(&present, known, memory_order_relaxed);
+    }
+    return known > 0;
+}
+
+bool connection_offer_protocol(connection *c, request *r, const char *name)
+{
+    if (!name || !any_protocol())
+        return false;
+    for (const module *const *m = weft_modules; *m; m++) {
+        const connection_protocol *protocol = (*m)->protocol;
+        if (protocol && strcmp(protocol->name, name) == 0 && protocol->take(c, r) == WEFT_OK) {
+            c->protocol = protocol;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* "Upgrade: h2c" and the like: offers the connection to each protocol the
+ * request names. */
+static bool offer_upgrade(connection *c, request *r)
+{
+    slice upgrade;
+    if (!any_protocol() || !request_header_slice(r, "Upgrade", &upgrade))
+        return false;
+    for (const module *const *m = weft_modules; *m; m++) {
+        const connection_protocol *protocol = (*m)->protocol;
+        if (protocol && slice_list_contains_token(upgrade, protocol->name) &&
+            connection_offer_protocol(c, r, protocol->name))
+            return true;
+    }
+    return false;
+}
+
 /* Reads and parses a request head.  Returns true when a response has been
  * prepared (go on writing it); false with *wait set otherwise. */
 static bool read_head(connection *c, const connection_worker *worker, connection_wait *wait)
@@ -664,6 +747,10 @@ static bool read_head(connection *c, const connection_worker *worker, connection
         int rc = http_parse_request(&r->parser, c->input.data, c->input.length);
         if (rc == WEFT_OK) {
             r->head = c->input.data;
+            if (offer_upgrade(c, r)) {
+                *wait = c->protocol->run(c, worker);
+                return false;
+            }
             request_handle(r);
             prepare_response(c, worker);
             return true;
@@ -696,6 +783,8 @@ static bool read_head(connection *c, const connection_worker *worker, connection
 
 connection_wait connection_run(connection *c, const connection_worker *worker)
 {
+    if (c->protocol)
+        return c->protocol->run(c, worker);
     for (;;) {
         switch (c->phase) {
         case PHASE_READ_HEAD: {

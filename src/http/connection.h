@@ -53,14 +53,38 @@ typedef enum {
 } connection_phase;
 
 /* Per-thread context the connection layer needs from the MPM. */
-typedef struct {
+typedef struct connection_worker {
     scoreboard_thread *score;      /* this thread's scoreboard entry (may be NULL in tests) */
     bool stopping;                 /* the child is stopping: finish with Connection: close */
 } connection_worker;
 
+/*
+ * Protocol hook: a module that speaks another protocol on the connection
+ * (HTTP/2) provides one of these in its module row (module.h `protocol`).
+ * The connection layer offers it the connection
+ *   - when the I/O layer negotiated it: a TLS module calls
+ *     connection_offer_protocol(c, NULL, c->io->protocol(c)) after the
+ *     handshake (ALPN "h2");
+ *   - when a request asks for it with "Upgrade: NAME" (h2c), after its head
+ *     is parsed and before anything else happens to it: take() gets that
+ *     request; a protocol that takes it answers "101 Switching Protocols"
+ *     itself and serves the request as its first stream.
+ * Once taken, connection_run() hands every call to run(), which has the
+ * same contract (never blocks, returns what the connection waits for); the
+ * MPM does not know the difference.  Without any such module, HTTP/1.1
+ * pays one branch per request.
+ */
+typedef struct connection_protocol {
+    const char *name;  /* ALPN protocol id / Upgrade token: "h2", "h2c" */
+    /* WEFT_OK: taken; WEFT_DECLINED: HTTP/1.1 goes on. */
+    int (*take)(connection *c, request *r);
+    connection_wait (*run)(connection *c, const struct connection_worker *worker);
+} connection_protocol;
+
 struct connection {
     int fd;
     const connection_io *io;
+    const connection_protocol *protocol;  /* NULL = HTTP/1.1 (this file) */
     const server_config *server;
 
     char peer_address[INET6_ADDRSTRLEN];
@@ -98,6 +122,7 @@ struct connection {
     int64_t body_remaining_file;
     const body_piece *pieces;      /* BODY_PIECES: those not started yet */
     int pieces_left;
+    bool filter_pending;           /* more of a filtered body is to be pulled (filter.h) */
     bool close_after_response;
 
     /* Input readiness (see the header comment); read_ready is set at
@@ -117,8 +142,8 @@ static inline ssize_t connection_read(connection *c, void *data, size_t length)
     while (count < 0 && errno == EINTR);
     if (count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         c->read_ready = false;
-    else if (count > 0 && (size_t)count < length && !c->peer_closed)
-        c->read_ready = false;  /* plain TCP; a TLS io would have to keep it for buffered records */
+    else if (count > 0 && (size_t)count < length && !c->peer_closed && !(c->io->pending && c->io->pending(c)))
+        c->read_ready = false;  /* a layer's buffered bytes (TLS records) raise no edge: keep it */
     return count;
 }
 
@@ -169,6 +194,10 @@ void connection_expire(connection *c, const connection_worker *worker);
  * open, as far as the configuration and the request say (the child's
  * stopping is decided later); for streamed responses (stream.h). */
 bool connection_may_keep_alive(const connection *c);
+
+/* Offers c to the protocol called name (connection_protocol above): true
+ * when a module's protocol took it. */
+bool connection_offer_protocol(connection *c, request *r, const char *name);
 
 /* The plain TCP implementation of connection_io. */
 extern const connection_io connection_plain_io;

@@ -92,10 +92,10 @@ static bool names_coding(slice member, const char *coding)
            slice_equal_string_nocase((slice){ member.data + 2, member.length - 2 }, coding);
 }
 
-bool http_accepts_encoding(slice accept_encoding, const char *coding)
+int http_encoding_weight(slice accept_encoding, const char *coding)
 {
     if (!accept_encoding.data)
-        return false;
+        return -1;
     list_cursor cursor = { accept_encoding.data, accept_encoding.length, 0 };
     int named = -1, wildcard = -1;
     while (cursor.at < cursor.length) {
@@ -115,7 +115,10 @@ bool http_accepts_encoding(slice accept_encoding, const char *coding)
             wildcard = weight;
         }
     }
-    if (named >= 0)
-        return named > 0;
-    return wildcard > 0;
+    return named >= 0 ? named : wildcard;
+}
+
+bool http_accepts_encoding(slice accept_encoding, const char *coding)
+{
+    return http_encoding_weight(accept_encoding, coding) > 0;
 }

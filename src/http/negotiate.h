@@ -15,4 +15,9 @@
  * or an empty one accepts nothing but identity. */
 bool http_accepts_encoding(slice accept_encoding, const char *coding);
 
+/* The weight (q-value in thousandths, 0-1000) the field gives coding: its
+ * own member's (the best if listed twice), else that of "*"; -1 if neither
+ * is listed or the field is absent.  Same rules as above. */
+int http_encoding_weight(slice accept_encoding, const char *coding);
+
 #endif

@@ -5,6 +5,8 @@
  */
 #include "request.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -12,7 +14,6 @@
 #include "../core/log.h"
 #include "../core/module.h"
 #include "../core/vhost.h"
-#include "../modules/error_document.h"
 #include "connection.h"
 #include "response.h"
 #include "uri.h"
@@ -141,17 +142,104 @@ static void select_virtual_host(request *r, const char *absolute_host)
     r->dir = r->server->root_dir;
 }
 
-/* The modules' access hooks (Require): the first refusal answers. */
-static int check_access(request *r)
+/* Which hook of a module a phase runs. */
+typedef enum { PHASE_POST_READ, PHASE_MAP_TO_STORAGE, PHASE_CHECK_USER, PHASE_ACCESS, PHASE_FIXUPS,
+               PHASE_COUNT } phase;
+
+static int (*phase_hook(const module *m, phase which))(request *)
 {
-    for (const module *const *m = weft_modules; *m; m++) {
-        if (!(*m)->access)
+    switch (which) {
+    case PHASE_POST_READ: return m->post_read;
+    case PHASE_MAP_TO_STORAGE: return m->map_to_storage;
+    case PHASE_CHECK_USER: return m->check_user;
+    case PHASE_ACCESS: return m->access;
+    case PHASE_FIXUPS: return m->fixups;
+    case PHASE_COUNT: break;
+    }
+    return NULL;
+}
+
+/* The hooks each phase runs, in module order, NULL-terminated: built once,
+ * so that a request walks only the hooks that exist (most phases have
+ * none or one) instead of every module for every phase. */
+#define PHASE_HOOKS_MAX 64
+static int (*phase_hooks[PHASE_COUNT][PHASE_HOOKS_MAX + 1])(request *);
+static void (*response_head_hooks[PHASE_HOOKS_MAX + 1])(request *);
+static void (*log_hooks[PHASE_HOOKS_MAX + 1])(request *);
+static pthread_once_t phase_hooks_once = PTHREAD_ONCE_INIT;
+static atomic_bool phase_hooks_ready;
+
+static void collect_phase_hooks(void)
+{
+    for (int which = 0; which < PHASE_COUNT; which++) {
+        int count = 0;
+        for (const module *const *m = weft_modules; *m && count < PHASE_HOOKS_MAX; m++) {
+            int (*hook)(request *) = phase_hook(*m, (phase)which);
+            if (hook)
+                phase_hooks[which][count++] = hook;
+        }
+        phase_hooks[which][count] = NULL;
+    }
+    int heads = 0, logs = 0;
+    for (const module *const *m = weft_modules; *m && heads < PHASE_HOOKS_MAX && logs < PHASE_HOOKS_MAX; m++) {
+        if ((*m)->response_head)
+            response_head_hooks[heads++] = (*m)->response_head;
+        if ((*m)->log)
+            log_hooks[logs++] = (*m)->log;
+    }
+    response_head_hooks[heads] = NULL;
+    log_hooks[logs] = NULL;
+    atomic_store_explicit(&phase_hooks_ready, true, memory_order_release);
+}
+
+/* pthread_once costs a call per use; after the first, a load does. */
+static inline void prepare_hooks(void)
+{
+    if (!atomic_load_explicit(&phase_hooks_ready, memory_order_acquire))
+        pthread_once(&phase_hooks_once, collect_phase_hooks);
+}
+
+/* Runs one phase: its hooks in module order until one answers other than
+ * WEFT_OK/WEFT_DECLINED (WEFT_DONE or a status); for check_user the first
+ * WEFT_OK also ends it (the user is known).  Returns WEFT_OK to go on. */
+static int run_phase(request *r, phase which)
+{
+    prepare_hooks();
+    for (int (*const *hook)(request *) = phase_hooks[which]; *hook; hook++) {
+        int rc = (*hook)(r);
+        if (rc == WEFT_DECLINED)
             continue;
-        int rc = (*m)->access(r);
-        if (rc != WEFT_OK && rc != WEFT_DECLINED)
-            return rc;
+        if (rc == WEFT_OK) {
+            if (which == PHASE_CHECK_USER)
+                return WEFT_OK;
+            continue;
+        }
+        return rc;
     }
     return WEFT_OK;
+}
+
+void request_run_response_head(request *r)
+{
+    prepare_hooks();
+    for (void (*const *hook)(request *) = response_head_hooks; *hook; hook++)
+        (*hook)(r);
+}
+
+void request_run_log(request *r)
+{
+    prepare_hooks();
+    for (void (*const *hook)(request *) = log_hooks; *hook; hook++)
+        (*hook)(r);
+}
+
+/* A failed request: the first error_response hook that answers it wins. */
+static bool run_error_response(request *r, int status)
+{
+    for (const module *const *m = weft_modules; *m; m++)
+        if ((*m)->error_response && (*m)->error_response(r, status) == WEFT_OK)
+            return true;
+    return false;
 }
 
 static int map_and_run(request *r)
@@ -181,6 +269,11 @@ static int map_and_run(request *r)
     }
     if (r->path[0] != '/')
         return 400;
+    int read = run_phase(r, PHASE_POST_READ);
+    if (read == WEFT_DONE)
+        return WEFT_OK;
+    if (read != WEFT_OK)
+        return read;
     return map_path_and_run(r);
 }
 
@@ -214,9 +307,14 @@ static int map_path_and_run(request *r)
     if (translated != WEFT_OK)
         return translated;
     r->dir = config_dir_for_request(server, r->file_path, r->path, r->pool);
-    int access = check_access(r);
-    if (access != WEFT_OK)
-        return access;
+    static const phase before_handler[] = { PHASE_MAP_TO_STORAGE, PHASE_CHECK_USER, PHASE_ACCESS, PHASE_FIXUPS };
+    for (size_t i = 0; i < sizeof(before_handler) / sizeof(before_handler[0]); i++) {
+        int rc = run_phase(r, before_handler[i]);
+        if (rc == WEFT_DONE)
+            return WEFT_OK;
+        if (rc != WEFT_OK)
+            return rc;
+    }
 
     int64_t limit = r->dir->limit_request_body;
     if (limit > 0 && parser->content_length > limit)
@@ -228,10 +326,7 @@ static int map_path_and_run(request *r)
         r->status = 200;
         return WEFT_OK;
     case HTTP_METHOD_TRACE:
-        if (server->trace_enable)
-            break;  /* TraceEnable On: the trace module's handler answers */
-        response_add_header(r, "Allow", allowed_methods);
-        return 405;
+        break;  /* the trace module's handler answers it (405 when TraceEnable is Off) */
     case HTTP_METHOD_CONNECT:
         response_add_header(r, "Allow", allowed_methods);
         return 405;
@@ -264,7 +359,7 @@ void request_handle(request *r)
         rc = 500;
     if (rc < 300)
         rc = 500;
-    if (rc >= 400 && r->dir->error_documents && error_document_serve(r, rc) == WEFT_OK)
+    if (rc >= 400 && run_error_response(r, rc))
         return;
     response_set_error(r, rc);
 }

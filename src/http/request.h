@@ -33,15 +33,28 @@
 typedef struct connection connection;
 
 /* The one interface all connection I/O goes through, so that TLS can be put
- * behind it later.  Descriptors are non-blocking: -1 with errno EAGAIN means
- * "would block" and the caller parks the connection. */
+ * behind it (a TLS module sets c->io when it accepts the connection).
+ * Descriptors are non-blocking: -1 with errno EAGAIN means "would block" and
+ * the caller parks the connection.  What a layer must know about the rest:
+ *  - read() may return bytes the layer had buffered (TLS records decrypted
+ *    ahead): pending() says how many are waiting, so that the connection
+ *    layer does not wait on the descriptor for input it already has.
+ *  - A layer that cannot send a file without copying it (TLS without kTLS)
+ *    leaves sendfile NULL: the connection layer then reads the file and
+ *    writes it with writev (the EnableSendfile Off path).
+ *  - shutdown() ends our direction (TLS: close_notify, then the TCP FIN),
+ *    for lingering close; close() releases everything and the descriptor.
+ *  - protocol() is what ALPN selected ("h2", "http/1.1"), NULL for none. */
 typedef struct {
     ssize_t (*read)(connection *c, void *data, size_t length);
     /* more_follows: the caller sends more bytes right after (lets TCP
      * coalesce a response head with a following sendfile). */
     ssize_t (*writev)(connection *c, const struct iovec *vectors, int count, bool more_follows);
-    ssize_t (*sendfile)(connection *c, int file, off_t *offset, size_t count);
+    ssize_t (*sendfile)(connection *c, int file, off_t *offset, size_t count);  /* NULL: copy */
+    int (*shutdown)(connection *c);             /* NULL: shutdown(2) of the descriptor */
     void (*close)(connection *c);
+    size_t (*pending)(const connection *c);     /* NULL: never buffers */
+    const char *(*protocol)(const connection *c);  /* NULL: no ALPN */
 } connection_io;
 
 typedef struct {
@@ -120,6 +133,9 @@ typedef struct request {
     off_t body_offset;
     int64_t body_length;
     const body_piece *body_pieces;  /* BODY_PIECES, in the request pool */
+    const void *body_origin;        /* BODY_MEMORY: the cache object body_data belongs to (a
+                                     * file cache entry), so that a filter may cache what it
+                                     * derives from it; NULL = none */
     int body_piece_count;
     time_t last_modified;           /* 0 = none; adds Last-Modified */
     char *etag;                     /* NULL = none; adds ETag */
@@ -138,6 +154,11 @@ typedef struct request {
     /* Streamed response (stream.h): set once a handler has sent the head
      * itself; the connection layer then writes nothing more and logs. */
     struct response_stream *stream;
+    /* Output filters (filter.h) added for this request; NULL = none, and
+     * then the body goes out exactly as the handler set it up. */
+    struct output_filter_chain *filters;
+    /* Input filters (body.h), the top one first; NULL = the body as framed. */
+    struct input_filter *input_filters;
 } request;
 
 /* The value of request header `name` (case-insensitive) as a pool copy, or
@@ -145,6 +166,15 @@ typedef struct request {
 const char *request_header(request *r, const char *name);
 /* The same without copying (a slice into the head). */
 bool request_header_slice(const request *r, const char *name, slice *value);
+
+/* The addresses of a request's connection (defined in connection.c, also
+ * declared in connection.h; here so that modules such as access_log need
+ * not see the connection's insides).  Numeric text ("192.0.2.7",
+ * "2001:db8::1"); NULL or a port <= 0 means unknown. */
+const char *connection_peer_address(const connection *c);
+int connection_peer_port(const connection *c);
+const char *connection_local_address(const connection *c);
+int connection_local_port(const connection *c);
 
 #define REQUEST_MAX_INTERNAL_REDIRECTS 10
 
@@ -167,5 +197,11 @@ void request_begin(request *r, connection *c, const server_config *server, pool 
 /* The head has been parsed: map it, run the handlers, leave a response set
  * up in r (never fails: errors become error responses). */
 void request_handle(request *r);
+/* The modules' response_head hooks (Header, Expires...): the connection
+ * layer calls it just before it serialises a head. */
+void request_run_response_head(request *r);
+/* The modules' log hooks: the connection layer calls it once the response
+ * is finished. */
+void request_run_log(request *r);
 /* The head could not be parsed: set up the error response for status. */
 void request_handle_parse_error(request *r, int status, const char *data, size_t length);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "filter.h"
 #include "stream.h"
 #include "uri.h"
 
@@ -123,6 +124,7 @@ static void drop_body(request *r)
         close_body_file(r);
     r->body = BODY_NONE;
     r->body_length = 0;
+    r->body_origin = NULL;
 }
 
 void response_set_body_memory(request *r, const char *data, size_t length)
@@ -234,6 +236,10 @@ void response_serialize_head(request *r, buffer *out)
         /* Streamed (stream.h): the length is unknown, or the handler's own
          * Content-Length field is among its headers. */
         if (response_stream_chunked(r))
+            APPEND_FIELD(out, "Transfer-Encoding: ", "chunked");
+    } else if (output_filters_active(r)) {
+        /* A filter changes the body: its length is known only at its end. */
+        if (output_filters_chunked(r))
             APPEND_FIELD(out, "Transfer-Encoding: ", "chunked");
     } else if (status_has_body(r->status)) {
         format_unsigned(number, (uint64_t)(r->body == BODY_NONE ? 0 : r->body_length));

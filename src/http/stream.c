@@ -17,8 +17,8 @@
 #include <time.h>
 
 #include "../core/log.h"
-#include "../modules/headers.h"
 #include "connection.h"
+#include "filter.h"
 #include "response.h"
 #include "../core/blocking.h"
 
@@ -27,6 +27,7 @@ struct response_stream {
     bool raw;            /* nph: the bytes written are the whole response */
     bool drop_body;      /* HEAD, 204, 304 */
     bool has_length;     /* the handler gave a Content-Length */
+    bool filtered;       /* the body goes through output filters (filter.h) */
     bool failed;
     int64_t length_left; /* with has_length: body bytes still to send */
 };
@@ -135,11 +136,15 @@ int response_stream_begin(request *r)
     connection *c = r->connection;
     bool body_allowed = r->status >= 200 && r->status != 204 && r->status != 304;
     s->drop_body = r->head_only || !body_allowed;
+    r->keep_alive = connection_may_keep_alive(c);
+    if (output_filters_start(r)) {  /* it dropped Content-Length and may have cleared keep_alive */
+        s->filtered = !s->drop_body;
+        s->chunked = output_filters_chunked(r);
+    }
     const char *length = handler_header(r, "Content-Length");
     s->has_length = length && parse_length(length, &s->length_left);
 
-    r->keep_alive = connection_may_keep_alive(c);
-    if (!s->drop_body && !s->has_length) {
+    if (!s->drop_body && !s->has_length && !s->filtered) {
         bool http11 = r->version_major > 1 || (r->version_major == 1 && r->version_minor >= 1);
         if (http11)
             s->chunked = true;
@@ -147,7 +152,7 @@ int response_stream_begin(request *r)
             r->keep_alive = false;  /* HTTP/1.0: the body ends when the connection does */
     }
 
-    headers_finalize_response(r);  /* Header, Expires, AddDefaultCharset apply here too */
+    request_run_response_head(r);  /* Header, Expires, AddDefaultCharset apply here too */
     buffer_clear(&c->output);
     response_serialize_head(r, &c->output);
     struct iovec vector = { c->output.data, c->output.length };
@@ -172,6 +177,24 @@ bool response_stream_chunked(const request *r)
     return r->stream && r->stream->chunked;
 }
 
+/* The chain frames its own output (chunked or not). */
+static int send_filtered(request *r, const char *data, size_t length, bool last)
+{
+    const char *out;
+    size_t out_length;
+    if (output_filters_push(r, data, length, last, &out, &out_length) != WEFT_OK) {
+        response_stream_abort(r);
+        return WEFT_ERROR;
+    }
+    if (out_length == 0)
+        return WEFT_OK;
+    struct iovec vector = { (void *)out, out_length };
+    if (response_stream_send(r, &vector, 1) != WEFT_OK)
+        return WEFT_ERROR;
+    r->body_bytes_sent += out_length;
+    return WEFT_OK;
+}
+
 int response_stream_write(request *r, const char *data, size_t length)
 {
     struct response_stream *s = r->stream;
@@ -179,6 +202,8 @@ int response_stream_write(request *r, const char *data, size_t length)
         return WEFT_ERROR;
     if (length == 0 || (s->drop_body && !s->raw))
         return WEFT_OK;
+    if (s->filtered)
+        return send_filtered(r, data, length, false);
     if (s->has_length && !s->raw) {
         if ((uint64_t)s->length_left < length)
             length = (size_t)s->length_left;
@@ -207,6 +232,8 @@ int response_stream_end(request *r)
     struct response_stream *s = r->stream;
     if (!s || s->failed)
         return WEFT_ERROR;
+    if (s->filtered)
+        return send_filtered(r, NULL, 0, true);
     if (s->chunked) {
         struct iovec last = { (void *)"0\r\n\r\n", 5 };
         if (response_stream_send(r, &last, 1) != WEFT_OK)

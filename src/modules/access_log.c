@@ -23,13 +23,31 @@
 #include "../core/vhost.h"
 #include "../core/piped_log.h"
 
-/* Implemented by the connection layer (src/http/connection.c).  Addresses
- * are numeric text ("192.0.2.7", "2001:db8::1"); NULL or a port <= 0 means
- * unknown. */
-extern const char *connection_peer_address(const connection *c);
-extern int connection_peer_port(const connection *c);
-extern const char *connection_local_address(const connection *c);
-extern int connection_local_port(const connection *c);
+
+typedef struct {
+    char *name;
+    char *format;
+} log_format_definition;
+
+typedef struct {
+    char *path;      /* resolved file name, or "|program" */
+    char *format;    /* the format string, nicknames already resolved */
+} custom_log_definition;
+
+/* LogFormat, CustomLog and TransferLog as written, and the logs post_config
+ * compiled from them (with their descriptors once open). */
+typedef struct {
+    log_format_definition *log_formats;
+    int log_format_count;
+    custom_log_definition *custom_logs;  /* CustomLog's row spans this and the count */
+    int custom_log_count;
+    struct access_log_set *access_logs;
+} access_log_server_config;
+
+static access_log_server_config *log_settings(const server_config *server)
+{
+    return module_server_config(server, &access_log_module);
+}
 
 /* Long enough for a common or combined line with large headers; longer lines
  * are formatted a second time into the request pool. */
@@ -776,7 +794,7 @@ static void write_line(access_log_file *file, const char *line, size_t length)
 void access_log_write(request *r)
 {
     static _Thread_local char line_buffer[ACCESS_LOG_LINE_BUFFER];
-    const struct access_log_set *set = r->server ? r->server->access_logs : NULL;
+    const struct access_log_set *set = r->server ? log_settings(r->server)->access_logs : NULL;
     if (!set || set->count == 0)
         return;
     int saved_errno = errno;  /* the connection layer may still look at it */
@@ -878,20 +896,26 @@ static int open_set(struct access_log_set *set)
 /* A <VirtualHost> with CustomLogs of its own has its own set (vhost.h). */
 int access_log_open(server_config *server)
 {
-    int result = open_set(server->access_logs);
-    for (int i = 0; result == WEFT_OK && i < vhost_count(server); i++)
-        if (vhost_server(server, i)->access_logs != server->access_logs)
-            result = open_set(vhost_server(server, i)->access_logs);
+    const struct access_log_set *main_logs = log_settings(server)->access_logs;
+    int result = open_set(log_settings(server)->access_logs);
+    for (int i = 0; result == WEFT_OK && i < vhost_count(server); i++) {
+        struct access_log_set *own = log_settings(vhost_server(server, i))->access_logs;
+        if (own != main_logs)
+            result = open_set(own);
+    }
     return result;
 }
 
 void access_log_close(server_config *server)
 {
-    if (server->access_logs)
-        close_files(server->access_logs);
-    for (int i = 0; i < vhost_count(server); i++)
-        if (vhost_server(server, i)->access_logs && vhost_server(server, i)->access_logs != server->access_logs)
-            close_files(vhost_server(server, i)->access_logs);
+    struct access_log_set *main_logs = log_settings(server)->access_logs;
+    if (main_logs)
+        close_files(main_logs);
+    for (int i = 0; i < vhost_count(server); i++) {
+        struct access_log_set *own = log_settings(vhost_server(server, i))->access_logs;
+        if (own && own != main_logs)
+            close_files(own);
+    }
 }
 
 /* ---- configuration ----------------------------------------------------------- */
@@ -921,15 +945,16 @@ static int set_log_format(config_parse *parse, const config_directive *directive
     if (check_format(parse, "LogFormat", argv[0]) != WEFT_OK)
         return WEFT_ERROR;
     server_config *server = config_server(parse);
-    int count = server->log_format_count;
+    access_log_server_config *logs_config = log_settings(server);
+    int count = logs_config->log_format_count;
     /* Few definitions: growing by one copy each time is simplest. */
     log_format_definition *formats = pool_alloc(server->pool, sizeof *formats * (size_t)(count + 1));
     if (count)
-        memcpy(formats, server->log_formats, sizeof *formats * (size_t)count);
+        memcpy(formats, logs_config->log_formats, sizeof *formats * (size_t)count);
     formats[count].name = argc > 1 ? pool_strdup(server->pool, argv[1]) : NULL;
     formats[count].format = pool_strdup(server->pool, argv[0]);
-    server->log_formats = formats;
-    server->log_format_count = count + 1;
+    logs_config->log_formats = formats;
+    logs_config->log_format_count = count + 1;
     return WEFT_OK;
 }
 
@@ -944,15 +969,16 @@ static int add_custom_log(config_parse *parse, const char *directive, const char
     if (format && strpbrk(format, "% \t") && check_format(parse, directive, format) != WEFT_OK)
         return WEFT_ERROR;
     server_config *server = config_server(parse);
-    int count = server->custom_log_count;
+    access_log_server_config *logs_config = log_settings(server);
+    int count = logs_config->custom_log_count;
     custom_log_definition *logs = pool_alloc(server->pool, sizeof *logs * (size_t)(count + 1));
     if (count)
-        memcpy(logs, server->custom_logs, sizeof *logs * (size_t)count);
+        memcpy(logs, logs_config->custom_logs, sizeof *logs * (size_t)count);
     /* A piped log is a command line, not a path. */
     logs[count].path = path[0] == '|' ? pool_strdup(server->pool, path) : config_resolve_path(parse, path);
     logs[count].format = format ? pool_strdup(server->pool, format) : NULL;  /* NULL: the default */
-    server->custom_logs = logs;
-    server->custom_log_count = count + 1;
+    logs_config->custom_logs = logs;
+    logs_config->custom_log_count = count + 1;
     return WEFT_OK;
 }
 
@@ -973,7 +999,7 @@ static int set_transfer_log(config_parse *parse, const config_directive *directi
 /* The format a CustomLog means: a nickname (the last LogFormat of that name,
  * then the predefined ones), a format string, or, for TransferLog (NULL),
  * the last one-argument LogFormat, else common.  NULL: unknown nickname. */
-static const char *resolve_format(const server_config *server, const char *text)
+static const char *resolve_format(const access_log_server_config *server, const char *text)
 {
     for (int i = server->log_format_count - 1; i >= 0; i--) {
         const char *name = server->log_formats[i].name;
@@ -990,12 +1016,13 @@ static const char *resolve_format(const server_config *server, const char *text)
 
 static int access_log_post_config(config_parse *parse, server_config *server)
 {
+    access_log_server_config *logs_config = log_settings(server);
     struct access_log_set *set = pool_calloc(server->pool, sizeof *set);
-    set->files = pool_calloc(server->pool, sizeof *set->files * (size_t)(server->custom_log_count + 1));
+    set->files = pool_calloc(server->pool, sizeof *set->files * (size_t)(logs_config->custom_log_count + 1));
     int result = WEFT_OK;
-    for (int i = 0; i < server->custom_log_count; i++) {
-        custom_log_definition *definition = &server->custom_logs[i];
-        const char *text = resolve_format(server, definition->format);
+    for (int i = 0; i < logs_config->custom_log_count; i++) {
+        custom_log_definition *definition = &logs_config->custom_logs[i];
+        const char *text = resolve_format(logs_config, definition->format);
         if (!text) {
             result = config_error(parse, "CustomLog %s: unknown log format nickname \"%s\"",
                                   definition->path, definition->format);
@@ -1020,27 +1047,28 @@ static int access_log_post_config(config_parse *parse, server_config *server)
     /* Whoever retires this configuration without access_log_close() still
      * gets the descriptors closed. */
     pool_cleanup_add(server->pool, close_files_cleanup, set);
-    server->access_logs = set;
+    logs_config->access_logs = set;
     return WEFT_OK;
 }
 
 /* A vhost without CustomLog or TransferLog shares the main server's logs. */
 static int access_log_vhost_config(config_parse *parse, const server_config *main, server_config *vhost)
 {
-    return vhost->custom_logs == main->custom_logs ? WEFT_OK : access_log_post_config(parse, vhost);
+    bool shared = log_settings(vhost)->custom_logs == log_settings(main)->custom_logs;
+    return shared ? WEFT_OK : access_log_post_config(parse, vhost);
 }
 
 /* The list and its count: a <VirtualHost> with its own CustomLog takes both (config.h). */
-#define CUSTOM_LOGS_SIZE (offsetof(server_config, custom_log_count) + sizeof(int) - offsetof(server_config, custom_logs))
-_Static_assert(offsetof(server_config, custom_log_count)
-                   == offsetof(server_config, custom_logs) + sizeof(custom_log_definition *),
+#define CUSTOM_LOGS_SIZE (offsetof(access_log_server_config, custom_log_count) + sizeof(int) - offsetof(access_log_server_config, custom_logs))
+_Static_assert(offsetof(access_log_server_config, custom_log_count)
+                   == offsetof(access_log_server_config, custom_logs) + sizeof(custom_log_definition *),
                "CustomLog's row spans custom_logs and custom_log_count");
 
 /* weft -D DUMP_CONFIG: every definition, nicknames resolved for CustomLog
  * (TransferLog's entries are among CustomLog's, with their format). */
 static void format_log_formats(FILE *out, const config_directive *d, const void *base)
 {
-    const server_config *server = base;
+    const access_log_server_config *server = base;
     for (int i = 0; i < server->log_format_count; i++) {
         const char *argv[2] = { server->log_formats[i].format, server->log_formats[i].name };
         config_dump_line(out, d, argv[1] ? 2 : 1, argv);
@@ -1049,7 +1077,7 @@ static void format_log_formats(FILE *out, const config_directive *d, const void 
 
 static void format_custom_logs(FILE *out, const config_directive *d, const void *base)
 {
-    const server_config *server = base;
+    const access_log_server_config *server = base;
     for (int i = 0; i < server->custom_log_count; i++) {
         const char *format = server->custom_logs[i].format;
         const char *argv[2] = { server->custom_logs[i].path, format ? format : resolve_format(server, NULL) };
@@ -1063,18 +1091,18 @@ static void format_nothing(FILE *out, const config_directive *d, const void *bas
 
 static const config_directive access_log_directives[] = {
     { "LogFormat", CONTEXT_SERVER, SCOPE_SERVER, 1, 2, set_log_format,
-      offsetof(server_config, log_formats), sizeof(log_format_definition *), NULL, NULL,
+      offsetof(access_log_server_config, log_formats), sizeof(log_format_definition *), NULL, NULL,
       "format [nickname]",
       "Defines an access log format, named by nickname; without one, the default format",
       format_log_formats },
     { "CustomLog", CONTEXT_SERVER_OR_VHOST, SCOPE_SERVER, 2, 3, set_custom_log,
-      offsetof(server_config, custom_logs), CUSTOM_LOGS_SIZE, NULL, NULL,
+      offsetof(access_log_server_config, custom_logs), CUSTOM_LOGS_SIZE, NULL, NULL,
       "file|\"|program\" format|nickname",
       "Logs every request to file (relative to ServerRoot), or to a program reading the lines on its "
       "standard input, in that format",
       format_custom_logs },
     { "TransferLog", CONTEXT_SERVER_OR_VHOST, SCOPE_SERVER, 1, 1, set_transfer_log,
-      offsetof(server_config, custom_logs), CUSTOM_LOGS_SIZE, NULL, NULL,
+      offsetof(access_log_server_config, custom_logs), CUSTOM_LOGS_SIZE, NULL, NULL,
       "file|\"|program\"", "Logs every request to file in the default format (LogFormat with one argument)",
       format_nothing },
     { .name = NULL },
@@ -1085,5 +1113,8 @@ const module access_log_module = {
     .directives = access_log_directives,
     .post_config = access_log_post_config,
     .vhost_config = access_log_vhost_config,
-    .handler = NULL,
+    .server_config_size = sizeof(access_log_server_config),
+    .log = access_log_write,
+    .open_logs = access_log_open,
+    .close_logs = access_log_close,
 };

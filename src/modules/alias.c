@@ -36,6 +36,13 @@ struct alias_rules {
     alias_list aliases;
 };
 
+/* Alias, Redirect and their Match forms */
+typedef struct {
+    struct alias_rules *aliases;
+} alias_server_config;
+
+extern const module alias_module;
+
 /* ---- building --------------------------------------------------------- */
 
 static char *absolute_url(pool *p, const char *target, const char *host)
@@ -105,7 +112,8 @@ static bool rule_applies(request *r, const alias_rule *rule, bool redirect, char
 
 static int alias_translate(request *r)
 {
-    const struct alias_rules *rules = r->server->aliases;
+    const alias_server_config *config = module_server_config(r->server, &alias_module);
+    const struct alias_rules *rules = config->aliases;
     if (!rules)
         return WEFT_DECLINED;
     char *result;
@@ -299,7 +307,7 @@ static void format_alias_rules(FILE *out, const config_directive *d, const void 
 
 #define ALIAS_ROW(row_name, minimum, maximum, setter, row_syntax, row_help)                         \
     { .name = row_name, .contexts = CONTEXT_SERVER_OR_VHOST, .scope = SCOPE_SERVER,                 \
-      .offset = offsetof(server_config, aliases), .size = sizeof(struct alias_rules *),            \
+      .offset = offsetof(alias_server_config, aliases), .size = sizeof(struct alias_rules *),            \
       .min_args = minimum, .max_args = maximum, .set = setter, .merge = merge_alias_rules,         \
       .format = format_alias_rules, .syntax = row_syntax, .help = row_help }
 
@@ -320,5 +328,6 @@ static const config_directive alias_directives[] = {
 const module alias_module = {
     .name = "alias",
     .directives = alias_directives,
+    .server_config_size = sizeof(alias_server_config),
     .translate = alias_translate,
 };

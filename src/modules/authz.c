@@ -16,6 +16,13 @@
 #include "../http/connection.h"
 #include "../http/request.h"
 
+/* Require and its containers: NULL = no Require applies */
+typedef struct {
+    struct authz_container *authz;
+} authz_dir_config;
+
+extern const module authz_core_module;
+
 #define AUTHZ_DEPTH_MAX 16
 
 typedef enum { AUTHZ_DENIED, AUTHZ_GRANTED, AUTHZ_NEUTRAL } authz_result;
@@ -237,7 +244,8 @@ static authz_result evaluate_container(request *r, const struct authz_container 
 
 static int authz_access(request *r)
 {
-    const struct authz_container *root = r->dir->authz;
+    const authz_dir_config *config = module_dir_config(r->dir, &authz_core_module);
+    const struct authz_container *root = config->authz;
     if (!root)
         return WEFT_OK;
     client_address client = { 0 };
@@ -427,7 +435,7 @@ static void format_nothing(FILE *out, const config_directive *d, const void *bas
 
 #define AUTHZ_ROW(row_name, minimum, maximum, setter, row_syntax, row_help)                         \
     { .name = row_name, .contexts = CONTEXT_SECTIONS, .scope = SCOPE_DIRECTORY,                     \
-      .offset = offsetof(dir_config, authz), .size = sizeof(struct authz_container *),             \
+      .offset = offsetof(authz_dir_config, authz), .size = sizeof(struct authz_container *),             \
       .min_args = minimum, .max_args = maximum, .set = setter, .syntax = row_syntax, .help = row_help,      \
       .format = setter == set_require ? format_require : format_nothing }
 
@@ -449,6 +457,7 @@ static const config_directive authz_directives[] = {
 const module authz_core_module = {
     .name = "authz_core",
     .directives = authz_directives,
+    .dir_config_size = sizeof(authz_dir_config),
     .access = authz_access,
 };
 

@@ -21,6 +21,12 @@
 #include "file_open.h"
 
 typedef struct {
+    char **index_ignore;  /* IndexIgnore wildcards, NULL-terminated */
+} autoindex_dir_config;
+
+extern const module autoindex_module;
+
+typedef struct {
     const char *name;
     bool directory;
     int64_t size;
@@ -36,7 +42,8 @@ typedef struct {
 
 static bool ignored(const dir_config *dir, const char *name)
 {
-    for (char **pattern = dir->index_ignore; pattern && *pattern; pattern++)
+    const autoindex_dir_config *config = module_dir_config(dir, &autoindex_module);
+    for (char **pattern = config->index_ignore; pattern && *pattern; pattern++)
         if (fnmatch(*pattern, name, 0) == 0)
             return true;
     return false;
@@ -226,7 +233,7 @@ static int set_index_ignore(config_parse *parse, const config_directive *d, void
 {
     char ***list = target;
     int existing = 0;
-    char **previous = config_was_set((const char *)target - d->offset, d) ? *list : NULL;
+    char **previous = config_was_set_here(parse, d) ? *list : NULL;
     while (previous && previous[existing])
         existing++;
     char **patterns = pool_alloc(config_pool(parse), sizeof(char *) * (size_t)(existing + argc + 1));
@@ -267,7 +274,7 @@ static void merge_index_ignore(void *merged, const void *child, pool *p)
 
 static const config_directive autoindex_directives[] = {
     { .name = "IndexIgnore", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_DIRECTORY,
-      .offset = offsetof(dir_config, index_ignore), .size = sizeof(char **), .min_args = 1,
+      .offset = offsetof(autoindex_dir_config, index_ignore), .size = sizeof(char **), .min_args = 1,
       .max_args = ARGS_UNLIMITED, .set = set_index_ignore, .merge = merge_index_ignore,
       .syntax = "wildcard ...", .help = "names that directory listings leave out" },
     { .name = NULL },
@@ -276,4 +283,5 @@ static const config_directive autoindex_directives[] = {
 const module autoindex_module = {
     .name = "autoindex",
     .directives = autoindex_directives,
+    .dir_config_size = sizeof(autoindex_dir_config),
 };

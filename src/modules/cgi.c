@@ -54,6 +54,11 @@ typedef struct script_alias {
     regex_t *pattern;    /* ScriptAliasMatch */
 } script_alias;
 
+static const cgi_server_config *cgi_server_settings(const server_config *server)
+{
+    return module_server_config(server, &cgi_module);
+}
+
 /* ---- configuration ------------------------------------------------------ */
 
 static void free_regex(void *pattern)
@@ -222,17 +227,17 @@ static int set_unset_env(config_parse *parse, const config_directive *d, void *t
     return WEFT_OK;
 }
 
-#define DIR_FIELD(field) .scope = SCOPE_DIRECTORY, .offset = offsetof(dir_config, field), \
-                         .size = sizeof(((dir_config *)0)->field)
+#define DIR_FIELD(field) .scope = SCOPE_DIRECTORY, .offset = offsetof(cgi_dir_config, field), \
+                         .size = sizeof(((cgi_dir_config *)0)->field)
 
 static const config_directive cgi_directives[] = {
     { .name = "ScriptAlias", .contexts = CONTEXT_SERVER_OR_VHOST, .scope = SCOPE_SERVER,
-      .offset = offsetof(server_config, script_aliases), .size = sizeof(script_alias *), .min_args = 2,
+      .offset = offsetof(cgi_server_config, script_aliases), .size = sizeof(script_alias *), .min_args = 2,
       .max_args = 2, .set = set_script_alias, .merge = merge_script_aliases,
       .syntax = "URL-path file-path|directory-path",
       .help = "maps a URL-path to scripts outside DocumentRoot" },
     { .name = "ScriptAliasMatch", .contexts = CONTEXT_SERVER_OR_VHOST, .scope = SCOPE_SERVER,
-      .offset = offsetof(server_config, script_aliases), .size = sizeof(script_alias *), .min_args = 2,
+      .offset = offsetof(cgi_server_config, script_aliases), .size = sizeof(script_alias *), .min_args = 2,
       .max_args = 2, .set = set_script_alias_match, .merge = merge_script_aliases,
       .syntax = "regex file-path|directory-path",
       .help = "ScriptAlias by a POSIX extended regular expression; $1..$9 in the path" },
@@ -261,7 +266,7 @@ static const config_directive cgi_directives[] = {
 
 static int cgi_translate(request *r)
 {
-    for (const script_alias *alias = r->server->script_aliases; alias; alias = alias->next) {
+    for (const script_alias *alias = cgi_server_settings(r->server)->script_aliases; alias; alias = alias->next) {
         if (alias->pattern) {
             regmatch_t groups[MATCH_MAX_GROUPS];
             if (regexec(alias->pattern, r->path, MATCH_MAX_GROUPS, groups, 0) != 0)
@@ -288,7 +293,7 @@ static bool is_cgi_handler(const char *name)
 
 static bool extension_is_cgi(const dir_config *dir, const char *extension, size_t length)
 {
-    for (const mime_addition *addition = dir->add_handlers; addition; addition = addition->next)
+    for (const mime_addition *addition = cgi_dir_settings(dir)->add_handlers; addition; addition = addition->next)
         if (strlen(addition->extension) == length && strncasecmp(addition->extension, extension, length) == 0)
             return is_cgi_handler(addition->type);
     return false;
@@ -372,7 +377,7 @@ static void describe_script(request *r, cgi_script *script)
     script->nph = strncmp(slash + 1, "nph-", 4) == 0;
     /* Apache 2.4's CONTEXT_PREFIX / CONTEXT_DOCUMENT_ROOT for a ScriptAlias. */
     if (r->handler) {
-        for (const script_alias *alias = r->server->script_aliases; alias; alias = alias->next) {
+        for (const script_alias *alias = cgi_server_settings(r->server)->script_aliases; alias; alias = alias->next) {
             if (!alias->pattern && url_prefix_match(alias->fake, r->path)) {
                 script->context_prefix = alias->fake;
                 script->context_root = alias->real;
@@ -407,7 +412,7 @@ static int cgi_handler(request *r)
         return aliased ? refuse(r, 404, "script not found or unable to stat", r->file_path) : WEFT_DECLINED;
     bool by_name = false;
     if (!aliased && !is_cgi_handler(r->dir->handler)) {
-        if (r->handler || r->dir->handler || !r->dir->add_handlers || !path_may_be_cgi(r->dir, r->file_path))
+        if (r->handler || r->dir->handler || !cgi_dir_settings(r->dir)->add_handlers || !path_may_be_cgi(r->dir, r->file_path))
             return WEFT_DECLINED;
         by_name = true;
     }
@@ -445,6 +450,8 @@ static int cgi_handler(request *r)
 const module cgi_module = {
     .name = "cgi",
     .directives = cgi_directives,
+    .server_config_size = sizeof(cgi_server_config),
+    .dir_config_size = sizeof(cgi_dir_config),
     .translate = cgi_translate,
     .handler = cgi_handler,
 };

@@ -27,6 +27,27 @@ typedef struct environment_setting {
     char *value;
 } environment_setting;
 
+/* The module's own configuration (module.h): ScriptAlias and
+ * ScriptAliasMatch per server; AddHandler (extension -> handler name in
+ * `type`), SetEnv/PassEnv/UnsetEnv (newest first) and CGIScriptTimeout
+ * (0 = Timeout) per directory. */
+typedef struct {
+    struct script_alias *script_aliases;
+} cgi_server_config;
+
+typedef struct {
+    mime_addition *add_handlers;
+    environment_setting *environment;
+    int cgi_script_timeout_ms;
+} cgi_dir_config;
+
+extern const module cgi_module;
+
+static inline const cgi_dir_config *cgi_dir_settings(const dir_config *dir)
+{
+    return module_dir_config(dir, &cgi_module);
+}
+
 /* What the handler found out about the script. */
 typedef struct {
     char *filename;      /* SCRIPT_FILENAME */

@@ -180,7 +180,7 @@ static void add_server_variables(environment *e, request *r, const cgi_script *s
  * except PATH (set later, only if still absent). */
 static void add_configured_variables(environment *e, request *r)
 {
-    const environment_setting *first = r->dir->environment;
+    const environment_setting *first = cgi_dir_settings(r->dir)->environment;
     for (const environment_setting *s = first; s; s = s->next) {
         bool decided = false;
         for (const environment_setting *earlier = first; earlier != s; earlier = earlier->next)

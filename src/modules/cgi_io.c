@@ -509,7 +509,7 @@ int cgi_run(request *r, const cgi_script *script, cgi_process *process)
         .r = r,
         .script = script,
         .process = process,
-        .timeout_ms = r->dir->cgi_script_timeout_ms > 0 ? r->dir->cgi_script_timeout_ms
+        .timeout_ms = cgi_dir_settings(r->dir)->cgi_script_timeout_ms > 0 ? cgi_dir_settings(r->dir)->cgi_script_timeout_ms
                                                         : r->server->timeout * 1000,
         .feeding = !r->redirect_url && request_has_body(r),
         .in = pool_alloc(r->pool, IO_SIZE),

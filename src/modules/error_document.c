@@ -13,6 +13,10 @@
 #include "../core/log.h"
 #include "../http/response.h"
 
+typedef struct {
+    error_document *error_documents;  /* the most specific section's first */
+} error_document_dir_config;
+
 error_document_kind error_document_classify(const char *value)
 {
     if (strchr(value, ' '))
@@ -73,7 +77,8 @@ static void merge_error_documents(void *merged, const void *child, pool *p)
 
 static const error_document *find_document(const dir_config *dir, int status)
 {
-    for (const error_document *e = dir->error_documents; e; e = e->next)
+    const error_document_dir_config *config = module_dir_config(dir, &error_document_module);
+    for (const error_document *e = config->error_documents; e; e = e->next)
         if (e->status == status)
             return e;
     return NULL;
@@ -148,7 +153,7 @@ static void format_error_documents(FILE *out, const config_directive *d, const v
 
 static const config_directive error_document_directives[] = {
     { .name = "ErrorDocument", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_DIRECTORY,
-      .offset = offsetof(dir_config, error_documents), .size = sizeof(error_document *), .min_args = 2,
+      .offset = offsetof(error_document_dir_config, error_documents), .size = sizeof(error_document *), .min_args = 2,
       .max_args = 2, .set = set_error_document, .merge = merge_error_documents, .format = format_error_documents,
       .syntax = "4xx|5xx /local/path|URL|\"text\"|default",
       .help = "what to answer instead of the built-in page for an error status" },
@@ -158,4 +163,6 @@ static const config_directive error_document_directives[] = {
 const module error_document_module = {
     .name = "error_document",
     .directives = error_document_directives,
+    .dir_config_size = sizeof(error_document_dir_config),
+    .error_response = error_document_serve,
 };

@@ -21,6 +21,21 @@
 
 extern const module error_document_module;
 
+/* ErrorDocument status value: what answers an error (this module serves it). */
+typedef enum {
+    ERROR_DOCUMENT_DEFAULT,   /* "default": the built-in page, cancelling an inherited one */
+    ERROR_DOCUMENT_LOCAL,     /* a local URL-path, served by an internal GET sub-request */
+    ERROR_DOCUMENT_REDIRECT,  /* an external URL: 302 to it */
+    ERROR_DOCUMENT_TEXT,      /* the text itself, as text/html */
+} error_document_kind;
+
+typedef struct error_document {
+    struct error_document *next;
+    int status;
+    error_document_kind kind;
+    char *value;
+} error_document;
+
 /* Which form an ErrorDocument value takes (without "default"). */
 error_document_kind error_document_classify(const char *value);
 

@@ -11,6 +11,20 @@
 #include "../core/module.h"
 #include "../http/response.h"
 
+/* ExpiresActive, ExpiresByType, ExpiresDefault */
+typedef struct {
+    bool expires_active;
+    expires_rule *expires_by_type;
+    expires_rule *expires_default;
+} expires_dir_config;
+
+extern const module expires_module;
+
+static const expires_dir_config *expires_settings(const dir_config *dir)
+{
+    return module_dir_config(dir, &expires_module);
+}
+
 /* Long enough for anything sensible, short enough that base + seconds
  * cannot overflow a time_t. */
 #define EXPIRES_MAX_SECONDS ((int64_t)1 << 40)
@@ -133,24 +147,24 @@ static const expires_rule *find_rule(const dir_config *dir, const char *content_
     if (content_type) {
         size_t length = strcspn(content_type, "; \t");
         const char *slash = memchr(content_type, '/', length);
-        for (const expires_rule *rule = dir->expires_by_type; rule; rule = rule->next)
+        for (const expires_rule *rule = expires_settings(dir)->expires_by_type; rule; rule = rule->next)
             if (strlen(rule->type) == length && strncasecmp(rule->type, content_type, length) == 0)
                 return rule;
         if (slash) {
             size_t major = (size_t)(slash - content_type) + 1;
-            for (const expires_rule *rule = dir->expires_by_type; rule; rule = rule->next)
+            for (const expires_rule *rule = expires_settings(dir)->expires_by_type; rule; rule = rule->next)
                 if (strlen(rule->type) == major + 1 && rule->type[major] == '*' &&
                     strncasecmp(rule->type, content_type, major) == 0)
                     return rule;
         }
     }
-    return dir->expires_default;
+    return expires_settings(dir)->expires_default;
 }
 
 void expires_apply(request *r)
 {
     const dir_config *dir = r->dir;
-    if (!dir->expires_active || r->status >= 400 || r->status < 200)
+    if (!dir || !expires_settings(dir)->expires_active || r->status >= 400 || r->status < 200)
         return;
     for (int i = 0; i < r->header_count; i++)
         if (strcasecmp(r->headers[i].name, "Expires") == 0)
@@ -248,8 +262,8 @@ static int set_expires_default(config_parse *parse, const config_directive *d, v
     return WEFT_OK;
 }
 
-#define DIR_FIELD(field) .scope = SCOPE_DIRECTORY, .offset = offsetof(dir_config, field), \
-                         .size = sizeof(((dir_config *)0)->field)
+#define DIR_FIELD(field) .scope = SCOPE_DIRECTORY, .offset = offsetof(expires_dir_config, field), \
+                         .size = sizeof(((expires_dir_config *)0)->field)
 
 static const config_directive expires_directives[] = {
     { .name = "ExpiresActive", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(expires_active), .min_args = 1,
@@ -264,8 +278,11 @@ static const config_directive expires_directives[] = {
       .help = "the expiry time of responses no ExpiresByType covers" },
     { .name = NULL },
 };
+#undef DIR_FIELD
 
 const module expires_module = {
     .name = "expires",
     .directives = expires_directives,
+    .dir_config_size = sizeof(expires_dir_config),
+    .response_head = expires_apply,
 };

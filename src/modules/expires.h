@@ -13,7 +13,7 @@
  * (30 days), week(s), day(s), hour(s), minute(s), second(s) (a year is 365
  * days); or the short form A<seconds> / M<seconds>.
  *
- * Applied (from headers_finalize_response, before Header) to responses from
+ * Applied (its response_head hook, before Header) to responses from
  * 200 to 399 that have no Expires field yet: the rule for the Content-Type
  * (parameters aside, case-insensitive), else the rule for its major type
  * with a star, else ExpiresDefault.  A modification-based rule needs a

@@ -13,7 +13,34 @@
 #include <unistd.h>
 
 #include "../core/module.h"
+#include "compress.h"
 #include "file_watch.h"
+
+/* FileCacheSize, FileCacheMaxFile (bytes; size 0 = off), FileCacheWatch */
+typedef struct {
+    int64_t file_cache_size;
+    int64_t file_cache_max_file;
+    bool file_cache_watch;  /* inotify instead of a stat per hit (file_watch.h) */
+    int64_t compressed_cache_size;  /* CompressedCacheSize (compress_cache.c); 0 = off */
+} file_cache_config;
+
+extern const module file_cache_module;
+
+static const file_cache_config *file_cache_settings(const server_config *server)
+{
+    return module_server_config(server, &file_cache_module);
+}
+
+bool file_cache_enabled(const server_config *server)
+{
+    return file_cache_settings(server)->file_cache_size > 0;
+}
+
+size_t file_cache_variant_bound(const server_config *server)
+{
+    const file_cache_config *settings = file_cache_settings(server);
+    return settings->file_cache_size > 0 ? (size_t)settings->compressed_cache_size : 0;
+}
 
 #define BUCKETS 1024  /* power of two */
 
@@ -22,6 +49,7 @@ struct file_cache_entry {
     file_cache_entry *lru_previous;
     file_cache_entry *lru_next;
     uint64_t hash;
+    uint64_t id;               /* file_cache_entry_id */
     bool follow_symlinks;
     bool linked;               /* in the table; an unlinked entry dies with its last reference */
     int references;            /* guarded by the cache lock */
@@ -45,6 +73,7 @@ static file_cache_entry *buckets[BUCKETS];
 static file_cache_entry *lru_newest;
 static file_cache_entry *lru_oldest;
 static size_t cache_bytes;
+static uint64_t last_id;
 
 static uint64_t hash_path(const char *path, bool follow_symlinks)
 {
@@ -110,6 +139,7 @@ static void unlink_entry(file_cache_entry *entry)
     lru_unlink(entry);
     entry->linked = false;
     cache_bytes -= entry_cost(entry);
+    compress_cache_forget(entry->id);  /* its compressed variants go with it */
     if (entry->references == 0)
         destroy(entry);
 }
@@ -133,7 +163,7 @@ static void reference_for(request *r, file_cache_entry *entry)
 const file_cache_entry *file_cache_lookup(request *r, const char *path, bool follow_symlinks,
                                           struct stat *info)
 {
-    if (r->server->file_cache_size == 0)
+    if (file_cache_settings(r->server)->file_cache_size == 0)
         return NULL;
     uint64_t hash = hash_path(path, follow_symlinks);
     int64_t now = monotonic_ms();
@@ -196,8 +226,8 @@ const file_cache_entry *file_cache_insert(request *r, const char *path, bool fol
                                           const struct stat *info)
 {
     const server_config *server = r->server;
-    if (server->file_cache_size == 0 || !S_ISREG(info->st_mode) || info->st_size > server->file_cache_max_file ||
-        (int64_t)info->st_size > server->file_cache_size)
+    if (file_cache_settings(server)->file_cache_size == 0 || !S_ISREG(info->st_mode) || info->st_size > file_cache_settings(server)->file_cache_max_file ||
+        (int64_t)info->st_size > file_cache_settings(server)->file_cache_size)
         return NULL;
     /* Watches first, then a look at the path: a change after the look is
      * reported, and one before it shows in the comparison (the path may no
@@ -207,7 +237,7 @@ const file_cache_entry *file_cache_insert(request *r, const char *path, bool fol
     pthread_mutex_unlock(&cache_lock);
     int watches[FILE_WATCH_MAX_PER_FILE];
     int watch_count = 0;
-    if (server->file_cache_watch) {
+    if (file_cache_settings(server)->file_cache_watch) {
         struct stat current;
         watch_count = file_watch_add(path, follow_symlinks, watches, FILE_WATCH_MAX_PER_FILE);
         if (watch_count < 0)
@@ -256,8 +286,9 @@ const file_cache_entry *file_cache_insert(request *r, const char *path, bool fol
         }
     }
     size_t cost = entry_cost(entry);
-    while (lru_oldest && cache_bytes + cost > (size_t)server->file_cache_size)
+    while (lru_oldest && cache_bytes + cost > (size_t)file_cache_settings(server)->file_cache_size)
         unlink_entry(lru_oldest);
+    entry->id = ++last_id;
     entry->hash_next = *link;
     *link = entry;
     entry->linked = true;
@@ -273,10 +304,23 @@ const char *file_cache_data(const file_cache_entry *entry)
     return entry->data;
 }
 
+uint64_t file_cache_entry_id(const file_cache_entry *entry)
+{
+    return entry->id;  /* set before the entry was published, never changed */
+}
+
+bool file_cache_entry_current(const file_cache_entry *entry)
+{
+    pthread_mutex_lock(&cache_lock);
+    bool linked = entry->linked;
+    pthread_mutex_unlock(&cache_lock);
+    return linked;
+}
+
 /* ---- configuration ------------------------------------------------------ */
 
-#define SERVER_FIELD(field) .scope = SCOPE_SERVER, .offset = offsetof(server_config, field), \
-                            .size = sizeof(((server_config *)0)->field)
+#define SERVER_FIELD(field) .scope = SCOPE_SERVER, .offset = offsetof(file_cache_config, field), \
+                            .size = sizeof(((file_cache_config *)0)->field)
 
 static int set_bytes(config_parse *parse, const config_directive *directive, void *target, int argc,
                      char **argv)
@@ -310,14 +354,19 @@ static const config_directive file_cache_directives[] = {
       .max_args = 1, .set = config_set_flag, .default_value = "On", .syntax = "On|Off",
       .help = "On: a cached file is served without a stat() until inotify reports a change to it or to a "
               "directory on its path (and at least once a second); Off: stat() on every hit" },
+    { .name = "CompressedCacheSize", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(compressed_cache_size),
+      .min_args = 1, .max_args = 1, .set = set_bytes, .default_value = "16M", .syntax = "bytes[K|M]",
+      .help = "memory each child may use to keep compressed variants (gzip, brotli) of the files the file "
+              "cache holds, so that serving one again costs no compression; 0 turns it off" },
     { .name = NULL },
 };
+#undef SERVER_FIELD
 
 /* ---- change notification ------------------------------------------------ */
 
 static int watch_descriptor(const server_config *server)
 {
-    if (server->file_cache_size == 0 || !server->file_cache_watch)
+    if (file_cache_settings(server)->file_cache_size == 0 || !file_cache_settings(server)->file_cache_watch)
         return -1;
     return file_watch_open();
 }
@@ -342,6 +391,7 @@ static void on_watch_event(void)
 const module file_cache_module = {
     .name = "file_cache",
     .directives = file_cache_directives,
+    .server_config_size = sizeof(file_cache_config),
     .child_event_fd = watch_descriptor,
     .child_event = on_watch_event,
 };

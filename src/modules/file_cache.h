@@ -22,6 +22,8 @@
  *   FileCacheSize bytes      per child; 0 turns the cache off (default 8M)
  *   FileCacheMaxFile bytes   largest file kept (default 64K)
  *   FileCacheWatch On|Off    inotify instead of a stat per hit (default On)
+ *   CompressedCacheSize bytes  per child, for compressed variants of the
+ *                            cached files (compress.h); 0 turns it off (16M)
  *
  * Threads of a child share one cache (a mutex around a hash table and an
  * LRU list); a response holds a reference to its entry until the request
@@ -46,5 +48,15 @@ const file_cache_entry *file_cache_lookup(request *r, const char *path, bool fol
 const file_cache_entry *file_cache_insert(request *r, const char *path, bool follow_symlinks, int fd,
                                           const struct stat *info);
 const char *file_cache_data(const file_cache_entry *entry);
+/* FileCacheSize is not 0. */
+bool file_cache_enabled(const server_config *server);
+/* A number no other entry of this process ever has (compress_cache.c keys
+ * an entry's compressed variants by it). */
+uint64_t file_cache_entry_id(const file_cache_entry *entry);
+/* Is the entry still in the cache (not dropped for a change or evicted)? */
+bool file_cache_entry_current(const file_cache_entry *entry);
+/* CompressedCacheSize: the bytes compressed variants may take (0: keep
+ * none; also 0 while the file cache itself is off). */
+size_t file_cache_variant_bound(const server_config *server);
 
 #endif

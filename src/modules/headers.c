@@ -18,7 +18,26 @@
 
 #include "../core/module.h"
 #include "../http/response.h"
-#include "expires.h"
+
+/* Header actions in order; AddCharset (extension -> charset in `type`);
+ * AddDefaultCharset (NULL = Off) */
+typedef struct {
+    struct header_action *header_actions;
+    mime_addition *add_charsets;
+    char *default_charset;
+} headers_dir_config;
+
+extern const module headers_module;
+
+static const headers_dir_config *headers_settings(const dir_config *dir)
+{
+    return module_dir_config(dir, &headers_module);
+}
+
+bool headers_have_charsets(const dir_config *dir)
+{
+    return headers_settings(dir)->add_charsets != NULL;
+}
 
 typedef enum {
     HEADER_SET,
@@ -238,7 +257,7 @@ const char *headers_type_with_charset(request *r, const char *type, const char *
     while (extension) {
         extension++;
         size_t length = strcspn(extension, ".");
-        for (const mime_addition *entry = r->dir->add_charsets; entry; entry = entry->next) {
+        for (const mime_addition *entry = headers_settings(r->dir)->add_charsets; entry; entry = entry->next) {
             if (strlen(entry->extension) == length && strncasecmp(entry->extension, extension, length) == 0) {
                 charset = entry->type;
                 break;
@@ -259,7 +278,7 @@ static bool wants_default_charset(const char *type)
 
 const char *headers_type_with_default_charset(request *r, const char *type)
 {
-    const char *charset = r->dir ? r->dir->default_charset : NULL;
+    const char *charset = r->dir ? headers_settings(r->dir)->default_charset : NULL;
     if (!charset || !type || !wants_default_charset(type) || has_charset(type))
         return type;
     return with_charset(r, type, charset);
@@ -272,12 +291,11 @@ void headers_finalize_response(request *r)
     const dir_config *dir = r->dir;
     if (!dir)
         return;
-    if (dir->expires_active)
-        expires_apply(r);
-    if (dir->default_charset && r->content_type)
+    const headers_dir_config *config = headers_settings(dir);
+    if (config->default_charset && r->content_type)
         r->content_type = headers_type_with_default_charset(r, r->content_type);
     bool success = (r->status >= 200 && r->status < 300) || r->status == 304;
-    for (const header_action *action = dir->header_actions; action; action = action->next)
+    for (const header_action *action = config->header_actions; action; action = action->next)
         if (action->always || success)
             apply_action(r, action);
 }
@@ -374,7 +392,7 @@ static int set_header(config_parse *parse, const config_directive *d, void *targ
                                                              : FIELD_EXTRA;
     /* In file order: appended to what this section already has. */
     header_action **tail = target;
-    if (!config_was_set((const char *)target - d->offset, d))
+    if (!config_was_set_here(parse, d))
         *tail = NULL;
     while (*tail)
         tail = &(*tail)->next;
@@ -457,8 +475,8 @@ static int set_default_charset(config_parse *parse, const config_directive *d, v
     return WEFT_OK;
 }
 
-#define DIR_FIELD(field) .scope = SCOPE_DIRECTORY, .offset = offsetof(dir_config, field), \
-                         .size = sizeof(((dir_config *)0)->field)
+#define DIR_FIELD(field) .scope = SCOPE_DIRECTORY, .offset = offsetof(headers_dir_config, field), \
+                         .size = sizeof(((headers_dir_config *)0)->field)
 
 static const config_directive headers_directives[] = {
     { .name = "Header", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(header_actions), .min_args = 2,
@@ -474,8 +492,11 @@ static const config_directive headers_directives[] = {
       .help = "adds a charset to text/plain and text/html responses that have none" },
     { .name = NULL },
 };
+#undef DIR_FIELD
 
 const module headers_module = {
     .name = "headers",
     .directives = headers_directives,
+    .dir_config_size = sizeof(headers_dir_config),
+    .response_head = headers_finalize_response,
 };

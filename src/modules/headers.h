@@ -14,17 +14,20 @@
  *   AddCharset charset .ext ...       anywhere; any extension of the name.
  *   AddDefaultCharset On|Off|charset  anywhere (On = iso-8859-1); added to
  *                         text/plain and text/html without a charset.
- * The expires module (modules/expires.c) is run from here as well.
+ * The expires module (modules/expires.c) has its own response_head hook,
+ * which runs first.
  */
 #ifndef WEFT_MODULES_HEADERS_H
 #define WEFT_MODULES_HEADERS_H
 
 #include "../http/request.h"
 
-/* Called by the connection layer once per response, before serializing it.
- * Costs a few comparisons when nothing is configured. */
+/* The module's response_head hook: once per response, before it is
+ * serialised.  Costs a few comparisons when nothing is configured. */
 void headers_finalize_response(request *r);
 
+/* AddCharset applies somewhere in dir. */
+bool headers_have_charsets(const dir_config *dir);
 /* type with "; charset=X" when AddCharset names one of name's extensions
  * and type has no charset yet; type itself otherwise (no allocation). */
 const char *headers_type_with_charset(request *r, const char *type, const char *name);

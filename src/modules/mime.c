@@ -193,6 +193,16 @@ const char *mime_path_extension(const char *path, size_t *length)
     return dot + 1;
 }
 
+static mime_server_config *mime_server_settings(const server_config *server)
+{
+    return module_server_config(server, &mime_module);
+}
+
+static const mime_dir_config *mime_dir_settings(const dir_config *dir)
+{
+    return module_dir_config(dir, &mime_module);
+}
+
 const char *mime_type_for_path(const server_config *server, const dir_config *dir,
                                const char *path)
 {
@@ -200,13 +210,13 @@ const char *mime_type_for_path(const server_config *server, const dir_config *di
     const char *extension = mime_path_extension(path, &length);
     if (!extension)
         return NULL;
-    for (const mime_addition *addition = dir ? dir->add_types : NULL; addition;
+    for (const mime_addition *addition = dir ? mime_dir_settings(dir)->add_types : NULL; addition;
          addition = addition->next) {
         if (strlen(addition->extension) == length &&
             strncasecmp(addition->extension, extension, length) == 0)
             return addition->type;
     }
-    return mime_table_lookup(server ? server->mime_types : NULL, extension, length);
+    return mime_table_lookup(server ? mime_server_settings(server)->mime_types : NULL, extension, length);
 }
 
 /* --- configuration --- */
@@ -284,15 +294,15 @@ static int load_into_new_table(server_config *server, const char *path)
     mime_table *table = mime_table_create(server->pool);
     if (mime_table_load(table, path) != WEFT_OK)
         return WEFT_ERROR;
-    server->mime_types = table;
+    mime_server_settings(server)->mime_types = table;
     return WEFT_OK;
 }
 
 static int mime_post_config(config_parse *parse, server_config *server)
 {
-    if (server->types_config) {
-        if (load_into_new_table(server, server->types_config) != WEFT_OK)
-            return config_error(parse, "TypesConfig: cannot open '%s': %s", server->types_config,
+    if (mime_server_settings(server)->types_config) {
+        if (load_into_new_table(server, mime_server_settings(server)->types_config) != WEFT_OK)
+            return config_error(parse, "TypesConfig: cannot open '%s': %s", mime_server_settings(server)->types_config,
                                 strerror(errno));
         return WEFT_OK;
     }
@@ -300,7 +310,7 @@ static int mime_post_config(config_parse *parse, server_config *server)
     const char *candidates[] = { SYSTEM_TYPES_FILE, config_resolve_path(parse, BUNDLED_TYPES_FILE) };
     for (size_t i = 0; i < COUNT_OF(candidates); i++) {
         if (load_into_new_table(server, candidates[i]) == WEFT_OK) {
-            server->types_config = pool_strdup(server->pool, candidates[i]);
+            mime_server_settings(server)->types_config = pool_strdup(server->pool, candidates[i]);
             return WEFT_OK;
         }
     }
@@ -308,7 +318,7 @@ static int mime_post_config(config_parse *parse, server_config *server)
      * is legal (the client sniffs or treats it as application/octet-stream). */
     config_warning(parse, "TypesConfig: neither %s nor %s can be read; only AddType sets Content-Type",
                    candidates[0], candidates[1]);
-    server->mime_types = mime_table_create(server->pool);
+    mime_server_settings(server)->mime_types = mime_table_create(server->pool);
     return WEFT_OK;
 }
 
@@ -320,7 +330,7 @@ static const config_directive mime_directives[] = {
         .min_args = 1,
         .max_args = 1,
         .set = config_set_path,
-        .offset = offsetof(server_config, types_config),
+        .offset = offsetof(mime_server_config, types_config),
         .size = sizeof(char *),
         .syntax = "file",
         .help = "the mime.types file mapping extensions to media types "
@@ -333,7 +343,7 @@ static const config_directive mime_directives[] = {
         .min_args = 2,
         .max_args = ARGS_UNLIMITED,
         .set = set_add_type,
-        .offset = offsetof(dir_config, add_types),
+        .offset = offsetof(mime_dir_config, add_types),
         .size = sizeof(mime_addition *),
         .merge = merge_add_types,
         .syntax = "media-type extension [extension ...]",
@@ -346,5 +356,6 @@ const module mime_module = {
     .name = "mime",
     .directives = mime_directives,
     .post_config = mime_post_config,
-    .handler = NULL,
+    .server_config_size = sizeof(mime_server_config),
+    .dir_config_size = sizeof(mime_dir_config),
 };

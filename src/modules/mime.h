@@ -30,6 +30,16 @@
 
 extern const module mime_module;
 
+/* The module's own configuration (module.h). */
+typedef struct {
+    char *types_config;              /* TypesConfig, or the file post_config found */
+    struct mime_table *mime_types;   /* loaded by post_config */
+} mime_server_config;
+
+typedef struct {
+    mime_addition *add_types;        /* AddType, searched before TypesConfig */
+} mime_dir_config;
+
 typedef struct mime_table mime_table;
 
 /* The media type for the file name at the end of path (AddType of dir

@@ -24,6 +24,9 @@ extern const module access_log_module;
 extern const module status_module;
 extern const module reqtimeout_module;
 extern const module file_cache_module;
+extern const module filter_module;
+extern const module deflate_module;
+extern const module brotli_module;
 
 const module *const weft_modules[] = {
     &core_module,
@@ -39,12 +42,15 @@ const module *const weft_modules[] = {
     &cgi_module,          /* translate: ScriptAlias; handler: before static files */
     &static_module,
     &autoindex_module,
+    &expires_module,      /* response_head: Expires before Header, which may change what it set */
     &headers_module,
-    &expires_module,
     &access_log_module,
     &status_module,
     &reqtimeout_module,
     &file_cache_module,
+    &filter_module,       /* SetOutputFilter & co.: adds output filters before the handler */
+    &deflate_module,      /* the DEFLATE and BROTLI_COMPRESS filters' settings */
+    &brotli_module,
     NULL,
 };
 

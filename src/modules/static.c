@@ -55,8 +55,33 @@
 #include "headers.h"
 #include "mime.h"
 
-#define DIR_FIELD(field) .scope = SCOPE_DIRECTORY, .offset = offsetof(dir_config, field), \
-                         .size = sizeof(((dir_config *)0)->field)
+/* FileETag components (static_dir_config.file_etag). */
+enum {
+    FILE_ETAG_INODE = 1 << 0,
+    FILE_ETAG_MTIME = 1 << 1,
+    FILE_ETAG_SIZE = 1 << 2,
+    FILE_ETAG_NONE = 1 << 3,
+};
+
+/* FileETag bits (FILE_ETAG_*, + and - as for Options), MaxRanges & co.
+ * (RANGE_UNLIMITED = -1), PrecompressedGzip */
+typedef struct {
+    options_setting file_etag;
+    int max_ranges;
+    int max_range_overlaps;
+    int max_range_reversals;
+    bool precompressed_gzip;
+} static_dir_config;
+
+extern const module static_module;
+
+static const static_dir_config *static_settings(const dir_config *dir)
+{
+    return module_dir_config(dir, &static_module);
+}
+
+#define DIR_FIELD(field) .scope = SCOPE_DIRECTORY, .offset = offsetof(static_dir_config, field), \
+                         .size = sizeof(((static_dir_config *)0)->field)
 
 #define DEFAULT_FILE_ETAG (FILE_ETAG_MTIME | FILE_ETAG_SIZE)
 #define DEFAULT_MAX_RANGES 200
@@ -118,7 +143,7 @@ static void collect_fields(const request *r, static_fields *out)
  * nothing at all means the default, MTime Size. */
 static unsigned effective_file_etag(const dir_config *dir)
 {
-    const options_setting *setting = &dir->file_etag;
+    const options_setting *setting = &static_settings(dir)->file_etag;
     unsigned bits = (setting->value & ~setting->remove) | setting->add;
     if (bits & FILE_ETAG_NONE)
         return 0;
@@ -211,7 +236,8 @@ static void choose_boundary(void)
 static int serve_ranges(request *r, int fd, int64_t size, slice range)
 {
     const dir_config *dir = r->dir;
-    http_range_limits limits = { dir->max_ranges, dir->max_range_overlaps, dir->max_range_reversals };
+    const static_dir_config *settings = static_settings(dir);
+    http_range_limits limits = { settings->max_ranges, settings->max_range_overlaps, settings->max_range_reversals };
     http_byte_range *ranges;
     int count;
     switch (http_range_parse(range, size, &limits, r->pool, &ranges, &count)) {
@@ -278,7 +304,7 @@ static int open_gzip_variant(request *r, const file_origin *origin, struct stat 
 static bool cache_applies(const request *r)
 {
     slice range;
-    return r->server->file_cache_size > 0 && !r->dir->precompressed_gzip && r->error_status == 0 &&
+    return file_cache_enabled(r->server) && !static_settings(r->dir)->precompressed_gzip && r->error_status == 0 &&
            !request_header_slice(r, "Range", &range);
 }
 
@@ -288,12 +314,13 @@ static int serve_file(request *r, int fd, const file_cache_entry *cached, const 
                       const file_origin *origin)
 {
     const dir_config *dir = r->dir;
+    const static_dir_config *settings = static_settings(dir);
     static_fields fields;
     collect_fields(r, &fields);
 
     struct stat info = *opened;
     bool gzip = false;
-    if (!cached && dir->precompressed_gzip && fields.accept_encoding.data &&
+    if (!cached && settings->precompressed_gzip && fields.accept_encoding.data &&
         http_accepts_encoding(fields.accept_encoding, "gzip") && !name_ends_with_gz(origin->name)) {
         struct stat variant;
         int variant_fd = open_gzip_variant(r, origin, &variant);
@@ -306,7 +333,7 @@ static int serve_file(request *r, int fd, const file_cache_entry *cached, const 
     }
 
     const char *type = mime_type_for_path(r->server, dir, origin->name);
-    if (type && dir->add_charsets)
+    if (type && headers_have_charsets(dir))
         type = headers_type_with_charset(r, type, origin->name);
     r->content_type = type;
     r->etag = make_etag(r, &info, gzip);
@@ -331,15 +358,15 @@ static int serve_file(request *r, int fd, const file_cache_entry *cached, const 
             if (fd >= 0)
                 close(fd);
             r->status = 304;
-            response_add_header_constant(r, "Accept-Ranges", dir->max_ranges == 0 ? "none" : "bytes");
-            if (dir->precompressed_gzip)
+            response_add_header_constant(r, "Accept-Ranges", settings->max_ranges == 0 ? "none" : "bytes");
+            if (settings->precompressed_gzip)
                 response_add_header_constant(r, "Vary", "Accept-Encoding");
             return WEFT_OK;
         }
     }
 
     int ranged = 0;
-    if (fd >= 0 && fresh && fields.conditionals.range.data && r->method == HTTP_METHOD_GET && dir->max_ranges != 0 &&
+    if (fd >= 0 && fresh && fields.conditionals.range.data && r->method == HTTP_METHOD_GET && settings->max_ranges != 0 &&
         http_if_range_holds(fields.conditionals.if_range, r->etag, modified, r->start_seconds))
         ranged = serve_ranges(r, fd, (int64_t)info.st_size, fields.conditionals.range);
     if (ranged == 416)
@@ -352,13 +379,14 @@ static int serve_file(request *r, int fd, const file_cache_entry *cached, const 
             if (fd >= 0)
                 close(fd);
             response_set_body_memory(r, file_cache_data(cached), (size_t)info.st_size);
+            r->body_origin = cached;  /* for the compressed-variant cache (compress.h) */
         } else {
             response_set_body_file(r, fd, 0, (int64_t)info.st_size);
         }
     }
     if (fresh)
-        response_add_header_constant(r, "Accept-Ranges", dir->max_ranges == 0 ? "none" : "bytes");
-    if (dir->precompressed_gzip)
+        response_add_header_constant(r, "Accept-Ranges", settings->max_ranges == 0 ? "none" : "bytes");
+    if (settings->precompressed_gzip)
         response_add_header_constant(r, "Vary", "Accept-Encoding");
     if (gzip)
         response_add_header_constant(r, "Content-Encoding", "gzip");
@@ -599,19 +627,16 @@ static const config_directive static_directives[] = {
     { .name = "PrecompressedGzip", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(precompressed_gzip),
       .min_args = 1, .max_args = 1, .set = config_set_flag, .default_value = "Off", .syntax = "On|Off",
       .help = "serve NAME.gz for NAME to clients that accept gzip" },
-    { .name = "EnableSendfile", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(enable_sendfile),
-      .min_args = 1, .max_args = 1, .set = config_set_flag, .default_value = "On", .syntax = "On|Off",
-      .help = "send files larger than FileCacheMaxFile with sendfile(2); Off reads them into memory "
-              "first (for file systems where sendfile misbehaves, as Apache's)" },
     { .name = "EnableMMAP", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_DIRECTORY, .min_args = 1,
       .max_args = 1, .set = set_enable_mmap, .syntax = "On|Off",
       .help = "accepted for Apache configurations: weft never memory-maps the files it sends" },
     { .name = NULL },
 };
+#undef DIR_FIELD
 
 const module static_module = {
     .name = "static",
     .directives = static_directives,
-    .post_config = NULL,
+    .dir_config_size = sizeof(static_dir_config),
     .handler = static_handler,
 };

@@ -42,6 +42,13 @@
 #include "../os/os.h"
 #include "status_internal.h"
 
+/* ExtendedStatus */
+typedef struct {
+    bool extended_status;
+} status_server_config;
+
+extern const module status_module;
+
 #ifndef WEFT_BUILD_DATE
 #define WEFT_BUILD_DATE __DATE__ " " __TIME__
 #endif
@@ -535,7 +542,8 @@ static int status_handler(request *r)
     if (!board || !board->header)
         return 503;
 
-    bool extended = r->server->extended_status;
+    const status_server_config *config = module_server_config(r->server, &status_module);
+    bool extended = config->extended_status;
     status_facts facts;
     status_gather(r, board, &facts);
     buffer body;
@@ -560,7 +568,7 @@ static int status_handler(request *r)
 
 static const config_directive status_directives[] = {
     { .name = "ExtendedStatus", .contexts = CONTEXT_SERVER_ONLY, .scope = SCOPE_SERVER,
-      .offset = offsetof(server_config, extended_status), .size = sizeof(bool), .min_args = 1,
+      .offset = offsetof(status_server_config, extended_status), .size = sizeof(bool), .min_args = 1,
       .max_args = 1, .set = config_set_flag, .default_value = "On", .syntax = "On|Off",
       .help = "whether the status page shows totals and the per-thread table (weft keeps the "
               "counters either way)" },
@@ -570,5 +578,6 @@ static const config_directive status_directives[] = {
 const module status_module = {
     .name = "status",
     .directives = status_directives,
+    .server_config_size = sizeof(status_server_config),
     .handler = status_handler,
 };

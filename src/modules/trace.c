@@ -3,8 +3,8 @@
  *
  *   TraceEnable On|Off    server or virtual host, default Off
  *
- * Off (the default): request.c answers TRACE with 405, as Apache's stock
- * configuration would if it followed its own security advice.  On: this
+ * Off (the default): this module's handler answers TRACE with 405, as
+ * Apache's stock configuration would if it followed its own security advice.  On: this
  * module's handler, which runs before every other handler, reflects the
  * request head back as a message/http body: the request line and every
  * field as received, except those that carry credentials (Authorization,
@@ -16,6 +16,12 @@
 #include "../core/module.h"
 #include "../http/request.h"
 #include "../http/response.h"
+
+typedef struct {
+    bool trace_enable;  /* TraceEnable */
+} trace_server_config;
+
+extern const module trace_module;
 
 static bool is_sensitive(const char *name, size_t length)
 {
@@ -30,9 +36,12 @@ static int trace_handler(request *r)
 {
     if (r->method != HTTP_METHOD_TRACE)
         return WEFT_DECLINED;
-    /* request.c only lets TRACE through when TraceEnable is on; check
-     * anyway, so that nothing else can turn it on by accident. */
-    if (!r->server->trace_enable || !r->head)
+    const trace_server_config *config = module_server_config(r->server, &trace_module);
+    if (!config->trace_enable) {
+        response_add_header(r, "Allow", "GET, HEAD, OPTIONS");
+        return 405;
+    }
+    if (!r->head)
         return WEFT_DECLINED;
     if (r->parser.chunked || r->parser.content_length > 0)
         return 413;
@@ -72,7 +81,7 @@ static int trace_handler(request *r)
 
 static const config_directive trace_directives[] = {
     { .name = "TraceEnable", .contexts = CONTEXT_SERVER_OR_VHOST, .scope = SCOPE_SERVER,
-      .offset = offsetof(server_config, trace_enable), .size = sizeof(bool), .min_args = 1, .max_args = 1,
+      .offset = offsetof(trace_server_config, trace_enable), .size = sizeof(bool), .min_args = 1, .max_args = 1,
       .set = config_set_flag, .default_value = "Off", .syntax = "On|Off",
       .help = "whether TRACE requests are answered (Off: 405)" },
     { .name = NULL },
@@ -81,5 +90,6 @@ static const config_directive trace_directives[] = {
 const module trace_module = {
     .name = "trace",
     .directives = trace_directives,
+    .server_config_size = sizeof(trace_server_config),
     .handler = trace_handler,
 };

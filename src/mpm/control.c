@@ -24,8 +24,8 @@
 #include <unistd.h>
 
 #include "../core/log.h"
+#include "../core/module.h"
 #include "../core/piped_log.h"
-#include "../modules/access_log.h"
 #include "../os/os.h"
 #include "../os/sd_notify.h"
 #include "child.h"
@@ -265,10 +265,10 @@ static void restart(control_state *s, bool graceful)
     } else {
         use_error_log(s, &target, next);
     }
-    if (access_log_open(next) != WEFT_OK)
+    if (modules_open_logs(next) != WEFT_OK)
         log_message(LOG_LEVEL_ERROR, "the access logs of the new configuration could not be opened; "
                                      "new children write none");
-    access_log_close(s->server);  /* a piped log both use keeps its program */
+    modules_close_logs(s->server);  /* a piped log both use keeps its program */
     piped_log_maintain(monotonic_ms());
     listen_commit();
 
@@ -430,7 +430,7 @@ static int prepare(control_state *s, log_target *target)
     log_threshold = server->log_level;  /* still on stderr */
     if (server->listen_count == 0) {
         startup_failed(s, "no listening sockets available, shutting down");
-    } else if (access_log_open(server) != WEFT_OK) {
+    } else if (modules_open_logs(server) != WEFT_OK) {
         startup_failed(s, "could not open the access logs");
     } else if (listen_prepare(server, error, sizeof error) != WEFT_OK) {
         startup_failed(s, "%s", error);
@@ -460,7 +460,7 @@ static int prepare(control_state *s, log_target *target)
 static void clean_up(control_state *s)
 {
     listen_close_all();
-    access_log_close(s->server);
+    modules_close_logs(s->server);
     remove_pid_file(s);
     weft_scoreboard = NULL;
     scoreboard_destroy(&s->board);
@@ -495,7 +495,7 @@ int control_run(const config_options *options, server_config *server, int flags)
     log_target target;
     if (prepare(s, &target) != WEFT_OK) {
         listen_close_all();
-        access_log_close(server);
+        modules_close_logs(server);
         if (s->board.header)
             scoreboard_destroy(&s->board);
         config_free(server);

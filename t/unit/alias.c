@@ -7,6 +7,9 @@
  */
 #include "tap.h"
 
+/* module_server_config / module_dir_config are defined below (module.h). */
+#define WEFT_MODULE_CONFIG_STUBS
+
 #include "../../src/core/buffer.c"
 #include "../../src/core/pool.c"
 #include "../../src/core/match.c"
@@ -21,6 +24,7 @@ char *config_resolve_path(config_parse *parse, const char *path) { return (char 
 regex_t *config_regex(config_parse *parse, const char *pattern, int flags) { return NULL; }
 char *config_regex_prefix(config_parse *parse, const char *pattern) { return ""; }
 void config_dump_line(FILE *out, const config_directive *directive, int argc, const char *const *argv) {}
+void *module_server_config(const server_config *server, const module *m) { return NULL; }
 
 static pool *p;
 

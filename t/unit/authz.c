@@ -6,6 +6,9 @@
  */
 #include "tap.h"
 
+/* module_server_config / module_dir_config are defined below (module.h). */
+#define WEFT_MODULE_CONFIG_STUBS
+
 #include <arpa/inet.h>
 
 #include "../../src/core/pool.c"
@@ -18,6 +21,7 @@ const char *connection_local_address(const connection *c) { return "127.0.0.1"; 
 int config_error(config_parse *parse, const char *format, ...) { return WEFT_ERROR; }
 pool *config_pool(config_parse *parse) { return NULL; }
 void config_dump_line(FILE *out, const config_directive *directive, int argc, const char *const *argv) {}
+void *module_dir_config(const dir_config *dir, const module *m) { return NULL; }  /* authz_access is not tested here */
 
 static bool contains(const char *network_text, const char *address_text)
 {

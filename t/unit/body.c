@@ -6,6 +6,8 @@
  * to a temporary file. */
 #include "tap.h"
 
+#include <ctype.h>
+
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -171,6 +173,59 @@ static void test_chunked(pool *p)
     buffer_free(&out);
 }
 
+/* Input filters: one that upper-cases, one on top of it that drops 'L'
+ * (changing the length); both see the decoded (dechunked) body. */
+static int upper_read(request *r, input_filter *f, char *out, size_t size, size_t *got, bool may_wait)
+{
+    int rc = input_filter_read_below(r, f, out, size, got, may_wait);
+    for (size_t i = 0; rc == WEFT_OK && i < *got; i++)
+        out[i] = (char)toupper((unsigned char)out[i]);
+    return rc;
+}
+
+static int drop_read(request *r, input_filter *f, char *out, size_t size, size_t *got, bool may_wait)
+{
+    for (;;) {
+        int rc = input_filter_read_below(r, f, out, size, got, may_wait);
+        if (rc != WEFT_OK)
+            return rc;
+        size_t kept = 0;
+        for (size_t i = 0; i < *got; i++)
+            if (out[i] != 'L')
+                out[kept++] = out[i];
+        *got = kept;
+        (*(int *)f->context) += 1;
+        if (kept)
+            return WEFT_OK;  /* never WEFT_OK with nothing: read on instead */
+    }
+}
+
+static const input_filter_type upper_filter = { "UPPER", upper_read };
+static const input_filter_type drop_filter = { "DROP", drop_read };
+
+static void test_input_filters(pool *p)
+{
+    static const char head[] = "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel";
+    request *r = start(p, head);
+    int calls = 0;
+    input_filter_add(r, &upper_filter, NULL);
+    input_filter_add(r, &drop_filter, &calls);
+    client_sends("lo\r\n6\r\n world\r\n0\r\n\r\n");
+    buffer out = { 0 };
+    is_int(read_all(r, 2, &out), WEFT_DONE, "input filters: read to the end");
+    is_string(out.data, "HEO WORD", "... the dechunked body through both filters, in order");
+    ok(calls > 0, "... the top filter was called");
+    is_int(r->body_read.received, 11, "... body_read counts the framing's decoded bytes");
+    buffer_free(&out);
+
+    request *plain = start(p, "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nabcde");
+    input_filter_add(plain, &upper_filter, NULL);
+    buffer_init(&out, 16);
+    is_int(read_all(plain, 64, &out), WEFT_DONE, "input filter on a Content-Length body");
+    is_string(out.data, "ABCDE", "... filtered");
+    buffer_free(&out);
+}
+
 static void test_errors(pool *p)
 {
     dir.limit_request_body = 8;
@@ -284,6 +339,7 @@ int main(void)
     test_content_length(p);
     test_pipelined(p);
     test_chunked(p);
+    test_input_filters(p);
     test_errors(p);
     test_continue(p);
     test_spill(p);

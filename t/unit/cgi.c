@@ -6,6 +6,9 @@
  * replaced by the stand-ins below. */
 #include "tap.h"
 
+/* module_server_config / module_dir_config are defined below (module.h). */
+#define WEFT_MODULE_CONFIG_STUBS
+
 #include <stdlib.h>
 
 #include "../../src/core/buffer.c"
@@ -95,6 +98,22 @@ int cgi_run(request *r, const cgi_script *script, cgi_process *process)
     return WEFT_ERROR;
 }
 
+/* A server_config / dir_config with the module's own struct beside it:
+ * module_server_config and module_dir_config (core/config_merge.c, not
+ * linked) find it there. */
+typedef struct {
+    server_config server;
+    cgi_server_config cgi;
+} test_server;
+
+typedef struct {
+    dir_config dir;
+    cgi_dir_config cgi;
+} test_dir;
+
+void *module_server_config(const server_config *server, const module *m) { return &((test_server *)server)->cgi; }
+void *module_dir_config(const dir_config *dir, const module *m) { return &((test_dir *)dir)->cgi; }
+
 /* --- helpers --- */
 
 static pool *p;
@@ -136,21 +155,21 @@ static int count_variable(char **variables, const char *name)
 
 static void test_script_alias_directives(void)
 {
-    server_config server = { 0 };
+    test_server server = { 0 };
     const char *first[] = { "/cgi-bin/", "cgi" };
     const char *inner[] = { "/cgi-bin/x/", "/elsewhere/" };
     const char *bad_regex[] = { "^/(unclosed", "/x" };
     const char *relative_url[] = { "cgi-bin/", "/x" };
-    is_int(apply(&server, "ScriptAlias", 2, first), WEFT_OK, "ScriptAlias");
-    is_string(server.script_aliases->real, "/root/cgi", "a relative path is resolved against ServerRoot");
+    is_int(apply(&server.cgi, "ScriptAlias", 2, first), WEFT_OK, "ScriptAlias");
+    is_string(server.cgi.script_aliases->real, "/root/cgi", "a relative path is resolved against ServerRoot");
     int warnings = parse.warning_count;
-    is_int(apply(&server, "ScriptAlias", 2, inner), WEFT_OK, "a ScriptAlias inside an earlier one is accepted");
+    is_int(apply(&server.cgi, "ScriptAlias", 2, inner), WEFT_OK, "a ScriptAlias inside an earlier one is accepted");
     is_int(parse.warning_count, warnings + 1, "... with a warning that it will never match");
     int errors = parse.error_count;
-    is_int(apply(&server, "ScriptAliasMatch", 2, bad_regex), WEFT_ERROR, "a bad regex is an error");
-    is_int(apply(&server, "ScriptAlias", 2, relative_url), WEFT_ERROR, "a URL-path without '/' is an error");
+    is_int(apply(&server.cgi, "ScriptAliasMatch", 2, bad_regex), WEFT_ERROR, "a bad regex is an error");
+    is_int(apply(&server.cgi, "ScriptAlias", 2, relative_url), WEFT_ERROR, "a URL-path without '/' is an error");
     is_int(parse.error_count, errors + 2, "... both reported");
-    ok(server.script_aliases->next && !server.script_aliases->next->next, "only the valid aliases are kept, in order");
+    ok(server.cgi.script_aliases->next && !server.cgi.script_aliases->next->next, "only the valid aliases are kept, in order");
 }
 
 static void test_substitute(void)
@@ -174,24 +193,24 @@ static void test_substitute(void)
 
 static void test_translate(void)
 {
-    server_config server = { 0 };
+    test_server server = { 0 };
     regex_t pattern;
     regcomp(&pattern, "^/match/([a-z]+)(.*)$", REG_EXTENDED);
     script_alias second = { .fake = "^/match/", .real = "/scripts/$1.cgi$2", .pattern = &pattern };
     script_alias first = { .next = &second, .fake = "/cgi-bin/", .real = "/usr/lib/cgi-bin/" };
-    server.script_aliases = &first;
-    request r = { .pool = p, .server = &server };
+    server.cgi.script_aliases = &first;
+    request r = { .pool = p, .server = &server.server };
 
     r.path = "/cgi-bin/env.cgi/extra";
     is_int(cgi_translate(&r), WEFT_OK, "ScriptAlias maps /cgi-bin/...");
     is_string(r.file_path, "/usr/lib/cgi-bin/env.cgi/extra", "... to the directory");
     is_string(r.handler, "cgi-script", "... and marks the request as a script's");
 
-    r = (request){ .pool = p, .server = &server, .path = "/match/env/x" };
+    r = (request){ .pool = p, .server = &server.server, .path = "/match/env/x" };
     is_int(cgi_translate(&r), WEFT_OK, "ScriptAliasMatch maps /match/...");
     is_string(r.file_path, "/scripts/env.cgi/x", "... by substitution");
 
-    r = (request){ .pool = p, .server = &server, .path = "/index.html" };
+    r = (request){ .pool = p, .server = &server.server, .path = "/index.html" };
     is_int(cgi_translate(&r), WEFT_DECLINED, "other paths are declined");
     ok(!r.file_path && !r.handler, "... untouched");
     regfree(&pattern);
@@ -199,63 +218,63 @@ static void test_translate(void)
 
 static void test_add_handler(void)
 {
-    dir_config dir = { 0 };
+    test_dir dir = { 0 };
     const char *args[] = { "cgi-script", ".CGI", "pl" };
-    is_int(apply(&dir, "AddHandler", 3, args), WEFT_OK, "AddHandler cgi-script .CGI pl");
-    ok(name_is_cgi(&dir, "/a/b.cgi"), "b.cgi is a script (case-insensitive)");
-    ok(name_is_cgi(&dir, "/a/b.pl"), "b.pl is a script");
-    ok(!name_is_cgi(&dir, "/a/b.cgi.txt"), "b.cgi.txt is not: only the last extension counts");
-    ok(!name_is_cgi(&dir, "/a/.cgi"), ".cgi (a hidden file) has no extension");
-    ok(path_may_be_cgi(&dir, "/a/x.cgi/more/path"), "a script component with PATH_INFO after it");
-    ok(!path_may_be_cgi(&dir, "/a/x.txt/more.html"), "no component with a script extension");
-    ok(!path_may_be_cgi(&dir, "/a/.cgi/x"), "a hidden .cgi directory is not a script");
+    is_int(apply(&dir.cgi, "AddHandler", 3, args), WEFT_OK, "AddHandler cgi-script .CGI pl");
+    ok(name_is_cgi(&dir.dir, "/a/b.cgi"), "b.cgi is a script (case-insensitive)");
+    ok(name_is_cgi(&dir.dir, "/a/b.pl"), "b.pl is a script");
+    ok(!name_is_cgi(&dir.dir, "/a/b.cgi.txt"), "b.cgi.txt is not: only the last extension counts");
+    ok(!name_is_cgi(&dir.dir, "/a/.cgi"), ".cgi (a hidden file) has no extension");
+    ok(path_may_be_cgi(&dir.dir, "/a/x.cgi/more/path"), "a script component with PATH_INFO after it");
+    ok(!path_may_be_cgi(&dir.dir, "/a/x.txt/more.html"), "no component with a script extension");
+    ok(!path_may_be_cgi(&dir.dir, "/a/.cgi/x"), "a hidden .cgi directory is not a script");
     const char *other[] = { "server-parsed", "shtml" };
-    apply(&dir, "AddHandler", 2, other);
-    ok(!name_is_cgi(&dir, "/a/b.shtml"), "another handler's extension is not cgi");
+    apply(&dir.cgi, "AddHandler", 2, other);
+    ok(!name_is_cgi(&dir.dir, "/a/b.shtml"), "another handler's extension is not cgi");
     const char *bad[] = { "cgi-script", "tar.gz" };
     int errors = parse.error_count;
-    is_int(apply(&dir, "AddHandler", 2, bad), WEFT_ERROR, "AddHandler with a two-part extension is an error");
+    is_int(apply(&dir.cgi, "AddHandler", 2, bad), WEFT_ERROR, "AddHandler with a two-part extension is an error");
     is_int(parse.error_count, errors + 1, "... reported");
 
-    dir_config section = { 0 };
+    test_dir section = { 0 };
     const char *inner[] = { "default-handler", "cgi" };
-    apply(&section, "AddHandler", 2, inner);
-    dir_config merged = dir;
-    merge_add_handlers(&merged.add_handlers, &section.add_handlers, p);
-    ok(!name_is_cgi(&merged, "/x.cgi"), "a section's own AddHandler wins over the inherited one");
-    ok(name_is_cgi(&merged, "/x.pl"), "... and the inherited ones still apply");
-    ok(name_is_cgi(&dir, "/x.cgi"), "the inherited list itself is unchanged");
+    apply(&section.cgi, "AddHandler", 2, inner);
+    test_dir merged = dir;
+    merge_add_handlers(&merged.cgi.add_handlers, &section.cgi.add_handlers, p);
+    ok(!name_is_cgi(&merged.dir, "/x.cgi"), "a section's own AddHandler wins over the inherited one");
+    ok(name_is_cgi(&merged.dir, "/x.pl"), "... and the inherited ones still apply");
+    ok(name_is_cgi(&dir.dir, "/x.cgi"), "the inherited list itself is unchanged");
 }
 
 static void test_environment_directives(void)
 {
-    dir_config outer = { 0 }, inner = { 0 };
+    test_dir outer = { 0 }, inner = { 0 };
     const char *set_a[] = { "A", "1" };
     const char *set_b[] = { "B" };
     const char *set_path[] = { "PATH", "/opt/bin" };
-    apply(&outer, "SetEnv", 2, set_a);
-    apply(&outer, "SetEnv", 1, set_b);
-    apply(&outer, "SetEnv", 2, set_path);
+    apply(&outer.cgi, "SetEnv", 2, set_a);
+    apply(&outer.cgi, "SetEnv", 1, set_b);
+    apply(&outer.cgi, "SetEnv", 2, set_path);
     setenv("WEFT_UNIT_PASS", "passed", 1);
     const char *pass[] = { "WEFT_UNIT_PASS", "WEFT_UNIT_UNDEFINED" };
     int warnings = parse.warning_count;
-    is_int(apply(&outer, "PassEnv", 2, pass), WEFT_OK, "PassEnv");
+    is_int(apply(&outer.cgi, "PassEnv", 2, pass), WEFT_OK, "PassEnv");
     is_int(parse.warning_count, warnings + 1, "an undefined PassEnv variable is a warning");
     const char *unset[] = { "A" };
-    apply(&inner, "UnsetEnv", 1, unset);
+    apply(&inner.cgi, "UnsetEnv", 1, unset);
     const char *bad[] = { "A=B", "x" };
-    is_int(apply(&inner, "SetEnv", 2, bad), WEFT_ERROR, "a name with '=' is refused");
+    is_int(apply(&inner.cgi, "SetEnv", 2, bad), WEFT_ERROR, "a name with '=' is refused");
 
-    dir_config merged = outer;
-    merge_environment(&merged.environment, &inner.environment, p);
+    test_dir merged = outer;
+    merge_environment(&merged.cgi.environment, &inner.cgi.environment, p);
     /* The same list merged twice (rows sharing the field) changes nothing. */
-    merge_environment(&merged.environment, &inner.environment, p);
+    merge_environment(&merged.cgi.environment, &inner.cgi.environment, p);
 
     static char head[] = "GET /cgi-bin/s.cgi/p?q=1 HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nx-a: 2\r\nProxy: http://p/\r\n"
                          "X_B: under\r\nAuthorization: Basic x\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n"
                          "X-Configured: header\r\n\r\nabc";
     server_config server = { .document_root = "/docroot", .server_header = "weft/0.1.0 (Unix)" };
-    request r = { .pool = p, .server = &server, .dir = &merged, .head = head, .target = "/cgi-bin/s.cgi/p?q=1",
+    request r = { .pool = p, .server = &server, .dir = &merged.dir, .head = head, .target = "/cgi-bin/s.cgi/p?q=1",
                   .path = "/cgi-bin/s.cgi/p", .query = "q=1", .method_name = "POST", .version_major = 1,
                   .version_minor = 1 };
     http_limits limits = { 8190, 8190, 100, 0 };
@@ -263,8 +282,8 @@ static void test_environment_directives(void)
     is_int(http_parse_request(&r.parser, head, sizeof(head) - 1), WEFT_OK, "the test head parses");
     const char *set_configured[] = { "HTTP_X_CONFIGURED", "configured" };
     const char *set_server[] = { "SERVER_NAME", "configured" };
-    apply(&merged, "SetEnv", 2, set_configured);
-    apply(&merged, "SetEnv", 2, set_server);
+    apply(&merged.cgi, "SetEnv", 2, set_configured);
+    apply(&merged.cgi, "SetEnv", 2, set_server);
     cgi_script script = { .filename = "/srv/s.cgi", .name = "/cgi-bin/s.cgi", .path_info = "/p" };
     char **variables = cgi_build_environment(&r, &script);
 

@@ -52,6 +52,19 @@ static int fake_post_config(config_parse *parse, server_config *server)
     return WEFT_OK;
 }
 
+/* The fake module's own directory struct (module.h); its server rows
+ * borrow core fields. */
+typedef struct {
+    mime_addition *add_types;
+} fake_dir_config;
+
+static const module fake_module;
+
+static mime_addition *fake_types(const dir_config *dir)
+{
+    return ((const fake_dir_config *)module_dir_config(dir, &fake_module))->add_types;
+}
+
 static int set_fake_add_type(config_parse *parse, const config_directive *d, void *target, int argc,
                              char **argv)
 {
@@ -78,7 +91,7 @@ static void merge_fake_add_types(void *merged, const void *child, pool *p)
 }
 
 static const config_directive fake_directives[] = {
-    { .name = "FakeString", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(types_config), .min_args = 1,
+    { .name = "FakeString", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(group), .min_args = 1,
       .max_args = 1, .set = config_set_string, .help = "a string" },
     { .name = "FakeInteger", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(start_servers), .min_args = 1,
       .max_args = 1, .set = config_set_integer, .default_value = "3", .help = "an integer" },
@@ -90,7 +103,8 @@ static const config_directive fake_directives[] = {
       .set = config_set_ignored, .help = "two words" },
     { .name = "FakeIgnored", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_SERVER, .min_args = 0,
       .max_args = ARGS_UNLIMITED, .set = config_set_ignored, .help = "anything" },
-    { .name = "FakeAddType", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(add_types), .min_args = 2, .max_args = 2,
+    { .name = "FakeAddType", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_DIRECTORY,
+      .offset = offsetof(fake_dir_config, add_types), .size = sizeof(mime_addition *), .min_args = 2, .max_args = 2,
       .set = set_fake_add_type, .merge = merge_fake_add_types, .help = "an extension and a type" },
     { .name = NULL },
 };
@@ -98,6 +112,7 @@ static const config_directive fake_directives[] = {
 static const module fake_module = {
     .name = "fake",
     .directives = fake_directives,
+    .dir_config_size = sizeof(fake_dir_config),
     .post_config = fake_post_config,
 };
 
@@ -433,7 +448,7 @@ static void test_lexer(void)
         is_string(list[4], "plain\\path", "a backslash outside quotes is an ordinary character");
         is_string(list[5], "", "an empty quoted argument");
         is_string(list[6], "last", "a continued line keeps its arguments");
-        is_string(server->types_config, "a#b", "# inside a line is an ordinary character");
+        is_string(server->group, "a#b", "# inside a line is an ordinary character");
     }
     config_free(server);
 
@@ -468,7 +483,7 @@ static void test_conditions(void)
     is_int(server->limit_request_fields, 9, "nested IfDefine");
     is_int(server->limit_request_line, 1000, "<IfModule mod_fake.c>");
     is_int(server->limit_request_field_size, 1001, "<IfModule fake_module>");
-    is_string(server->types_config, "notthere", "<IfModule !mod_nosuch>");
+    is_string(server->group, "notthere", "<IfModule !mod_nosuch>");
     is_string(server->server_name, "both", "nested IfModule");
     is_int(server->section_count, 0, "a skipped <Directory> is not recorded");
     config_free(server);
@@ -500,7 +515,7 @@ static void test_include(void)
         ok(list && !strcmp(list[0], "a.html") && !strcmp(list[1], "b.html") && !list[2],
            "wildcard matches are read in alphabetical order");
         is_string(server->server_name, "from-b", "the last file read wins");
-        mime_addition *types = server->root_dir->add_types;
+        mime_addition *types = fake_types(server->root_dir);
         ok(types && !strcmp(types->extension, "three") && !strcmp(types->next->extension, "two")
                && !strcmp(types->next->next->extension, "one"),
            "a directory is read sorted, subdirectories included");
@@ -648,10 +663,10 @@ static void test_sections_and_merging(void)
     ok(config_was_set(deep, config_find_directive("SetHandler")), "merged set bits are OR-ed");
 
     const dir_config *typed = config_dir_for_request(server, text("%s/srv/f", root), NULL, p);
-    ok(typed->add_types && !strcmp(typed->add_types->extension, "md") && typed->add_types->next
-               && !strcmp(typed->add_types->next->extension, "txt"),
+    ok(fake_types(typed) && !strcmp(fake_types(typed)->extension, "md") && fake_types(typed)->next
+               && !strcmp(fake_types(typed)->next->extension, "txt"),
        "merge callbacks combine instead of replacing");
-    ok(server->root_dir->add_types && !server->root_dir->add_types->next, "merging leaves root_dir unchanged");
+    ok(fake_types(server->root_dir) && !fake_types(server->root_dir)->next, "merging leaves root_dir unchanged");
     pool_destroy(p);
     config_free(server);
 

@@ -30,6 +30,7 @@
 #include "../../src/core/budget.c"
 #include "../../src/http/body.c"
 #include "../../src/http/connection.c"
+#include "../../src/http/filter.c"
 
 #include "connection_stubs.h"
 
@@ -773,6 +774,27 @@ static void test_epoll_facts(void)
     close(ep);
 }
 
+/* The protocol hook (connection.h): "Upgrade: weft-test" hands the
+ * connection to the test module's protocol; other requests stay HTTP/1.1. */
+static void test_protocol_upgrade(void)
+{
+    const char *plain = "GET /g/1 HTTP/1.1\r\nHost:a\r\nUpgrade: other\r\nConnection: close\r\n\r\n";
+    exchange x = { .data = plain, .length = strlen(plain), .shut = true };
+    outcome out = run_exchange(&x);
+    ok(protocol_takes == 0 && strstr(out.received.data, "HTTP/1.1 200") != NULL,
+       "Upgrade to a protocol nobody provides: answered as HTTP/1.1");
+    buffer_free(&out.received);
+
+    const char *upgrade = "GET /g/1 HTTP/1.1\r\nHost:a\r\nConnection: Upgrade\r\nUpgrade: weft-test\r\n\r\n";
+    exchange y = { .data = upgrade, .length = strlen(upgrade), .shut = true };
+    out = run_exchange(&y);
+    ok(protocol_takes == 1, "Upgrade: weft-test offered to the module's protocol");
+    ok(out.closed && strstr(out.received.data, "101 Switching Protocols") != NULL &&
+       strstr(out.received.data, "SWITCHED") != NULL && strstr(out.received.data, "200 OK") == NULL,
+       "... which took the connection over and ran it");
+    buffer_free(&out.received);
+}
+
 int main(void)
 {
     dir.limit_request_body = 0;
@@ -795,6 +817,7 @@ int main(void)
     test_close_after_full_read();
     test_stopping();
     test_write_blocked();
+    test_protocol_upgrade();
     connection_thread_exit();
     return done_testing();
 }

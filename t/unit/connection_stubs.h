@@ -10,8 +10,41 @@
 int log_threshold = 0;
 void log_message(int level, const char *format, ...) {}
 void log_error_number(int level, int error, const char *format, ...) {}
-void access_log_write(request *r) {}
-void headers_finalize_response(request *r) {}
+void request_run_log(request *r) {}
+void request_run_response_head(request *r) {}
+void response_add_header_constant(request *r, const char *name, const char *value) {}
+
+/* A protocol module for the Upgrade hook: it answers 101 and a line of its
+ * own, then closes. */
+static int protocol_takes;
+static int test_protocol_take(connection *c, request *r)
+{
+    protocol_takes++;
+    static const char answer[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: weft-test\r\n\r\nSWITCHED";
+    struct iovec vector = { (void *)answer, sizeof(answer) - 1 };
+    return c->io->writev(c, &vector, 1, false) == (ssize_t)vector.iov_len ? WEFT_OK : WEFT_DECLINED;
+}
+static connection_wait test_protocol_run(connection *c, const connection_worker *worker) { return CONNECTION_CLOSE; }
+static const connection_protocol test_protocol = { "weft-test", test_protocol_take, test_protocol_run };
+static const module test_protocol_module = { .name = "test", .protocol = &test_protocol };
+const module *const weft_modules[] = { &test_protocol_module, NULL };
+
+bool request_header_slice(const request *r, const char *name, slice *value)
+{
+    /* Enough for the tests: "Name: value" at the start of a line. */
+    size_t length = strlen(name);
+    for (const char *at = strstr(r->head, "\r\n"); at && at < r->head + r->parser.head_length;
+         at = strstr(at + 2, "\r\n")) {
+        if (strncasecmp(at + 2, name, length) == 0 && at[2 + length] == ':') {
+            const char *start = at + 3 + length;
+            while (*start == ' ')
+                start++;
+            *value = (slice){ start, strcspn(start, "\r") };
+            return true;
+        }
+    }
+    return false;
+}
 void scoreboard_note_request(scoreboard_thread *thread, const char *client, const char *request_line,
                              size_t length, const char *server_name, time_t start)
 {

@@ -3,10 +3,25 @@
  * linked: the few config_* functions expires.c names have stand-ins. */
 #include "tap.h"
 
+/* module_server_config / module_dir_config are defined below (module.h). */
+#define WEFT_MODULE_CONFIG_STUBS
+
 #include "../../src/core/buffer.c"
 #include "../../src/core/pool.c"
 #include "../../src/http/date.c"
 #include "../../src/modules/expires.c"
+
+/* A dir_config with the module's own struct beside it: module_dir_config
+ * (core/config_merge.c, not linked) finds it there. */
+typedef struct {
+    dir_config dir;
+    expires_dir_config expires;
+} test_dir;
+
+void *module_dir_config(const dir_config *dir, const module *m)
+{
+    return &((test_dir *)dir)->expires;
+}
 
 /* --- stand-ins for src/http/response.c (which drags in the whole
  * connection layer) --- */
@@ -126,89 +141,89 @@ static void test_apply(void)
 {
     pool *p = pool_create(4096);
     config_parse parse = { p, 0 };
-    dir_config dir = { 0 };
+    test_dir dir = { 0 };
     char *html[] = { "text/html", "access plus 1 hour" };
     char *image[] = { "image/*", "modification plus 1 day" };
     char *fallback[] = { "A60" };
-    set_expires_by_type(&parse, &expires_directives[1], &dir.expires_by_type, 2, html);
-    set_expires_by_type(&parse, &expires_directives[1], &dir.expires_by_type, 2, image);
-    set_expires_default(&parse, &expires_directives[2], &dir.expires_default, 1, fallback);
+    set_expires_by_type(&parse, &expires_directives[1], &dir.expires.expires_by_type, 2, html);
+    set_expires_by_type(&parse, &expires_directives[1], &dir.expires.expires_by_type, 2, image);
+    set_expires_default(&parse, &expires_directives[2], &dir.expires.expires_default, 1, fallback);
     is_int(parse.errors, 0, "the rules are accepted");
     char *bad_type[] = { "html", "A1" };
-    set_expires_by_type(&parse, &expires_directives[1], &dir.expires_by_type, 2, bad_type);
+    set_expires_by_type(&parse, &expires_directives[1], &dir.expires.expires_by_type, 2, bad_type);
     char *bad_star[] = { "image/p*", "A1" };
-    set_expires_by_type(&parse, &expires_directives[1], &dir.expires_by_type, 2, bad_star);
+    set_expires_by_type(&parse, &expires_directives[1], &dir.expires.expires_by_type, 2, bad_star);
     is_int(parse.errors, 2, "'html' and 'image/p*' are refused as types");
 
-    request *r = new_request(p, &dir, 200, "text/html; charset=utf-8");
+    request *r = new_request(p, &dir.dir, 200, "text/html; charset=utf-8");
     expires_apply(r);
     is_string(field(r, "Expires"), NULL, "nothing while ExpiresActive is off");
 
-    dir.expires_active = true;
+    dir.expires.expires_active = true;
     expires_apply(r);
     is_string(field(r, "Cache-Control"), "max-age=3600", "text/html: max-age");
     is_string(field(r, "Expires"), "Fri, 15 Jan 2027 09:00:00 GMT", "text/html: Expires an hour later");
 
-    r = new_request(p, &dir, 200, "TEXT/HTML");
+    r = new_request(p, &dir.dir, 200, "TEXT/HTML");
     expires_apply(r);
     is_string(field(r, "Cache-Control"), "max-age=3600", "types match case-insensitively");
 
-    r = new_request(p, &dir, 200, "image/png");
+    r = new_request(p, &dir.dir, 200, "image/png");
     r->last_modified = 1800000000 - 3600;
     expires_apply(r);
     is_string(field(r, "Cache-Control"), "max-age=82800", "image/*: modification plus a day");
 
-    r = new_request(p, &dir, 200, "image/png");
+    r = new_request(p, &dir.dir, 200, "image/png");
     r->last_modified = 1800000000 - 2 * 86400;
     expires_apply(r);
     is_string(field(r, "Cache-Control"), "max-age=0", "an expiry in the past is clipped to now");
     is_string(field(r, "Expires"), "Fri, 15 Jan 2027 08:00:00 GMT", "... and Expires is now");
 
-    r = new_request(p, &dir, 200, "image/png");
+    r = new_request(p, &dir.dir, 200, "image/png");
     expires_apply(r);
     is_string(field(r, "Expires"), NULL, "a modification rule needs a Last-Modified");
 
-    r = new_request(p, &dir, 200, "application/json");
+    r = new_request(p, &dir.dir, 200, "application/json");
     expires_apply(r);
     is_string(field(r, "Cache-Control"), "max-age=60", "other types: ExpiresDefault");
 
-    r = new_request(p, &dir, 200, NULL);
+    r = new_request(p, &dir.dir, 200, NULL);
     expires_apply(r);
     is_string(field(r, "Cache-Control"), "max-age=60", "no type: ExpiresDefault");
 
-    r = new_request(p, &dir, 304, "text/html");
+    r = new_request(p, &dir.dir, 304, "text/html");
     expires_apply(r);
     is_string(field(r, "Cache-Control"), "max-age=3600", "304 gets the fields too");
 
-    r = new_request(p, &dir, 404, "text/html");
+    r = new_request(p, &dir.dir, 404, "text/html");
     expires_apply(r);
     is_string(field(r, "Expires"), NULL, "errors do not");
 
-    r = new_request(p, &dir, 200, "text/html");
+    r = new_request(p, &dir.dir, 200, "text/html");
     response_add_header(r, "Cache-Control", "public");
     expires_apply(r);
     is_string(field(r, "Cache-Control"), "public, max-age=3600", "merged into an existing Cache-Control");
 
-    r = new_request(p, &dir, 200, "text/html");
+    r = new_request(p, &dir.dir, 200, "text/html");
     response_add_header(r, "Expires", "0");
     expires_apply(r);
     is_string(field(r, "Expires"), "0", "an existing Expires is left alone");
     is_string(field(r, "Cache-Control"), NULL, "... and so is Cache-Control");
 
     /* Merging: the section's rule for a type wins over the enclosing one. */
-    dir_config section = { 0 };
+    test_dir section = { 0 };
     char *html_short[] = { "text/html", "access plus 5 minutes" };
-    set_expires_by_type(&parse, &expires_directives[1], &section.expires_by_type, 2, html_short);
-    dir_config merged = dir;
-    merge_expires_by_type(&merged.expires_by_type, &section.expires_by_type, p);
-    r = new_request(p, &merged, 200, "text/html");
+    set_expires_by_type(&parse, &expires_directives[1], &section.expires.expires_by_type, 2, html_short);
+    test_dir merged = dir;
+    merge_expires_by_type(&merged.expires.expires_by_type, &section.expires.expires_by_type, p);
+    r = new_request(p, &merged.dir, 200, "text/html");
     expires_apply(r);
     is_string(field(r, "Cache-Control"), "max-age=300", "the innermost ExpiresByType wins");
-    r = new_request(p, &merged, 200, "image/gif");
+    r = new_request(p, &merged.dir, 200, "image/gif");
     r->last_modified = 1800000000;
     expires_apply(r);
     is_string(field(r, "Cache-Control"), "max-age=86400", "the enclosing rules still apply");
-    ok(dir.expires_by_type->seconds == 86400 || dir.expires_by_type->next, "the enclosing list is not modified");
+    ok(dir.expires.expires_by_type->seconds == 86400 || dir.expires.expires_by_type->next, "the enclosing list is not modified");
     pool_destroy(p);
 }
 

@@ -4,11 +4,28 @@
  * engine and response.c are not linked: stand-ins below. */
 #include "tap.h"
 
+/* module_server_config / module_dir_config are defined below (module.h). */
+#define WEFT_MODULE_CONFIG_STUBS
+
 #include "../../src/core/buffer.c"
 #include "../../src/core/pool.c"
 #include "../../src/http/date.c"
 #include "../../src/modules/expires.c"
 #include "../../src/modules/headers.c"
+
+/* A dir_config with the modules' own structs beside it: module_dir_config
+ * (core/config_merge.c, not linked) finds them there. */
+typedef struct {
+    dir_config dir;
+    headers_dir_config headers;
+    expires_dir_config expires;
+} test_dir;
+
+void *module_dir_config(const dir_config *dir, const module *m)
+{
+    test_dir *t = (test_dir *)dir;
+    return m == &expires_module ? (void *)&t->expires : (void *)&t->headers;
+}
 
 /* --- stand-ins for src/http/response.c --- */
 void response_add_header_constant(request *r, const char *name, const char *value)
@@ -46,7 +63,7 @@ int config_error(config_parse *parse, const char *format, ...)
 void config_warning(config_parse *parse, const char *format, ...) { parse->warnings++; }
 pool *config_pool(config_parse *parse) { return parse->pool; }
 static config_parse *current_parse;
-bool config_was_set(const void *base, const config_directive *directive) { return current_parse->set; }
+bool config_was_set_here(config_parse *parse, const config_directive *directive) { return current_parse->set; }
 int config_set_flag(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
 {
     *(bool *)target = strcasecmp(argv[0], "on") == 0;
@@ -102,24 +119,24 @@ static const char *fields(request *r, const char *name)
 static void test_verbs(void)
 {
     config_parse parse = { test_pool, 0, 0, false };
-    dir_config dir = { 0 };
-    header_line(&parse, &dir.header_actions, "set X-Set one");
-    header_line(&parse, &dir.header_actions, "set X-Set two");
-    header_line(&parse, &dir.header_actions, "add X-Add a");
-    header_line(&parse, &dir.header_actions, "add X-Add b");
-    header_line(&parse, &dir.header_actions, "append X-Append a");
-    header_line(&parse, &dir.header_actions, "append X-Append b");
-    header_line(&parse, &dir.header_actions, "merge X-Merge gzip");
-    header_line(&parse, &dir.header_actions, "merge X-Merge GZIP");
-    header_line(&parse, &dir.header_actions, "merge X-Merge br");
-    header_line(&parse, &dir.header_actions, "setifempty X-Present no");
-    header_line(&parse, &dir.header_actions, "setifempty X-Absent yes");
-    header_line(&parse, &dir.header_actions, "unset X-Gone");
-    header_line(&parse, &dir.header_actions, "always set X-Always 1");
-    header_line(&parse, &dir.header_actions, "merge Vary Accept-Encoding");
+    test_dir dir = { 0 };
+    header_line(&parse, &dir.headers.header_actions, "set X-Set one");
+    header_line(&parse, &dir.headers.header_actions, "set X-Set two");
+    header_line(&parse, &dir.headers.header_actions, "add X-Add a");
+    header_line(&parse, &dir.headers.header_actions, "add X-Add b");
+    header_line(&parse, &dir.headers.header_actions, "append X-Append a");
+    header_line(&parse, &dir.headers.header_actions, "append X-Append b");
+    header_line(&parse, &dir.headers.header_actions, "merge X-Merge gzip");
+    header_line(&parse, &dir.headers.header_actions, "merge X-Merge GZIP");
+    header_line(&parse, &dir.headers.header_actions, "merge X-Merge br");
+    header_line(&parse, &dir.headers.header_actions, "setifempty X-Present no");
+    header_line(&parse, &dir.headers.header_actions, "setifempty X-Absent yes");
+    header_line(&parse, &dir.headers.header_actions, "unset X-Gone");
+    header_line(&parse, &dir.headers.header_actions, "always set X-Always 1");
+    header_line(&parse, &dir.headers.header_actions, "merge Vary Accept-Encoding");
     is_int(parse.errors, 0, "all lines accepted");
 
-    request *r = new_request(&dir, 200);
+    request *r = new_request(&dir.dir, 200);
     response_add_header(r, "X-Present", "kept");
     response_add_header(r, "X-Gone", "1");
     response_add_header(r, "X-Gone", "2");
@@ -135,14 +152,14 @@ static void test_verbs(void)
     is_string(fields(r, "Vary"), "Accept-Encoding", "merge does not repeat an existing member");
     is_string(fields(r, "X-Always"), "1", "always on a 200");
 
-    r = new_request(&dir, 404);
+    r = new_request(&dir.dir, 404);
     headers_finalize_response(r);
     is_string(fields(r, "X-Set"), NULL, "onsuccess skips a 404");
     is_string(fields(r, "X-Always"), "1", "always does not");
-    r = new_request(&dir, 304);
+    r = new_request(&dir.dir, 304);
     headers_finalize_response(r);
     is_string(fields(r, "X-Set"), "two", "onsuccess acts on a 304");
-    r = new_request(&dir, 301);
+    r = new_request(&dir.dir, 301);
     headers_finalize_response(r);
     is_string(fields(r, "X-Set"), NULL, "onsuccess skips a redirect");
 }
@@ -150,12 +167,12 @@ static void test_verbs(void)
 static void test_special_fields(void)
 {
     config_parse parse = { test_pool, 0, 0, false };
-    dir_config dir = { 0 };
-    header_line(&parse, &dir.header_actions, "unset ETag");
-    header_line(&parse, &dir.header_actions, "append Content-Type q=1");
-    header_line(&parse, &dir.header_actions, "setifempty Last-Modified never");
-    header_line(&parse, &dir.header_actions, "append Last-Modified x");
-    request *r = new_request(&dir, 200);
+    test_dir dir = { 0 };
+    header_line(&parse, &dir.headers.header_actions, "unset ETag");
+    header_line(&parse, &dir.headers.header_actions, "append Content-Type q=1");
+    header_line(&parse, &dir.headers.header_actions, "setifempty Last-Modified never");
+    header_line(&parse, &dir.headers.header_actions, "append Last-Modified x");
+    request *r = new_request(&dir.dir, 200);
     r->etag = "\"tag\"";
     r->content_type = "text/plain";
     r->last_modified = 1700000000;
@@ -166,11 +183,11 @@ static void test_special_fields(void)
     is_string(fields(r, "Last-Modified"), "Tue, 14 Nov 2023 22:13:20 GMT, x", "... and keeps its value first");
 
     config_parse managed = { test_pool, 0, 0, false };
-    dir_config other = { 0 };
-    header_line(&managed, &other.header_actions, "set Server hidden");
-    header_line(&managed, &other.header_actions, "unset date");
+    test_dir other = { 0 };
+    header_line(&managed, &other.headers.header_actions, "set Server hidden");
+    header_line(&managed, &other.headers.header_actions, "unset date");
     is_int(managed.warnings, 2, "Server and Date: a warning each");
-    ok(other.header_actions == NULL, "... and no action");
+    ok(other.headers.header_actions == NULL, "... and no action");
 }
 
 static void test_refusals(void)
@@ -189,37 +206,37 @@ static void test_refusals(void)
 static void test_merge_order(void)
 {
     config_parse parse = { test_pool, 0, 0, false };
-    dir_config outer = { 0 }, inner = { 0 };
-    header_line(&parse, &outer.header_actions, "set X-Order outer");
-    header_line(&parse, &outer.header_actions, "append X-Trail o");
+    test_dir outer = { 0 }, inner = { 0 };
+    header_line(&parse, &outer.headers.header_actions, "set X-Order outer");
+    header_line(&parse, &outer.headers.header_actions, "append X-Trail o");
     parse.set = false;
-    header_line(&parse, &inner.header_actions, "set X-Order inner");
-    header_line(&parse, &inner.header_actions, "append X-Trail i");
-    header_action *outer_head = outer.header_actions;
-    dir_config merged = outer;
-    merge_header_actions(&merged.header_actions, &inner.header_actions, test_pool);
-    request *r = new_request(&merged, 200);
+    header_line(&parse, &inner.headers.header_actions, "set X-Order inner");
+    header_line(&parse, &inner.headers.header_actions, "append X-Trail i");
+    header_action *outer_head = outer.headers.header_actions;
+    test_dir merged = outer;
+    merge_header_actions(&merged.headers.header_actions, &inner.headers.header_actions, test_pool);
+    request *r = new_request(&merged.dir, 200);
     headers_finalize_response(r);
     is_string(fields(r, "X-Order"), "inner", "a section's actions run after the enclosing ones");
     is_string(fields(r, "X-Trail"), "o, i", "... in that order");
-    ok(outer.header_actions == outer_head && outer_head->next->next == NULL, "the enclosing list is left as it was");
+    ok(outer.headers.header_actions == outer_head && outer_head->next->next == NULL, "the enclosing list is left as it was");
 }
 
 static void test_charsets(void)
 {
     config_parse parse = { test_pool, 0, 0, false };
-    dir_config dir = { 0 };
+    test_dir dir = { 0 };
     char *utf8[] = { "UTF-8", ".utf8" };
     char *euc[] = { "EUC-JP", "euc", ".jis" };
-    set_add_charset(&parse, &headers_directives[1], &dir.add_charsets, 2, utf8);
-    set_add_charset(&parse, &headers_directives[1], &dir.add_charsets, 3, euc);
+    set_add_charset(&parse, &headers_directives[1], &dir.headers.add_charsets, 2, utf8);
+    set_add_charset(&parse, &headers_directives[1], &dir.headers.add_charsets, 3, euc);
     char *bad_name[] = { "UTF 8", ".x" };
     char *bad_extension[] = { "UTF-8", ".tar.gz" };
-    is_int(set_add_charset(&parse, &headers_directives[1], &dir.add_charsets, 2, bad_name), WEFT_ERROR,
+    is_int(set_add_charset(&parse, &headers_directives[1], &dir.headers.add_charsets, 2, bad_name), WEFT_ERROR,
            "a charset with a space is refused");
-    is_int(set_add_charset(&parse, &headers_directives[1], &dir.add_charsets, 2, bad_extension), WEFT_ERROR,
+    is_int(set_add_charset(&parse, &headers_directives[1], &dir.headers.add_charsets, 2, bad_extension), WEFT_ERROR,
            "a dotted extension is refused");
-    request *r = new_request(&dir, 200);
+    request *r = new_request(&dir.dir, 200);
     is_string(headers_type_with_charset(r, "text/html", "/www/page.utf8.html"), "text/html; charset=UTF-8",
               "any extension of the name counts");
     is_string(headers_type_with_charset(r, "text/html", "/www/a.utf8.jis.html"), "text/html; charset=EUC-JP",
@@ -231,9 +248,9 @@ static void test_charsets(void)
               "a charset already there stays");
 
     char *on[] = { "On" }, *named[] = { "utf-8" }, *off[] = { "Off" };
-    set_default_charset(&parse, &headers_directives[2], &dir.default_charset, 1, on);
+    set_default_charset(&parse, &headers_directives[2], &dir.headers.default_charset, 1, on);
     is_string(headers_type_with_default_charset(r, "text/html"), "text/html; charset=iso-8859-1", "On: iso-8859-1");
-    set_default_charset(&parse, &headers_directives[2], &dir.default_charset, 1, named);
+    set_default_charset(&parse, &headers_directives[2], &dir.headers.default_charset, 1, named);
     is_string(headers_type_with_default_charset(r, "TEXT/PLAIN"), "TEXT/PLAIN; charset=utf-8", "text/plain, any case");
     is_string(headers_type_with_default_charset(r, "text/html;level=1"), "text/html;level=1; charset=utf-8",
               "with other parameters");
@@ -241,7 +258,7 @@ static void test_charsets(void)
               "not when a charset is there");
     is_string(headers_type_with_default_charset(r, "text/css"), "text/css", "not text/css");
     is_string(headers_type_with_default_charset(r, "text/htmlx"), "text/htmlx", "not text/htmlx");
-    set_default_charset(&parse, &headers_directives[2], &dir.default_charset, 1, off);
+    set_default_charset(&parse, &headers_directives[2], &dir.headers.default_charset, 1, off);
     is_string(headers_type_with_default_charset(r, "text/html"), "text/html", "Off");
 }
 

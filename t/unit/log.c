@@ -7,6 +7,9 @@
  */
 #include "tap.h"
 
+/* module_server_config / module_dir_config are defined below (module.h). */
+#define WEFT_MODULE_CONFIG_STUBS
+
 #include "core/buffer.c"
 #include "core/pool.c"
 #include "core/log.c"
@@ -95,6 +98,27 @@ pool *config_pool(config_parse *parse) { return parse->server->pool; }
 int vhost_count(const server_config *main) { return 0; }
 server_config *vhost_server(const server_config *main, int index) { return NULL; }
 void config_dump_line(FILE *out, const config_directive *directive, int argc, const char *const *argv) {}
+
+/* module_server_config (core/config_merge.c, not linked): the module's
+ * struct for each server_config the tests use, found by address;
+ * server_init() empties it. */
+static struct {
+    const server_config *server;
+    access_log_server_config config;
+} module_configs[8];
+
+void *module_server_config(const server_config *server, const module *m)
+{
+    for (size_t i = 0; i < COUNT_OF(module_configs); i++)
+        if (module_configs[i].server == server)
+            return &module_configs[i].config;
+    for (size_t i = 0; i < COUNT_OF(module_configs); i++)
+        if (!module_configs[i].server) {
+            module_configs[i].server = server;
+            return &module_configs[i].config;
+        }
+    abort();
+}
 
 char *config_resolve_path(config_parse *parse, const char *path)
 {
@@ -598,7 +622,8 @@ static int run_directive(config_parse *parse, const char *name, int argc, const 
         if (strcmp(d->name, name) == 0) {
             if (argc < d->min_args || (d->max_args != ARGS_UNLIMITED && argc > d->max_args))
                 return config_error(parse, "%s: wrong number of arguments", name);
-            return d->set(parse, d, (char *)parse->server + d->offset, argc, (char **)argv);
+            return d->set(parse, d, (char *)module_server_config(parse->server, &access_log_module) + d->offset, argc,
+                          (char **)argv);
         }
     return config_error(parse, "no directive %s", name);
 }
@@ -606,6 +631,7 @@ static int run_directive(config_parse *parse, const char *name, int argc, const 
 static void server_init(server_config *server, config_parse *parse)
 {
     memset(server, 0, sizeof *server);
+    memset(module_server_config(server, &access_log_module), 0, sizeof(access_log_server_config));
     server->pool = pool_create(8192);
     server->server_root = temporary_directory;
     server->server_name = "www.example.com";
@@ -630,7 +656,7 @@ static void test_configuration(void)
     is_line(parse.error, "CustomLog: unknown format directive %Z", "CustomLog format checked where written");
     run_directive(&parse, "CustomLog", 3, (const char *[]){ "logs/x", "common", "env=!nolog" });
     is_line(parse.error, "CustomLog: conditional logging (env=!nolog) is not supported yet", "env= refused");
-    is_int(server.custom_log_count + server.log_format_count, 0, "refused directives store nothing");
+    is_int(log_settings(&server)->custom_log_count + log_settings(&server)->log_format_count, 0, "refused directives store nothing");
 
     parse.error_count = 0;
     run_directive(&parse, "LogFormat", 2, (const char *[]){ "%h %>s", "short" });
@@ -644,14 +670,14 @@ static void test_configuration(void)
     run_directive(&parse, "LogFormat", 2, (const char *[]){ "%U redefined", "short" });
     is_int(parse.error_count, 0, "valid LogFormat/CustomLog/TransferLog accepted");
     is_int(access_log_module.post_config(&parse, &server), WEFT_OK, "post_config accepts them");
-    is_int(server.custom_log_count, 5, "five logs defined");
-    is_line(server.custom_logs[0].path, temporary_path("short_log"), "paths resolve against ServerRoot");
-    is_line(server.custom_logs[3].path, "/dev/stdout", "/dev/stdout stays");
-    is_line(server.custom_logs[0].format, "%U redefined", "the last definition of a nickname wins");
-    is_line(server.custom_logs[1].format, "%U later", "nicknames defined after CustomLog resolve");
-    is_line(server.custom_logs[2].format, ACCESS_LOG_FORMAT_COMBINED, "combined is predefined");
-    is_line(server.custom_logs[4].format, "%m %U", "TransferLog uses the one-argument LogFormat");
-    ok(server.access_logs && server.access_logs->count == 5 && server.access_logs->files[0].fd == -1,
+    is_int(log_settings(&server)->custom_log_count, 5, "five logs defined");
+    is_line(log_settings(&server)->custom_logs[0].path, temporary_path("short_log"), "paths resolve against ServerRoot");
+    is_line(log_settings(&server)->custom_logs[3].path, "/dev/stdout", "/dev/stdout stays");
+    is_line(log_settings(&server)->custom_logs[0].format, "%U redefined", "the last definition of a nickname wins");
+    is_line(log_settings(&server)->custom_logs[1].format, "%U later", "nicknames defined after CustomLog resolve");
+    is_line(log_settings(&server)->custom_logs[2].format, ACCESS_LOG_FORMAT_COMBINED, "combined is predefined");
+    is_line(log_settings(&server)->custom_logs[4].format, "%m %U", "TransferLog uses the one-argument LogFormat");
+    ok(log_settings(&server)->access_logs && log_settings(&server)->access_logs->count == 5 && log_settings(&server)->access_logs->files[0].fd == -1,
        "post_config compiles every log, nothing opened yet");
     pool_destroy(server.pool);
 
@@ -661,7 +687,7 @@ static void test_configuration(void)
     is_int(access_log_module.post_config(&parse, &server), WEFT_ERROR, "unknown nickname refused");
     is_line(parse.error, pool_printf(server.pool, "CustomLog %s: unknown log format nickname \"nope\"",
                                        temporary_path("x_log")), "unknown nickname message");
-    is_line(server.custom_logs[1].format, ACCESS_LOG_FORMAT_COMMON, "TransferLog defaults to common");
+    is_line(log_settings(&server)->custom_logs[1].format, ACCESS_LOG_FORMAT_COMMON, "TransferLog defaults to common");
     pool_destroy(server.pool);
 }
 
@@ -677,7 +703,7 @@ static void test_files(void)
     run_directive(&parse, "CustomLog", 2, (const char *[]){ "agent_log", "%{User-Agent}i" });
     access_log_module.post_config(&parse, &server);
     is_int(access_log_open(&server), WEFT_OK, "access_log_open opens the logs");
-    int fd = server.access_logs->files[0].fd;
+    int fd = log_settings(&server)->access_logs->files[0].fd;
     ok(fd > STDERR_FILENO && (fcntl(fd, F_GETFL) & O_APPEND) && (fcntl(fd, F_GETFD) & FD_CLOEXEC),
        "access logs are O_APPEND and close-on-exec");
 
@@ -710,12 +736,12 @@ static void test_files(void)
 
     /* A failing write is reported once in the error log and never stops. */
     int bad = open("/dev/null", O_RDONLY);
-    int good = server.access_logs->files[0].fd;
-    server.access_logs->files[0].fd = bad;
+    int good = log_settings(&server)->access_logs->files[0].fd;
+    log_settings(&server)->access_logs->files[0].fd = bad;
     set_headers(&f.r, NULL, 0);
     access_log_write(&f.r);
     access_log_write(&f.r);
-    server.access_logs->files[0].fd = good;
+    log_settings(&server)->access_logs->files[0].fd = good;
     close(bad);
     char *errors = read_file(error_log_path, NULL);
     is_int(count_lines(errors), 1, "write failures reported once");
@@ -725,7 +751,7 @@ static void test_files(void)
     free(errors);
 
     access_log_close(&server);
-    ok(server.access_logs->files[0].fd == -1 && fcntl(good, F_GETFD) < 0, "access_log_close closes the logs");
+    ok(log_settings(&server)->access_logs->files[0].fd == -1 && fcntl(good, F_GETFD) < 0, "access_log_close closes the logs");
     access_log_write(&f.r);  /* closed logs are skipped */
     pool_destroy(server.pool);
 
@@ -734,7 +760,7 @@ static void test_files(void)
     run_directive(&parse, "CustomLog", 2, (const char *[]){ "missing/dir/log", "common" });
     access_log_module.post_config(&parse, &server);
     is_int(access_log_open(&server), WEFT_ERROR, "access_log_open fails for an impossible path");
-    ok(server.access_logs->files[0].fd == -1, "after a failure nothing stays open");
+    ok(log_settings(&server)->access_logs->files[0].fd == -1, "after a failure nothing stays open");
     errors = read_file(error_log_path, NULL);
     ok(strstr(errors, pool_printf(request_pool, "] could not open access log %s: No such file or directory (ENOENT)\n",
                                   temporary_path("missing/dir/log"))) != NULL, "the error names the file and the reason");

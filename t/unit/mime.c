@@ -4,6 +4,9 @@
  * linked: the few config_* functions mime.c calls have stand-ins below. */
 #include "tap.h"
 
+/* module_server_config / module_dir_config are defined below (module.h). */
+#define WEFT_MODULE_CONFIG_STUBS
+
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -80,13 +83,29 @@ static const config_directive *directive_named(const char *name)
     return NULL;
 }
 
-static int add_type(dir_config *dir, int argc, const char *const *arguments)
+/* A server_config / dir_config with the module's own struct beside it:
+ * module_server_config and module_dir_config (core/config_merge.c, not
+ * linked) find it there. */
+typedef struct {
+    server_config server;
+    mime_server_config mime;
+} test_server;
+
+typedef struct {
+    dir_config dir;
+    mime_dir_config mime;
+} test_dir;
+
+void *module_server_config(const server_config *server, const module *m) { return &((test_server *)server)->mime; }
+void *module_dir_config(const dir_config *dir, const module *m) { return &((test_dir *)dir)->mime; }
+
+static int add_type(test_dir *dir, int argc, const char *const *arguments)
 {
     const config_directive *row = directive_named("AddType");
     char **argv = pool_alloc(test_pool, sizeof(char *) * (size_t)argc);
     for (int i = 0; i < argc; i++)
         argv[i] = pool_strdup(test_pool, arguments[i]);
-    return row->set(&parse, row, (char *)dir + row->offset, argc, argv);
+    return row->set(&parse, row, (char *)&dir->mime + row->offset, argc, argv);
 }
 
 #define ADD_TYPE(dir, ...)                                                       \
@@ -175,29 +194,29 @@ static void test_extensions(void)
 
 static void test_add_type(void)
 {
-    dir_config dir = { 0 };
+    test_dir dir = { 0 };
     is_int(ADD_TYPE(&dir, "text/x-one", ".One", "two"), WEFT_OK, "AddType with and without dot");
-    is_string(dir.add_types ? dir.add_types->extension : NULL, "two", "stored without dot");
-    is_string(dir.add_types && dir.add_types->next ? dir.add_types->next->extension : NULL, "one",
+    is_string(dir.mime.add_types ? dir.mime.add_types->extension : NULL, "two", "stored without dot");
+    is_string(dir.mime.add_types && dir.mime.add_types->next ? dir.mime.add_types->next->extension : NULL, "one",
               "stored in lower case");
     is_int(ADD_TYPE(&dir, "text/x-later", "TWO"), WEFT_OK, "second AddType");
 
-    server_config server = { .pool = test_pool, .mime_types = mime_table_create(test_pool) };
-    mime_table_set(server.mime_types, "two", "text/x-table");
-    mime_table_set(server.mime_types, "three", "text/x-table");
-    is_string(mime_type_for_path(&server, &dir, "/x/a.ONE"), "text/x-one", "AddType, any case");
-    is_string(mime_type_for_path(&server, &dir, "/x/a.two"), "text/x-later",
+    test_server server = { .server = { .pool = test_pool }, .mime = { .mime_types = mime_table_create(test_pool) } };
+    mime_table_set(server.mime.mime_types, "two", "text/x-table");
+    mime_table_set(server.mime.mime_types, "three", "text/x-table");
+    is_string(mime_type_for_path(&server.server, &dir.dir, "/x/a.ONE"), "text/x-one", "AddType, any case");
+    is_string(mime_type_for_path(&server.server, &dir.dir, "/x/a.two"), "text/x-later",
               "the later AddType wins, and over the table");
-    is_string(mime_type_for_path(&server, &dir, "/x/a.three"), "text/x-table", "table fallback");
-    is_string(mime_type_for_path(&server, &dir, "/x/a.four"), NULL, "unknown extension");
-    is_string(mime_type_for_path(&server, &dir, "/x/one"), NULL, "no extension, no type");
-    is_string(mime_type_for_path(&server, &dir, "/x/.one"), NULL, "dotfile named like an extension");
-    is_string(mime_type_for_path(&server, NULL, "/a.three"), "text/x-table", "dir may be NULL");
-    is_string(mime_type_for_path(&server, &dir, "/a.three.one"), "text/x-one",
+    is_string(mime_type_for_path(&server.server, &dir.dir, "/x/a.three"), "text/x-table", "table fallback");
+    is_string(mime_type_for_path(&server.server, &dir.dir, "/x/a.four"), NULL, "unknown extension");
+    is_string(mime_type_for_path(&server.server, &dir.dir, "/x/one"), NULL, "no extension, no type");
+    is_string(mime_type_for_path(&server.server, &dir.dir, "/x/.one"), NULL, "dotfile named like an extension");
+    is_string(mime_type_for_path(&server.server, NULL, "/a.three"), "text/x-table", "dir may be NULL");
+    is_string(mime_type_for_path(&server.server, &dir.dir, "/a.three.one"), "text/x-one",
               "last extension decides");
 
     is_int(ADD_TYPE(&dir, "text/html; charset=UTF-8", "page"), WEFT_OK, "type with parameters");
-    is_string(mime_type_for_path(&server, &dir, "/p.page"), "text/html; charset=UTF-8",
+    is_string(mime_type_for_path(&server.server, &dir.dir, "/p.page"), "text/html; charset=UTF-8",
               "kept as written");
     parse.error_count = 0;
     is_int(ADD_TYPE(&dir, "nonsense", "x"), WEFT_ERROR, "a type needs a slash");
@@ -213,71 +232,71 @@ static void test_add_type(void)
 static void test_merge(void)
 {
     const config_directive *row = directive_named("AddType");
-    dir_config parent = { 0 }, child = { 0 }, grandchild = { 0 };
+    test_dir parent = { 0 }, child = { 0 }, grandchild = { 0 };
     ADD_TYPE(&parent, "text/x-parent", "foo", "bar");
     ADD_TYPE(&child, "text/x-child", "foo", "baz");
     ADD_TYPE(&grandchild, "text/x-grandchild", "BAZ");
-    server_config server = { .pool = test_pool, .mime_types = mime_table_create(test_pool) };
+    test_server server = { .server = { .pool = test_pool }, .mime = { .mime_types = mime_table_create(test_pool) } };
 
-    dir_config merged = parent;
-    row->merge((char *)&merged + row->offset, (char *)&child + row->offset, test_pool);
-    is_string(mime_type_for_path(&server, &merged, "/a.foo"), "text/x-child", "child wins");
-    is_string(mime_type_for_path(&server, &merged, "/a.bar"), "text/x-parent", "parent inherited");
-    is_string(mime_type_for_path(&server, &merged, "/a.baz"), "text/x-child", "child's own");
-    is_string(mime_type_for_path(&server, &parent, "/a.foo"), "text/x-parent",
+    test_dir merged = parent;
+    row->merge((char *)&merged.mime + row->offset, (char *)&child.mime + row->offset, test_pool);
+    is_string(mime_type_for_path(&server.server, &merged.dir, "/a.foo"), "text/x-child", "child wins");
+    is_string(mime_type_for_path(&server.server, &merged.dir, "/a.bar"), "text/x-parent", "parent inherited");
+    is_string(mime_type_for_path(&server.server, &merged.dir, "/a.baz"), "text/x-child", "child's own");
+    is_string(mime_type_for_path(&server.server, &parent.dir, "/a.foo"), "text/x-parent",
               "the parent's list is not modified");
-    is_string(mime_type_for_path(&server, &child, "/a.bar"), NULL,
+    is_string(mime_type_for_path(&server.server, &child.dir, "/a.bar"), NULL,
               "the child's list is not modified");
 
-    row->merge((char *)&merged + row->offset, (char *)&grandchild + row->offset, test_pool);
-    is_string(mime_type_for_path(&server, &merged, "/a.baz"), "text/x-grandchild",
+    row->merge((char *)&merged.mime + row->offset, (char *)&grandchild.mime + row->offset, test_pool);
+    is_string(mime_type_for_path(&server.server, &merged.dir, "/a.baz"), "text/x-grandchild",
               "innermost of three wins");
-    is_string(mime_type_for_path(&server, &merged, "/a.foo"), "text/x-child", "middle kept");
-    is_string(mime_type_for_path(&server, &merged, "/a.bar"), "text/x-parent", "outer kept");
+    is_string(mime_type_for_path(&server.server, &merged.dir, "/a.foo"), "text/x-child", "middle kept");
+    is_string(mime_type_for_path(&server.server, &merged.dir, "/a.bar"), "text/x-parent", "outer kept");
 
-    dir_config empty_parent = { 0 };
-    row->merge((char *)&empty_parent + row->offset, (char *)&child + row->offset, test_pool);
-    ok(empty_parent.add_types == child.add_types, "empty parent takes the child's list as is");
-    dir_config empty_child = { 0 };
+    test_dir empty_parent = { 0 };
+    row->merge((char *)&empty_parent.mime + row->offset, (char *)&child.mime + row->offset, test_pool);
+    ok(empty_parent.mime.add_types == child.mime.add_types, "empty parent takes the child's list as is");
+    test_dir empty_child = { 0 };
     merged = parent;
-    row->merge((char *)&merged + row->offset, (char *)&empty_child + row->offset, test_pool);
-    ok(merged.add_types == parent.add_types, "empty child leaves the parent's list");
+    row->merge((char *)&merged.mime + row->offset, (char *)&empty_child.mime + row->offset, test_pool);
+    ok(merged.mime.add_types == parent.mime.add_types, "empty child leaves the parent's list");
 }
 
 static void test_post_config(void)
 {
     char *path = write_temporary("text/x-temp tmpx\n");
-    server_config server = { .pool = test_pool, .types_config = path };
+    test_server server = { .server = { .pool = test_pool }, .mime = { .types_config = path } };
     parse.error_count = 0;
-    is_int(mime_module.post_config(&parse, &server), WEFT_OK, "explicit TypesConfig loads");
-    is_string(mime_table_lookup(server.mime_types, "tmpx", 4), "text/x-temp", "its content");
-    is_string(server.types_config, path, "types_config unchanged");
+    is_int(mime_module.post_config(&parse, &server.server), WEFT_OK, "explicit TypesConfig loads");
+    is_string(mime_table_lookup(server.mime.mime_types, "tmpx", 4), "text/x-temp", "its content");
+    is_string(server.mime.types_config, path, "types_config unchanged");
     unlink(path);
 
-    server_config missing = { .pool = test_pool, .types_config = "/nonexistent/types" };
-    is_int(mime_module.post_config(&parse, &missing), WEFT_ERROR, "unreadable TypesConfig fails");
+    test_server missing = { .server = { .pool = test_pool }, .mime = { .types_config = "/nonexistent/types" } };
+    is_int(mime_module.post_config(&parse, &missing.server), WEFT_ERROR, "unreadable TypesConfig fails");
     is_string(parse.last_error,
               "TypesConfig: cannot open '/nonexistent/types': No such file or directory",
               "error message names the file and the reason");
 
-    server_config directory = { .pool = test_pool, .types_config = "/tmp" };
-    is_int(mime_module.post_config(&parse, &directory), WEFT_ERROR, "a directory fails");
+    test_server directory = { .server = { .pool = test_pool }, .mime = { .types_config = "/tmp" } };
+    is_int(mime_module.post_config(&parse, &directory.server), WEFT_ERROR, "a directory fails");
 
-    server_config automatic = { .pool = test_pool };
-    is_int(mime_module.post_config(&parse, &automatic), WEFT_OK, "no TypesConfig: a default is found");
+    test_server automatic = { .server = { .pool = test_pool } };
+    is_int(mime_module.post_config(&parse, &automatic.server), WEFT_OK, "no TypesConfig: a default is found");
     if (access("/etc/mime.types", R_OK) == 0) {
-        is_string(automatic.types_config, "/etc/mime.types", "the system file comes first");
+        is_string(automatic.mime.types_config, "/etc/mime.types", "the system file comes first");
     } else {
         char *bundled = pool_printf(test_pool, "%s/conf/mime.types", parse.server_root);
-        is_string(automatic.types_config, bundled, "the bundled file is the fallback");
+        is_string(automatic.mime.types_config, bundled, "the bundled file is the fallback");
     }
-    ok(mime_table_count(automatic.mime_types) > 100, "the default table is not empty");
+    ok(mime_table_count(automatic.mime.mime_types) > 100, "the default table is not empty");
 
     parse.server_root = "/nonexistent";
-    server_config neither = { .pool = test_pool };
+    test_server neither = { .server = { .pool = test_pool } };
     int warnings = parse.warning_count;
     bool system_file = access("/etc/mime.types", R_OK) == 0;
-    is_int(mime_module.post_config(&parse, &neither), WEFT_OK, "a missing fallback is not fatal");
+    is_int(mime_module.post_config(&parse, &neither.server), WEFT_OK, "a missing fallback is not fatal");
     is_int(parse.warning_count - warnings, system_file ? 0 : 1, "warned only if nothing was found");
     parse.server_root = ".";
 }

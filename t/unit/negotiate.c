@@ -61,5 +61,16 @@ int main(void)
     ok(http_accepts_encoding(field, "br"), "another coding by name");
     ok(!http_accepts_encoding(slice_from_string("x-br"), "gzip"), "x-br is not gzip");
     note("a refusal is only read from a well-formed member");
+
+    /* The weights compress_choose compares. */
+    is_int(http_encoding_weight((slice){ NULL, 0 }, "gzip"), -1, "weight: absent field");
+    is_int(http_encoding_weight(slice_from_string("br"), "gzip"), -1, "weight: not listed, no *");
+    is_int(http_encoding_weight(slice_from_string("gzip"), "gzip"), 1000, "weight: listed without q");
+    is_int(http_encoding_weight(slice_from_string("gzip;q=0.25"), "gzip"), 250, "weight: q=0.25");
+    is_int(http_encoding_weight(slice_from_string("*;q=0.3, br"), "gzip"), 300, "weight: from *");
+    is_int(http_encoding_weight(slice_from_string("*;q=0.3, gzip;q=0.7"), "gzip"), 700, "weight: own member over *");
+    is_int(http_encoding_weight(slice_from_string("gzip;q=0"), "gzip"), 0, "weight: refused");
+    is_int(http_encoding_weight(slice_from_string("gzip;q=5"), "gzip"), -1, "weight: malformed member ignored");
+    is_int(http_encoding_weight(slice_from_string("identity;q=0.5"), "identity"), 500, "weight: identity");
     return done_testing();
 }
