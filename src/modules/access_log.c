@@ -11,6 +11,7 @@
 #include "access_log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -790,10 +791,33 @@ static void write_line(access_log_file *file, const char *line, size_t length)
                          "writing to access log %s failed; lines are lost until it works again",
                          file->path);
 }
+/* Each thread's line buffer, allocated at its first log line and freed
+ * when the thread exits.  Not a thread-local array: glibc zeroes static
+ * thread-local storage at every thread start, which would cost every
+ * thread of every child 16 KiB whether it logs or not. */
+static pthread_key_t line_buffer_key;
+static pthread_once_t line_buffer_once = PTHREAD_ONCE_INIT;
+
+static void create_line_buffer_key(void)
+{
+    pthread_key_create(&line_buffer_key, free);
+}
+
+static char *thread_line_buffer(void)
+{
+    pthread_once(&line_buffer_once, create_line_buffer_key);
+    char *line = pthread_getspecific(line_buffer_key);
+    if (UNLIKELY(!line)) {
+        line = xmalloc(ACCESS_LOG_LINE_BUFFER);
+        pthread_setspecific(line_buffer_key, line);
+    }
+    return line;
+}
+
 
 void access_log_write(request *r)
 {
-    static _Thread_local char line_buffer[ACCESS_LOG_LINE_BUFFER];
+    char *line_buffer = thread_line_buffer();
     const struct access_log_set *set = r->server ? log_settings(r->server)->access_logs : NULL;
     if (!set || set->count == 0)
         return;
@@ -807,8 +831,8 @@ void access_log_write(request *r)
         if (file->fd < 0)
             continue;
         char *line = line_buffer;
-        size_t length = render_line(file->format, r, &now_monotonic, &now_wall, line, sizeof line_buffer);
-        if (UNLIKELY(length >= sizeof line_buffer)) {
+        size_t length = render_line(file->format, r, &now_monotonic, &now_wall, line, ACCESS_LOG_LINE_BUFFER);
+        if (UNLIKELY(length >= ACCESS_LOG_LINE_BUFFER)) {
             line = pool_alloc(r->pool, length + 1);
             render_line(file->format, r, &now_monotonic, &now_wall, line, length + 1);
         }
