@@ -610,9 +610,11 @@ static connection_wait run_linger(connection *c)
     /* Until the socket is drained (EAGAIN or a short read): only then may
      * the connection wait for the client's FIN.  Closing with input still
      * queued would also send a RST instead of our FIN. */
+    /* A client that keeps the queue full would keep us here: the linger
+     * deadline bounds the drain as well as the wait. */
     while (c->read_ready) {
         ssize_t count = connection_read(c, scrap, sizeof(scrap));
-        if (count == 0 || (count < 0 && errno != EAGAIN))
+        if (count == 0 || (count < 0 && errno != EAGAIN) || monotonic_ms() >= c->linger_deadline_ms)
             return CONNECTION_CLOSE;
     }
     return monotonic_ms() < c->linger_deadline_ms ? CONNECTION_WAIT_LINGER : CONNECTION_CLOSE;

@@ -134,6 +134,7 @@ static int compress_start(request *r, output_filter *f, content_coding coding)
     }
     response_remove_header(r, "Content-Encoding");  /* only "identity" can be there */
     response_add_header_constant(r, "Content-Encoding", content_coding_name(coding));
+    char *identity_etag = r->etag;  /* put back if no compressor can be had */
     alter_etag(r, alter, coding == CODING_GZIP ? "gzip" : "br");
     if (r->status == 304)
         return WEFT_DECLINED;  /* header fields only */
@@ -160,6 +161,7 @@ static int compress_start(request *r, output_filter *f, content_coding coding)
         /* Apache answers 500 here; the head is not out yet, but the
          * response is set up: send it uncompressed rather than fail. */
         response_remove_header(r, "Content-Encoding");
+        r->etag = identity_etag;
         return WEFT_DECLINED;
     }
     f->context = context;

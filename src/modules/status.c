@@ -434,6 +434,15 @@ static void render_threads(buffer *b, const scoreboard *board, const status_fact
                             "</table>\n");
 }
 
+/* Bytes per `per` (seconds or requests) as Apache computes it, in float,
+ * but clamped: the byte count comes from memory every child can write, and
+ * a float beyond uint64_t's range converted to it is undefined. */
+static uint64_t bounded_rate(uint64_t kbytes, uint64_t per)
+{
+    double rate = KBYTE * (double)(float)kbytes / (double)(float)per;
+    return rate >= 18446744073709549568.0 ? UINT64_MAX : (uint64_t)rate;
+}
+
 static void render_html(buffer *b, request *r, const scoreboard *board, const status_facts *f, bool extended,
                         bool table)
 {
@@ -474,12 +483,12 @@ static void render_html(buffer *b, request *r, const scoreboard *board, const st
         buffer_append_string(b, "<dt>");
         char rate[32];
         if (f->uptime > 0) {
-            status_format_bytes(rate, sizeof rate, (uint64_t)(KBYTE * (float)kbytes / (float)f->uptime));
+            status_format_bytes(rate, sizeof rate, bounded_rate(kbytes, (uint64_t)f->uptime));
             buffer_printf(b, "%.3g requests/sec - %s/second",
                           (double)((float)f->accesses / (float)f->uptime), rate);
         }
         if (f->accesses > 0) {
-            status_format_bytes(rate, sizeof rate, (uint64_t)(KBYTE * (float)kbytes / (float)f->accesses));
+            status_format_bytes(rate, sizeof rate, bounded_rate(kbytes, (uint64_t)f->accesses));
             buffer_printf(b, "%s%s/request - %g ms/request", f->uptime > 0 ? " - " : "", rate,
                           (double)((float)(f->duration_us / 1000) / (float)f->accesses));
         }
