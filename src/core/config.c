@@ -13,6 +13,7 @@
 #include "module.h"
 #include "server.h"
 #include "vhost.h"
+#include "regex.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -175,6 +176,15 @@ regex_t *config_regex(config_parse *parse, const char *pattern, int flags)
         return NULL;
     }
     pool_cleanup_add(parse->pool, free_regex, regex);
+    return regex;
+}
+
+struct weft_regex *config_compile_regex(config_parse *parse, const char *pattern, unsigned flags)
+{
+    char reason[256];
+    weft_regex *regex = regex_compile(parse->pool, pattern, flags, reason, sizeof(reason));
+    if (!regex)
+        config_error(parse, "Regular expression '%s' could not be compiled: %s", pattern, reason);
     return regex;
 }
 

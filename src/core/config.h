@@ -155,6 +155,10 @@ bool config_was_set_here(config_parse *parse, const config_directive *directive)
 /* Compiles a POSIX regular expression (regcomp flags) that lives as long as
  * the configuration; NULL after config_error(). */
 regex_t *config_regex(config_parse *parse, const char *pattern, int flags);
+/* Compiles a PCRE2 regular expression (core/regex.h flags) that lives as
+ * long as the configuration; NULL after config_error(), which names the
+ * position and the reason. */
+struct weft_regex *config_compile_regex(config_parse *parse, const char *pattern, unsigned flags);
 /* The literal text every match of pattern starts with ("^/img/(.*)" ->
  * "/img/"), "" if none is certain: a subject without it cannot match, which
  * a strncmp tells far more cheaply than regexec. */
@@ -179,7 +183,7 @@ bool config_parse_port(const char *text, int *port);
  * or wildcard matches in place (the core table's rows point here). */
 int config_set_include(config_parse *, const config_directive *, void *, int, char **);
 
-#define CONFIG_MAX_DIRECTIVES 256
+#define CONFIG_MAX_DIRECTIVES 512
 
 /* Looks up a row by name across all modules (case-insensitive); NULL if none. */
 const config_directive *config_find_directive(const char *name);

@@ -11,6 +11,7 @@
 
 #include "core/buffer.c"
 #include "core/config.c"
+#include "core/regex.c"
 #include "core/config_dump.c"
 #include "core/config_lexer.c"
 #include "core/config_merge.c"

@@ -13,6 +13,7 @@
 #include "core/piped_log.c"
 #include "core/buffer.c"
 #include "core/config.c"
+#include "core/regex.c"
 #include "core/config_dump.c"
 #include "core/config_lexer.c"
 #include "core/config_merge.c"

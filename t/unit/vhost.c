@@ -14,6 +14,7 @@
 #endif
 #include "core/buffer.c"
 #include "core/config.c"
+#include "core/regex.c"
 #if __has_include("core/config_dump.c")
 #include "core/config_dump.c"
 #endif
