@@ -182,6 +182,9 @@ bool config_parse_port(const char *text, int *port);
 /* Include / IncludeOptional: the engine reads the named files, directories
  * or wildcard matches in place (the core table's rows point here). */
 int config_set_include(config_parse *, const config_directive *, void *, int, char **);
+/* Define name [value] / UnDefine name (the row's name tells which): the
+ * engine's variables, for <IfDefine> and ${name}; they take effect at once. */
+int config_set_define(config_parse *, const config_directive *, void *, int, char **);
 
 #define CONFIG_MAX_DIRECTIVES 512
 
