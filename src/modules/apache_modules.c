@@ -115,14 +115,44 @@ void module_apache_name(const char *name, char *out, size_t size)
 
 /* ---- directives of Apache modules ----------------------------------------- */
 
+#define DIRECTIVES_PER_MODULE 32
+
 /* Apache directives weft does not implement, by module, so that a
  * configuration written for Apache learns why a line is refused.  A
  * directive weft implements is found in its tables first and never looked
  * up here; "<Name" rows are sections. */
 static const struct {
     const char *module;
-    const char *const directives[24];
+    const char *const directives[DIRECTIVES_PER_MODULE];  /* NULL-terminated */
 } apache_directives[] = {
+    /* Modules weft has, directives it may not (yet) implement. */
+    { "core", { "ServerAdmin", "ServerSignature", "HostnameLookups", "UseCanonicalName",
+                "UseCanonicalPhysicalPort", "AccessFileName", "DefaultRuntimeDir", "Mutex", "ServerPath",
+                "ContentDigest", "ErrorLogFormat", "ForceType", "LimitXMLRequestBody",
+                "MergeTrailers", "RLimitCPU", "RLimitMEM", "RLimitNPROC", "AcceptPathInfo",
+                "HttpProtocolOptions", "QualifyRedirectURL", "SetInputFilter",
+                "<If" } },
+    { "mod_mime", { "AddLanguage", "AddEncoding", "RemoveType", "RemoveHandler", "RemoveCharset",
+                    "RemoveEncoding", "RemoveLanguage", "RemoveInputFilter", "RemoveOutputFilter",
+                    "AddInputFilter", "DefaultLanguage", "ModMimeUsePathInfo", "MultiviewsMatch" } },
+    { "mod_autoindex", { "AddIcon", "AddIconByType", "AddIconByEncoding", "AddAlt", "AddAltByType",
+                         "AddAltByEncoding", "AddDescription", "DefaultIcon", "HeaderName", "ReadmeName",
+                         "IndexOptions", "IndexOrderDefault", "IndexStyleSheet", "IndexHeadInsert" } },
+    { "mod_dir", { "FallbackResource", "DirectorySlash", "DirectoryCheckHandler" } },
+    { "mod_negotiation", { "LanguagePriority", "ForceLanguagePriority", "CacheNegotiatedDocs" } },
+    { "mod_setenvif", { "SetEnvIf", "SetEnvIfNoCase", "BrowserMatch", "BrowserMatchNoCase", "SetEnvIfExpr" } },
+    { "mod_access_compat", { "Order", "Allow", "Deny", "Satisfy" } },
+    { "mod_authz_core", { "AuthMerging", "<AuthzProviderAlias", "<Limit", "<LimitExcept" } },
+    { "mod_headers", { "RequestHeader" } },
+    { "mod_deflate", { "DeflateCompressionLevel", "DeflateMemLevel", "DeflateWindowSize",
+                       "DeflateFilterNote", "DeflateInflateLimitRequestBody" } },
+    { "mod_log_config", { "BufferedLogs", "GlobalLog" } },
+    { "mod_status", { "SeeRequestTail" } },
+    { "mod_cgi", { "ScriptLog", "ScriptLogLength", "ScriptLogBuffer" } },
+    { "mod_cgid", { "ScriptSock", "CGIDScriptTimeout" } },
+    { "mod_mpm_event", { "AsyncRequestWorkerFactor" } },
+    { "mod_mpm_worker", { "MaxMemFree", "ThreadStackSize" } },
+    /* Modules weft does not have. */
     { "mod_rewrite", { "RewriteEngine", "RewriteRule", "RewriteCond", "RewriteBase", "RewriteMap",
                        "RewriteOptions" } },
     { "mod_ssl", { "SSLEngine", "SSLCertificateFile", "SSLCertificateKeyFile", "SSLCertificateChainFile",
@@ -188,6 +218,15 @@ static const struct {
     { "mod_watchdog", { "WatchdogInterval" } },
     { "mod_heartbeat", { "HeartbeatAddress", "HeartbeatListen", "HeartbeatMaxServers" } },
 };
+
+/* For the unit test: every row keeps its terminating NULL. */
+static inline bool directive_rows_terminated(void)
+{
+    for (size_t i = 0; i < COUNT_OF(apache_directives); i++)
+        if (apache_directives[i].directives[DIRECTIVES_PER_MODULE - 1])
+            return false;
+    return true;
+}
 
 const char *module_of_directive(const char *directive)
 {

@@ -349,6 +349,10 @@ static void test_unknown_directives(void)
     is_string(module_of_directive("<Proxy"), "mod_proxy", "<Proxy>: mod_proxy");
     is_string(module_of_directive("php_admin_flag"), "mod_php", "php_admin_flag: mod_php");
     ok(module_of_directive("NoSuchDirective") == NULL, "an unknown name has no module");
+    ok(directive_rows_terminated(), "every row of the table ends with NULL");
+    is_string(module_of_directive("AddLanguage"), "mod_mime", "AddLanguage: mod_mime");
+    is_string(module_of_directive("ServerAdmin"), "core", "ServerAdmin: core");
+    is_string(module_of_directive("AuthUserFile"), "mod_authn_file", "AuthUserFile: mod_authn_file");
 
     server_config *server = load("Listen 80\n"
                                  "RewriteEngine On\n"
