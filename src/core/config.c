@@ -50,13 +50,13 @@ typedef struct {
     int line;
     const config_section *section;        /* OPEN_PATH: copy of the section, for nested <Files> */
     const config_directive *module_row;   /* OPEN_MODULE: the "<Name" row */
+    const char *missing_module;  /* <IfModule X> skipped because X is not built in */
+    int skipped_directives;      /* directive lines inside it */
     unsigned saved_context;
     server_config *saved_server;
     dir_config *saved_dir;
     const config_directive *saved_module_row;
     bool saved_skipping;
-    const char *missing_module;  /* <IfModule X> skipped because X is not built in */
-    int skipped_directives;      /* directive lines inside it */
 } open_section;
 
 struct config_parse {
@@ -1018,8 +1018,8 @@ server_config *config_load(const config_options *options, config_messages *error
         .warnings = warnings,
         .context = CONTEXT_SERVER,
         .dir = server->root_dir,
-        .counting = -1,
     };
+    parse.counting = -1;
     for (int i = 0; i < options->define_count; i++)
         define_variable(&parse, options->defines[i], NULL);
 

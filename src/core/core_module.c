@@ -235,6 +235,10 @@ static int set_handler(config_parse *parse, const config_directive *d, void *tar
     if (!module_handler_exists(argv[0])) {
         char names[512];
         module_handler_names(names, sizeof(names));
+        const char *owner = module_of_handler(argv[0], NULL);
+        if (owner)
+            return config_error(parse, "SetHandler %s: that is a handler of %s, which is not built into weft; "
+                                       "weft has %s, or None", argv[0], owner, names);
         return config_error(parse, "SetHandler %s: no handler of that name in weft; weft has %s, or None",
                             argv[0], names);
     }
@@ -604,15 +608,8 @@ static int core_post_config(config_parse *parse, server_config *server)
     const char *root = server->document_root;
     if (root && server->chroot_dir)
         root = pool_printf(config_pool(parse), "%s%s", server->chroot_dir, root);
-    if (!root || stat(root, &info) != 0 || !S_ISDIR(info.st_mode)) {
-        const config_directive *row = config_find_directive("DocumentRoot");
-        if (config_was_set(server, row))
-            rc = config_error(parse, "DocumentRoot '%s' is not a directory", root ? root : "");
-        else
-            rc = config_error(parse, "DocumentRoot is not set, and its built-in default '%s' (\"%s\" under "
-                                     "ServerRoot) is not a directory: set DocumentRoot in the configuration",
-                              root ? root : "", row->default_value);
-    }
+    if (!root || stat(root, &info) != 0 || !S_ISDIR(info.st_mode))
+        rc = config_error(parse, "DocumentRoot '%s' is not a directory", root ? root : "");
     if (server->listen_count == 0)
         rc = config_error(parse, "no Listen directive: weft needs at least one address to listen on");
     if (server->request_buffer_budget > 0 && server->request_buffer_budget < server->limit_request_head_size)

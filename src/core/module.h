@@ -117,6 +117,10 @@ const char *module_of_directive(const char *directive);
 bool module_handler_exists(const char *name);
 /* "default-handler, cgi-script, ..." for messages. */
 void module_handler_names(char *out, size_t size);
+/* The Apache module ("mod_negotiation") of a handler weft lacks, NULL if
+ * it is not a well-known one; *source_is_secret tells whether serving the
+ * files as they are would disclose a script's source. */
+const char *module_of_handler(const char *name, bool *source_is_secret);
 
 /* The position of m in weft_modules, -1 if it is not there. */
 int module_index(const module *m);

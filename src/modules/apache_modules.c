@@ -239,6 +239,46 @@ const char *module_of_directive(const char *directive)
 
 /* ---- handlers ------------------------------------------------------------- */
 
+/* Handlers of Apache modules weft lacks.  A file whose handler is missing
+ * would be served as it is: harmless for a type map, a disclosure for a
+ * script's source. */
+static const struct {
+    const char *name;     /* a trailing ':' matches as a prefix (proxy:fcgi://...) */
+    const char *module;
+    bool source_is_secret;
+} apache_handlers[] = {
+    { "type-map", "mod_negotiation", false },
+    { "send-as-is", "mod_asis", false },
+    { "imap-file", "mod_imagemap", false },
+    { "server-parsed", "mod_include", false },
+    { "server-info", "mod_info", false },
+    { "balancer-manager", "mod_proxy_balancer", false },
+    { "ldap-status", "mod_ldap", false },
+    { "proxy:", "mod_proxy", true },
+    { "application/x-httpd-php", "mod_php", true },
+    { "application/x-httpd-php-source", "mod_php", true },
+    { "php-script", "mod_php", true },
+    { "fcgid-script", "mod_fcgid", true },
+    { "perl-script", "mod_perl", true },
+    { "wsgi-script", "mod_wsgi", true },
+    { "lua-script", "mod_lua", true },
+};
+
+const char *module_of_handler(const char *name, bool *source_is_secret)
+{
+    for (size_t i = 0; i < COUNT_OF(apache_handlers); i++) {
+        size_t length = strlen(apache_handlers[i].name);
+        bool prefix = apache_handlers[i].name[length - 1] == ':';
+        if (prefix ? strncasecmp(name, apache_handlers[i].name, length) == 0
+                   : strcasecmp(name, apache_handlers[i].name) == 0) {
+            if (source_is_secret)
+                *source_is_secret = apache_handlers[i].source_is_secret;
+            return apache_handlers[i].module;
+        }
+    }
+    return NULL;
+}
+
 bool module_handler_exists(const char *name)
 {
     if (strcasecmp(name, "None") == 0 || strcasecmp(name, "default-handler") == 0)

@@ -391,10 +391,23 @@ static void test_handlers(void)
                                  "<Location /info>\n SetHandler server-info\n</Location>\n");
     ok(server == NULL, "an unknown handler fails");
     is_int(errors.count, 1, "only the unknown one");
-    is_string(error_at(0), at_line(9, "SetHandler server-info: no handler of that name in weft; weft has "
-                                      "default-handler, cgi-script, server-status, or None"),
-              "the message lists what weft has");
+    is_string(error_at(0), at_line(9, "SetHandler server-info: that is a handler of mod_info, which is not built "
+                                      "into weft; weft has default-handler, cgi-script, server-status, or None"),
+              "the message names the module and lists what weft has");
     config_free(server);
+
+    server = load("Listen 80\n<Location /x>\n SetHandler colour\n</Location>\n");
+    is_string(error_at(0), at_line(3, "SetHandler colour: no handler of that name in weft; weft has "
+                                      "default-handler, cgi-script, server-status, or None"),
+              "a name nobody knows");
+    config_free(server);
+
+    bool secret = true;
+    is_string(module_of_handler("type-map", &secret), "mod_negotiation", "type-map: mod_negotiation");
+    ok(!secret, "... its files may be served as they are");
+    is_string(module_of_handler("proxy:fcgi://127.0.0.1:9000", &secret), "mod_proxy", "proxy:...: mod_proxy");
+    ok(secret, "... a script's source must not be");
+    ok(module_of_handler("colour", NULL) == NULL, "an unknown handler has no module");
 }
 
 static void test_log_level(void)
@@ -450,20 +463,6 @@ static void test_vhost_connection_directives(void)
     config_free(server);
 }
 
-static void test_document_root_default(void)
-{
-    rmdir(text("%s/www", root));
-    server_config *server = load("Listen 80\n");
-    ok(server == NULL, "a missing default DocumentRoot fails");
-    is_string(error_at(0), text("%s/t.conf: DocumentRoot is not set, and its built-in default '%s/www' (\"www\" "
-                                "under ServerRoot) is not a directory: set DocumentRoot in the configuration",
-                                root, root), "the message says it is the built-in default");
-    server = load("Listen 80\nDocumentRoot nowhere\n");
-    is_string(error_at(0), text("%s/t.conf: DocumentRoot '%s/nowhere' is not a directory", root, root),
-              "one the user wrote keeps its message");
-    mkdir(text("%s/www", root), 0755);
-}
-
 static int remove_entry(const char *path, const struct stat *info, int flag, struct FTW *ftw)
 {
     return remove(path);
@@ -488,7 +487,6 @@ int main(void)
     test_handlers();
     test_log_level();
     test_vhost_connection_directives();
-    test_document_root_default();
 
     config_messages_free(&errors);
     config_messages_free(&warnings);
