@@ -2,7 +2,9 @@
  * config.h — the Apache-syntax configuration engine.
  *
  * The engine knows the syntax (lines, quoting, continuation, sections,
- * <IfDefine>, <IfModule>, Include) and nothing about individual directives:
+ * <IfDefine>, <IfModule>, Include, Define and ${VAR}, which is replaced on
+ * the whole line before it is split, as Apache's ap_resolve_env) and
+ * nothing about individual directives:
  * each module declares its directives in one table of config_directive rows
  * (module.h), and the engine checks context and argument count, then calls
  * the row's setter on the field at `offset` of the struct the row's scope
