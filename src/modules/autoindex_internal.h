@@ -1,0 +1,96 @@
+/*
+ * autoindex_internal.h — mod_autoindex's configuration, shared by the
+ * listing (autoindex.c) and its directives (autoindex_config.c).
+ */
+#ifndef WEFT_MODULES_AUTOINDEX_INTERNAL_H
+#define WEFT_MODULES_AUTOINDEX_INTERNAL_H
+
+#include "../core/module.h"
+
+/* IndexOptions keywords that are on/off flags. */
+enum {
+    INDEX_FANCY = 1u << 0,
+    INDEX_HTML_TABLE = 1u << 1,
+    INDEX_VERSION_SORT = 1u << 2,
+    INDEX_IGNORE_CASE = 1u << 3,
+    INDEX_FOLDERS_FIRST = 1u << 4,
+    INDEX_SUPPRESS_COLUMN_SORTING = 1u << 5,
+    INDEX_SUPPRESS_LAST_MODIFIED = 1u << 6,
+    INDEX_SUPPRESS_SIZE = 1u << 7,
+    INDEX_SUPPRESS_DESCRIPTION = 1u << 8,
+    INDEX_SUPPRESS_ICON = 1u << 9,
+    INDEX_SUPPRESS_HTML_PREAMBLE = 1u << 10,
+    INDEX_SUPPRESS_RULES = 1u << 11,
+    INDEX_ICONS_ARE_LINKS = 1u << 12,
+    INDEX_IGNORE_CLIENT = 1u << 13,
+    /* accepted, no effect in weft (docs/migration.md) */
+    INDEX_SCAN_HTML_TITLES = 1u << 14,
+    INDEX_SHOW_FORBIDDEN = 1u << 15,
+    INDEX_TRACK_MODIFIED = 1u << 16,
+    INDEX_XHTML = 1u << 17,
+    INDEX_ADD_ALT_CLASS = 1u << 18,
+    INDEX_SUPPRESS_ICON_LINKS = 1u << 19,
+};
+
+#define INDEX_WIDTH_AUTO (-1)  /* NameWidth=* / DescriptionWidth=* */
+
+/* "IndexOptions A B" replaces what encloses it, "+A -B" modifies it (as
+ * Options).  The valued keywords are inherited unless set. */
+typedef struct {
+    unsigned value, add, remove;
+    bool relative;
+    int name_width;         /* 0 = unset (23), INDEX_WIDTH_AUTO, or characters */
+    int description_width;  /* the same */
+    const char *charset;    /* NULL = UTF-8 */
+    int icon_width, icon_height;  /* 0 = unset */
+} index_options;
+
+enum { ICON_BY_PATH, ICON_BY_TYPE, ICON_BY_ENCODING };
+
+/* One AddIcon* or AddAlt* rule: pattern is matched (wildcards) against the
+ * file's full path, media type or encoding; "^^DIRECTORY^^" and
+ * "^^BLANKICON^^" stand for directories and the header's blank icon. */
+typedef struct {
+    int kind;
+    const char *pattern;
+    const char *icon;  /* NULL for AddAlt* */
+    const char *alt;   /* NULL when none given */
+} icon_rule;
+
+typedef struct {
+    const char *pattern;
+    const char *text;
+    bool wildcards;   /* else a substring of the name matches, as in Apache */
+    bool full_path;   /* the pattern has a '/': matched against the full path */
+} description_rule;
+
+/* A section's rules first, then the inherited ones: the first match wins. */
+typedef struct {
+    const icon_rule *rules;
+    int count;
+} icon_rules;
+
+typedef struct {
+    const description_rule *rules;
+    int count;
+} description_rules;
+
+typedef struct {
+    char **index_ignore;           /* IndexIgnore wildcards, NULL-terminated */
+    index_options options;         /* IndexOptions */
+    icon_rules icons;              /* AddIcon, AddIconByType, AddIconByEncoding, AddAlt* */
+    description_rules descriptions;  /* AddDescription */
+    const char *default_icon;      /* DefaultIcon */
+    const char *header_name;       /* HeaderName */
+    const char *readme_name;       /* ReadmeName */
+    char sort_column;              /* IndexOrderDefault: 'N', 'M', 'S', 'D'; 0 = unset */
+    bool sort_descending;
+} autoindex_dir_config;
+
+extern const module autoindex_module;
+
+/* The options in effect for a merged dir (relative ones applied to the
+ * default: none). */
+unsigned autoindex_option_flags(const index_options *options);
+
+#endif
