@@ -63,15 +63,18 @@ AddDescription "C source" *.c
     Options Indexes
 </Directory>
 <Directory "@ROOT@/www/list/pre">
-    IndexOptions -HTMLTable NameWidth=12
+    IndexOptions NameWidth=12 -HTMLTable
     IndexOrderDefault Descending Name
 </Directory>
 <Directory "@ROOT@/www/list/plain">
     IndexOptions FoldersFirst
 </Directory>
 <Directory "@ROOT@/www/list/first">
-    IndexOptions +FoldersFirst +IgnoreCase +SuppressColumnSorting Charset=ISO-8859-1
+    IndexOptions Charset=ISO-8859-1 +FoldersFirst +IgnoreCase +SuppressColumnSorting
     ReadmeName README.txt
+</Directory>
+<Directory "@ROOT@/www/list/quirk">
+    IndexOptions +SuppressColumnSorting NameWidth=*
 </Directory>
 <Directory "@ROOT@/www/types">
     RemoveType txt
@@ -104,6 +107,7 @@ EOF
         'www/list/first/a.txt'            => { content => "a\n", mtime => $MTIME },
         'www/list/first/zdir/x.txt'       => { content => "x\n", mtime => $MTIME },
         'www/list/first/README.txt'       => { content => "plain & <readme>\n", mtime => $MTIME },
+        'www/list/quirk/q.txt'            => { content => "q\n", mtime => $MTIME },
         'www/types/a.txt'                 => "a\n",
         'www/types/b.mine'                => "b\n",
         'www/types/again/c.txt'           => "c\n",
@@ -256,7 +260,8 @@ like($pre, qr{<h1>Index of /list/pre</h1>}, 'no header file: the <h1>');
 
 # ---------------------------------------------------------------- replacing and adding options
 $r = $w->get('/list/plain/');
-like($r->{body}, qr{<table>\n<tr><th><a href="\?C=N;O=D">Name</a></th>}, 'IndexOptions without +/- replaces: no FancyIndexing');
+like($r->{body}, qr{<h1>Index of /list/plain</h1>\n<ul><li><a href="/list/"> Parent Directory</a></li>\n<li><a href="b.txt"> b.txt</a></li>\n</ul>\n<address>},
+     'IndexOptions without +/- replaces: no FancyIndexing, Apache\'s plain list');
 $r = $w->get('/list/first/');
 is($r->{headers}{'content-type'}, 'text/html;charset=ISO-8859-1', '+options keep the inherited ones; Charset=ISO-8859-1');
 @order = $r->{body} =~ m{<td><a href="([^"?]+)">}g;
@@ -264,6 +269,9 @@ is_deeply(\@order, ['/list/', 'zdir/', 'a.txt', 'B.txt', 'README.txt'], 'Folders
 like($r->{body}, qr{<th>Name</th><th>Last modified</th>}, 'SuppressColumnSorting: no sort links');
 like($r->{body}, qr{</table>\n<pre>\nplain &amp; &lt;readme&gt;\n</pre>\n</body></html>\n$}, 'a text ReadmeName in <pre>, escaped');
 like($r->{body}, qr{ <body>\n<h1>Index of /list/first</h1>\n}, 'HeaderName missing here: the <h1>');
+$r = $w->get('/list/quirk/');
+like($r->{body}, qr{<th><a href="\?C=N;O=D">Name</a></th>},
+     'a plain valued keyword forgets the +options before it in the same line, as Apache\'s');
 
 # ---------------------------------------------------------------- RemoveType
 $r = $w->get('/types/a.txt');

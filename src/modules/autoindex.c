@@ -410,7 +410,20 @@ static void table_listing(listing *l, const sort_order *order, const listing_ent
                 buffer_append_string(out, "</a>");
             buffer_append_string(out, "</td>");
         }
-        buffer_printf(out, "<td><a href=\"%s\">%s</a></td>", href, label);
+        /* A NameWidth other than '*' cuts and pads the names here too. */
+        int name_width = l->config->options.name_width ? l->config->options.name_width : DEFAULT_WIDTH;
+        if (l->config->options.name_width == INDEX_WIDTH_AUTO) {
+            buffer_printf(out, "<td><a href=\"%s\">%s</a></td>", href, label);
+        } else {
+            const char *name = i < 0 ? "Parent Directory" : entry->sort_name;
+            int length = (int)strlen(name);
+            if (length > name_width) {
+                name = pool_printf(p, "%.*s..>", name_width - 3, name);
+                length = name_width;
+            }
+            buffer_printf(out, "<td><a href=\"%s\">%s</a>%*s</td>", href, html_escape(p, name), name_width - length,
+                          "");
+        }
         if (!(flags & INDEX_SUPPRESS_LAST_MODIFIED)) {
             if (i < 0) {
                 buffer_append_string(out, "<td>&nbsp;</td>");
@@ -559,47 +572,18 @@ static void pre_listing(listing *l, const sort_order *order, const listing_entry
     buffer_append_string(out, flags & INDEX_SUPPRESS_RULES ? "</pre>\n" : "<hr></pre>\n");
 }
 
-/* weft's own layout without FancyIndexing (docs/migration.md). */
-static void plain_listing(listing *l, const sort_order *order, const listing_entry *parent,
-                          const listing_entry *entries, int count)
+/* Without FancyIndexing: Apache's plain list. */
+static void plain_listing(listing *l, const listing_entry *parent, const listing_entry *entries, int count)
 {
     buffer *out = l->out;
     pool *p = l->r->pool;
-    buffer_append_string(out, "<table>\n<tr>");
-    static const struct {
-        sort_column column;
-        const char *label;
-    } heads[] = { { SORT_NAME, "Name" }, { SORT_MODIFIED, "Last modified" }, { SORT_SIZE, "Size" } };
-    for (size_t i = 0; i < COUNT_OF(heads); i++) {
-        bool descending = order->column == heads[i].column && !order->descending;
-        buffer_printf(out, "<th><a href=\"?C=%c;O=%c\">%s</a></th>", (char)heads[i].column,
-                      descending ? 'D' : 'A', heads[i].label);
-    }
-    buffer_append_string(out, "</tr>\n");
-    if (parent) {
-        buffer_append_string(out, "<tr><td><a href=\"");
-        append_escaped(out, p, parent->name);
-        buffer_append_string(out, "\">Parent Directory</a></td><td></td><td align=\"right\">-</td></tr>\n");
-    }
-    for (int i = 0; i < count; i++) {
-        const listing_entry *entry = &entries[i];
-        buffer_printf(out, "<tr><td><a href=\"%s\">", entry_href(p, entry));
-        append_escaped(out, p, entry->name);
-        buffer_append_string(out, entry->directory ? "/" : "");
-        buffer_append_string(out, "</a></td><td>");
-        struct tm when;
-        char date[32] = "";
-        if (gmtime_r(&entry->modified, &when))
-            strftime(date, sizeof(date), "%Y-%m-%d %H:%M", &when);
-        buffer_append_string(out, date);
-        buffer_append_string(out, "</td><td align=\"right\">");
-        if (entry->directory)
-            buffer_append_char(out, '-');
-        else
-            buffer_append_unsigned(out, (uint64_t)entry->size);
-        buffer_append_string(out, "</td></tr>\n");
-    }
-    buffer_append_string(out, "</table>\n");
+    buffer_append_string(out, "<ul>");
+    if (parent)
+        buffer_printf(out, "<li><a href=\"%s\"> Parent Directory</a></li>\n", html_escape(p, parent->name));
+    for (int i = 0; i < count; i++)
+        buffer_printf(out, "<li><a href=\"%s\"> %s</a></li>\n", entry_href(p, &entries[i]),
+                      html_escape(p, entries[i].sort_name));
+    buffer_append_string(out, "</ul>\n");
 }
 
 /* ---- HeaderName and ReadmeName ------------------------------------------------ */
@@ -775,21 +759,14 @@ int autoindex_serve_directory(request *r, int directory_fd, bool follow_symlinks
     buffer_init(out, 1024 + (size_t)count * (fancy ? 320 : 160));
     pool_cleanup_add(r->pool, free_buffer, out);
     l.out = out;
-    if (fancy) {
-        emit_head(&l, directory_fd, title);
-        if (flags & INDEX_HTML_TABLE)
-            table_listing(&l, &order, parent, entries, count);
-        else
-            pre_listing(&l, &order, parent, entries, count);
-        emit_tail(&l, directory_fd);
-    } else {
-        buffer_printf(out, "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n"
-                           "<title>Index of %s</title>\n</head>\n<body>\n<h1>Index of %s</h1>\n",
-                      title, title);
-        plain_listing(&l, &order, parent, entries, count);
-        buffer_append_string(out, response_signature(r, ""));
-        buffer_append_string(out, "</body>\n</html>\n");
-    }
+    emit_head(&l, directory_fd, title);
+    if (!fancy)
+        plain_listing(&l, parent, entries, count);
+    else if (flags & INDEX_HTML_TABLE)
+        table_listing(&l, &order, parent, entries, count);
+    else
+        pre_listing(&l, &order, parent, entries, count);
+    emit_tail(&l, directory_fd);
 
     if (r->status == 0)
         r->status = 200;

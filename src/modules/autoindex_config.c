@@ -149,54 +149,54 @@ static int parse_index_options(config_parse *parse, int argc, char **argv, index
     for (int i = 0; i < argc; i++) {
         char sign = argv[i][0] == '+' || argv[i][0] == '-' ? argv[i][0] : '\0';
         const char *word = argv[i] + (sign != '\0');
+        unsigned bit = 0;
         if (strcasecmp(word, "None") == 0) {
             if (sign)
                 return config_error(parse, "IndexOptions: None cannot take + or -");
-            out->relative = false;
-            out->value = out->add = out->remove = 0;
-            continue;
-        }
-        size_t n = 0;
-        while (n < COUNT_OF(index_flags) && strcasecmp(word, index_flags[n].name) != 0)
-            n++;
-        if (n == COUNT_OF(index_flags)) {
-            if (parse_valued(parse, out, word, sign) != WEFT_OK)
-                return WEFT_ERROR;
-            continue;
-        }
-        unsigned bit = index_flags[n].bit;
-        if (!sign) {
-            /* A plain keyword clears what is inherited and the +/- so far. */
-            if (out->relative) {
-                out->relative = false;
-                out->value = 0;
-                out->add = out->remove = 0;
-            }
-            out->value |= bit;
-        } else if (!out->relative) {
-            out->value = sign == '+' ? out->value | bit : out->value & ~bit;
-        } else if (sign == '+') {
-            out->add |= bit;
-            out->remove &= ~bit;
+            bit = INDEX_NONE;
         } else {
-            out->remove |= bit;
-            out->add &= ~bit;
+            size_t n = 0;
+            while (n < COUNT_OF(index_flags) && strcasecmp(word, index_flags[n].name) != 0)
+                n++;
+            if (n < COUNT_OF(index_flags))
+                bit = index_flags[n].bit;
+            else if (parse_valued(parse, out, word, sign) != WEFT_OK)
+                return WEFT_ERROR;
+        }
+        if (!sign) {
+            out->opts |= bit;
+            out->incremented = out->decremented = 0;
+        } else if (sign == '+') {
+            out->incremented |= bit;
+            out->decremented &= ~bit;
+        } else {
+            out->decremented |= bit;
+            out->incremented &= ~bit;
         }
     }
+    if ((out->opts & INDEX_NONE) && (out->opts & ~INDEX_NONE))
+        return config_error(parse, "Cannot combine other IndexOptions keywords with 'None'");
     return WEFT_OK;
 }
 
+/* Apache's merge_autoindex_configs. */
 static void combine_index_options(index_options *base, const index_options *child)
 {
-    if (!child->relative) {
-        base->value = child->value;
-        base->relative = false;
-        base->add = base->remove = 0;
-    } else if (base->relative) {
-        base->add = (base->add & ~child->remove) | child->add;
-        base->remove = (base->remove & ~child->add) | child->remove;
+    if (child->opts == INDEX_NONE) {
+        base->opts = INDEX_NONE;
+        base->incremented = base->decremented = 0;
     } else {
-        base->value = (base->value & ~child->remove) | child->add;
+        if (child->opts == 0) {
+            base->incremented = (base->incremented | child->incremented) & ~child->decremented;
+            base->decremented |= child->decremented;
+            base->opts &= ~INDEX_NONE;
+        } else {
+            base->opts = child->opts;
+            base->incremented = child->incremented;
+            base->decremented = child->decremented;
+        }
+        base->opts |= base->incremented;
+        base->opts &= ~base->decremented;
     }
     if (child->name_width)
         base->name_width = child->name_width;
@@ -215,7 +215,7 @@ static int set_index_options(config_parse *parse, const config_directive *d, voi
 {
     index_options *options = target;
     /* Lines in one place add up: start from what this section has so far. */
-    index_options parsed = config_was_set_here(parse, d) ? *options : (index_options){ .relative = true };
+    index_options parsed = config_was_set_here(parse, d) ? *options : (index_options){ 0 };
     if (parse_index_options(parse, argc, argv, &parsed) != WEFT_OK)
         return WEFT_ERROR;
     *options = parsed;
@@ -229,7 +229,7 @@ static void merge_index_options(void *merged, const void *child, pool *p)
 
 unsigned autoindex_option_flags(const index_options *options)
 {
-    return options->relative ? options->add & ~options->remove : options->value;
+    return ((options->opts | options->incremented) & ~options->decremented) & ~INDEX_NONE;
 }
 
 /* ---- AddIcon*, AddAlt*, AddDescription -------------------------------------- */

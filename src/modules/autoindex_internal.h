@@ -30,15 +30,18 @@ enum {
     INDEX_XHTML = 1u << 17,
     INDEX_ADD_ALT_CLASS = 1u << 18,
     INDEX_SUPPRESS_ICON_LINKS = 1u << 19,
+    INDEX_NONE = 1u << 31,  /* "IndexOptions None" */
 };
 
 #define INDEX_WIDTH_AUTO (-1)  /* NameWidth=* / DescriptionWidth=* */
 
-/* "IndexOptions A B" replaces what encloses it, "+A -B" modifies it (as
- * Options).  The valued keywords are inherited unless set. */
+/* Apache's bookkeeping, quirks included: a plain flag keyword ("A") goes
+ * into opts, which then replaces what encloses the section; "+A"/"-B" go
+ * into incremented/decremented, applied on top.  Any plain keyword, a
+ * valued one ("Charset=X") too, forgets the +/- seen before it in the same
+ * section.  The valued keywords are inherited unless set. */
 typedef struct {
-    unsigned value, add, remove;
-    bool relative;
+    unsigned opts, incremented, decremented;
     int name_width;         /* 0 = unset (23), INDEX_WIDTH_AUTO, or characters */
     int description_width;  /* the same */
     const char *charset;    /* NULL = UTF-8 */
