@@ -72,6 +72,8 @@ AddDescription "C source" *.c
 <Directory "@ROOT@/www/list/first">
     IndexOptions Charset=ISO-8859-1 +FoldersFirst +IgnoreCase +SuppressColumnSorting
     ReadmeName README.txt
+    IndexStyleSheet "/css/list.css"
+    IndexHeadInsert "<meta name=\"robots\" content=\"noindex\">"
 </Directory>
 <Directory "@ROOT@/www/list/quirk">
     IndexOptions +SuppressColumnSorting NameWidth=*
@@ -269,6 +271,8 @@ is_deeply(\@order, ['/list/', 'zdir/', 'a.txt', 'B.txt', 'README.txt'], 'Folders
 like($r->{body}, qr{<th>Name</th><th>Last modified</th>}, 'SuppressColumnSorting: no sort links');
 like($r->{body}, qr{</table>\n<pre>\nplain &amp; &lt;readme&gt;\n</pre>\n</body></html>\n$}, 'a text ReadmeName in <pre>, escaped');
 like($r->{body}, qr{ <body>\n<h1>Index of /list/first</h1>\n}, 'HeaderName missing here: the <h1>');
+like($r->{body}, qr{  <title>Index of /list/first</title>\n  <link rel="stylesheet" href="/css/list.css" type="text/css">\n<meta name="robots" content="noindex">\n </head>\n},
+     'IndexStyleSheet and IndexHeadInsert in the head');
 $r = $w->get('/list/quirk/');
 like($r->{body}, qr{<th><a href="\?C=N;O=D">Name</a></th>},
      'a plain valued keyword forgets the +options before it in the same line, as Apache\'s');

@@ -637,12 +637,16 @@ static insert_kind read_insert(request *r, int directory_fd, const char *name, c
     return kind;
 }
 
-static void append_preamble(buffer *out, const char *title)
+static void append_preamble(listing *l, const char *title)
 {
-    buffer_printf(out, "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" "
-                       "\"http://www.w3.org/TR/html4/strict.dtd\">\n<html>\n <head>\n  <title>Index of %s</title>\n"
-                       " </head>\n <body>\n",
+    buffer_printf(l->out, "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" "
+                          "\"http://www.w3.org/TR/html4/strict.dtd\">\n<html>\n <head>\n  <title>Index of %s</title>\n",
                   title);
+    if (l->config->style_sheet)
+        buffer_printf(l->out, "  <link rel=\"stylesheet\" href=\"%s\" type=\"text/css\">\n", l->config->style_sheet);
+    if (l->config->head_insert)
+        buffer_printf(l->out, "%s\n", l->config->head_insert);
+    buffer_append_string(l->out, " </head>\n <body>\n");
 }
 
 /* Apache's emit_head. */
@@ -653,11 +657,11 @@ static void emit_head(listing *l, int directory_fd, const char *title)
     insert_kind kind = read_insert(l->r, directory_fd, l->config->header_name, &content, &length);
     if (kind == INSERT_HTML) {
         if (!(l->flags & INDEX_SUPPRESS_HTML_PREAMBLE))
-            append_preamble(l->out, title);
+            append_preamble(l, title);
         buffer_append(l->out, content, length);
         return;
     }
-    append_preamble(l->out, title);
+    append_preamble(l, title);
     if (kind == INSERT_TEXT) {
         buffer_append_string(l->out, "<pre>\n");
         append_plain(l->out, content, length);

@@ -235,7 +235,7 @@ unsigned autoindex_option_flags(const index_options *options)
 /* ---- AddIcon*, AddAlt*, AddDescription -------------------------------------- */
 
 /* Sized so that icons_set_here can see the table before its definition. */
-#define AUTOINDEX_ROWS 16
+#define AUTOINDEX_ROWS 18
 static const config_directive autoindex_directives[AUTOINDEX_ROWS];
 
 /* The rows that share the `icons` field: a second one in the same section
@@ -455,6 +455,12 @@ static const config_directive autoindex_directives[AUTOINDEX_ROWS] = {
     { .name = "ReadmeName", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(readme_name), .min_args = 1,
       .max_args = 1, .set = config_set_string, .syntax = "filename|url-path",
       .help = "a file put at the foot of listings (text/html as is, other text/* in <pre>)" },
+    { .name = "IndexStyleSheet", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(style_sheet), .min_args = 1,
+      .max_args = 1, .set = config_set_string, .syntax = "url-path",
+      .help = "a style sheet the listing's head links to" },
+    { .name = "IndexHeadInsert", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(head_insert), .min_args = 1,
+      .max_args = 1, .set = config_set_string, .syntax = "\"markup\"",
+      .help = "markup put into the listing's <head>" },
     { .name = "IndexOrderDefault", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(sort_column), .min_args = 2,
       .max_args = 2, .set = set_order_default, .merge = merge_order_default,
       .syntax = "Ascending|Descending Name|Date|Size|Description",

@@ -86,6 +86,8 @@ typedef struct {
     const char *default_icon;      /* DefaultIcon */
     const char *header_name;       /* HeaderName */
     const char *readme_name;       /* ReadmeName */
+    const char *style_sheet;       /* IndexStyleSheet */
+    const char *head_insert;       /* IndexHeadInsert */
     char sort_column;              /* IndexOrderDefault: 'N', 'M', 'S', 'D'; 0 = unset */
     bool sort_descending;
 } autoindex_dir_config;
