@@ -6,6 +6,7 @@
 #define WEFT_MODULES_AUTOINDEX_INTERNAL_H
 
 #include "../core/module.h"
+#include "../http/request.h"
 
 /* IndexOptions keywords that are on/off flags. */
 enum {
@@ -93,6 +94,52 @@ typedef struct {
 } autoindex_dir_config;
 
 extern const module autoindex_module;
+
+#define DEFAULT_WIDTH 23  /* Apache's NameWidth and DescriptionWidth */
+
+/* ---- one listing (autoindex.c builds it, autoindex_layout.c writes it) ---- */
+
+typedef struct {
+    const char *name;        /* as on disk */
+    const char *sort_name;   /* directories with their '/', as Apache sorts them */
+    bool directory;
+    int64_t size;
+    time_t modified;
+    const char *icon, *alt, *description;  /* FancyIndexing only */
+} listing_entry;
+
+typedef enum { SORT_NAME = 'N', SORT_MODIFIED = 'M', SORT_SIZE = 'S', SORT_DESCRIPTION = 'D' } sort_column;
+
+typedef struct {
+    sort_column column;
+    bool descending;
+    bool folders_first, ignore_case, version_sort;
+} sort_order;
+
+/* What one listing needs from the configuration. */
+typedef struct {
+    request *r;
+    const autoindex_dir_config *config;
+    unsigned flags;
+    buffer *out;
+} listing;
+
+/* The first rule giving an icon (want_icon) or an alternative text that
+ * matches path ("^^DIRECTORY^^", "^^BLANKICON^^", "..") or type. */
+const char *autoindex_find_rule(const icon_rules *rules, const char *path, const char *type, bool path_only,
+                                bool want_icon);
+
+/* Apache's three layouts (autoindex_layout.c): FancyIndexing with
+ * HTMLTable, FancyIndexing without it, and the plain list.  parent is NULL
+ * at "/". */
+void autoindex_table(listing *l, const sort_order *order, const listing_entry *parent,
+                     const listing_entry *entries, int count);
+void autoindex_pre(listing *l, const sort_order *order, const listing_entry *parent,
+                   const listing_entry *entries, int count);
+void autoindex_plain(listing *l, const listing_entry *parent, const listing_entry *entries, int count);
+
+/* Text for a <pre> block: only <, > and & replaced, as Apache's. */
+void autoindex_append_plain(buffer *out, const char *text, size_t length);
 
 /* The options in effect for a merged dir (relative ones applied to the
  * default: none). */
