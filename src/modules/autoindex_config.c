@@ -3,6 +3,7 @@
  * IndexIgnore, IndexOptions, AddIcon*, AddAlt*, DefaultIcon,
  * AddDescription, HeaderName, ReadmeName, IndexOrderDefault.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -415,11 +416,112 @@ static void merge_order_default(void *merged, const void *child, pool *p)
     base->sort_descending = added->sort_descending;
 }
 
+/* ---- printing values back (weft -D DUMP_CONFIG) ------------------------------ */
+
+typedef struct {
+    char words[COUNT_OF(index_flags) * 2 + 8][48];
+    const char *argv[COUNT_OF(index_flags) * 2 + 8];
+    int argc;
+} word_list;
+
+static void add_word(word_list *list, const char *prefix, const char *name, const char *value)
+{
+    snprintf(list->words[list->argc], sizeof list->words[0], "%s%s%s", prefix, name, value);
+    list->argv[list->argc] = list->words[list->argc];
+    list->argc++;
+}
+
+static void add_flags(word_list *list, unsigned bits, const char *prefix)
+{
+    for (size_t i = 0; i < COUNT_OF(index_flags); i++)
+        if (bits & index_flags[i].bit)
+            add_word(list, prefix, index_flags[i].name, "");
+}
+
+/* Plain keywords, then the valued ones, then the signed ones: read back,
+ * a plain keyword after a signed one would make it forgotten. */
+static void format_index_options(FILE *out, const config_directive *d, const void *base)
+{
+    const index_options *options = (const index_options *)((const char *)base + d->offset);
+    word_list list = { .argc = 0 };
+    if (options->opts & INDEX_NONE)
+        add_word(&list, "", "None", "");
+    add_flags(&list, options->opts, "");
+    const struct {
+        const char *name;
+        int value;
+    } widths[] = { { "NameWidth=", options->name_width }, { "DescriptionWidth=", options->description_width },
+                   { "IconWidth=", options->icon_width }, { "IconHeight=", options->icon_height } };
+    for (size_t i = 0; i < COUNT_OF(widths); i++) {
+        char number[16];
+        snprintf(number, sizeof number, "%d", widths[i].value);
+        if (widths[i].value)
+            add_word(&list, "", widths[i].name, widths[i].value == INDEX_WIDTH_AUTO ? "*" : number);
+    }
+    if (options->charset)
+        add_word(&list, "", "Charset=", options->charset);
+    add_flags(&list, options->incremented, "+");
+    add_flags(&list, options->decremented, "-");
+    if (list.argc)
+        config_dump_line(out, d, list.argc, list.argv);
+}
+
+/* All rules in their order, each under its own directive's name, from the
+ * first of the rows that share the list (the order is their precedence). */
+static void format_icon_rules(FILE *out, const config_directive *d, const void *base)
+{
+    if (strcmp(d->name, "AddIcon") != 0)
+        return;
+    const icon_rules *rules = (const icon_rules *)((const char *)base + d->offset);
+    static const char *const names[2][3] = {
+        { "AddIcon", "AddIconByType", "AddIconByEncoding" },
+        { "AddAlt", "AddAltByType", "AddAltByEncoding" },
+    };
+    for (int i = 0; i < rules->count; i++) {
+        const icon_rule *rule = &rules->rules[i];
+        const char *name = names[rule->icon == NULL][rule->kind];
+        const config_directive *row = d;
+        while (row->name && strcmp(row->name, name) != 0)
+            row++;
+        if (!row->name)
+            continue;
+        char first[512];
+        if (!rule->icon)
+            snprintf(first, sizeof first, "%s", rule->alt);
+        else if (rule->alt)
+            snprintf(first, sizeof first, "(%s,%s)", rule->alt, rule->icon);
+        else
+            snprintf(first, sizeof first, "%s", rule->icon);
+        const char *argv[2] = { first, rule->pattern };
+        config_dump_line(out, row, 2, argv);
+    }
+}
+
+static void format_descriptions(FILE *out, const config_directive *d, const void *base)
+{
+    const description_rules *rules = (const description_rules *)((const char *)base + d->offset);
+    for (int i = 0; i < rules->count; i++) {
+        const char *argv[2] = { rules->rules[i].text, rules->rules[i].pattern };
+        config_dump_line(out, d, 2, argv);
+    }
+}
+
+static void format_order_default(FILE *out, const config_directive *d, const void *base)
+{
+    const autoindex_dir_config *config = (const autoindex_dir_config *)((const char *)base + d->offset -
+                                                                          offsetof(autoindex_dir_config, sort_column));
+    const char *column = config->sort_column == 'M' ? "Date" : config->sort_column == 'S' ? "Size"
+                         : config->sort_column == 'D' ? "Description" : "Name";
+    const char *argv[2] = { config->sort_descending ? "Descending" : "Ascending", column };
+    if (config->sort_column)
+        config_dump_line(out, d, 2, argv);
+}
+
 /* ---- the table ---------------------------------------------------------------- */
 
 #define ICON_ROW(directive, setter, syntax_text, help_text)                                              \
     { .name = directive, .contexts = CONTEXT_ANYWHERE, DIR_FIELD(icons), .min_args = 2,                  \
-      .max_args = ARGS_UNLIMITED, .set = setter, .merge = merge_icons, .syntax = syntax_text,            \
+      .max_args = ARGS_UNLIMITED, .set = setter, .merge = merge_icons, .format = format_icon_rules, .syntax = syntax_text,            \
       .help = help_text }
 
 static const config_directive autoindex_directives[AUTOINDEX_ROWS] = {
@@ -427,7 +529,7 @@ static const config_directive autoindex_directives[AUTOINDEX_ROWS] = {
       .max_args = ARGS_UNLIMITED, .set = set_index_ignore, .merge = merge_index_ignore,
       .syntax = "wildcard ...", .help = "names that directory listings leave out" },
     { .name = "IndexOptions", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(options), .min_args = 1,
-      .max_args = ARGS_UNLIMITED, .set = set_index_options, .merge = merge_index_options,
+      .max_args = ARGS_UNLIMITED, .set = set_index_options, .merge = merge_index_options, .format = format_index_options,
       .syntax = "[+|-]option ...",
       .help = "how listings look: FancyIndexing, HTMLTable, VersionSort, IgnoreCase, FoldersFirst, "
               "Suppress*, IconsAreLinks, NameWidth=, DescriptionWidth=, Charset=, IconWidth, IconHeight "
@@ -447,7 +549,7 @@ static const config_directive autoindex_directives[AUTOINDEX_ROWS] = {
       .max_args = 1, .set = config_set_string, .syntax = "url-path",
       .help = "the icon for files no AddIcon* rule matches" },
     { .name = "AddDescription", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(descriptions), .min_args = 2,
-      .max_args = ARGS_UNLIMITED, .set = set_add_description, .merge = merge_descriptions,
+      .max_args = ARGS_UNLIMITED, .set = set_add_description, .merge = merge_descriptions, .format = format_descriptions,
       .syntax = "text name ...", .help = "the Description column's text for matching files (HTML allowed)" },
     { .name = "HeaderName", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(header_name), .min_args = 1,
       .max_args = 1, .set = config_set_string, .syntax = "filename|url-path",
@@ -462,7 +564,7 @@ static const config_directive autoindex_directives[AUTOINDEX_ROWS] = {
       .max_args = 1, .set = config_set_string, .syntax = "\"markup\"",
       .help = "markup put into the listing's <head>" },
     { .name = "IndexOrderDefault", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(sort_column), .min_args = 2,
-      .max_args = 2, .set = set_order_default, .merge = merge_order_default,
+      .max_args = 2, .set = set_order_default, .merge = merge_order_default, .format = format_order_default,
       .syntax = "Ascending|Descending Name|Date|Size|Description",
       .help = "the listing's order when the query asks for none" },
     { .name = NULL },

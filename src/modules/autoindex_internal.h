@@ -1,6 +1,7 @@
 /*
- * autoindex_internal.h — mod_autoindex's configuration, shared by the
- * listing (autoindex.c) and its directives (autoindex_config.c).
+ * autoindex_internal.h — mod_autoindex's configuration and one listing,
+ * shared by the listing (autoindex.c), its layouts (autoindex_layout.c) and
+ * its directives (autoindex_config.c).
  */
 #ifndef WEFT_MODULES_AUTOINDEX_INTERNAL_H
 #define WEFT_MODULES_AUTOINDEX_INTERNAL_H
