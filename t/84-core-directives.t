@@ -142,6 +142,22 @@ for my $bad (['ServerSignature Maybe', qr/ServerSignature takes On\|Off\|EMail/]
     like("$o$e", $bad->[1], '... saying why');
 }
 
+# -D DUMP_CONFIG prints them back, and what it prints reads back the same.
+my ($dump_code, $dump) = $w->run_weft($w->weft_args, '-D', 'DUMP_CONFIG');
+is($dump_code, 0, '-D DUMP_CONFIG');
+like($dump, qr/^ServerSignature On$/m, 'ServerSignature dumped');
+like($dump, qr/^IndexOptions FancyIndexing HTMLTable VersionSort NameWidth=\* DescriptionWidth=\* Charset=UTF-8$/m,
+     'IndexOptions dumped');
+like($dump, qr/^AddIconByType \(TXT,\/icons\/text\.gif\) text\/\*\nAddIcon \/icons\/compressed\.gif \*\.gz$/m,
+     'icon rules dumped in their order');
+like($dump, qr/^    IndexOptions Charset=ISO-8859-1 \+IgnoreCase \+FoldersFirst \+SuppressColumnSorting$/m,
+     'signed keywords dumped after the valued ones');
+$w->write_file('conf/dumped.conf', $dump);
+my ($again_code, $again) = $w->run_weft('-d', $w->root, '-f', 'conf/dumped.conf', '-D', 'DUMP_CONFIG');
+my $listing_lines = sub { grep { /^\s*(Index|AddIcon|AddAlt|AddDescription|DefaultIcon|HeaderName|ReadmeName)/ } split /\n/, $_[0] };
+is($again_code, 0, 'the dump is a valid configuration');
+is_deeply([$listing_lines->($again)], [$listing_lines->($dump)], 'the dump reads back the same listing directives');
+
 $w->start;
 my $port = $w->port;
 
