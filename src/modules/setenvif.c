@@ -1,0 +1,383 @@
+/*
+ * setenvif.c — mod_setenvif: SetEnvIf, SetEnvIfNoCase, BrowserMatch and
+ * BrowserMatchNoCase set variables of the request environment
+ * (request_set_env) from what the request carries, as Apache 2.4 does.
+ *
+ *   SetEnvIf attribute regex [!]var[=value] ...
+ *   BrowserMatch regex [!]var[=value] ...      (SetEnvIf User-Agent ...)
+ *
+ * attribute: Remote_Host, Remote_Addr, Server_Addr, Request_Method,
+ * Request_Protocol, Request_URI (case-insensitive), else a request header
+ * name, or when the request has no such header, a variable an earlier rule
+ * set; a name with characters other than letters, digits, '-' and '_' is a
+ * regular expression matched against the header names (the last match
+ * counts).  An absent value matches as "" (so "^$" catches it).  "var"
+ * sets 1, "!var" unsets, "var=value" sets value with $1..$9 taken from the
+ * match (unless regex is a plain string, as in Apache).
+ *
+ * Rules outside any section run when the request head has been read
+ * (Apache's post_read_request), the others once the directory
+ * configuration is merged (Apache's header_parser), before access control,
+ * so that Allow from env= and Require see them.  The fixups hook also puts
+ * SetEnv/PassEnv/UnsetEnv into the request environment, as Apache's mod_env
+ * does at that point, so that env= conditions and the expression language
+ * see them.
+ *
+ * Special variables honoured elsewhere: nokeepalive and force-response-1.0
+ * (http/connection.c, http/response.c), no-gzip and gzip-only-text/html
+ * (deflate.c); downgrade-1.0 is applied here, by answering the request as
+ * HTTP/1.0.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "../core/buffer.h"
+#include "../core/module.h"
+#include "../core/regex.h"
+#include "../http/request.h"
+#include "cgi.h"
+
+typedef enum {
+    ATTRIBUTE_HEADER,        /* a request header, else a variable */
+    ATTRIBUTE_HEADER_REGEX,  /* the last request header whose name matches */
+    ATTRIBUTE_REMOTE_ADDR,   /* Remote_Host too: weft makes no lookups for it */
+    ATTRIBUTE_SERVER_ADDR,
+    ATTRIBUTE_METHOD,
+    ATTRIBUTE_PROTOCOL,
+    ATTRIBUTE_URI,
+} attribute_kind;
+
+typedef struct {
+    const char *name;
+    const char *value;  /* NULL: unset */
+} setenvif_action;
+
+typedef struct setenvif_rule {
+    struct setenvif_rule *next;
+    attribute_kind attribute;
+    const char *name;              /* ATTRIBUTE_HEADER: the header (or variable) name */
+    const weft_regex *name_regex;  /* ATTRIBUTE_HEADER_REGEX */
+    const weft_regex *regex;
+    bool literal_values;           /* the regex is a plain string: no $N substitution */
+    bool server_level;             /* outside any section: run at post_read */
+    setenvif_action *actions;
+    int action_count;
+    const char *directive;         /* DUMP_CONFIG */
+    char **arguments;
+    int argument_count;
+} setenvif_rule;
+
+typedef struct {
+    setenvif_rule *rules;
+} setenvif_dir_config;
+
+extern const module setenvif_module;
+
+/* ---- request time --------------------------------------------------------- */
+
+/* Apache's ap_pregsub: $0..$9 become the groups (an unmatched one ""), a
+ * backslash takes the next character literally. */
+static char *substitute(request *r, const char *template, const char *subject, const regex_group *groups)
+{
+    buffer out;
+    buffer_init(&out, strlen(template) + 32);
+    for (const char *c = template; *c; c++) {
+        if (*c == '$' && c[1] >= '0' && c[1] <= '9') {
+            const regex_group *g = &groups[c[1] - '0'];
+            if (g->start >= 0 && g->end >= g->start)
+                buffer_append(&out, subject + g->start, (size_t)(g->end - g->start));
+            c++;
+        } else if (*c == '\\' && c[1]) {
+            buffer_append_char(&out, *++c);
+        } else {
+            buffer_append_char(&out, *c);
+        }
+    }
+    char *value = pool_strndup(r->pool, out.data ? out.data : "", out.length);
+    buffer_free(&out);
+    return value;
+}
+
+static const char *header_by_regex(const request *r, const weft_regex *name_regex, size_t *length)
+{
+    const char *value = NULL;
+    for (uint32_t i = 0; r->head && i < r->parser.field_count; i++) {
+        const http_field *field = &r->parser.fields[i];
+        if (regex_match(name_regex, r->head + field->name.offset, field->name.length, NULL, 0)) {
+            value = r->head + field->value.offset;
+            *length = field->value.length;
+        }
+    }
+    return value;
+}
+
+static const char *attribute_value(request *r, const setenvif_rule *rule, size_t *length)
+{
+    const char *value = NULL;
+    *length = 0;
+    switch (rule->attribute) {
+    case ATTRIBUTE_HEADER: {
+        slice header;
+        if (request_header_slice(r, rule->name, &header)) {
+            *length = header.length;
+            return header.data;
+        }
+        value = request_get_env(r, rule->name);
+        break;
+    }
+    case ATTRIBUTE_HEADER_REGEX:
+        return header_by_regex(r, rule->name_regex, length);
+    case ATTRIBUTE_REMOTE_ADDR:
+        value = connection_peer_address(r->connection);
+        break;
+    case ATTRIBUTE_SERVER_ADDR:
+        value = connection_local_address(r->connection);
+        break;
+    case ATTRIBUTE_METHOD:
+        value = r->method_name;
+        break;
+    case ATTRIBUTE_PROTOCOL:
+        value = pool_printf(r->pool, "HTTP/%d.%d", r->version_major, r->version_minor);
+        break;
+    case ATTRIBUTE_URI:
+        value = r->path;
+        break;
+    }
+    if (value)
+        *length = strlen(value);
+    return value;
+}
+
+static void apply_rule(request *r, const setenvif_rule *rule)
+{
+    size_t length;
+    const char *value = attribute_value(r, rule, &length);
+    if (!value)
+        value = "";  /* as Apache: an absent field matches as empty */
+    regex_group groups[REGEX_MAX_GROUPS];
+    if (!regex_match(rule->regex, value, length, groups, REGEX_MAX_GROUPS))
+        return;
+    const char *subject = NULL;
+    for (int i = 0; i < rule->action_count; i++) {
+        const setenvif_action *action = &rule->actions[i];
+        if (!action->value) {
+            request_unset_env(r, action->name);
+        } else if (rule->literal_values || !strpbrk(action->value, "$\\")) {
+            request_set_env(r, action->name, action->value);
+        } else {
+            if (!subject)  /* the groups point into it; the header slice is not NUL-terminated */
+                subject = pool_strndup(r->pool, value, length);
+            request_set_env(r, action->name, substitute(r, action->value, subject, groups));
+        }
+    }
+}
+
+/* downgrade-1.0: the request is answered as HTTP/1.0 would be (no
+ * chunking, keep-alive only if asked for), as Apache lowers proto_num. */
+static void apply_downgrade(request *r)
+{
+    if (r->env_count && r->version_major == 1 && r->version_minor == 1 && request_get_env(r, "downgrade-1.0"))
+        r->version_minor = 0;
+}
+
+static int run_rules(request *r, const dir_config *dir, bool server_level)
+{
+    const setenvif_dir_config *config = module_dir_config(dir, &setenvif_module);
+    for (const setenvif_rule *rule = config->rules; rule; rule = rule->next)
+        if (rule->server_level == server_level)
+            apply_rule(r, rule);
+    apply_downgrade(r);
+    return WEFT_DECLINED;
+}
+
+static int setenvif_post_read(request *r)
+{
+    return run_rules(r, r->server->root_dir, true);
+}
+
+static int setenvif_map_to_storage(request *r)
+{
+    return run_rules(r, r->dir, false);
+}
+
+/* Apache's mod_env at fixups: SetEnv and PassEnv set, UnsetEnv unsets (the
+ * newest entry for a name decides). */
+static int setenvif_fixups(request *r)
+{
+    const cgi_dir_config *cgi = cgi_dir_settings(r->dir);
+    const environment_setting *first = cgi ? cgi->environment : NULL;
+    if (!first)
+        return WEFT_DECLINED;
+    for (const environment_setting *s = first; s; s = s->next) {
+        bool decided = false;
+        for (const environment_setting *earlier = first; earlier != s && !decided; earlier = earlier->next)
+            decided = strcmp(earlier->name, s->name) == 0;
+        if (decided)
+            continue;
+        if (s->value)
+            request_set_env(r, s->name, s->value);
+        else
+            request_unset_env(r, s->name);
+    }
+    apply_downgrade(r);
+    return WEFT_DECLINED;
+}
+
+/* ---- configuration -------------------------------------------------------- */
+
+/* Apache's non_regex_pattern: no metacharacter outside a backslash escape. */
+static bool is_plain_string(const char *pattern)
+{
+    bool escaped = false;
+    for (const char *c = pattern; *c; c++) {
+        if (strchr("^.$|()[]*+?{}", *c)) {
+            if (!escaped)
+                return false;
+            escaped = false;
+        } else if (*c == '\\') {
+            escaped = !escaped;
+        } else if (escaped) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool is_header_name(const char *name)
+{
+    return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == strlen(name);
+}
+
+/* argv: regex and actions; written/written_count: the line as written. */
+static int add_rule(config_parse *parse, const config_directive *d, void *target, const char *attribute,
+                    int argc, char **argv, char **written, int written_count)
+{
+    pool *p = config_pool(parse);
+    bool caseless = strcasestr(d->name, "NoCase") != NULL;
+    setenvif_rule *rule = pool_calloc(p, sizeof(*rule));
+    static const struct {
+        const char *name;
+        attribute_kind kind;
+    } specials[] = {
+        { "Remote_Host", ATTRIBUTE_REMOTE_ADDR }, { "Remote_Addr", ATTRIBUTE_REMOTE_ADDR },
+        { "Server_Addr", ATTRIBUTE_SERVER_ADDR }, { "Request_Method", ATTRIBUTE_METHOD },
+        { "Request_Protocol", ATTRIBUTE_PROTOCOL }, { "Request_URI", ATTRIBUTE_URI },
+    };
+    rule->attribute = ATTRIBUTE_HEADER;
+    for (size_t i = 0; i < COUNT_OF(specials); i++)
+        if (strcasecmp(attribute, specials[i].name) == 0)
+            rule->attribute = specials[i].kind;
+    if (rule->attribute == ATTRIBUTE_HEADER && !is_header_name(attribute)) {
+        rule->attribute = ATTRIBUTE_HEADER_REGEX;
+        rule->name_regex = config_compile_regex(parse, attribute, REGEX_CASELESS | REGEX_NO_GROUPS);
+        if (!rule->name_regex)
+            return WEFT_ERROR;
+    }
+    rule->name = pool_strdup(p, attribute);
+    rule->regex = config_compile_regex(parse, argv[0], caseless ? REGEX_CASELESS : 0);
+    if (!rule->regex)
+        return WEFT_ERROR;
+    rule->literal_values = is_plain_string(argv[0]);
+    rule->actions = pool_calloc(p, sizeof(*rule->actions) * (size_t)(argc > 1 ? argc - 1 : 1));
+    for (int i = 1; i < argc; i++) {
+        setenvif_action *action = &rule->actions[rule->action_count++];
+        const char *feature = argv[i];
+        const char *equals = strchr(feature, '=');
+        if (feature[0] == '!') {
+            action->name = pool_strdup(p, feature + 1);
+        } else if (equals) {
+            action->name = pool_strndup(p, feature, (size_t)(equals - feature));
+            action->value = pool_strdup(p, equals + 1);
+        } else {
+            action->name = pool_strdup(p, feature);
+            action->value = "1";
+        }
+        if (!action->name[0])
+            return config_error(parse, "%s: '%s' names no environment variable", d->name, feature);
+    }
+    /* Outside any section (the server's or a virtual host's own top level)
+     * the rule runs as soon as the head is read. */
+    const setenvif_dir_config *top = module_dir_config(config_server(parse)->root_dir, &setenvif_module);
+    rule->server_level = (const void *)&top->rules == target;
+    rule->directive = d->name;
+    rule->argument_count = written_count;
+    rule->arguments = pool_alloc(p, sizeof(char *) * (size_t)written_count);
+    for (int i = 0; i < written_count; i++)
+        rule->arguments[i] = pool_strdup(p, written[i]);
+
+    /* In file order, after what this section already has. */
+    setenvif_rule **tail = target;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = rule;
+    return WEFT_OK;
+}
+
+static int set_setenvif(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    return add_rule(parse, d, target, argv[0], argc - 1, argv + 1, argv, argc);
+}
+
+static int set_browser_match(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    return add_rule(parse, d, target, "User-Agent", argc, argv, argv, argc);
+}
+
+/* The enclosing rules, then the section's (copied: the configuration is
+ * shared and read-only; the section's list is shared as the tail). */
+static void merge_rules(void *merged, const void *child, pool *p)
+{
+    setenvif_rule **merged_list = merged;
+    setenvif_rule *const *child_list = child;
+    if (!*child_list || *merged_list == *child_list)
+        return;
+    setenvif_rule *head = NULL;
+    setenvif_rule **tail = &head;
+    for (const setenvif_rule *rule = *merged_list; rule; rule = rule->next) {
+        setenvif_rule *copy = pool_alloc(p, sizeof(*copy));
+        *copy = *rule;
+        *tail = copy;
+        tail = &copy->next;
+    }
+    *tail = *child_list;
+    *merged_list = head;
+}
+
+/* All four rows share the list: the first prints every rule. */
+static void format_rules(FILE *out, const config_directive *d, const void *base)
+{
+    if (strcasecmp(d->name, "SetEnvIf") != 0)
+        return;
+    const setenvif_rule *rules = *(setenvif_rule *const *)((const char *)base + d->offset);
+    for (const setenvif_rule *rule = rules; rule; rule = rule->next) {
+        const config_directive *row = config_find_directive(rule->directive);
+        config_dump_line(out, row ? row : d, rule->argument_count, (const char *const *)rule->arguments);
+    }
+}
+
+#define SETENVIF_ROW(row_name, minimum, setter, row_syntax, row_help)                                     \
+    { .name = row_name, .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_DIRECTORY,                          \
+      .offset = offsetof(setenvif_dir_config, rules), .size = sizeof(setenvif_rule *),                    \
+      .min_args = minimum, .max_args = ARGS_UNLIMITED, .set = setter, .merge = merge_rules,              \
+      .syntax = row_syntax, .help = row_help, .format = format_rules }
+
+static const config_directive setenvif_directives[] = {
+    SETENVIF_ROW("SetEnvIf", 2, set_setenvif, "attribute regex [!]env-variable[=value] ...",
+                 "sets environment variables of the request when an attribute of it matches"),
+    SETENVIF_ROW("SetEnvIfNoCase", 2, set_setenvif, "attribute regex [!]env-variable[=value] ...",
+                 "SetEnvIf with a case-insensitive regular expression"),
+    SETENVIF_ROW("BrowserMatch", 1, set_browser_match, "regex [!]env-variable[=value] ...",
+                 "sets environment variables of the request when its User-Agent matches"),
+    SETENVIF_ROW("BrowserMatchNoCase", 1, set_browser_match, "regex [!]env-variable[=value] ...",
+                 "BrowserMatch with a case-insensitive regular expression"),
+    { .name = NULL },
+};
+
+const module setenvif_module = {
+    .name = "setenvif",
+    .directives = setenvif_directives,
+    .dir_config_size = sizeof(setenvif_dir_config),
+    .post_read = setenvif_post_read,
+    .map_to_storage = setenvif_map_to_storage,
+    .fixups = setenvif_fixups,
+};
