@@ -313,9 +313,9 @@ static void format_satisfy(FILE *out, const config_directive *d, const void *bas
 static const config_directive access_compat_directives[] = {
     RULES_ROW("Order", 1, 1, set_order, "Deny,Allow|Allow,Deny|Mutual-failure",
               "(deprecated) the order Allow and Deny are evaluated in, and the default"),
-    RULES_ROW("Allow", 2, ARGS_UNLIMITED, set_allow_deny, "from all|address|network|host|env=[!]variable ...",
+    RULES_ROW("Allow", 1, ARGS_UNLIMITED, set_allow_deny, "from all|address|network|host|env=[!]variable ...",
               "(deprecated) clients that may access this section"),
-    RULES_ROW("Deny", 2, ARGS_UNLIMITED, set_allow_deny, "from all|address|network|host|env=[!]variable ...",
+    RULES_ROW("Deny", 1, ARGS_UNLIMITED, set_allow_deny, "from all|address|network|host|env=[!]variable ...",
               "(deprecated) clients that may not access this section"),
     { .name = "Satisfy", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_DIRECTORY,
       .offset = offsetof(access_compat_dir_config, satisfy), .size = CONFIG_METHOD_COUNT,
