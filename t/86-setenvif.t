@@ -88,10 +88,13 @@ SetEnvIf Request_URI "^/cgi-bin/env\.cgi/(\w+)$" PATH_WORD=$1 downgrade-1.0-look
 <Directory "@ROOT@/www/inner">
     SetEnvIf Request_URI "inner/(\w+)" INNER=$1
     Header set X-Inner-Seen yes env=INNER
+    SetEnv FROM_SETENV "set by SetEnv"
+    Header set X-SetEnv "%{FROM_SETENV}e" env=FROM_SETENV
 </Directory>
 <Directory "@ROOT@/www/gz">
     SetOutputFilter DEFLATE
     SetEnvIf Request_URI "\.nogz$" no-gzip
+    SetEnvIf Request_URI "\.novary$" force-no-vary
 </Directory>
 EOF
     files => {
@@ -104,6 +107,7 @@ EOF
         'www/inner/page.html' => "inner\n",
         'www/gz/a.html' => ("compress me " x 200) . "\n",
         'www/gz/b.nogz' => ("do not compress " x 200) . "\n",
+        'www/gz/c.novary' => ("no vary " x 200) . "\n",
     },
 );
 
@@ -188,6 +192,7 @@ is($r->header('X-Bot'), 'yes', 'BrowserMatchNoCase');
 $r = $w->get('/inner/page.html');
 is($r->{status}, 200, '/inner/page.html: 200');
 is($r->header('X-Inner-Seen'), 'yes', 'SetEnvIf inside <Directory> runs once the directory is known');
+is($r->header('X-SetEnv'), 'set by SetEnv', 'SetEnv variables are in the request environment (env=, %{}e)');
 $r = $w->get('/index.html');
 is($r->header('X-Inner-Seen'), undef, 'and only there');
 
@@ -224,6 +229,13 @@ is($r->header('Content-Encoding'), 'gzip', 'DEFLATE compresses a.html');
 $r = $w->get('/gz/b.nogz', 'Accept-Encoding' => 'gzip');
 is($r->{status}, 200, 'b.nogz: 200');
 is($r->header('Content-Encoding'), undef, 'SetEnvIf ... no-gzip: DEFLATE leaves the response alone');
+is($r->header('Vary'), undef, 'no-gzip: no Vary either (Apache checks it before adding Vary)');
+$r = $w->get('/gz/c.novary', 'Accept-Encoding' => 'gzip');
+is($r->{status}, 200, 'c.novary: 200');
+is($r->header('Vary'), undef, 'force-no-vary removes Vary');
+like($r->{raw}, qr{\AHTTP/1\.0 200}, 'force-no-vary implies force-response-1.0 (HTTP/1.0 status line)');
+is($r->header('Content-Encoding'), 'gzip', 'and the body is still compressed, without chunking');
+is($r->header('Transfer-Encoding'), undef, 'no chunked coding in an HTTP/1.0 answer');
 
 # ---- configuration errors ------------------------------------------------
 

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "filter.h"
@@ -271,7 +272,11 @@ void response_serialize_head(request *r, buffer *out)
     }
     if (r->content_type && status_has_body(r->status))
         APPEND_FIELD(out, "Content-Type: ", r->content_type);
+    /* force-no-vary (Apache's special variable, for caches that mishandle it) */
+    bool no_vary = r->env_count && request_get_env(r, "force-no-vary");
     for (int i = 0; i < r->header_count; i++) {
+        if (no_vary && strcasecmp(r->headers[i].name, "Vary") == 0)
+            continue;
         buffer_append_string(out, r->headers[i].name);
         buffer_append(out, ": ", 2);
         buffer_append_string(out, r->headers[i].value);

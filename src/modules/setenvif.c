@@ -25,8 +25,8 @@
  *
  * Special variables honoured elsewhere: nokeepalive and force-response-1.0
  * (http/connection.c, http/response.c), no-gzip and gzip-only-text/html
- * (deflate.c); downgrade-1.0 is applied here, by answering the request as
- * HTTP/1.0.
+ * (deflate.c), force-no-vary (response.c drops Vary); downgrade-1.0 and
+ * force-no-vary are applied here too, by answering the request as HTTP/1.0.
  */
 #include <string.h>
 #include <strings.h>
@@ -176,7 +176,14 @@ static void apply_rule(request *r, const setenvif_rule *rule)
  * chunking, keep-alive only if asked for), as Apache lowers proto_num. */
 static void apply_downgrade(request *r)
 {
-    if (r->env_count && r->version_major == 1 && r->version_minor == 1 && request_get_env(r, "downgrade-1.0"))
+    if (!r->env_count)
+        return;
+    /* force-no-vary implies force-response-1.0 for any request (Apache's
+     * header filter); response.c drops Vary. */
+    bool no_vary = request_get_env(r, "force-no-vary") != NULL;
+    if (no_vary && !request_get_env(r, "force-response-1.0"))
+        request_set_env(r, "force-response-1.0", "1");
+    if (r->version_major == 1 && r->version_minor == 1 && (no_vary || request_get_env(r, "downgrade-1.0")))
         r->version_minor = 0;
 }
 
