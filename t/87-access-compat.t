@@ -17,7 +17,7 @@ my @areas = qw(deny-allow-open allow-deny-closed allow-deny-default deny-allow-d
                partial-no cidr-ok cidr-no mask-ok v6-only env-in env-not mutual-ok mutual-no
                parent parent/plain parent/open parent/allow-only
                any-compat any-require all-compat all-require gotcha modern
-               limit-post limit-except-get limit-order limit-header host-ok host-no);
+               limit-post limit-except-get limit-head limit-order limit-header host-ok host-no);
 
 my $w = WeftTest->new(
     conf => <<'EOF',
@@ -149,6 +149,11 @@ SetEnvIf User-Agent ^badbot keep_out
         Require all denied
     </LimitExcept>
 </Directory>
+<Directory "@ROOT@/www/limit-head">
+    <Limit HEAD>
+        Require all denied
+    </Limit>
+</Directory>
 <Directory "@ROOT@/www/limit-order">
     <Limit DELETE>
         Order Deny,Allow
@@ -252,6 +257,8 @@ is(status_of('HEAD', '/limit-except-get/'), 200, '... HEAD counts as GET: 200');
 is(status_of('POST', '/limit-except-get/'), 403, '... POST 403');
 is(status_of('DELETE', '/limit-except-get/'), 403, '... DELETE 403');
 is(status_of('OPTIONS', '/limit-except-get/'), 403, '... OPTIONS 403');
+is(status_of('GET', '/limit-head/'), 403, '<Limit HEAD> is <Limit GET> (Apache: HEAD is the GET method): GET 403');
+is(status_of('POST', '/limit-head/'), 405, '<Limit HEAD>: POST not refused by it');
 is(status_of('GET', '/limit-order/'), 200, '<Limit DELETE> Order/Deny: GET 200');
 is(status_of('DELETE', '/limit-order/'), 403, '<Limit DELETE> Order/Deny: DELETE 403');
 my $r = $w->get('/limit-header/');

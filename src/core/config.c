@@ -500,11 +500,10 @@ static void open_condition(config_parse *parse, const char *name, int argc, char
 static const char *const limit_method_names[] = { "GET", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS",
                                                   "TRACE", "PATCH" };
 
-unsigned config_method_bit(const char *method, bool request)
+unsigned config_method_bit(const char *method)
 {
-    /* A HEAD request is a GET to access control, as in Apache; written in
-     * <Limit>, HEAD is an extension method of its own and restricts nothing. */
-    if (request && strcmp(method, "HEAD") == 0)
+    /* HEAD is GET to access control, in <Limit> too (Apache's method number). */
+    if (strcmp(method, "HEAD") == 0)
         return CONFIG_METHOD_GET;
     for (size_t i = 0; i < COUNT_OF(limit_method_names); i++)
         if (strcmp(method, limit_method_names[i]) == 0)
@@ -531,7 +530,7 @@ static void open_limit(config_parse *parse, const char *name, int argc, char **a
     for (int i = 0; !broken && i < argc; i++) {
         if (strcmp(argv[i], "TRACE") == 0)
             broken = config_error(parse, "TRACE cannot be controlled by <%s>, see TraceEnable", name) != WEFT_OK;
-        methods |= config_method_bit(argv[i], false);
+        methods |= config_method_bit(argv[i]);
     }
     if (broken) {
         push_section(parse, OPEN_BROKEN, name, true);

@@ -172,9 +172,8 @@ enum {
 /* The methods the enclosing <Limit>/<LimitExcept> names, CONFIG_METHODS_ALL
  * outside one. */
 unsigned config_limit_methods(const config_parse *parse);
-/* A method name's bit; request: the method of a request (HEAD counts as
- * GET), else as written in <Limit> (HEAD is an extension method there). */
-unsigned config_method_bit(const char *method, bool request);
+/* A method name's bit (case matters, as in Apache; HEAD is GET). */
+unsigned config_method_bit(const char *method);
 
 /* Compiles a POSIX regular expression (regcomp flags) that lives as long as
  * the configuration; NULL after config_error(). */
