@@ -71,6 +71,7 @@ SetEnvIf Request_Method ^POST$ posted
 SetEnvIf Request_Protocol ^HTTP/1\.0$ old_protocol
 SetEnvIf Server_Addr ^127\. local_server
 SetEnvIf ^X-Tok.*$ ^secret- has_token
+SetEnvIf X-Multi "^a, b$" multi_joined
 SetEnvIf X-Missing ^$ no_missing_header
 SetEnvIf X-Drop . !from_loopback
 BrowserMatchNoCase "^testbot/([0-9]+)" bot=$1
@@ -83,6 +84,7 @@ Header set X-Exact yes env=exact
 Header set X-Token yes env=has_token
 Header set X-No-Missing yes env=no_missing_header
 Header set X-Bot yes env=bot
+Header set X-Multi-Joined yes env=multi_joined
 ScriptAlias /cgi-bin/ "@ROOT@/cgi-bin/"
 SetEnvIf Request_URI "^/cgi-bin/env\.cgi/(\w+)$" PATH_WORD=$1 downgrade-1.0-looking.name=odd
 <Directory "@ROOT@/www/inner">
@@ -180,6 +182,11 @@ is($r->header('X-Flavour-Seen'), 'yes', 'Header always ... env= on an error resp
 
 $r = $w->get('/index.html', 'X-Token-Id' => 'secret-123');
 is($r->header('X-Token'), 'yes', 'a regular expression as the attribute matches header names');
+$r = $w->get('/index.html', 'x-token-id' => 'secret-123');
+is($r->header('X-Token'), undef, 'the attribute regex is case-sensitive for SetEnvIf (as Apache: names as sent)');
+$r = $w->request("GET /index.html HTTP/1.1\r\nHost: " . $w->host_header
+    . "\r\nX-Multi: a\r\nConnection: close\r\nX-Multi: b\r\n\r\n");
+is($r->header('X-Multi-Joined'), 'yes', 'a header sent twice is matched as its values joined by ", "');
 $r = $w->get('/index.html', 'X-Drop' => 'x');
 is($r->header('X-Loopback'), undef, '!var unsets a variable an earlier rule set');
 $r = $w->get('/index.html', 'X-Missing' => 'here');

@@ -9,9 +9,10 @@
  * attribute: Remote_Host, Remote_Addr, Server_Addr, Request_Method,
  * Request_Protocol, Request_URI (case-insensitive), else a request header
  * name, or when the request has no such header, a variable an earlier rule
- * set; a name with characters other than letters, digits, '-' and '_' is a
- * regular expression matched against the header names (the last match
- * counts).  An absent value matches as "" (so "^$" catches it).  "var"
+ * set (a header sent several times counts as its values joined by ", ");
+ * a name with characters other than letters, digits, '-' and '_' is a
+ * regular expression matched against the header names as sent (the last
+ * match counts; caseless only for the NoCase forms).  An absent value matches as "" (so "^$" catches it).  "var"
  * sets 1, "!var" unsets, "var=value" sets value with $1..$9 taken from the
  * match (unless regex is a plain string, as in Apache).
  *
@@ -111,17 +112,37 @@ static const char *header_by_regex(const request *r, const weft_regex *name_rege
     return value;
 }
 
+/* A request header as Apache's headers_in table has it: the values of a
+ * field sent several times joined by ", ". */
+static const char *header_value(request *r, const char *name, size_t *length)
+{
+    const char *value = NULL;
+    for (uint32_t i = 0; r->head && i < r->parser.field_count; i++) {
+        const http_field *field = &r->parser.fields[i];
+        slice field_name = { r->head + field->name.offset, field->name.length };
+        if (!slice_equal_string_nocase(field_name, name))
+            continue;
+        const char *this_value = r->head + field->value.offset;
+        if (!value) {
+            value = this_value;
+            *length = field->value.length;
+        } else {
+            value = pool_printf(r->pool, "%.*s, %.*s", (int)*length, value, (int)field->value.length, this_value);
+            *length = strlen(value);
+        }
+    }
+    return value;
+}
+
 static const char *attribute_value(request *r, const setenvif_rule *rule, size_t *length)
 {
     const char *value = NULL;
     *length = 0;
     switch (rule->attribute) {
     case ATTRIBUTE_HEADER: {
-        slice header;
-        if (request_header_slice(r, rule->name, &header)) {
-            *length = header.length;
-            return header.data;
-        }
+        const char *header = header_value(r, rule->name, length);
+        if (header)
+            return header;
         value = request_get_env(r, rule->name);
         break;
     }
@@ -276,7 +297,9 @@ static int add_rule(config_parse *parse, const config_directive *d, void *target
             rule->attribute = specials[i].kind;
     if (rule->attribute == ATTRIBUTE_HEADER && !is_header_name(attribute)) {
         rule->attribute = ATTRIBUTE_HEADER_REGEX;
-        rule->name_regex = config_compile_regex(parse, attribute, REGEX_CASELESS | REGEX_NO_GROUPS);
+        /* As Apache: caseless for the NoCase forms only, against the names
+         * as the client wrote them. */
+        rule->name_regex = config_compile_regex(parse, attribute, (caseless ? REGEX_CASELESS : 0) | REGEX_NO_GROUPS);
         if (!rule->name_regex)
             return WEFT_ERROR;
     }
@@ -350,12 +373,13 @@ static void merge_rules(void *merged, const void *child, pool *p)
     *merged_list = head;
 }
 
-/* All four rows share the list: the first prints every rule. */
+/* All four rows share the list, in file order: the row of the first rule
+ * (certainly set where the list is) prints them all. */
 static void format_rules(FILE *out, const config_directive *d, const void *base)
 {
-    if (strcasecmp(d->name, "SetEnvIf") != 0)
-        return;
     const setenvif_rule *rules = *(setenvif_rule *const *)((const char *)base + d->offset);
+    if (!rules || strcasecmp(rules->directive, d->name) != 0)
+        return;
     for (const setenvif_rule *rule = rules; rule; rule = rule->next) {
         const config_directive *row = config_find_directive(rule->directive);
         config_dump_line(out, row ? row : d, rule->argument_count, (const char *const *)rule->arguments);
