@@ -244,6 +244,30 @@ like($r->{raw}, qr{\AHTTP/1\.0 200}, 'force-no-vary implies force-response-1.0 (
 is($r->header('Content-Encoding'), 'gzip', 'and the body is still compressed, without chunking');
 is($r->header('Transfer-Encoding'), undef, 'no chunked coding in an HTTP/1.0 answer');
 
+# ---- virtual hosts: the main server's rules, then the host's own ----------
+
+my $v = WeftTest->new(conf => <<'EOF');
+ServerName main.example
+SetEnvIf Request_URI ^/ FROM_MAIN=main
+<VirtualHost *:@PORT@>
+    ServerName one.example
+    SetEnvIf Request_URI ^/ FROM_HOST=one
+    SetEnvIf FROM_MAIN ^main$ SAW_MAIN
+    Header set X-Env "%{FROM_MAIN}e %{FROM_HOST}e %{SAW_MAIN}e"
+</VirtualHost>
+<VirtualHost *:@PORT@>
+    ServerName two.example
+    Header set X-Env "%{FROM_MAIN}e %{FROM_HOST}e %{SAW_MAIN}e"
+</VirtualHost>
+EOF
+$v->write_file('www/index.html', "v\n");
+$v->start;
+$r = $v->get('/index.html', Host => 'one.example');
+is($r->header('X-Env'), 'main one 1', 'a virtual host runs the main server\'s rules, then its own');
+$r = $v->get('/index.html', Host => 'two.example');
+is($r->header('X-Env'), 'main (null) (null)', 'another virtual host runs only the main server\'s');
+$v->stop;
+
 # ---- configuration errors ------------------------------------------------
 
 my $bad = WeftTest->new(conf => "SetEnvIf Request_URI \"(unclosed\" x\nBrowserMatch \"ok\" =value\n"

@@ -291,6 +291,10 @@ my $bad = WeftTest->new(conf => <<'EOF');
         </LimitExcept>
     </Limit>
 </Location>
+<Limit GET>
+    <Directory "@ROOT@/www">
+    </Directory>
+</Limit>
 EOF
 ($code, $out, $errs) = $bad->check_config;
 my $all = $out . $errs;
@@ -305,6 +309,8 @@ like($all, qr/weft\.conf:10: TRACE cannot be controlled by <Limit>, see TraceEna
 like($all, qr/weft\.conf:13: <Limit> requires at least one argument/, '<Limit> without methods');
 like($all, qr/weft\.conf:16: <LimitExcept> cannot occur within <Limit> or <LimitExcept> section/,
      'nested <Limit>');
-unlike($all, qr/weft\.conf:1[1-8]: .*(not closed|without matching|Expected)/, 'the broken sections still pair up');
+like($all, qr/weft\.conf:21: <Directory> cannot occur within <Limit> or <LimitExcept> section/,
+     '<Directory> inside <Limit>');
+unlike($all, qr/weft\.conf:(1[1-9]|2[0-3]): .*(not closed|without matching|Expected)/, 'the broken sections still pair up');
 
 done_testing;

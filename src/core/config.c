@@ -601,7 +601,10 @@ static void open_section_line(config_parse *parse, const char *line)
         return;
     }
 
-    if (path_type)
+    if ((path_type || strcmp(name, "VirtualHost") == 0) && parse->limit != CONFIG_METHODS_ALL) {
+        config_error(parse, "<%s> cannot occur within <Limit> or <LimitExcept> section", name);
+        push_section(parse, OPEN_BROKEN, name, true);
+    } else if (path_type)
         open_path_section(parse, path_type, argc, argv);
     else if (strcmp(name, "VirtualHost") == 0)
         open_virtual_host(parse, argc, argv);
