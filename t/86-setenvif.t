@@ -9,6 +9,8 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
+use POSIX ();
+use IO::Socket::IP;
 use WeftTest qw(wait_for scale);
 use WeftCgi;
 
@@ -267,6 +269,83 @@ is($r->header('X-Env'), 'main one 1', 'a virtual host runs the main server\'s ru
 $r = $v->get('/index.html', Host => 'two.example');
 is($r->header('X-Env'), 'main (null) (null)', 'another virtual host runs only the main server\'s');
 $v->stop;
+
+# ---- the same rules against Apache httpd 2.4, where it is installed --------
+
+my $shared = $debian_setenvif . <<'EOF';
+SetEnvIf ^X-Tok ^(secret)-(\d+) TOK=$2-$1-$0
+SetEnvIf Request_Protocol ^HTTP/1\.0$ OLDP
+SetEnvIf X-Esc "^(a)" "ESC=\$1-$1"
+SetEnvIf X-Missing ^$ MISSING
+SetEnvIf X-Two ^(.*)$ TWO=$1
+SetEnvIf Remote_Addr ^(.*)$ RA=$1
+SetEnvIf X-Plain plainword PLAIN=$1x
+SetEnvIfNoCase X-CASE ^yes$ NOCASE
+SetEnvIf Request_URI "^/(\w+)/" FIRST=$1
+SetEnvIf X-Unset . !FIRST
+Header always set X-Vars "%{TOK}e|%{OLDP}e|%{ESC}e|%{MISSING}e|%{TWO}e|%{RA}e|%{PLAIN}e|%{NOCASE}e|%{FIRST}e"
+Header set X-Dir "%{IN_DIR}e" env=IN_DIR
+<Directory "@ROOT@/www/dir">
+    SetEnvIf Request_URI "(\w+)\.html$" IN_DIR=$1
+</Directory>
+EOF
+my $c = WeftTest->new(conf => "Include conf/shared.conf\n",
+                      files => { 'www/dir/page.html' => "page\n", 'www/index.html' => "i\n" });
+$c->write_file('conf/shared.conf', $c->subst($shared));
+$c->start;
+my @raw = (
+    "GET /dir/page.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Token: secret-42\r\nX-Esc: abc\r\n"
+        . "X-Two: one\r\nX-Two: two\r\nX-Plain: a plainword b\r\nx-case: YES\r\n\r\n",
+    "GET /dir/page.html HTTP/1.0\r\nX-Missing: here\r\nX-Unset: 1\r\n\r\n",
+    "GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\nx-tokenish: secret-7\r\n\r\n",
+    "GET /index.html HTTP/1.1\r\nHost: x\r\nUser-Agent: Mozilla/4.0 (compatible; MSIE 4.0b2; Windows 95)\r\n\r\n",
+    "GET /index.html HTTP/1.0\r\nUser-Agent: Java/1.0\r\nConnection: keep-alive\r\n\r\n",
+    "GET /index.html HTTP/1.1\r\nHost: x\r\nUser-Agent: Mozilla/2.02\r\n\r\n",
+);
+sub answer_at {
+    my ($port, $raw) = @_;
+    my $r = $c->request($raw, port => $port);
+    return 'no response' unless defined $r->{status};
+    my ($line) = $r->{raw} =~ m{\A(HTTP/1\.\d \d+)};
+    return join(' | ', $line, map { "$_: " . ($r->header($_) // '-') } qw(Connection X-Vars X-Dir));
+}
+my @ours = map { answer_at($c->port, $_) } @raw;
+is($ours[0], 'HTTP/1.1 200 | Connection: close | X-Vars: 42-secret-secret-42|(null)|$1-a|1|one, two|127.0.0.1|$1x|1|dir'
+   . ' | X-Dir: page', 'the rules as weft applies them');
+
+my $apache = '/usr/sbin/apache2';
+my $modules = '/usr/lib/apache2/modules';
+my @needed = qw(mpm_event authz_core setenvif headers dir);
+my @missing = grep { !-f "$modules/mod_$_.so" } @needed;
+SKIP: {
+    skip "apache2 is not installed ($apache, @missing): weft's answers not compared with Apache's",
+        scalar(@raw) + 1 if !-x $apache || @missing;
+    my $port = $c->port2;
+    my $root = $c->root;
+    my $user = $> == 0 ? "User nobody\nGroup nogroup\n" : '';
+    $c->write_file('conf/apache.conf', join('', map { "LoadModule ${_}_module $modules/mod_$_.so\n" } @needed)
+        . "ServerRoot $root\nServerName localhost\nListen 127.0.0.1:$port\nPidFile $root/logs/apache.pid\n"
+        . "ErrorLog $root/logs/apache_error\n${user}DocumentRoot $root/www\nDirectoryIndex index.html\n"
+        . "Include $root/conf/shared.conf\n");
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', "$root/logs/apache.out";
+        open STDERR, '>&', \*STDOUT;
+        { no warnings 'exec'; exec $apache, '-X', '-d', $root, '-f', "$root/conf/apache.conf"; }
+        POSIX::_exit(127);
+    }
+    my $up = wait_for(sub { IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $port) ? 1 : 0 }, scale(10));
+    ok($up, 'apache2 -X serves the same rules') or diag($c->read_file('logs/apache.out') // '');
+    for my $i (0 .. $#raw) {
+        (my $shown = $raw[$i]) =~ s/\r\n/ /g;
+        is($ours[$i], $up ? answer_at($port, $raw[$i]) : 'not started', "as Apache: $shown");
+    }
+    kill 'TERM', $pid;
+    waitpid($pid, 0);
+}
+$c->stop;
 
 # ---- configuration errors ------------------------------------------------
 

@@ -9,6 +9,8 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
+use POSIX ();
+use IO::Socket::IP;
 use Socket qw(AF_INET inet_aton getnameinfo getaddrinfo NI_NAMEREQD SOCK_STREAM unpack_sockaddr_in
               pack_sockaddr_in inet_ntoa);
 use WeftTest qw(scale);
@@ -19,8 +21,8 @@ my @areas = qw(deny-allow-open allow-deny-closed allow-deny-default deny-allow-d
                any-compat any-require all-compat all-require gotcha modern
                limit-post limit-except-get limit-head limit-order limit-header host-ok host-no);
 
-my $w = WeftTest->new(
-    conf => <<'EOF',
+# The access configuration, shared with apache2 when it is installed.
+my $access = <<'EOF';
 <IfModule !setenvif_module>
     NoSuchDirective here
 </IfModule>
@@ -178,6 +180,9 @@ SetEnvIf User-Agent ^badbot keep_out
     Allow from .example.invalid ample.invalid
 </Directory>
 EOF
+
+my $w = WeftTest->new(
+    conf => "Include conf/access.conf\n",
     files => { map { ("www/$_/index.html" => "$_\n") } @areas },
 );
 
@@ -188,20 +193,30 @@ if (!$err && defined $host) {
     my ($e2, @found) = getaddrinfo($host, undef, { family => AF_INET, socktype => SOCK_STREAM });
     $confirmed = !$e2 && grep { inet_ntoa((unpack_sockaddr_in($_->{addr}))[1]) eq '127.0.0.1' } @found;
 }
-my $conf = $w->conf_text;
 my $hostname = $confirmed ? $host : 'localhost';
-$conf =~ s/\@HOSTNAME\@/$hostname/;
-WeftTest::_spew($w->conf_path, $conf);
+$access =~ s/\@HOSTNAME\@/$hostname/;
+$w->write_file('conf/access.conf', $w->subst($access));
 
 my ($code, $out, $errs) = $w->check_config;
 is($code, 0, '-t accepts Order/Allow/Deny/Satisfy and <Limit>/<LimitExcept>') or diag($out . $errs);
 $w->start;
 
+my @asked;  # every request made, for the comparison with apache2 below
+
+sub status_at {
+    my ($port, $method, $path, %headers) = @_;
+    my $raw = "$method $path HTTP/1.1\r\nHost: 127.0.0.1:$port\r\nConnection: close\r\n"
+        . join('', map { "$_: $headers{$_}\r\n" } sort keys %headers)
+        . ($method =~ /^(POST|PUT|PATCH)$/ ? "Content-Length: 0\r\n" : '') . "\r\n";
+    my $r = $w->request($raw, port => $port);
+    return $r->{status} // "no response: $r->{error}";
+}
+
 sub status_of {
     my ($method, $path, %headers) = @_;
-    my $r = $w->request($w->build_request($method, $path, %headers, $method =~ /^(POST|PUT|PATCH)$/
-        ? ('Content-Length' => 0) : ()));
-    return $r->{status} // "no response: $r->{error}";
+    my $status = status_at($w->port, $method, $path, %headers);
+    push @asked, [$method, $path, {%headers}, $status];
+    return $status;
 }
 sub get_status { status_of('GET', @_) }
 
@@ -266,6 +281,46 @@ is($r->{status}, 200, '<Limit POST> Require ip 10/8 + Require all granted: GET 2
 is($r->header('X-From-Limit'), 'yes', 'a non-access directive inside <Limit POST> applies to GET too');
 is(status_of('POST', '/limit-header/'), 405,
    'POST: the <Limit>ed Require ip fails, Require all granted (any) lets it through to the handler');
+
+# ---- the same requests against Apache httpd 2.4, where it is installed ---------
+
+my $apache = '/usr/sbin/apache2';
+my $modules = '/usr/lib/apache2/modules';
+my @needed = qw(mpm_event authz_core authz_host access_compat setenvif headers dir);
+my @missing = grep { !-f "$modules/mod_$_.so" } @needed;
+SKIP: {
+    skip "apache2 is not installed ($apache, @missing): weft's answers not compared with Apache's",
+        scalar(@asked) + 1 if !-x $apache || @missing;
+    my $port = $w->port2;
+    my $root = $w->root;
+    my $user = $> == 0 ? "User nobody\nGroup nogroup\n" : '';
+    $w->write_file('conf/apache.conf', join('', map { "LoadModule ${_}_module $modules/mod_$_.so\n" } @needed)
+        . "ServerRoot $root\nServerName localhost\nListen 127.0.0.1:$port\nPidFile $root/logs/apache.pid\n"
+        . "ErrorLog $root/logs/apache_error\n${user}DocumentRoot $root/www\nDirectoryIndex index.html\n"
+        . "Include $root/conf/access.conf\n");
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', "$root/logs/apache.out";
+        open STDERR, '>&', \*STDOUT;
+        { no warnings 'exec'; exec $apache, '-X', '-d', $root, '-f', "$root/conf/apache.conf"; }
+        POSIX::_exit(127);
+    }
+    my $up = WeftTest::wait_for(sub { IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $port) ? 1 : 0 },
+                                scale(10));
+    ok($up, 'apache2 -X serves the same access.conf') or diag($w->read_file('logs/apache.out') // '');
+    for my $asked (@asked) {
+        my ($method, $path, $headers, $weft) = @$asked;
+        my $theirs = $up ? status_at($port, $method, $path, %$headers) : 'not started';
+        my $what = "$method $path" . join('', map { " ($_: $headers->{$_})" } sort keys %$headers);
+        # Access control is compared; a refused method's own status (405) may differ.
+        is(($weft == 403 ? 'refused' : 'let in'), ($theirs eq '403' ? 'refused' : 'let in'),
+           "as Apache: $what ($weft, Apache $theirs)");
+    }
+    kill 'TERM', $pid;
+    waitpid($pid, 0);
+}
 
 $w->stop;
 
