@@ -283,6 +283,12 @@ SetEnvIf X-Plain plainword PLAIN=$1x
 SetEnvIfNoCase X-CASE ^yes$ NOCASE
 SetEnvIf Request_URI "^/(\w+)/" FIRST=$1
 SetEnvIf X-Unset . !FIRST
+SetEnvIfNoCase X-Prefix "^abc" PFX=[$0]
+SetEnvIf X-Prefix "^abc" PFXCASE=[$0]
+SetEnvIfNoCase X-Sub needle SUB=[$0]
+SetEnvIf X-Sub needle SUBCASE=1
+SetEnvIf X-Sub "stack\.x" DOT=1
+Header always set X-Vars2 "%{PFX}e|%{PFXCASE}e|%{SUB}e|%{SUBCASE}e|%{DOT}e"
 Header always set X-Vars "%{TOK}e|%{OLDP}e|%{ESC}e|%{MISSING}e|%{TWO}e|%{RA}e|%{PLAIN}e|%{NOCASE}e|%{FIRST}e"
 Header set X-Dir "%{IN_DIR}e" env=IN_DIR
 <Directory "@ROOT@/www/dir">
@@ -295,7 +301,9 @@ $c->write_file('conf/shared.conf', $c->subst($shared));
 $c->start;
 my @raw = (
     "GET /dir/page.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Token: secret-42\r\nX-Esc: abc\r\n"
-        . "X-Two: one\r\nX-Two: two\r\nX-Plain: a plainword b\r\nx-case: YES\r\n\r\n",
+        . "X-Two: one\r\nX-Two: two\r\nX-Plain: a plainword b\r\nx-case: YES\r\nX-Prefix: ABCdef\r\n"
+        . "X-Sub: hayNEEDLEstack.x\r\n\r\n",
+    "GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Prefix: abc\r\nX-Sub: needle stackx\r\n\r\n",
     "GET /dir/page.html HTTP/1.0\r\nX-Missing: here\r\nX-Unset: 1\r\n\r\n",
     "GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\nx-tokenish: secret-7\r\n\r\n",
     "GET /index.html HTTP/1.1\r\nHost: x\r\nUser-Agent: Mozilla/4.0 (compatible; MSIE 4.0b2; Windows 95)\r\n\r\n",
@@ -307,11 +315,13 @@ sub answer_at {
     my $r = $c->request($raw, port => $port);
     return 'no response' unless defined $r->{status};
     my ($line) = $r->{raw} =~ m{\A(HTTP/1\.\d \d+)};
-    return join(' | ', $line, map { "$_: " . ($r->header($_) // '-') } qw(Connection X-Vars X-Dir));
+    return join(' | ', $line, map { "$_: " . ($r->header($_) // '-') } qw(Connection X-Vars X-Vars2 X-Dir));
 }
 my @ours = map { answer_at($c->port, $_) } @raw;
 is($ours[0], 'HTTP/1.1 200 | Connection: close | X-Vars: 42-secret-secret-42|(null)|$1-a|1|one, two|127.0.0.1|$1x|1|dir'
-   . ' | X-Dir: page', 'the rules as weft applies them');
+   . ' | X-Vars2: [ABC]|(null)|[$0]|(null)|1 | X-Dir: page', 'the rules as weft applies them');
+is($ours[1], 'HTTP/1.1 200 | Connection: close | X-Vars: (null)|(null)|(null)|1||127.0.0.1|(null)|(null)|(null)'
+   . ' | X-Vars2: [abc]|[abc]|[$0]|1|(null) | X-Dir: -', 'plain strings and "^" prefixes (matched without PCRE2)');
 
 my $apache = '/usr/sbin/apache2';
 my $modules = '/usr/lib/apache2/modules';

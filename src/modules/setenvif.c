@@ -29,6 +29,8 @@
  * (deflate.c), force-no-vary (response.c drops Vary); downgrade-1.0 and
  * force-no-vary are applied here too, by answering the request as HTTP/1.0.
  */
+#include <ctype.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -58,8 +60,13 @@ typedef struct setenvif_rule {
     attribute_kind attribute;
     const char *name;              /* ATTRIBUTE_HEADER: the header (or variable) name */
     const weft_regex *name_regex;  /* ATTRIBUTE_HEADER_REGEX */
-    const weft_regex *regex;
-    bool literal_values;           /* the regex is a plain string: no $N substitution */
+    const weft_regex *regex;       /* NULL when literal says it all */
+    const char *literal;           /* a plain string (Apache's non-regex pattern, found anywhere)
+                                    * or "^" and one (a prefix), unescaped; NULL: a regex */
+    size_t literal_length;
+    bool prefix;                   /* literal must start the value */
+    bool caseless;
+    bool literal_values;           /* the pattern is a plain string: no $N substitution */
     bool server_level;             /* outside any section: run at post_read */
     setenvif_action *actions;
     int action_count;
@@ -134,13 +141,16 @@ static const char *header_value(request *r, const char *name, size_t *length)
     return value;
 }
 
-static const char *attribute_value(request *r, const setenvif_rule *rule, size_t *length)
+/* *from_header: the value is a request header's (fixed for the request). */
+static const char *attribute_value(request *r, const setenvif_rule *rule, size_t *length, bool *from_header)
 {
     const char *value = NULL;
     *length = 0;
+    *from_header = false;
     switch (rule->attribute) {
     case ATTRIBUTE_HEADER: {
         const char *header = header_value(r, rule->name, length);
+        *from_header = header != NULL;
         if (header)
             return header;
         value = request_get_env(r, rule->name);
@@ -169,14 +179,74 @@ static const char *attribute_value(request *r, const setenvif_rule *rule, size_t
     return value;
 }
 
-static void apply_rule(request *r, const setenvif_rule *rule)
+static bool same_bytes(const char *a, const char *b, size_t length, bool caseless)
+{
+    return caseless ? strncasecmp(a, b, length) == 0 : memcmp(a, b, length) == 0;
+}
+
+/* Most patterns in the wild (Debian's BrowserMatch lines) are plain strings
+ * or "^" and one: a byte search answers them without the regex engine, as
+ * Apache's apr_strmatch does.  groups[0] is the match, for $0. */
+static bool rule_matches(const setenvif_rule *rule, const char *value, size_t length, regex_group *groups)
+{
+    if (!rule->literal)
+        return regex_match(rule->regex, value, length, groups, REGEX_MAX_GROUPS);
+    for (int i = 0; i < REGEX_MAX_GROUPS; i++)
+        groups[i] = (regex_group){ -1, -1 };
+    size_t wanted = rule->literal_length;
+    if (wanted > length)
+        return false;
+    const char *found = NULL;
+    if (rule->prefix || wanted == 0) {
+        found = same_bytes(value, rule->literal, wanted, rule->caseless) ? value : NULL;
+    } else if (!rule->caseless) {
+        /* The first byte by memchr, then the rest: user agents rarely repeat it. */
+        const char *end = value + length - wanted + 1;
+        for (const char *at = value; at < end && !found; at++) {
+            at = memchr(at, rule->literal[0], (size_t)(end - at));
+            if (!at)
+                break;
+            if (memcmp(at + 1, rule->literal + 1, wanted - 1) == 0)
+                found = at;
+        }
+    } else {
+        int first = tolower((unsigned char)rule->literal[0]);
+        for (size_t at = 0; at + wanted <= length && !found; at++)
+            if (tolower((unsigned char)value[at]) == first && same_bytes(value + at, rule->literal, wanted, true))
+                found = value + at;
+    }
+    if (!found)
+        return false;
+    groups[0] = (regex_group){ (int)(found - value), (int)(found - value + (ptrdiff_t)wanted) };
+    return true;
+}
+
+/* One header value for consecutive rules on the same header (Debian's
+ * fourteen BrowserMatch lines look at User-Agent once); a value that came
+ * from the environment is not kept, since a rule may change it. */
+typedef struct {
+    const char *name;
+    const char *value;
+    size_t length;
+} header_cache;
+
+static void apply_rule(request *r, const setenvif_rule *rule, header_cache *cache)
 {
     size_t length;
-    const char *value = attribute_value(r, rule, &length);
+    const char *value;
+    if (rule->attribute == ATTRIBUTE_HEADER && cache->name
+        && (cache->name == rule->name || strcasecmp(cache->name, rule->name) == 0)) {
+        value = cache->value;
+        length = cache->length;
+    } else {
+        bool from_header;
+        value = attribute_value(r, rule, &length, &from_header);
+        *cache = from_header ? (header_cache){ rule->name, value, length } : (header_cache){ 0 };
+    }
     if (!value)
         value = "";  /* as Apache: an absent field matches as empty */
     regex_group groups[REGEX_MAX_GROUPS];
-    if (!regex_match(rule->regex, value, length, groups, REGEX_MAX_GROUPS))
+    if (!rule_matches(rule, value, length, groups))
         return;
     const char *subject = NULL;
     for (int i = 0; i < rule->action_count; i++) {
@@ -211,9 +281,10 @@ static void apply_downgrade(request *r)
 static int run_rules(request *r, const dir_config *dir, bool server_level)
 {
     const setenvif_dir_config *config = module_dir_config(dir, &setenvif_module);
+    header_cache cache = { 0 };
     for (const setenvif_rule *rule = config->rules; rule; rule = rule->next)
         if (rule->server_level == server_level)
-            apply_rule(r, rule);
+            apply_rule(r, rule, &cache);
     apply_downgrade(r);
     return WEFT_DECLINED;
 }
@@ -271,6 +342,16 @@ static bool is_plain_string(const char *pattern)
     return true;
 }
 
+/* A plain string as written, its backslash escapes removed. */
+static char *unescape(pool *p, const char *text)
+{
+    char *out = pool_alloc(p, strlen(text) + 1), *to = out;
+    for (const char *c = text; *c; c++)
+        *to++ = *c == '\\' && c[1] ? *++c : *c;
+    *to = '\0';
+    return out;
+}
+
 static bool is_header_name(const char *name)
 {
     return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == strlen(name);
@@ -304,10 +385,18 @@ static int add_rule(config_parse *parse, const config_directive *d, void *target
             return WEFT_ERROR;
     }
     rule->name = pool_strdup(p, attribute);
-    rule->regex = config_compile_regex(parse, argv[0], caseless ? REGEX_CASELESS : 0);
-    if (!rule->regex)
-        return WEFT_ERROR;
+    rule->caseless = caseless;
     rule->literal_values = is_plain_string(argv[0]);
+    bool prefix = argv[0][0] == '^' && argv[0][1] && is_plain_string(argv[0] + 1);
+    if (rule->literal_values || prefix) {
+        rule->prefix = prefix;
+        rule->literal = unescape(p, argv[0] + prefix);
+        rule->literal_length = strlen(rule->literal);
+    } else {
+        rule->regex = config_compile_regex(parse, argv[0], caseless ? REGEX_CASELESS : 0);
+        if (!rule->regex)
+            return WEFT_ERROR;
+    }
     rule->actions = pool_calloc(p, sizeof(*rule->actions) * (size_t)(argc > 1 ? argc - 1 : 1));
     for (int i = 1; i < argc; i++) {
         setenvif_action *action = &rule->actions[rule->action_count++];
@@ -335,10 +424,17 @@ static int add_rule(config_parse *parse, const config_directive *d, void *target
     for (int i = 0; i < written_count; i++)
         rule->arguments[i] = pool_strdup(p, written[i]);
 
-    /* In file order, after what this section already has. */
+    /* In file order, after what this section already has; one name string
+     * for a run of rules on the same attribute, so that the header cache
+     * recognises it by its address. */
     setenvif_rule **tail = target;
-    while (*tail)
+    const setenvif_rule *previous = NULL;
+    while (*tail) {
+        previous = *tail;
         tail = &(*tail)->next;
+    }
+    if (previous && strcasecmp(previous->name, rule->name) == 0)
+        rule->name = previous->name;
     *tail = rule;
     return WEFT_OK;
 }
