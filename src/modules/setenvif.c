@@ -12,9 +12,10 @@
  * set (a header sent several times counts as its values joined by ", ");
  * a name with characters other than letters, digits, '-' and '_' is a
  * regular expression matched against the header names as sent (the last
- * match counts; caseless only for the NoCase forms).  An absent value matches as "" (so "^$" catches it).  "var"
- * sets 1, "!var" unsets, "var=value" sets value with $1..$9 taken from the
- * match (unless regex is a plain string, as in Apache).
+ * match counts; caseless only for the NoCase forms).  An absent value
+ * matches as "" (so "^$" catches it).  "var" sets 1, "!var" unsets,
+ * "var=value" sets value with $0..$9 taken from the match (unless regex is
+ * a plain string, as in Apache).
  *
  * Rules outside any section run when the request head has been read
  * (Apache's post_read_request), the others once the directory
