@@ -41,6 +41,7 @@ typedef enum {
     OPEN_VHOST,      /* <VirtualHost> */
     OPEN_MODULE,     /* a section a module defines (a "<Name" row), e.g. <RequireAll> */
     OPEN_CONDITION,  /* <IfDefine>, <IfModule> */
+    OPEN_LIMIT,      /* <Limit>, <LimitExcept>: only narrows the methods access control applies to */
     OPEN_BROKEN,     /* its opening line was wrong: contents skipped */
 } open_kind;
 
@@ -57,6 +58,7 @@ typedef struct {
     dir_config *saved_dir;
     const config_directive *saved_module_row;
     bool saved_skipping;
+    unsigned saved_limit;
 } open_section;
 
 struct config_parse {
@@ -75,6 +77,7 @@ struct config_parse {
     dir_config *dir;   /* where SCOPE_DIRECTORY rows write */
     const config_directive *module_row;  /* inside a module's section: only its rows are allowed */
     bool skipping;     /* inside a false <IfDefine>/<IfModule> or a broken section */
+    unsigned limit;    /* inside <Limit>/<LimitExcept>: CONFIG_METHOD_* bits; else CONFIG_METHODS_ALL */
 
     open_section open[SECTION_DEPTH_MAX];
     int open_count;
@@ -416,6 +419,7 @@ static open_section *push_section(config_parse *parse, open_kind kind, const cha
         .saved_dir = parse->dir,
         .saved_module_row = parse->module_row,
         .saved_skipping = parse->skipping,
+        .saved_limit = parse->limit,
     };
     parse->skipping = parse->skipping || skip_contents;
     return s;
@@ -458,12 +462,13 @@ static void pop_section(config_parse *parse)
     parse->dir = s->saved_dir;
     parse->module_row = s->saved_module_row;
     parse->skipping = s->saved_skipping;
+    parse->limit = s->saved_limit;
 }
 
 static const char *enclosing_section_name(const config_parse *parse)
 {
     for (int i = parse->open_count - 1; i >= 0; i--)
-        if (parse->open[i].kind != OPEN_CONDITION)
+        if (parse->open[i].kind != OPEN_CONDITION && parse->open[i].kind != OPEN_LIMIT)
             return parse->open[i].name;
     return "?";
 }
@@ -474,7 +479,7 @@ static const config_section *enclosing_directory(const config_parse *parse)
 {
     for (int i = parse->open_count - 1; i >= 0; i--) {
         const open_section *s = &parse->open[i];
-        if (s->kind == OPEN_CONDITION)
+        if (s->kind == OPEN_CONDITION || s->kind == OPEN_LIMIT)
             continue;
         bool directory = s->kind == OPEN_PATH && s->section
             && (s->section->kind == SECTION_DIRECTORY || s->section->kind == SECTION_DIRECTORY_MATCH);
@@ -627,6 +632,52 @@ static void open_condition(config_parse *parse, const char *name, int argc, char
     }
 }
 
+/* ---- <Limit> and <LimitExcept> ---------------------------------------- */
+
+static const char *const limit_method_names[] = { "GET", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS",
+                                                  "TRACE", "PATCH" };
+
+unsigned config_method_bit(const char *method)
+{
+    /* HEAD is GET to access control, in <Limit> too (Apache's method number). */
+    if (strcmp(method, "HEAD") == 0)
+        return CONFIG_METHOD_GET;
+    for (size_t i = 0; i < COUNT_OF(limit_method_names); i++)
+        if (strcmp(method, limit_method_names[i]) == 0)
+            return 1u << i;
+    return CONFIG_METHOD_OTHER;
+}
+
+unsigned config_limit_methods(const config_parse *parse)
+{
+    return parse->limit;
+}
+
+/* Apache's core: any token is a method (an unknown one is registered);
+ * TRACE is TraceEnable's; the sections do not nest. */
+static void open_limit(config_parse *parse, const char *name, int argc, char **argv)
+{
+    unsigned methods = 0;
+    bool broken = false;
+    if (argc == 0) {
+        broken = config_error(parse, "<%s> requires at least one argument, a method name", name) != WEFT_OK;
+    } else if (parse->limit != CONFIG_METHODS_ALL) {
+        broken = config_error(parse, "<%s> cannot occur within <Limit> or <LimitExcept> section", name) != WEFT_OK;
+    }
+    for (int i = 0; !broken && i < argc; i++) {
+        if (strcmp(argv[i], "TRACE") == 0)
+            broken = config_error(parse, "TRACE cannot be controlled by <%s>, see TraceEnable", name) != WEFT_OK;
+        methods |= config_method_bit(argv[i]);
+    }
+    if (broken) {
+        push_section(parse, OPEN_BROKEN, name, true);
+        return;
+    }
+    if (!push_section(parse, OPEN_LIMIT, name, false))
+        return;
+    parse->limit = strcmp(name, "LimitExcept") == 0 ? CONFIG_METHODS_ALL & ~methods : methods;
+}
+
 /* A section some module defines with a "<Name" row (config.h). */
 static void open_module_section(config_parse *parse, const config_directive *row, int argc, char **argv)
 {
@@ -659,7 +710,7 @@ static void open_section_line(config_parse *parse, const char *line)
     for (size_t i = 0; i < COUNT_OF(path_section_types); i++)
         if (strcasecmp(name, path_section_types[i].name) == 0)
             path_type = &path_section_types[i];
-    static const char *const known[] = { "IfDefine", "IfModule", "VirtualHost" };
+    static const char *const known[] = { "IfDefine", "IfModule", "VirtualHost", "Limit", "LimitExcept" };
     for (size_t i = 0; i < COUNT_OF(known); i++)
         if (strcasecmp(name, known[i]) == 0)
             name = (char *)known[i];
@@ -687,12 +738,17 @@ static void open_section_line(config_parse *parse, const char *line)
         return;
     }
 
-    if (path_type)
+    if ((path_type || strcmp(name, "VirtualHost") == 0) && parse->limit != CONFIG_METHODS_ALL) {
+        config_error(parse, "<%s> cannot occur within <Limit> or <LimitExcept> section", name);
+        push_section(parse, OPEN_BROKEN, name, true);
+    } else if (path_type)
         open_path_section(parse, path_type, argc, argv);
     else if (strcmp(name, "VirtualHost") == 0)
         open_virtual_host(parse, argc, argv);
     else if (strcmp(name, "IfDefine") == 0 || strcmp(name, "IfModule") == 0)
         open_condition(parse, name, argc, argv);
+    else if (strcmp(name, "Limit") == 0 || strcmp(name, "LimitExcept") == 0)
+        open_limit(parse, name, argc, argv);
     else if (module_row)
         open_module_section(parse, module_row, argc, argv);
     else {
@@ -1001,6 +1057,7 @@ server_config *config_load(const config_options *options, config_messages *error
         .warnings = warnings,
         .context = CONTEXT_SERVER,
         .dir = server->root_dir,
+        .limit = CONFIG_METHODS_ALL,
     };
     parse.counting = -1;
     for (int i = 0; i < options->define_count; i++)

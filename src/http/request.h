@@ -160,7 +160,25 @@ typedef struct request {
     struct output_filter_chain *filters;
     /* Input filters (body.h), the top one first; NULL = the body as framed. */
     struct input_filter *input_filters;
+    /* The request's environment (Apache's r->subprocess_env): what SetEnvIf,
+     * BrowserMatch and SetEnv set; CGI scripts receive it, env= conditions
+     * test it.  In the request pool; NULL until the first variable is set. */
+    struct request_env_entry *env;
+    int env_count;
+    int env_capacity;
 } request;
+
+typedef struct request_env_entry {
+    char *name;
+    char *value;
+} request_env_entry;
+
+/* The request environment.  Names are case-insensitive, as in Apache's
+ * tables; set copies name and value into the request pool and replaces an
+ * earlier value; get returns NULL for an absent variable. */
+void request_set_env(request *r, const char *name, const char *value);
+const char *request_get_env(const request *r, const char *name);
+void request_unset_env(request *r, const char *name);
 
 /* The value of request header `name` (case-insensitive) as a pool copy, or
  * NULL. */

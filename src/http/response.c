@@ -290,7 +290,11 @@ void response_serialize_head(request *r, buffer *out)
 {
     char number[24];
     buffer_reserve(out, 256);
-    buffer_append(out, "HTTP/1.1 ", 9);
+    /* force-response-1.0 (Apache's special variable): for old clients that
+     * take a 1.1 status line for an error. */
+    bool force_10 = r->env_count && r->version_major == 1 && r->version_minor == 0
+        && request_get_env(r, "force-response-1.0");
+    buffer_append(out, force_10 ? "HTTP/1.0 " : "HTTP/1.1 ", 9);
     buffer_append_unsigned(out, (uint64_t)r->status);
     buffer_append_char(out, ' ');
     buffer_append_string(out, http_status_reason(r->status));
@@ -341,7 +345,11 @@ void response_serialize_head(request *r, buffer *out)
     }
     if (r->content_type && status_has_body(r->status))
         APPEND_FIELD(out, "Content-Type: ", r->content_type);
+    /* force-no-vary (Apache's special variable, for caches that mishandle it) */
+    bool no_vary = r->env_count && request_get_env(r, "force-no-vary");
     for (int i = 0; i < r->header_count; i++) {
+        if (no_vary && strcasecmp(r->headers[i].name, "Vary") == 0)
+            continue;
         buffer_append_string(out, r->headers[i].name);
         buffer_append(out, ": ", 2);
         buffer_append_string(out, r->headers[i].value);

@@ -195,6 +195,17 @@ static void add_configured_variables(environment *e, request *r)
         if (!decided && s->value)
             set(e, s->name, s->value);
     }
+    /* The request's environment (SetEnvIf, BrowserMatch), with the names
+     * made valid for a shell as Apache's ap_create_environment does. */
+    for (int i = 0; i < r->env_count; i++) {
+        char *name = pool_strdup(r->pool, r->env[i].name);
+        if (isdigit((unsigned char)name[0]))
+            name[0] = '_';
+        for (char *c = name; *c; c++)
+            if (!isalnum((unsigned char)*c) && *c != '_')
+                *c = '_';
+        set(e, name, r->env[i].value);
+    }
 }
 
 static bool header_name_exportable(const char *name, size_t length)

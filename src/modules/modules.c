@@ -14,6 +14,8 @@ extern const module error_document_module;
 extern const module alias_module;
 extern const module authz_core_module;
 extern const module authz_host_module;
+extern const module access_compat_module;
+extern const module setenvif_module;
 extern const module cgi_module;
 extern const module static_module;
 extern const module trace_module;
@@ -35,9 +37,11 @@ const module *const weft_modules[] = {
     &vhost_module,
     &overrides_module,
     &error_document_module,
+    &setenvif_module,     /* post_read, map_to_storage: SetEnvIf before anything tests a variable */
     &alias_module,        /* translate: Alias and Redirect before DocumentRoot */
     &authz_core_module,   /* access: Require, before every handler */
     &authz_host_module,
+    &access_compat_module, /* Order, Allow, Deny: authz_core's access hook asks it first */
     &trace_module,      /* before every content handler: TRACE is answered whatever the handler */
     &cgi_module,          /* translate: ScriptAlias; handler: before static files */
     &static_module,
