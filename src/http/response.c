@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "connection.h"
 #include "filter.h"
 #include "stream.h"
 #include "uri.h"
@@ -327,16 +328,20 @@ void response_serialize_head(request *r, buffer *out)
         /* HTTP/1.1 is persistent by default; an HTTP/1.0 client must be
          * told explicitly, and Apache also tells it the limits. */
         if (r->version_minor == 0 && r->version_major == 1) {
+            /* The connection's limits, not the virtual host's: the
+             * connection layer decides keep-alive with the main server's
+             * (a vhost's KeepAlive* are warned about at -t). */
+            const server_config *limits = r->connection ? r->connection->server : r->server;
             char keep_alive[64];
-            int remaining = r->server->max_keep_alive_requests
-                                ? r->server->max_keep_alive_requests - r->connection_requests
+            int remaining = limits->max_keep_alive_requests
+                                ? limits->max_keep_alive_requests - r->connection_requests
                                 : 0;
             if (remaining > 0)
                 snprintf(keep_alive, sizeof(keep_alive), "timeout=%d, max=%d",
-                         (r->server->keep_alive_timeout_ms + 999) / 1000, remaining);
+                         (limits->keep_alive_timeout_ms + 999) / 1000, remaining);
             else
                 snprintf(keep_alive, sizeof(keep_alive), "timeout=%d",
-                         (r->server->keep_alive_timeout_ms + 999) / 1000);
+                         (limits->keep_alive_timeout_ms + 999) / 1000);
             APPEND_FIELD(out, "Keep-Alive: ", keep_alive);
             APPEND_FIELD(out, "Connection: ", "Keep-Alive");
         }
