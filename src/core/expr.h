@@ -1,0 +1,55 @@
+/*
+ * expr.h — Apache's expression language (ap_expr, httpd's "expr.html"), the
+ * common subset: <If>/<ElseIf>, Header ... expr=, Require expr.
+ *
+ * An expression is parsed once, at configuration time, into a tree in the
+ * configuration's pool; evaluating it allocates only from the pool it is
+ * given and changes nothing shared, so all threads evaluate one tree at once.
+ *
+ * The core knows no request: variables are asked through a callback with a
+ * canonical name ("HTTP_HOST", "REQUEST_URI", "HTTP:User-Agent" for
+ * %{HTTP:User-Agent} and req('User-Agent'), "ENV:x" for %{ENV:x} and
+ * reqenv('x'), "REMOTE_ADDR" also for -R).  NULL means "not set" and reads
+ * as the empty string, as in Apache.  TIME_* variables are the evaluator's.
+ *
+ * What is parsed is exactly what is evaluated: anything of ap_expr outside
+ * the subset (an unknown variable, function or operator) is a parse error,
+ * never an expression that is silently false.
+ *
+ * A run-time failure (a regex that runs out of resources, an integer
+ * comparison on a non-number) makes the expression false and is reported
+ * through the context's error text, as Apache logs it and treats it as false.
+ */
+#ifndef WEFT_CORE_EXPR_H
+#define WEFT_CORE_EXPR_H
+
+#include "common.h"
+#include "pool.h"
+
+typedef struct weft_expr weft_expr;
+
+typedef const char *(*expr_variable_lookup)(void *request, const char *name, pool *p);
+
+typedef struct {
+    expr_variable_lookup variable;  /* NULL: every variable is unset */
+    void *request;                  /* passed back to variable() */
+    pool *pool;                     /* strings built while evaluating */
+    const char *error;              /* set by expr_evaluate on a run-time failure */
+} expr_context;
+
+/* Parses text.  On failure returns NULL and writes "syntax error at offset N
+ * in expression '...': reason" into error. */
+weft_expr *expr_parse(pool *p, const char *text, char *error, size_t error_size);
+
+/* true or false; a run-time failure is false with context->error set. */
+bool expr_evaluate(const weft_expr *expr, expr_context *context);
+
+/* The expression as written (for messages and DUMP_CONFIG). */
+const char *expr_text(const weft_expr *expr);
+
+/* For configuration setters: expr_parse with the error reported through
+ * config_error (file:line); NULL then (config.c). */
+struct config_parse;
+weft_expr *config_compile_expr(struct config_parse *parse, const char *text);
+
+#endif
