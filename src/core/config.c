@@ -10,6 +10,7 @@
  * closing tag pairs up and does not cause a second, misleading error.
  */
 #include "config_internal.h"
+#include "expr.h"
 #include "module.h"
 #include "server.h"
 #include "vhost.h"
@@ -76,6 +77,8 @@ struct config_parse {
 
     open_section open[SECTION_DEPTH_MAX];
     int open_count;
+    /* per nesting level: the <If>/<ElseIf> an <ElseIf>/<Else> there continues */
+    const section_condition *last_condition[SECTION_DEPTH_MAX + 1];
     int open_base;     /* sections never span files: the current file's first slot */
     int include_depth;
 };
@@ -177,6 +180,15 @@ regex_t *config_regex(config_parse *parse, const char *pattern, int flags)
     }
     pool_cleanup_add(parse->pool, free_regex, regex);
     return regex;
+}
+
+weft_expr *config_compile_expr(config_parse *parse, const char *text)
+{
+    char reason[512];
+    weft_expr *expr = expr_parse(parse->pool, text, reason, sizeof(reason));
+    if (!expr)
+        config_error(parse, "%s", reason);
+    return expr;
 }
 
 struct weft_regex *config_compile_regex(config_parse *parse, const char *pattern, unsigned flags)
@@ -308,6 +320,7 @@ static open_section *push_section(config_parse *parse, open_kind kind, const cha
         .saved_skipping = parse->skipping,
     };
     parse->skipping = parse->skipping || skip_contents;
+    parse->last_condition[parse->open_count] = NULL;  /* a new scope */
     return s;
 }
 
@@ -321,6 +334,15 @@ static void pop_section(config_parse *parse)
                                                                           s->module_row->name + 1));
         if (close && close->set)
             call_setter(parse, close, row_base(parse, close), 0, NULL);
+    }
+    if (s->kind == OPEN_PATH && s->section && s->section->kind == SECTION_IF) {
+        const section_condition *condition = s->section->condition;
+        /* an <Else> ends its chain */
+        parse->last_condition[parse->open_count] = condition->expr ? condition : NULL;
+    } else if (s->kind == OPEN_BROKEN && (strcmp(s->name, "If") == 0 || strcmp(s->name, "ElseIf") == 0)) {
+        /* already reported: its <Else> must not add a second error */
+        static const section_condition broken;
+        parse->last_condition[parse->open_count] = &broken;
     }
     parse->context = s->saved_context;
     parse->server = s->saved_server;
@@ -490,6 +512,58 @@ static void open_condition(config_parse *parse, const char *name, int argc, char
     push_section(parse, OPEN_CONDITION, name, holds == negated);
 }
 
+/* <If "expr">, <ElseIf "expr">, <Else>: a section merged after all the
+ * others when its condition holds (config_merge_conditions). */
+static void open_if_section(config_parse *parse, const char *name, int argc, char **argv)
+{
+    bool is_else = strcmp(name, "Else") == 0;
+    section_condition *condition = pool_calloc(parse->pool, sizeof(*condition));
+    condition->continues_chain = strcmp(name, "If") != 0;
+    config_section model = { .kind = SECTION_IF, .condition = condition };
+    const open_section *enclosing = NULL;
+    for (int i = parse->open_count - 1; i >= 0 && !enclosing; i--)
+        if (parse->open[i].kind != OPEN_CONDITION)
+            enclosing = &parse->open[i];
+    bool failed = true;
+    if (enclosing && enclosing->kind == OPEN_MODULE) {
+        config_error(parse, "<%s> cannot occur within <%s> section", name, enclosing->name);
+    } else if (is_else ? argc != 0 : argc != 1) {
+        config_error(parse, is_else ? "<Else> does not take an argument"
+                            : argc == 0 ? "<%s> needs an expression" : "Multiple <%s> arguments not supported.",
+                     name);
+    } else if (condition->continues_chain && !parse->last_condition[parse->open_count]) {
+        config_error(parse, "<Else> or <ElseIf> section without previous <If> or <ElseIf> section in same scope");
+    } else if (is_else || (condition->expr = config_compile_expr(parse, argv[0]))) {
+        failed = false;
+    }
+    if (failed) {
+        push_section(parse, OPEN_BROKEN, name, true);
+        return;
+    }
+    if (condition->continues_chain)
+        condition->previous = parse->last_condition[parse->open_count];
+    if (enclosing && enclosing->kind == OPEN_PATH && enclosing->section) {
+        const config_section *outer = enclosing->section;
+        if (outer->kind == SECTION_IF) {
+            condition->parent = outer->condition;
+            model.within = outer->within;
+        } else {
+            /* A copy: the section array may move as it grows. */
+            config_section *copy = pool_alloc(parse->pool, sizeof(*copy));
+            *copy = *outer;
+            model.within = copy;
+        }
+    }
+    open_section *open = push_section(parse, OPEN_PATH, name, false);
+    if (!open)
+        return;
+    config_section *section = add_section(parse, &model);
+    section->path = (char *)(condition->expr ? expr_text(condition->expr) : "");
+    open->section = section;
+    parse->dir = section->config;
+    parse->context = CONTEXT_DIRECTORY;
+}
+
 /* A section some module defines with a "<Name" row (config.h). */
 static void open_module_section(config_parse *parse, const config_directive *row, int argc, char **argv)
 {
@@ -522,7 +596,7 @@ static void open_section_line(config_parse *parse, const char *line)
     for (size_t i = 0; i < COUNT_OF(path_section_types); i++)
         if (strcasecmp(name, path_section_types[i].name) == 0)
             path_type = &path_section_types[i];
-    static const char *const known[] = { "IfDefine", "IfModule", "VirtualHost" };
+    static const char *const known[] = { "IfDefine", "IfModule", "VirtualHost", "If", "ElseIf", "Else" };
     for (size_t i = 0; i < COUNT_OF(known); i++)
         if (strcasecmp(name, known[i]) == 0)
             name = (char *)known[i];
@@ -556,6 +630,8 @@ static void open_section_line(config_parse *parse, const char *line)
         open_virtual_host(parse, argc, argv);
     else if (strcmp(name, "IfDefine") == 0 || strcmp(name, "IfModule") == 0)
         open_condition(parse, name, argc, argv);
+    else if (strcmp(name, "If") == 0 || strcmp(name, "ElseIf") == 0 || strcmp(name, "Else") == 0)
+        open_if_section(parse, name, argc, argv);
     else if (module_row)
         open_module_section(parse, module_row, argc, argv);
     else {

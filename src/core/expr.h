@@ -30,7 +30,7 @@ typedef struct weft_expr weft_expr;
 
 typedef const char *(*expr_variable_lookup)(void *request, const char *name, pool *p);
 
-typedef struct {
+typedef struct expr_context {
     expr_variable_lookup variable;  /* NULL: every variable is unset */
     void *request;                  /* passed back to variable() */
     pool *pool;                     /* strings built while evaluating */

@@ -15,6 +15,7 @@
 #include "../core/module.h"
 #include "../core/vhost.h"
 #include "connection.h"
+#include "request_vars.h"
 #include "response.h"
 #include "uri.h"
 
@@ -307,6 +308,9 @@ static int map_path_and_run(request *r)
     if (translated != WEFT_OK)
         return translated;
     r->dir = config_dir_for_request(server, r->file_path, r->path, r->pool);
+    expr_context conditions;
+    request_expr_context(r, &conditions);
+    r->dir = config_merge_conditions(server, r->dir, r->file_path, r->path, &conditions, r->pool);
     static const phase before_handler[] = { PHASE_MAP_TO_STORAGE, PHASE_CHECK_USER, PHASE_ACCESS, PHASE_FIXUPS };
     for (size_t i = 0; i < sizeof(before_handler) / sizeof(before_handler[0]); i++) {
         int rc = run_phase(r, before_handler[i]);

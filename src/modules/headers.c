@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "../core/module.h"
+#include "../http/request_vars.h"
 #include "../http/response.h"
 
 /* Header actions in order; AddCharset (extension -> charset in `type`);
@@ -63,6 +64,7 @@ typedef struct header_action {
     const char *name;
     const char *value;    /* NULL for unset */
     bool formatted;       /* value holds %t, %D or %% */
+    const weft_expr *condition;  /* expr=...: acts only when it holds; NULL = always */
 } header_action;
 
 /* ---- applying Header ---------------------------------------------------- */
@@ -296,7 +298,7 @@ void headers_finalize_response(request *r)
         r->content_type = headers_type_with_default_charset(r, r->content_type);
     bool success = (r->status >= 200 && r->status < 300) || r->status == 304;
     for (const header_action *action = config->header_actions; action; action = action->next)
-        if (action->always || success)
+        if ((action->always || success) && (!action->condition || request_expr_holds(r, action->condition, "Header")))
             apply_action(r, action);
 }
 
@@ -354,9 +356,17 @@ static int set_header(config_parse *parse, const config_directive *d, void *targ
             return config_error(parse, "Header %s %s needs a value", verbs[v].name, name);
         value = argv[at++];
     }
+    if (value && strncasecmp(value, "expr=", 5) == 0)
+        return config_error(parse, "Header %s %s: a value computed by an expression (expr=) is not "
+                                   "supported by weft", verbs[v].name, name);
+    const weft_expr *condition = NULL;
+    if (at < argc && strncasecmp(argv[at], "expr=", 5) == 0) {
+        if (!(condition = config_compile_expr(parse, argv[at] + 5)))
+            return WEFT_ERROR;
+        at++;
+    }
     if (at < argc) {
-        if (strncasecmp(argv[at], "env=", 4) == 0 || strncasecmp(argv[at], "expr=", 5) == 0 ||
-            strcasecmp(argv[at], "early") == 0)
+        if (strncasecmp(argv[at], "env=", 4) == 0 || strcasecmp(argv[at], "early") == 0)
             return config_error(parse, "Header: '%s' conditions are not supported by weft", argv[at]);
         return config_error(parse, "Header: unexpected argument '%s'", argv[at]);
     }
@@ -386,6 +396,7 @@ static int set_header(config_parse *parse, const config_directive *d, void *targ
     action->name = pool_strdup(p, name);
     action->value = value ? pool_strdup(p, value) : NULL;
     action->formatted = formatted;
+    action->condition = condition;
     action->field = strcasecmp(name, "Content-Type") == 0    ? FIELD_CONTENT_TYPE
                     : strcasecmp(name, "ETag") == 0          ? FIELD_ETAG
                     : strcasecmp(name, "Last-Modified") == 0 ? FIELD_LAST_MODIFIED
