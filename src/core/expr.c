@@ -4,9 +4,9 @@
  * evaluator over that tree.
  *
  * Grammar (ap_expr's, less what weft refuses):
- *   expr    := and ( "||" and )*
- *   and     := unary ( "&&" unary )*
- *   unary   := "!" unary | "(" expr ")" | "true" | "false" | -X word | word binop
+ *   expr    := and ( ("||" | "or") and )*
+ *   and     := unary ( ("&&" | "and") unary )*
+ *   unary   := ("!" | "not") unary | "(" expr ")" | "true" | "false" | -X word | word binop
  *   binop   := (== != < <= > >=) word | (-eq -ne -lt -le -gt -ge, also without -) word
  *            | (=~ !~) regex | in "{" word ("," word)* "}"
  *            | (-ipmatch -strmatch -strcmatch -fnmatch) word
@@ -21,7 +21,6 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <errno.h>
 #include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -105,6 +104,7 @@ static const char *const variable_names[] = {
     "DOCUMENT_URI", "REQUEST_FILENAME", "SCRIPT_FILENAME", "QUERY_STRING", "THE_REQUEST",
     "REMOTE_ADDR", "REMOTE_PORT", "REMOTE_USER", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL",
     "SERVER_SOFTWARE", "DOCUMENT_ROOT", "HTTPS", "IPV6", "IS_SUBREQ", "CONN_REMOTE_ADDR",
+    "REMOTE_HOST", "CONTENT_TYPE", "HANDLER", "REQUEST_STATUS", "AUTH_TYPE",
 };
 
 /* ---- parsing ------------------------------------------------------------ */
@@ -631,8 +631,8 @@ static expr_node *parse_unary(parser *ps)
 {
     skip_space(ps);
     const char *at = ps->at;
-    if (*at == '!' && at[1] != '=' && at[1] != '~') {
-        ps->at++;
+    if ((*at == '!' && at[1] != '=' && at[1] != '~') || at_keyword(ps, "not")) {
+        ps->at += *at == '!' ? 1 : 3;
         expr_node *node = node_new(ps, NODE_NOT);
         return (node->left = parse_unary(ps)) ? node : NULL;
     }
@@ -684,9 +684,9 @@ static expr_node *parse_and(parser *ps)
     expr_node *left = parse_unary(ps);
     while (left) {
         skip_space(ps);
-        if (strncmp(ps->at, "&&", 2) != 0)
+        if (strncmp(ps->at, "&&", 2) != 0 && !at_keyword(ps, "and"))
             return left;
-        ps->at += 2;
+        ps->at += *ps->at == '&' ? 2 : 3;
         expr_node *node = node_new(ps, NODE_AND);
         node->left = left;
         if (!(node->right = parse_unary(ps)))
@@ -701,7 +701,7 @@ static expr_node *parse_or(parser *ps)
     expr_node *left = parse_and(ps);
     while (left) {
         skip_space(ps);
-        if (strncmp(ps->at, "||", 2) != 0)
+        if (strncmp(ps->at, "||", 2) != 0 && !at_keyword(ps, "or"))
             return left;
         ps->at += 2;
         expr_node *node = node_new(ps, NODE_OR);
@@ -745,19 +745,7 @@ typedef struct {
     expr_context *context;
     const char *subject;  /* of the last regex that matched, for $0..$9 */
     regex_group groups[REGEX_MAX_GROUPS];
-    bool failed;
 } evaluation;
-
-static void runtime_error(evaluation *ev, const char *format, ...)
-{
-    if (ev->failed)
-        return;
-    ev->failed = true;
-    va_list args;
-    va_start(args, format);
-    ev->context->error = pool_vprintf(ev->context->pool, format, args);
-    va_end(args);
-}
 
 static const char *time_value(evaluation *ev, int which)
 {
@@ -782,7 +770,7 @@ static const char *time_value(evaluation *ev, int which)
 static const char *word_value(evaluation *ev, const expr_part *word);
 
 /* Apache's escape is ap_escape_uri: everything but unreserved and
- * path characters becomes %XX. */
+ * path characters becomes %xx (lower-case hex, as Apache writes it). */
 static const char *escape_text(pool *p, const char *text)
 {
     static const char keep[] = "$-_.+!*'(),:@&=/~";
@@ -791,7 +779,7 @@ static const char *escape_text(pool *p, const char *text)
         if (isalnum(*c) || strchr(keep, *c)) {
             *o++ = (char)*c;
         } else {
-            sprintf(o, "%%%02X", *c);
+            sprintf(o, "%%%02x", *c);
             o += 3;
         }
     }
@@ -809,7 +797,9 @@ static const char *unescape_text(pool *p, const char *text)
     char *out = pool_strdup(p, text), *o = out;
     for (const char *c = text; *c; c++) {
         int high, low;
-        if (*c == '%' && (high = hex_digit(c[1])) >= 0 && (low = hex_digit(c[2])) >= 0) {
+        /* %2F stays encoded: Apache's unescape keeps encoded slashes */
+        if (*c == '%' && (high = hex_digit(c[1])) >= 0 && (low = hex_digit(c[2])) >= 0
+            && !(high == 2 && low == 15)) {
             *o++ = (char)(high * 16 + low);
             c += 2;
         } else {
@@ -871,19 +861,10 @@ static const char *word_value(evaluation *ev, const expr_part *word)
     return value;
 }
 
-static bool integer_value(evaluation *ev, const char *text, long long *value)
+/* As Apache (apr_atoi64): leading digits count, anything else is 0. */
+static long long integer_value(const char *text)
 {
-    char *end;
-    errno = 0;
-    const char *c = text;
-    while (isspace((unsigned char)*c))
-        c++;
-    *value = strtoll(c, &end, 10);
-    if (end == c || *end || errno) {
-        runtime_error(ev, "'%s' is not an integer", text);
-        return false;
-    }
-    return true;
+    return strtoll(text, NULL, 10);
 }
 
 static bool compare(int op, int order)
@@ -917,15 +898,13 @@ static bool file_test(int op, const char *path)
 
 static bool evaluate_node(evaluation *ev, const expr_node *node)
 {
-    if (ev->failed)
-        return false;
     switch (node->kind) {
     case NODE_TRUE:
         return true;
     case NODE_FALSE:
         return false;
     case NODE_NOT:
-        return !evaluate_node(ev, node->left) && !ev->failed;
+        return !evaluate_node(ev, node->left);
     case NODE_AND:
         return evaluate_node(ev, node->left) && evaluate_node(ev, node->right);
     case NODE_OR:
@@ -935,20 +914,19 @@ static bool evaluate_node(evaluation *ev, const expr_node *node)
         return compare(node->op, strcmp(left, word_value(ev, node->other)));
     }
     case NODE_INTEGER_COMPARE: {
-        long long left, right;
-        if (!integer_value(ev, word_value(ev, node->word), &left)
-            || !integer_value(ev, word_value(ev, node->other), &right))
-            return false;
+        long long left = integer_value(word_value(ev, node->word));
+        long long right = integer_value(word_value(ev, node->other));
         return compare(node->op, left < right ? -1 : left > right);
     }
     case NODE_REGEX: {
         const char *subject = word_value(ev, node->word);
         regex_group groups[REGEX_MAX_GROUPS];
         bool matched = regex_match(node->regex, subject, strlen(subject), groups, REGEX_MAX_GROUPS);
-        if (matched) {
-            ev->subject = subject;
+        /* as Apache: $N refer to the last match attempted; after a
+         * failed one they are empty */
+        ev->subject = matched ? subject : NULL;
+        if (matched)
             memcpy(ev->groups, groups, sizeof(groups));
-        }
         return matched != node->negated;
     }
     case NODE_IN: {
@@ -984,6 +962,5 @@ bool expr_evaluate(const weft_expr *expr, expr_context *context)
 {
     evaluation ev = { .context = context };
     context->error = NULL;
-    bool result = evaluate_node(&ev, expr->root);
-    return result && !ev.failed;
+    return evaluate_node(&ev, expr->root);
 }

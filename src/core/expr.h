@@ -16,9 +16,10 @@
  * the subset (an unknown variable, function or operator) is a parse error,
  * never an expression that is silently false.
  *
- * A run-time failure (a regex that runs out of resources, an integer
- * comparison on a non-number) makes the expression false and is reported
- * through the context's error text, as Apache logs it and treats it as false.
+ * Nothing in the subset fails at run time (integers are read as Apache's
+ * apr_atoi64 reads them, a regex that runs out of resources does not
+ * match); context->error is there for what could (the expression is then
+ * false and the caller logs the error, as Apache does).
  */
 #ifndef WEFT_CORE_EXPR_H
 #define WEFT_CORE_EXPR_H
@@ -34,7 +35,7 @@ typedef struct expr_context {
     expr_variable_lookup variable;  /* NULL: every variable is unset */
     void *request;                  /* passed back to variable() */
     pool *pool;                     /* strings built while evaluating */
-    const char *error;              /* set by expr_evaluate on a run-time failure */
+    const char *error;              /* set by expr_evaluate on a run-time failure (none yet) */
 } expr_context;
 
 /* Parses text.  On failure returns NULL and writes "syntax error at offset N

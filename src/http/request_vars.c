@@ -20,9 +20,46 @@ static const char *host_without_port(request *r, const char *host)
     return pool_strndup(r->pool, host, (size_t)(end - host));
 }
 
+/* All fields of that name joined with ", ", as Apache's headers_in has
+ * them (it merges repeated fields when it reads the head). */
 static const char *header_variable(request *r, const char *field)
 {
-    return request_header(r, field);
+    if (!r->head)
+        return NULL;
+    size_t length = strlen(field);
+    const char *joined = NULL;
+    for (uint32_t i = 0; i < r->parser.field_count; i++) {
+        const http_field *f = &r->parser.fields[i];
+        if (f->name.length != length || strncasecmp(r->head + f->name.offset, field, length) != 0)
+            continue;
+        const char *value = r->head + f->value.offset;
+        joined = joined ? pool_printf(r->pool, "%s, %.*s", joined, (int)f->value.length, value)
+                        : pool_strndup(r->pool, value, f->value.length);
+    }
+    return joined;
+}
+
+/* "host:port" -> "port", or NULL */
+static const char *port_of(const char *authority)
+{
+    if (!authority)
+        return NULL;
+    const char *scheme_end = strstr(authority, "://");
+    if (scheme_end)
+        authority = scheme_end + 3;
+    const char *end = authority[0] == '[' ? strchr(authority, ']') : authority;
+    const char *colon = end ? strchr(end, ':') : NULL;
+    return colon && colon[1] ? colon + 1 : NULL;
+}
+
+/* As Apache's ap_get_server_port with UseCanonicalName Off: the port of
+ * the Host field, else that of ServerName, else the scheme's default. */
+static const char *server_port(request *r)
+{
+    const char *port = port_of(request_header(r, "Host"));
+    if (!port)
+        port = port_of(r->server->server_name);
+    return port ? port : "80";
 }
 
 const char *request_expr_variable(void *request_pointer, const char *name, pool *p)
@@ -56,7 +93,9 @@ const char *request_expr_variable(void *request_pointer, const char *name, pool 
         return "http";  /* no TLS in weft yet */
     if (strcmp(name, "HTTPS") == 0)
         return "off";
-    if (strcmp(name, "REMOTE_ADDR") == 0 || strcmp(name, "CONN_REMOTE_ADDR") == 0)
+    /* REMOTE_HOST: weft makes no DNS lookups, so it is the address, as in
+     * Apache with HostnameLookups Off */
+    if (strcmp(name, "REMOTE_ADDR") == 0 || strcmp(name, "CONN_REMOTE_ADDR") == 0 || strcmp(name, "REMOTE_HOST") == 0)
         return c ? connection_peer_address(c) : NULL;
     if (strcmp(name, "REMOTE_PORT") == 0)
         return c && connection_peer_port(c) > 0 ? pool_printf(r->pool, "%d", connection_peer_port(c)) : NULL;
@@ -72,7 +111,7 @@ const char *request_expr_variable(void *request_pointer, const char *name, pool 
         return host && *host ? host_without_port(r, host) : r->server->server_name;
     }
     if (strcmp(name, "SERVER_PORT") == 0)
-        return c && connection_local_port(c) > 0 ? pool_printf(r->pool, "%d", connection_local_port(c)) : NULL;
+        return server_port(r);
     if (strcmp(name, "SERVER_PROTOCOL") == 0)
         return pool_printf(r->pool, "HTTP/%d.%d", r->version_major, r->version_minor);
     if (strcmp(name, "SERVER_SOFTWARE") == 0)
@@ -81,6 +120,14 @@ const char *request_expr_variable(void *request_pointer, const char *name, pool 
         return r->server->document_root;
     if (strcmp(name, "IS_SUBREQ") == 0)
         return "false";
+    if (strcmp(name, "CONTENT_TYPE") == 0)
+        return r->content_type;
+    if (strcmp(name, "HANDLER") == 0)
+        return r->handler ? r->handler : r->dir ? r->dir->handler : NULL;
+    if (strcmp(name, "REQUEST_STATUS") == 0)
+        return pool_printf(r->pool, "%d", r->status ? r->status : 200);
+    if (strcmp(name, "AUTH_TYPE") == 0)
+        return NULL;  /* weft authenticates no one */
     return NULL;
 }
 
