@@ -77,7 +77,7 @@ Header set X-Not-Admin "1" "expr=! (%{REQUEST_URI} =~ m#^/admin#)"
 
 <VirtualHost *:@PORT2@>
     ServerName vhost.example
-    <If "%{SERVER_PORT} -eq @PORT2@">
+    <If "%{SERVER_NAME} == 'vhost.example' && %{SERVER_PORT} -eq 8000">
         Header set X-Vhost "port2"
     </If>
 </VirtualHost>
@@ -153,8 +153,9 @@ is(fetch('/app/nothing')->body, 'no such file in the app', '!-f %{REQUEST_FILENA
 is(fetch('/app/real.txt')->status, 200, '-f true for an existing file');
 
 # virtual host
-is(fetch('/', port => $w->port2)->header('X-Vhost'), 'port2', '<If> in a <VirtualHost>');
-is(fetch('/')->header('X-Vhost'), undef, '... not on the main server');
+is(fetch('/', port => $w->port2, Host => 'vhost.example:8000')->header('X-Vhost'), 'port2',
+   '<If> in a <VirtualHost> (SERVER_PORT is the port of Host, as in Apache)');
+is(fetch('/', Host => 'vhost.example:8000')->header('X-Vhost'), undef, '... not on the main server');
 
 $w->stop;
 
