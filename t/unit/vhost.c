@@ -15,6 +15,7 @@
 #include "core/buffer.c"
 #include "core/config.c"
 #include "core/regex.c"
+#include "core/expr.c"
 #if __has_include("core/config_dump.c")
 #include "core/config_dump.c"
 #endif
