@@ -75,6 +75,10 @@ Header set X-Not-Admin "1" "expr=! (%{REQUEST_URI} =~ m#^/admin#)"
     ErrorDocument 404 "no such file in the app"
 </If>
 
+<Location "/expr-error">
+    ErrorDocument 404 "Not here: %{REQUEST_URI} %{tolower:ABC}"
+</Location>
+
 <VirtualHost *:@PORT2@>
     ServerName vhost.example
     <If "%{SERVER_NAME} == 'vhost.example' && %{SERVER_PORT} -eq 8000">
@@ -152,6 +156,9 @@ is(fetch('/order/x')->body, 'if in directory', '<If> in a <Directory> merges aft
 is(fetch('/app/nothing')->body, 'no such file in the app', '!-f %{REQUEST_FILENAME}');
 is(fetch('/app/real.txt')->status, 200, '-f true for an existing file');
 
+# ErrorDocument's argument is a string expression (Apache 2.4.13+)
+is(fetch('/expr-error/x?q')->body, 'Not here: /expr-error/x abc', 'ErrorDocument with %{VAR} and %{func:text}');
+
 # virtual host
 is(fetch('/', port => $w->port2, Host => 'vhost.example:8000')->header('X-Vhost'), 'port2',
    '<If> in a <VirtualHost> (SERVER_PORT is the port of Host, as in Apache)');
@@ -205,6 +212,9 @@ config_error_like("<Location />\n    Require expr \"%{REQUEST_URI} == \"\n</Loca
                   qr/syntax error at offset 18 .*unexpected end/, 'Require expr');
 config_error_like("<Location />\n    Require expr %{HTTP_HOST} == 'x y'\n</Location>\n", 2,
                   qr/syntax error/, 'Require expr split into words is refused, never misread');
+config_error_like("ErrorDocument 404 \"a %{BADVAR}\"\n", 1,
+                  qr/Cannot parse expression in ErrorDocument: syntax error at offset 2 .*variable 'BADVAR'/,
+                  'ErrorDocument with an unknown variable');
 my $stderr = config_error_like("<If \"%{NOPE} == 'x'\">\n    Header set X-A 1\n</If>\n<Else>\n</Else>\n", 1,
                                qr/.*variable 'NOPE'/, 'a broken <If>');
 unlike($stderr, qr/without previous/, '... its <Else> adds no second error');

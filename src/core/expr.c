@@ -87,7 +87,8 @@ typedef struct expr_node {
 } expr_node;
 
 struct weft_expr {
-    expr_node *root;
+    expr_node *root;      /* a condition */
+    expr_part *string;    /* a string expression (expr_parse_string) */
     const char *text;
 };
 
@@ -175,26 +176,32 @@ static int find_name(const char *const *names, size_t count, const char *name, s
 }
 
 /* %{NAME} or %{func:argument}; ps->at is at the '%'. */
+static expr_part *parse_string_until(parser *ps, char quote);
+
 static expr_part *parse_variable(parser *ps)
 {
     const char *start = ps->at;
     const char *name = ps->at + 2;
-    const char *end = strchr(name, '}');
-    if (!end)
+    size_t name_length = strcspn(name, ":}");
+    if (!name[name_length])
         return fail(ps, start, "'%%{' without a closing '}'"), NULL;
-    ps->at = end + 1;
-    const char *colon = memchr(name, ':', (size_t)(end - name));
-    if (colon) {
-        size_t length = (size_t)(colon - name);
-        const char *argument = colon + 1;
-        size_t argument_length = (size_t)(end - argument);
+    const char *end = name + name_length;
+    if (*end == ':') {
+        size_t length = name_length;
+        const char *argument = end + 1;
         int function = find_name(function_names, COUNT_OF(function_names), name, length);
         if (function >= 0) {
+            /* %{tolower:text}: the text may hold variables of its own */
             expr_part *part = part_new(ps, PART_FUNCTION, NULL, 0);
             part->number = function;
-            part->argument = part_new(ps, PART_TEXT, argument, argument_length);
-            return part;
+            ps->at = argument;
+            return (part->argument = parse_string_until(ps, '}')) ? part : NULL;
         }
+        end = strchr(argument, '}');
+        if (!end)
+            return fail(ps, start, "'%%{' without a closing '}'"), NULL;
+        size_t argument_length = (size_t)(end - argument);
+        ps->at = end + 1;
         const char *prefix = NULL;
         if ((length == 4 && strncasecmp(name, "HTTP", 4) == 0) || (length == 3 && strncasecmp(name, "REQ", 3) == 0))
             prefix = "HTTP:";
@@ -205,11 +212,14 @@ static expr_part *parse_variable(parser *ps)
                                    "REQENV:, tolower:, toupper:, escape:, unescape:)", (int)length, name), NULL;
         if (argument_length == 0)
             return fail(ps, start, "'%%{%.*s:}' needs a name", (int)length, name), NULL;
+        if (memchr(argument, '%', argument_length))
+            return fail(ps, start, "the name in '%%{%.*s:...}' must be constant", (int)length, name), NULL;
         expr_part *part = part_new(ps, PART_VARIABLE, NULL, 0);
         part->text = pool_printf(ps->pool, "%s%.*s", prefix, (int)argument_length, argument);
         return part;
     }
-    size_t length = (size_t)(end - name);
+    ps->at = end + 1;
+    size_t length = name_length;
     int time = find_name(time_names, COUNT_OF(time_names), name, length);
     if (time >= 0) {
         expr_part *part = part_new(ps, PART_TIME, NULL, 0);
@@ -231,15 +241,21 @@ static expr_part *backref_part(parser *ps)
 }
 
 /* 'text' or "text" with %{...} and $N inside; a backslash takes the next
- * character literally. */
+ * character literally.  quote '\0': the whole rest of the text (a string
+ * expression). */
 static expr_part *parse_string(parser *ps)
 {
-    const char *start = ps->at;
     char quote = *ps->at++;
+    return parse_string_until(ps, quote);
+}
+
+static expr_part *parse_string_until(parser *ps, char quote)
+{
+    const char *start = quote ? ps->at - 1 : ps->at;
     expr_part *head = NULL, **tail = &head;
     buffer literal = { 0 };
     while (*ps->at != quote) {
-        if (!*ps->at) {
+        if (!*ps->at) {  /* quote is not '\0' here */
             buffer_free(&literal);
             return fail(ps, start, "string without its closing %c", quote), NULL;
         }
@@ -265,7 +281,8 @@ static expr_part *parse_string(parser *ps)
         *tail = part;
         tail = &part->next;
     }
-    ps->at++;
+    if (quote)
+        ps->at++;
     if (literal.length || !head)
         *tail = part_new(ps, PART_TEXT, literal.data ? literal.data : "", literal.length);
     buffer_free(&literal);
@@ -734,6 +751,18 @@ weft_expr *expr_parse(pool *p, const char *text, char *error, size_t error_size)
     return expr;
 }
 
+weft_expr *expr_parse_string(pool *p, const char *text, char *error, size_t error_size)
+{
+    parser ps = { .pool = p, .text = text, .at = text, .error = error, .error_size = error_size };
+    expr_part *string = parse_string_until(&ps, '\0');
+    if (!string)
+        return NULL;
+    weft_expr *expr = pool_calloc(p, sizeof(*expr));
+    expr->string = string;
+    expr->text = pool_strdup(p, text);
+    return expr;
+}
+
 const char *expr_text(const weft_expr *expr)
 {
     return expr->text;
@@ -962,5 +991,12 @@ bool expr_evaluate(const weft_expr *expr, expr_context *context)
 {
     evaluation ev = { .context = context };
     context->error = NULL;
-    return evaluate_node(&ev, expr->root);
+    return expr->root ? evaluate_node(&ev, expr->root) : false;
+}
+
+const char *expr_evaluate_string(const weft_expr *expr, expr_context *context)
+{
+    evaluation ev = { .context = context };
+    context->error = NULL;
+    return expr->string ? word_value(&ev, expr->string) : "";
 }

@@ -45,6 +45,12 @@ weft_expr *expr_parse(pool *p, const char *text, char *error, size_t error_size)
 /* true or false; a run-time failure is false with context->error set. */
 bool expr_evaluate(const weft_expr *expr, expr_context *context);
 
+/* Apache's string expressions (ErrorDocument's argument): text in which
+ * %{VAR}, %{func:text} and $0..$9 are replaced and a backslash takes the
+ * next character literally. */
+weft_expr *expr_parse_string(pool *p, const char *text, char *error, size_t error_size);
+const char *expr_evaluate_string(const weft_expr *expr, expr_context *context);
+
 /* The expression as written (for messages and DUMP_CONFIG). */
 const char *expr_text(const weft_expr *expr);
 

@@ -207,6 +207,36 @@ static void test_syntax_errors(void)
     ok(strstr(parse_error("true &&"), "offset 7") != NULL, "&& without a right side");
 }
 
+static const char *string_value(const char *text)
+{
+    char error[512] = "";
+    weft_expr *expr = expr_parse_string(test_pool, text, error, sizeof(error));
+    if (!expr)
+        return pool_strdup(test_pool, error);
+    expr_context context = { .variable = fake_lookup, .pool = test_pool };
+    return expr_evaluate_string(expr, &context);
+}
+
+static void test_string_expressions(void)
+{
+    is_string(string_value("Not here: %{REQUEST_URI}"), "Not here: /products/42", "string expression");
+    is_string(string_value("/errors/%{tolower:ABC}.html?%{QUERY_STRING}"), "/errors/abc.html?a=1&b=two",
+              "functions and several variables");
+    is_string(string_value("100% sure, 'quoted' \"too\""), "100% sure, 'quoted' \"too\"",
+              "quotes and a lone %% are text");
+    is_string(string_value(""), "", "empty");
+    is_string(string_value("/e/%{tolower:%{HTTP_HOST}-X}.html"), "/e/www.example.com-x.html",
+              "a variable inside %%{func:...}");
+    ok(strstr(string_value("%{tolower:abc"), "closing }") != NULL, "%%{func: without its }");
+    ok(strstr(string_value("%{HTTP:%{HTTP_HOST}}"), "must be constant") != NULL, "%%{HTTP:name} is constant");
+    ok(strstr(string_value("a %{BADVAR}"), "offset 2") != NULL, "unknown variable refused at its offset");
+    ok(strstr(string_value("a %{"), "without a closing") != NULL, "unterminated variable");
+    char error[200];
+    weft_expr *string = expr_parse_string(test_pool, "x", error, sizeof(error));
+    expr_context context = { .variable = fake_lookup, .pool = test_pool };
+    is_int(expr_evaluate(string, &context), 0, "a string expression is no condition");
+}
+
 int main(void)
 {
     test_pool = pool_create(4096);
@@ -217,6 +247,7 @@ int main(void)
     test_ipmatch();
     test_logic_and_precedence();
     test_syntax_errors();
+    test_string_expressions();
     pool_destroy(test_pool);
     return done_testing();
 }
