@@ -29,6 +29,15 @@ Listen 127.0.0.1:@PORT2@
     Header set X-Chain "else"
 </Else>
 
+<IfDefine !NEVER_DEFINED>
+    <If "%{QUERY_STRING} == 'cond'">
+        Header set X-Scope "if"
+    </If>
+</IfDefine>
+<Else>
+    Header set X-Scope "else"
+</Else>
+
 <If "-R '127.0.0.0/8'">
     Header set X-Loopback "yes"
 </If>
@@ -115,6 +124,9 @@ is(fetch('/?a=12')->header('X-Chain'), 'if', '<If> of a chain');
 is(fetch('/?c')->header('X-Chain'), 'elseif', '<ElseIf> when the <If> is false');
 is(fetch('/?zzz')->header('X-Chain'), 'else', '<Else> when all before are false');
 is(fetch('/?a=12')->header_count('X-Chain'), 1, 'only one member of a chain applies');
+
+is(fetch('/?cond')->header('X-Scope'), 'if', '<If> inside <IfDefine> ...');
+is(fetch('/?other')->header('X-Scope'), 'else', '... continued by an <Else> outside it (one scope, as Apache)');
 
 # addresses
 is(fetch('/')->header('X-Loopback'), 'yes', '-R with a CIDR network');

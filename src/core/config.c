@@ -77,7 +77,8 @@ struct config_parse {
 
     open_section open[SECTION_DEPTH_MAX];
     int open_count;
-    /* per nesting level: the <If>/<ElseIf> an <ElseIf>/<Else> there continues */
+    /* per scope (nesting level, <IfDefine>/<IfModule> not counted): the
+     * <If>/<ElseIf> an <ElseIf>/<Else> there continues */
     const section_condition *last_condition[SECTION_DEPTH_MAX + 1];
     int open_base;     /* sections never span files: the current file's first slot */
     int include_depth;
@@ -285,6 +286,16 @@ static void run_directive(config_parse *parse, int argc, char **argv)
 
 /* ---- sections ---------------------------------------------------------- */
 
+/* <IfDefine> and <IfModule> open no scope: what they hold belongs to the
+ * enclosing section, as in Apache. */
+static int condition_scope(const config_parse *parse)
+{
+    int scope = 0;
+    for (int i = 0; i < parse->open_count; i++)
+        scope += parse->open[i].kind != OPEN_CONDITION;
+    return scope;
+}
+
 static open_section *push_section(config_parse *parse, open_kind kind, const char *name, bool skip_contents)
 {
     if (parse->open_count == SECTION_DEPTH_MAX) {
@@ -303,7 +314,8 @@ static open_section *push_section(config_parse *parse, open_kind kind, const cha
         .saved_skipping = parse->skipping,
     };
     parse->skipping = parse->skipping || skip_contents;
-    parse->last_condition[parse->open_count] = NULL;  /* a new scope */
+    if (kind != OPEN_CONDITION)
+        parse->last_condition[condition_scope(parse)] = NULL;  /* a new scope */
     return s;
 }
 
@@ -321,11 +333,12 @@ static void pop_section(config_parse *parse)
     if (s->kind == OPEN_PATH && s->section && s->section->kind == SECTION_IF) {
         const section_condition *condition = s->section->condition;
         /* an <Else> ends its chain */
-        parse->last_condition[parse->open_count] = condition->expr ? condition : NULL;
-    } else if (s->kind == OPEN_BROKEN && (strcmp(s->name, "If") == 0 || strcmp(s->name, "ElseIf") == 0)) {
+        parse->last_condition[condition_scope(parse)] = condition->expr ? condition : NULL;
+    } else if (s->kind == OPEN_BROKEN && !s->saved_skipping
+               && (strcmp(s->name, "If") == 0 || strcmp(s->name, "ElseIf") == 0)) {
         /* already reported: its <Else> must not add a second error */
         static const section_condition broken;
-        parse->last_condition[parse->open_count] = &broken;
+        parse->last_condition[condition_scope(parse)] = &broken;
     }
     parse->context = s->saved_context;
     parse->server = s->saved_server;
@@ -514,7 +527,7 @@ static void open_if_section(config_parse *parse, const char *name, int argc, cha
         config_error(parse, is_else ? "<Else> does not take an argument"
                             : argc == 0 ? "<%s> needs an expression" : "Multiple <%s> arguments not supported.",
                      name);
-    } else if (condition->continues_chain && !parse->last_condition[parse->open_count]) {
+    } else if (condition->continues_chain && !parse->last_condition[condition_scope(parse)]) {
         config_error(parse, "<Else> or <ElseIf> section without previous <If> or <ElseIf> section in same scope");
     } else if (is_else || (condition->expr = config_compile_expr(parse, argv[0]))) {
         failed = false;
@@ -524,7 +537,7 @@ static void open_if_section(config_parse *parse, const char *name, int argc, cha
         return;
     }
     if (condition->continues_chain)
-        condition->previous = parse->last_condition[parse->open_count];
+        condition->previous = parse->last_condition[condition_scope(parse)];
     if (enclosing && enclosing->kind == OPEN_PATH && enclosing->section) {
         const config_section *outer = enclosing->section;
         if (outer->kind == SECTION_IF) {
