@@ -71,6 +71,13 @@ Header set X-Not-Admin "1" "expr=! (%{REQUEST_URI} =~ m#^/admin#)"
     </RequireAny>
 </Location>
 
+<Location "/notexpr">
+    <RequireAll>
+        Require all granted
+        Require not expr "%{QUERY_STRING} == 'block'"
+    </RequireAll>
+</Location>
+
 <Location "/order">
     ErrorDocument 404 "location"
 </Location>
@@ -101,6 +108,7 @@ EOF
         'www/other.txt' => "other\n",
         'www/guarded' => "guarded\n",
         'www/either' => "either\n",
+        'www/notexpr' => "notexpr\n",
         'www/app/real.txt' => "real\n",
     },
 );
@@ -160,6 +168,9 @@ is(fetch('/guarded')->status, 403, 'Require expr false: 403');
 is(fetch('/guarded?key=1')->status, 200, 'Require expr true: 200');
 is(fetch('/either', 'X-Pass' => '42')->status, 200, 'Require expr in <RequireAny>, integer comparison');
 is(fetch('/either', 'X-Pass' => '41')->status, 403, '... false');
+
+is(fetch('/notexpr?block')->status, 403, 'Require not expr: denied when it holds');
+is(fetch('/notexpr?pass')->status, 200, '... granted otherwise');
 
 # merge order: <If> sections merge after <Location>
 is(fetch('/order/x')->body, 'if in directory', '<If> in a <Directory> merges after <Location>');
