@@ -2,7 +2,9 @@
  * config.h — the Apache-syntax configuration engine.
  *
  * The engine knows the syntax (lines, quoting, continuation, sections,
- * <IfDefine>, <IfModule>, Include) and nothing about individual directives:
+ * <IfDefine>, <IfModule>, Include, Define and ${VAR}, which is replaced on
+ * the whole line before it is split, as Apache's ap_resolve_env) and
+ * nothing about individual directives:
  * each module declares its directives in one table of config_directive rows
  * (module.h), and the engine checks context and argument count, then calls
  * the row's setter on the field at `offset` of the struct the row's scope
@@ -179,6 +181,9 @@ bool config_parse_port(const char *text, int *port);
 /* Include / IncludeOptional: the engine reads the named files, directories
  * or wildcard matches in place (the core table's rows point here). */
 int config_set_include(config_parse *, const config_directive *, void *, int, char **);
+/* Define name [value] / UnDefine name (the row's name tells which): the
+ * engine's variables, for <IfDefine> and ${name}; they take effect at once. */
+int config_set_define(config_parse *, const config_directive *, void *, int, char **);
 
 #define CONFIG_MAX_DIRECTIVES 512
 

@@ -232,6 +232,16 @@ static int set_directory_index(config_parse *parse, const config_directive *d, v
 
 static int set_handler(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
 {
+    if (!module_handler_exists(argv[0])) {
+        char names[512];
+        module_handler_names(names, sizeof(names));
+        const char *owner = module_of_handler(argv[0], NULL);
+        if (owner)
+            return config_error(parse, "SetHandler %s: that is a handler of %s, which is not built into weft; "
+                                       "weft has %s, or None", argv[0], owner, names);
+        return config_error(parse, "SetHandler %s: no handler of that name in weft; weft has %s, or None",
+                            argv[0], names);
+    }
     *(char **)target = strcasecmp(argv[0], "None") == 0 ? NULL : pool_strdup(config_pool(parse), argv[0]);
     return WEFT_OK;
 }
@@ -251,16 +261,55 @@ static int set_error_log(config_parse *parse, const config_directive *d, void *t
     return WEFT_OK;
 }
 
+/* Apache 2.4: LogLevel [module:]level ...  The plain level is the log's;
+ * weft has one error log level, so a module's own is accepted and not
+ * applied (docs/migration.md), with a warning when weft lacks the module. */
 static int set_log_level(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
 {
-    if (strchr(argv[0], ':'))
-        return config_error(parse, "LogLevel per module is not supported yet");
-    int level = log_level_parse(argv[0]);
-    if (level < 0)
-        return config_error(parse, "LogLevel requires level keyword: one of "
-                                   "emerg/alert/crit/error/warn/notice/info/debug/trace1/.../trace8");
-    *(int *)target = level;
+    bool main_level = false;
+    for (int i = 0; i < argc; i++) {
+        const char *colon = strchr(argv[i], ':');
+        int level = log_level_parse(colon ? colon + 1 : argv[i]);
+        if (level < 0)
+            return config_error(parse, "LogLevel requires level keyword: one of "
+                                       "emerg/alert/crit/error/warn/notice/info/debug/trace1/.../trace8, "
+                                       "or module:level, not '%s'", argv[i]);
+        if (!colon) {
+            *(int *)target = level;
+            main_level = true;
+            continue;
+        }
+        char *module_name = pool_printf(config_pool(parse), "%.*s", (int)(colon - argv[i]), argv[i]);
+        if (!module_is_present(module_name) && !module_is_present(pool_printf(config_pool(parse), "%s_module", module_name))) {
+            char name[128];
+            module_apache_name(module_name, name, sizeof(name));
+            config_warning(parse, "LogLevel %s: %s is not built into weft; ignored", argv[i], name);
+        }
+    }
+    /* Only module levels: the log's own stays what it was (or the default). */
+    if (!main_level && !config_was_set_here(parse, d))
+        *(int *)target = log_level_parse(d->default_value);
     return WEFT_OK;
+}
+
+/* Apache's LoadModule: what weft has is built in, so the file is not opened. */
+static int set_load_module(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    if (module_is_present(argv[0]))
+        return WEFT_OK;
+    char name[128];
+    module_apache_name(argv[0], name, sizeof(name));
+    if (module_is_replaced(argv[0]))
+        config_warning(parse, "LoadModule %s: weft has its own MPM (worker-style threads with an event loop) "
+                              "and ignores %s; its <IfModule> sections are skipped", argv[0], name);
+    else
+        config_warning(parse, "LoadModule %s: %s is not built into weft; its directives will be refused",
+                       argv[0], name);
+    return WEFT_OK;
+}
+
+static void format_nothing(FILE *out, const config_directive *d, const void *base)
+{
 }
 
 /* ---- Listen ------------------------------------------------------------ */
@@ -490,12 +539,21 @@ static const config_directive core_directives[] = {
       .help = "where the error log goes: a file (relative to ServerRoot), syslog (facility local7 "
               "unless named) or a program reading the lines on its standard input" },
     { .name = "LogLevel", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(log_level), .min_args = 1,
-      .max_args = 1, .set = set_log_level, .format = format_log_level, .default_value = "warn",
-      .syntax = "emerg|alert|crit|error|warn|notice|info|debug|trace1..trace8",
+      .max_args = ARGS_UNLIMITED, .set = set_log_level, .format = format_log_level, .default_value = "warn",
+      .syntax = "level [module:level ...]",
       .help = "the least important messages the error log records" },
     { .name = "Listen", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(listens), .min_args = 1, .max_args = 2,
       .set = set_listen, .format = format_listen, .syntax = "[address:]port [http]",
       .help = "an address and port to accept connections on (repeatable)" },
+    { .name = "Define", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_SERVER, .min_args = 1, .max_args = 2,
+      .set = config_set_define, .syntax = "name [value]",
+      .help = "defines a name for <IfDefine> and, with a value, ${name} in the lines that follow" },
+    { .name = "UnDefine", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_SERVER, .min_args = 1, .max_args = 1,
+      .set = config_set_define, .syntax = "name", .help = "forgets a name Define or -D defined" },
+    { .name = "LoadModule", .contexts = CONTEXT_SERVER_ONLY, .scope = SCOPE_SERVER, .min_args = 2, .max_args = 2,
+      .set = set_load_module, .format = format_nothing, .syntax = "module file",
+      .help = "Apache's: accepted for a module weft has built in (the file is not opened), a warning "
+              "for one it lacks" },
     { .name = "Include", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_SERVER, .min_args = 1, .max_args = 1,
       .set = config_set_include, .syntax = "file|directory|wildcard",
       .help = "reads more configuration files; a wildcard must match something" },

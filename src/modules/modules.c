@@ -53,27 +53,3 @@ const module *const weft_modules[] = {
     &brotli_module,
     NULL,
 };
-
-/* Apache configurations name modules in several ways (<IfModule status>,
- * mod_status, mod_status.c, status_module); all of them should work here.
- * Case matters, as in Apache. */
-static bool module_answers_to(const module *m, const char *name)
-{
-    size_t length = strlen(m->name);
-    if (strcmp(name, m->name) == 0)
-        return true;
-    if (strncmp(name, "mod_", 4) == 0 && strncmp(name + 4, m->name, length) == 0)
-        return name[4 + length] == '\0' || strcmp(name + 4 + length, ".c") == 0;
-    return strncmp(name, m->name, length) == 0 && strcmp(name + length, "_module") == 0;
-}
-
-bool module_is_present(const char *name)
-{
-    /* Apache's worker MPM source file, as old configurations test for it. */
-    if (strcmp(name, "worker.c") == 0)
-        return true;
-    for (const module *const *m = weft_modules; *m; m++)
-        if (module_answers_to(*m, name))
-            return true;
-    return false;
-}
