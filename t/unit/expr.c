@@ -7,6 +7,7 @@
 #include "../../src/core/pool.c"
 #include "../../src/core/regex.c"
 #include "../../src/core/expr.c"
+#include "../../src/core/expr_eval.c"
 #include "tap.h"
 
 #include <unistd.h>

@@ -18,6 +18,7 @@
 #include "core/config.c"
 #include "core/regex.c"
 #include "core/expr.c"
+#include "core/expr_eval.c"
 #if __has_include("core/config_dump.c")
 #include "core/config_dump.c"
 #endif

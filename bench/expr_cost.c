@@ -1,15 +1,16 @@
 /*
- * expr_eval.c — what one <If> costs a request: parse once, then evaluate
+ * expr_cost.c — what one <If> costs a request: parse once, then evaluate
  * typical conditions (string comparison, regex with a capture, -ipmatch,
  * a list) many times against a fixed variable callback, on one thread.
  *
- *   cc -O2 -std=c17 -D_GNU_SOURCE -pthread -Isrc -o build/expr_eval bench/expr_eval.c -lpcre2-8
- *   build/expr_eval [iterations]
+ *   cc -O2 -std=c17 -D_GNU_SOURCE -pthread -Isrc -o build/expr_cost bench/expr_cost.c -lpcre2-8
+ *   build/expr_cost [iterations]
  */
 #include "../src/core/buffer.c"
 #include "../src/core/pool.c"
 #include "../src/core/regex.c"
 #include "../src/core/expr.c"
+#include "../src/core/expr_eval.c"
 
 #include <stdio.h>
 #include <stdlib.h>
