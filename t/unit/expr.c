@@ -238,6 +238,48 @@ static void test_string_expressions(void)
     is_int(expr_evaluate(string, &context), 0, "a string expression is no condition");
 }
 
+/* Every prefix and every one-byte deletion of some long expressions: the
+ * parser must refuse or accept each without reading past the text (the
+ * ASan build checks that), and evaluate what it accepts. */
+static void test_truncations(void)
+{
+    static const char *const texts[] = {
+        "%{REQUEST_URI} =~ m#^/(\\w+)/(\\d+)# && '$2-$1' == '42-products' || !(%{HTTP:X} in { 'a', \"b\" })",
+        "-R '10.0.0.0/8' && %{REMOTE_ADDR} -ipmatch '2001:db8::/32' or not -f %{REQUEST_FILENAME}",
+        "tolower(%{HTTP_HOST}) . %{tolower:%{HTTP_HOST}x} -strmatch '*.example.*' and 12 -ge %{SERVER_PORT}",
+        "req('User-Agent') =~ /a\\/b/i && reqenv('x') != '' && %{ENV:y} == \"%{TIME_HOUR}\"",
+    };
+    int parsed = 0, total = 0;
+    char error[512];
+    for (size_t t = 0; t < COUNT_OF(texts); t++) {
+        size_t length = strlen(texts[t]);
+        for (size_t cut = 0; cut <= length; cut++) {
+            for (int deletion = 0; deletion < 2; deletion++) {
+                char *text = pool_strdup(test_pool, texts[t]);
+                if (deletion) {
+                    if (cut == length)
+                        continue;
+                    memmove(text + cut, text + cut + 1, length - cut);
+                } else {
+                    text[cut] = '\0';
+                }
+                total++;
+                weft_expr *expr = expr_parse(test_pool, text, error, sizeof(error));
+                weft_expr *string = expr_parse_string(test_pool, text, error, sizeof(error));
+                expr_context context = { .variable = fake_lookup, .pool = test_pool };
+                if (expr) {
+                    parsed++;
+                    expr_evaluate(expr, &context);
+                }
+                if (string)
+                    expr_evaluate_string(string, &context);
+            }
+        }
+    }
+    ok(total > 500 && parsed > 0 && parsed < total, "%d truncated or damaged expressions: %d parsed, none crashed",
+       total, parsed);
+}
+
 int main(void)
 {
     test_pool = pool_create(4096);
@@ -249,6 +291,7 @@ int main(void)
     test_logic_and_precedence();
     test_syntax_errors();
     test_string_expressions();
+    test_truncations();
     pool_destroy(test_pool);
     return done_testing();
 }
