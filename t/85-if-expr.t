@@ -9,6 +9,8 @@ use warnings;
 use lib 't/lib';
 use Test::More;
 use WeftTest;
+use IO::Socket::IP;
+use POSIX ();
 
 my $w = WeftTest->new(
     conf => <<'EOF',
@@ -266,5 +268,85 @@ Listen 127.0.0.1:@PORT@
 EOF
 my ($status, undef, $err) = $ok->check_config;
 is($status, 0, 'expressions from Apache\'s documentation pass -t') or diag $err;
+
+# ---- the same expressions in Apache 2.4, where it is installed: each one
+# sets a header when it holds, and both servers answer the same request
+SKIP: {
+    my $apache = '/usr/sbin/apache2';
+    my $modules = '/usr/lib/apache2/modules';
+    skip 'apache2 is not installed: no comparison with Apache (apt-get install apache2)', 1
+        unless -x $apache && -f "$modules/mod_headers.so" && -f "$modules/mod_mpm_event.so";
+    my $cmp = WeftTest->new(conf => '', files => { 'www/p/42' => "hi\n" });
+    my $root = $cmp->root;
+    my @exprs = (
+        "true and false", "not true", "!true && false", "true || false && false", "not false and true",
+        "%{REQUEST_URI} =~ m#^/p/(\\d+)# && \$1 == '42'", "%{REQUEST_URI} =~ m#^/p/(\\d+)# && '\$1x' == '42x'",
+        "'%{REQUEST_METHOD}-x' == 'GET-x'", "9 -lt 10", "'9' < '10'",
+        "%{SERVER_NAME} == 'h.example'", "%{REQUEST_URI} == '/p/42'", "%{THE_REQUEST} == 'GET /p/42?q=1 HTTP/1.1'",
+        "%{QUERY_STRING} == 'q=1'", "%{HTTPS} == 'off'", "%{REQUEST_SCHEME} == 'http'", "%{IPV6} == 'off'",
+        "%{REMOTE_ADDR} == '127.0.0.1'", "-z %{HTTP_REFERER}", "%{HTTP_USER_AGENT} == 'ua'",
+        "escape('a b/c?') == 'a%20b/c%3f'", "unescape('a%2fb') == 'a/b'", "unescape('a%20b') == 'a b'",
+        "-T 'no'", "-T 'yes'", "%{REQUEST_FILENAME} == '$root/www/p/42'", "%{DOCUMENT_ROOT} == '$root/www'",
+        "%{REMOTE_PORT} -gt 0", "%{SERVER_PROTOCOL} == 'HTTP/1.1'", "%{IS_SUBREQ} == 'false'",
+        "%{HTTP:X-Multi} == 'a, b'", "%{HTTP:x-multi} == 'a, b'", "req('X-Multi') == 'a, b'",
+        "%{REMOTE_HOST} == '127.0.0.1'", "%{REQUEST_STATUS} == '200'", "-f %{REQUEST_FILENAME}",
+        "-d %{DOCUMENT_ROOT}", "-s %{REQUEST_FILENAME}", "-e '/nonexistent/weft'",
+        "%{REMOTE_ADDR} -ipmatch '127.0.0.1/8'", "%{REMOTE_ADDR} -ipmatch '127'", "-R '127.0.0.1'", "-R '::1'",
+        "%{REQUEST_URI} -strmatch '/p/*'", "%{REQUEST_URI} -fnmatch '/*'", "%{REQUEST_URI} -strcmatch '/P/*'",
+        "'abc' =~ /B/i", "'abc' !~ /B/", "%{REQUEST_METHOD} in { 'GET', 'HEAD' }", "'a' . 'b' == 'ab'",
+        "tolower('AbC') == 'abc'", "toupper('AbC') == 'ABC'", "%{tolower:ABC} == 'abc'",
+        "%{tolower:%{HTTP_USER_AGENT}X} == 'uax'", "'it\\'s' == \"it's\"", "%{HTTP_HOST} == 'h.example:80'",
+        "%{SERVER_PORT} == '80'", "%{CONTENT_TYPE} == ''", "'x' -eq 1", "!('x' -eq 1)", "'' -eq 0",
+        "' 5' -eq 5", "'5 ' -eq 5", "'-3' -lt 0", "'+3' -eq 3", "'a' =~ /(a)|(b)/ && \$2 == ''",
+        "'ab' =~ /(a)/ && 'xy' =~ /(z)/ || \$1 == 'a'", "%{TIME_YEAR} -ge 2024", "-n %{TIME}",
+        "%{AUTH_TYPE} == ''", "%{REMOTE_USER} == ''", "'a.b' =~ /^a.b\$/",
+    );
+    my $ifs = '';
+    for my $i (0 .. $#exprs) {
+        (my $e = $exprs[$i]) =~ s/"/\\"/g;
+        $ifs .= "<If \"$e\">\n    Header always set X-E$i 1\n</If>\n";
+    }
+    $cmp->write_conf("Listen 127.0.0.1:\@PORT\@\nServerName h.example\n$ifs");
+    $cmp->start;
+
+    my $apache_port = WeftTest::free_port();
+    mkdir "$root/apache";
+    mkdir "$root/apache/logs";
+    chmod 0777, "$root/apache/logs";
+    my $user = $> == 0 ? "User nobody\nGroup nogroup\n" : '';
+    open my $conf, '>', "$root/apache/httpd.conf" or die "httpd.conf: $!";
+    print $conf "ServerRoot $root/apache\n",
+        map({ "LoadModule ${_}_module $modules/mod_$_.so\n" } qw(mpm_event authz_core headers)),
+        $user, "Listen 127.0.0.1:$apache_port\nServerName h.example\nErrorLog $root/apache/logs/error_log\n",
+        "PidFile $root/apache/logs/httpd.pid\nDocumentRoot $root/www\n$ifs";
+    close $conf;
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', "$root/apache/out";
+        open STDERR, '>&', \*STDOUT;
+        exec $apache, '-X', '-f', "$root/apache/httpd.conf";
+        POSIX::_exit(127);
+    }
+    my $raw = "GET /p/42?q=1 HTTP/1.1\r\nHost: h.example:80\r\nUser-Agent: ua\r\nX-Multi: a\r\nX-Multi: b\r\n"
+        . "Connection: close\r\n\r\n";
+    my $apache_answer = WeftTest::wait_for(sub {
+        my $s = IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $apache_port, Timeout => 2) or return;
+        my $r = WeftTest::send_raw($s, $raw) // 1;
+        return WeftTest::read_response($s, method => 'GET');
+    }, WeftTest::scale(15), 0.1);
+    kill 'TERM', $pid;
+    waitpid $pid, 0;
+    skip "apache2 did not answer: " . (WeftTest::_slurp("$root/apache/out") // ''), 1
+        unless $apache_answer && $apache_answer->{status};
+    my $weft_answer = $cmp->request($raw);
+    my (@apache, @weft);
+    for my $i (0 .. $#exprs) {
+        push @apache, ($apache_answer->header("X-E$i") ? 'true ' : 'false') . "  $exprs[$i]";
+        push @weft, ($weft_answer->header("X-E$i") ? 'true ' : 'false') . "  $exprs[$i]";
+    }
+    is_deeply(\@weft, \@apache, scalar(@exprs) . ' expressions hold in weft exactly where they hold in Apache 2.4');
+    $cmp->stop;
+}
 
 done_testing();
