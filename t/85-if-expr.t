@@ -268,6 +268,9 @@ Listen 127.0.0.1:@PORT@
 EOF
 my ($status, undef, $err) = $ok->check_config;
 is($status, 0, 'expressions from Apache\'s documentation pass -t') or diag $err;
+my ($dump_status, $dump) = $ok->run_weft($ok->weft_args, '-D', 'DUMP_CONFIG');
+like($dump, qr/^<If "-z req\('Host'\)">\n    Require all denied\n<\/If>$/m, 'DUMP_CONFIG shows an <If>');
+like($dump, qr/^<ElseIf "%\{HTTP_HOST\} =~ \/\^www/m, '... and an <ElseIf>');
 
 # ---- the same expressions in Apache 2.4, where it is installed: each one
 # sets a header when it holds, and both servers answer the same request
