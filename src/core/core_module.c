@@ -71,6 +71,105 @@ static int set_server_tokens(config_parse *parse, const config_directive *d, voi
                         argv[0]);
 }
 
+/* ---- ServerSignature, HostnameLookups, DefaultRuntimeDir, Mutex ---------- */
+
+typedef struct {
+    const char *name;
+    int value;
+} keyword;
+
+static const keyword signature_keywords[] = {
+    { "Off", SERVER_SIGNATURE_OFF }, { "On", SERVER_SIGNATURE_ON }, { "EMail", SERVER_SIGNATURE_EMAIL },
+};
+static const keyword lookup_keywords[] = {
+    { "Off", HOSTNAME_LOOKUPS_OFF }, { "On", HOSTNAME_LOOKUPS_ON }, { "Double", HOSTNAME_LOOKUPS_DOUBLE },
+};
+
+static int set_keyword(config_parse *parse, const config_directive *d, void *target, const keyword *words,
+                       size_t count, const char *text)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (strcasecmp(text, words[i].name) == 0) {
+            *(int *)target = words[i].value;
+            return WEFT_OK;
+        }
+    }
+    return config_error(parse, "%s takes %s, not '%s'", d->name, d->syntax, text);
+}
+
+static void format_keyword(FILE *out, const config_directive *d, const void *base, const keyword *words,
+                           size_t count)
+{
+    int value = *(const int *)((const char *)base + d->offset);
+    for (size_t i = 0; i < count; i++)
+        if (words[i].value == value)
+            config_dump_line(out, d, 1, &words[i].name);
+}
+
+static int set_server_signature(config_parse *parse, const config_directive *d, void *target, int argc,
+                                char **argv)
+{
+    return set_keyword(parse, d, target, signature_keywords, COUNT_OF(signature_keywords), argv[0]);
+}
+
+static void format_server_signature(FILE *out, const config_directive *d, const void *base)
+{
+    format_keyword(out, d, base, signature_keywords, COUNT_OF(signature_keywords));
+}
+
+static int set_hostname_lookups(config_parse *parse, const config_directive *d, void *target, int argc,
+                                char **argv)
+{
+    return set_keyword(parse, d, target, lookup_keywords, COUNT_OF(lookup_keywords), argv[0]);
+}
+
+static void format_hostname_lookups(FILE *out, const config_directive *d, const void *base)
+{
+    format_keyword(out, d, base, lookup_keywords, COUNT_OF(lookup_keywords));
+}
+
+/* Mutex mechanism [default|mutex-name] ... [OmitPID]: weft's children take
+ * no accept mutex (each has its own listening sockets) and it has no other
+ * cross-process lock, so only the syntax is checked; names of mutexes of
+ * modules weft lacks (ssl-cache, rewrite-map...) are accepted as Apache
+ * accepts them when the module is loaded. */
+static int set_mutex(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    static const char *const plain[] = { "default", "none", "posixsem", "sysvsem", "sem", "pthread" };
+    static const char *const with_directory[] = { "fcntl", "flock", "file" };
+    const char *mechanism = argv[0];
+    const char *colon = strchr(mechanism, ':');
+    size_t length = colon ? (size_t)(colon - mechanism) : strlen(mechanism);
+    bool known = false;
+    for (size_t i = 0; i < COUNT_OF(plain) && !known; i++)
+        known = !colon && strcasecmp(mechanism, plain[i]) == 0;
+    for (size_t i = 0; i < COUNT_OF(with_directory) && !known; i++)
+        known = strlen(with_directory[i]) == length && strncasecmp(mechanism, with_directory[i], length) == 0;
+    if (!known)
+        return config_error(parse, "Mutex: unknown mechanism '%s' (default, none, posixsem, sysvsem, sem, "
+                                   "pthread, fcntl[:dir], flock[:dir], file[:dir])", mechanism);
+    if (colon && !colon[1])
+        return config_error(parse, "Mutex: '%s' names no directory after the colon", mechanism);
+    for (int i = 1; i < argc; i++) {
+        bool last = i == argc - 1;
+        if (strcasecmp(argv[i], "OmitPID") == 0 && !last)
+            return config_error(parse, "Mutex: OmitPID must come last");
+        if (!argv[i][0])
+            return config_error(parse, "Mutex: an empty mutex name");
+    }
+    return WEFT_OK;
+}
+
+static int set_runtime_dir(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    char *path = config_resolve_path(parse, argv[0]);
+    size_t length = strlen(path);
+    while (length > 1 && path[length - 1] == '/')
+        path[--length] = '\0';
+    *(char **)target = path;
+    return WEFT_OK;
+}
+
 /* ---- memory bounds of a request head ------------------------------------ */
 
 #define HEAD_SIZE_MIN 1024
@@ -520,6 +619,29 @@ static const config_directive core_directives[] = {
     { .name = "ServerTokens", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(server_tokens), .min_args = 1,
       .max_args = 1, .set = set_server_tokens, .format = format_server_tokens, .default_value = "Full",
       .syntax = "Prod|Major|Minor|Minimal|OS|Full", .help = "how much the Server response field tells" },
+    { .name = "ServerAdmin", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(server_admin), .min_args = 1,
+      .max_args = 1, .set = config_set_string, .syntax = "email-address|URL",
+      .help = "whom the 500 error page tells users to contact; the address ServerSignature EMail links to; "
+              "SERVER_ADMIN for CGI scripts" },
+    { .name = "ServerSignature", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(server_signature), .min_args = 1,
+      .max_args = 1, .set = set_server_signature, .format = format_server_signature, .default_value = "Off",
+      .syntax = "On|Off|EMail",
+      .help = "the line naming the server, host and port at the foot of error pages and directory "
+              "listings (EMail: with a mailto link to ServerAdmin)" },
+    { .name = "HostnameLookups", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(hostname_lookups), .min_args = 1,
+      .max_args = 1, .set = set_hostname_lookups, .format = format_hostname_lookups, .default_value = "Off",
+      .syntax = "On|Off|Double",
+      .help = "look up the client's host name (reverse DNS) for %h in logs and REMOTE_HOST; Double "
+              "also checks that the name resolves back to the address" },
+    { .name = "AccessFileName", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(access_file_name),
+      .min_args = 1, .max_args = ARGS_UNLIMITED, .set = config_set_string, .default_value = ".htaccess",
+      .syntax = "filename ...", .help = "the name of per-directory configuration files (stored: weft reads none)" },
+    { .name = "DefaultRuntimeDir", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(default_runtime_dir),
+      .min_args = 1, .max_args = 1, .set = set_runtime_dir, .format = config_format_string,
+      .syntax = "directory", .help = "where a relative ScoreBoardFile goes (ServerRoot when unset)" },
+    { .name = "Mutex", .contexts = CONTEXT_SERVER_ONLY, .scope = SCOPE_SERVER, .min_args = 1,
+      .max_args = ARGS_UNLIMITED, .set = set_mutex, .syntax = "mechanism [default|mutex-name] ... [OmitPID]",
+      .help = "accepted and checked; weft takes no cross-process lock to apply it to" },
     { .name = "Options", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(options), .min_args = 1,
       .max_args = ARGS_UNLIMITED, .set = set_options, .merge = merge_options, .format = format_options,
       .default_value = "FollowSymLinks", .syntax = "[+|-]option ...",
@@ -608,7 +730,14 @@ static int core_post_config(config_parse *parse, server_config *server)
     const char *root = server->document_root;
     if (root && server->chroot_dir)
         root = pool_printf(config_pool(parse), "%s%s", server->chroot_dir, root);
-    if (!root || stat(root, &info) != 0 || !S_ISDIR(info.st_mode))
+    /* Only a DocumentRoot the configuration wrote must exist: Apache does
+     * not check its built-in default either (Debian's tree sets one in the
+     * <VirtualHost> only), and requests the main server answers get 404. */
+    const config_directive *row = &core_directives[0];
+    while (strcmp(row->name, "DocumentRoot") != 0)
+        row++;
+    bool written = config_was_set(server, row);
+    if (written && (!root || stat(root, &info) != 0 || !S_ISDIR(info.st_mode)))
         rc = config_error(parse, "DocumentRoot '%s' is not a directory", root ? root : "");
     if (server->listen_count == 0)
         rc = config_error(parse, "no Listen directive: weft needs at least one address to listen on");
@@ -617,6 +746,13 @@ static int core_post_config(config_parse *parse, server_config *server)
                               "heads that large will be refused with 503",
                        (long long)server->request_buffer_budget, server->limit_request_head_size);
     server->server_header = pool_strdup(server->pool, server_header_for(server->server_tokens));
+    /* The scoreboard file is a runtime file, as in Apache: a relative name
+     * goes under DefaultRuntimeDir, or ServerRoot when that is unset. */
+    if (server->scoreboard_file && server->scoreboard_file[0] != '/')
+        server->scoreboard_file = server->default_runtime_dir
+                                      ? pool_printf(config_pool(parse), "%s/%s", server->default_runtime_dir,
+                                                    server->scoreboard_file)
+                                      : config_resolve_path(parse, server->scoreboard_file);
     resolve_root_options(parse, server);
     return rc;
 }

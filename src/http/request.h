@@ -147,6 +147,7 @@ typedef struct request {
     char *user;                     /* authenticated user for %u, NULL = none */
     int connection_requests;        /* requests completed earlier on this connection */
     bool aborted;                   /* the client went away before the response was sent */
+    const char *remote_host;        /* request_remote_host's answer once asked; NULL before */
 
     /* Request body as a handler read it (body.h); the connection layer
      * discards only what is left. */
@@ -175,6 +176,12 @@ const char *connection_peer_address(const connection *c);
 int connection_peer_port(const connection *c);
 const char *connection_local_address(const connection *c);
 int connection_local_port(const connection *c);
+
+/* The client's host name as HostnameLookups (r->dir) asks: the reverse
+ * DNS name with On, the same only if it resolves back to the address with
+ * Double, NULL with Off or when there is none.  Blocks this thread on the
+ * resolver, as Apache's does; the answer is kept for the request. */
+const char *request_remote_host(request *r);
 
 #define REQUEST_MAX_INTERNAL_REDIRECTS 10
 

@@ -4,8 +4,10 @@
  */
 #include "response.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "filter.h"
@@ -158,13 +160,70 @@ void response_set_body_pieces(request *r, int fd, const body_piece *pieces, int 
     r->body_piece_count = count;
 }
 
+/* The name and port the signature names (Apache's ap_get_server_name and
+ * ap_get_server_port with UseCanonicalName Off): the Host field's, else
+ * ServerName, else the local address; the Host field's port, else the
+ * local port. */
+static void signature_host(request *r, const char **name, int *port)
+{
+    slice host;
+    *name = NULL;
+    *port = 0;
+    if (r->head && request_header_slice(r, "Host", &host) && host.length > 0) {
+        const char *end = host.data + host.length, *name_end = end, *colon = NULL;
+        const char *start = host.data;
+        if (host.data[0] == '[') {
+            const char *close = memchr(host.data, ']', host.length);
+            name_end = close ? close + 1 : end;
+            colon = close && close + 1 < end && close[1] == ':' ? close + 1 : NULL;
+        } else {
+            colon = memchr(host.data, ':', host.length);
+            name_end = colon ? colon : end;
+        }
+        char *lower = pool_strndup(r->pool, start, (size_t)(name_end - start));
+        for (char *c = lower; *c; c++)
+            *c = (char)tolower((unsigned char)*c);
+        *name = lower;
+        for (const char *c = colon ? colon + 1 : end; c < end && isdigit((unsigned char)*c) && *port < 65536; c++)
+            *port = *port * 10 + (*c - '0');
+    }
+    if (!*name || !**name)
+        *name = r->server && r->server->server_name ? r->server->server_name
+                : r->connection ? connection_local_address(r->connection) : NULL;
+    if (*port <= 0 && r->connection)
+        *port = connection_local_port(r->connection);
+}
+
+char *response_signature(request *r, const char *prefix)
+{
+    const dir_config *dir = r->dir ? r->dir : r->server ? r->server->root_dir : NULL;
+    int mode = dir ? dir->server_signature : SERVER_SIGNATURE_OFF;
+    if (mode == SERVER_SIGNATURE_OFF)
+        return "";
+    const char *name;
+    int port;
+    signature_host(r, &name, &port);
+    const char *banner = r->server && r->server->server_header ? r->server->server_header : WEFT_NAME;
+    const char *escaped_name = html_escape(r->pool, name ? name : "");
+    if (mode == SERVER_SIGNATURE_EMAIL) {
+        const char *admin = r->server && r->server->server_admin ? r->server->server_admin : "[no address given]";
+        return pool_printf(r->pool, "%s<address>%s Server at <a href=\"%s%s\">%s</a> Port %d</address>\n",
+                           prefix, banner, strncasecmp(admin, "mailto:", 7) == 0 ? "" : "mailto:",
+                           html_escape(r->pool, admin), escaped_name, port);
+    }
+    return pool_printf(r->pool, "%s<address>%s Server at %s Port %d</address>\n", prefix, banner, escaped_name,
+                       port);
+}
+
+/* Apache's error page, byte for byte but for the product in the signature. */
 static void set_html_body(request *r, const char *title, const char *heading, const char *paragraph)
 {
     char *body = pool_printf(r->pool,
-                             "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n"
+                             "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" "
+                             "\"http://www.w3.org/TR/html4/strict.dtd\">\n"
                              "<html><head>\n<title>%s</title>\n</head><body>\n"
-                             "<h1>%s</h1>\n<p>%s</p>\n</body></html>\n",
-                             title, heading, paragraph);
+                             "<h1>%s</h1>\n<p>%s</p>\n%s</body></html>\n",
+                             title, heading, paragraph, response_signature(r, "<hr>\n"));
     response_set_body_memory(r, body, strlen(body));
     r->content_type = "text/html; charset=iso-8859-1";
 }
@@ -175,11 +234,25 @@ int response_set_error(request *r, int status)
     r->last_modified = 0;
     r->etag = NULL;
     drop_body(r);
+    output_filters_discard(r);
     if (status < 400 && status != 300)
         return WEFT_OK;
     const status_text *text = find_status(status);
     const char *reason = text ? text->reason : http_status_reason(status);
     const char *explanation = text && text->explanation ? text->explanation : reason;
+    /* The two texts Apache fills in: the method, and whom to tell. */
+    if (status == 405 && r->method_name)
+        explanation = pool_printf(r->pool, "The requested method %s is not allowed for this URL.",
+                                  html_escape(r->pool, r->method_name));
+    else if (status == 500)
+        explanation = pool_printf(r->pool,
+                                  "The server encountered an internal error or\nmisconfiguration and was unable "
+                                  "to complete\nyour request.</p>\n<p>Please contact the server administrator "
+                                  "at \n %s to inform them of the time this error occurred,\n and the actions "
+                                  "you performed just before this error.</p>\n<p>More information about this "
+                                  "error may be available\nin the server error log.",
+                                  html_escape(r->pool, r->server && r->server->server_admin
+                                                           ? r->server->server_admin : "[no address given]"));
     char *title = pool_printf(r->pool, "%d %s", status, reason);
     set_html_body(r, title, reason, explanation);
     return WEFT_OK;
@@ -189,6 +262,7 @@ int response_set_redirect(request *r, int status, const char *location)
 {
     r->status = status;
     drop_body(r);
+    output_filters_discard(r);
     response_add_header(r, "Location", location);
     const char *reason = http_status_reason(status);
     char *title = pool_printf(r->pool, "%d %s", status, reason);

@@ -391,6 +391,7 @@ enum {
     FIELD_SERVER_NAME,
     FIELD_PEER_ADDRESS,
     FIELD_LOCAL_ADDRESS,
+    FIELD_REMOTE_HOST,
 };
 
 /* Text fields: escaped, '-' when absent. */
@@ -406,6 +407,12 @@ static void write_field(line_writer *w, const log_item *item)
     case FIELD_SERVER_NAME: value = r->server ? r->server->server_name : NULL; break;
     case FIELD_PEER_ADDRESS: value = connection_peer_address(r->connection); break;
     case FIELD_LOCAL_ADDRESS: value = connection_local_address(r->connection); break;
+    case FIELD_REMOTE_HOST:
+        /* HostnameLookups On/Double: the name, else the address (Apache's %h). */
+        value = request_remote_host((request *)r);
+        if (!value)
+            value = connection_peer_address(r->connection);
+        break;
     }
     if (value && *value)
         emit_escaped(w, value, strlen(value));
@@ -589,7 +596,7 @@ static const format_directive format_directives[] = {
     { 'D', write_duration, DURATION_MICROSECONDS, NULL },
     { 'e', write_dash, 0, NULL },     /* no environment variables in weft yet */
     { 'f', write_field, FIELD_FILENAME, NULL },
-    { 'h', write_field, FIELD_PEER_ADDRESS, NULL },  /* HostnameLookups is always Off */
+    { 'h', write_field, FIELD_REMOTE_HOST, NULL },
     { 'H', write_protocol, 0, NULL },
     { 'i', write_request_header, 0, NULL },
     { 'I', write_number, NUMBER_RECEIVED, NULL },

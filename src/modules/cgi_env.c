@@ -18,6 +18,7 @@
  * CONTENT_LENGTH.
  */
 #include "cgi.h"
+#include "../http/response.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -126,13 +127,18 @@ static void add_server_variables(environment *e, request *r, const cgi_script *s
     int host_port;
     host_name_and_port(r, &host_name, &host_port);
 
-    set(e, "SERVER_SIGNATURE", "");
+    set(e, "SERVER_SIGNATURE", response_signature(r, ""));
+    if (server->server_admin)
+        set(e, "SERVER_ADMIN", server->server_admin);
     set(e, "SERVER_SOFTWARE", server->server_header ? server->server_header : WEFT_NAME);
     set(e, "SERVER_NAME", host_name && *host_name ? host_name
                           : server->server_name ? server->server_name : connection_local_address(c));
     set(e, "SERVER_ADDR", connection_local_address(c));
     set_number(e, "SERVER_PORT", host_port ? host_port : connection_local_port(c));
     set(e, "REMOTE_ADDR", connection_peer_address(c));
+    const char *remote_host = request_remote_host(r);
+    if (remote_host)
+        set(e, "REMOTE_HOST", remote_host);
     set(e, "DOCUMENT_ROOT", server->document_root);
     set(e, "REQUEST_SCHEME", "http");
     set(e, "CONTEXT_PREFIX", script->context_prefix ? script->context_prefix : "");

@@ -264,6 +264,28 @@ static int set_add_type(config_parse *parse, const config_directive *directive, 
     return WEFT_OK;
 }
 
+/* RemoveType ext ...: an entry without a type in front of the list hides
+ * what AddType said for the extension in enclosing sections, and the
+ * TypesConfig mapping too (Apache's effect: Debian's "RemoveType es" leaves
+ * .es files without a Content-Type).  A later AddType here wins again. */
+static int set_remove_type(config_parse *parse, const config_directive *directive, void *target,
+                           int argc, char **argv)
+{
+    mime_addition **list = target;
+    pool *p = config_pool(parse);
+    for (int i = 0; i < argc; i++) {
+        const char *extension = argv[i][0] == '.' ? argv[i] + 1 : argv[i];
+        if (extension[0] == '\0' || strchr(extension, '/'))
+            return config_error(parse, "RemoveType: '%s' is not a file name extension", argv[i]);
+        mime_addition *removal = pool_alloc(p, sizeof *removal);
+        removal->extension = lower_case_copy(p, extension, strlen(extension));
+        removal->type = NULL;
+        removal->next = *list;
+        *list = removal;
+    }
+    return WEFT_OK;
+}
+
 /* The section's own entries, then everything inherited: a lookup walks the
  * list front to back, so the innermost AddType wins.  The inherited list is
  * shared, not copied; lists are never modified after configuration. */
@@ -348,6 +370,19 @@ static const config_directive mime_directives[] = {
         .merge = merge_add_types,
         .syntax = "media-type extension [extension ...]",
         .help = "maps file name extensions to a media type, before TypesConfig",
+    },
+    {
+        .name = "RemoveType",
+        .contexts = CONTEXT_ANYWHERE,
+        .scope = SCOPE_DIRECTORY,
+        .min_args = 1,
+        .max_args = ARGS_UNLIMITED,
+        .set = set_remove_type,
+        .offset = offsetof(mime_dir_config, add_types),
+        .size = sizeof(mime_addition *),
+        .merge = merge_add_types,
+        .syntax = "extension [extension ...]",
+        .help = "undoes AddType and the TypesConfig mapping for these extensions here and below",
     },
     { .name = NULL },
 };

@@ -92,6 +92,9 @@ bool request_header_slice(const request *r, const char *name, slice *value)
     return true;
 }
 
+char *response_signature(request *r, const char *prefix) { return ""; }
+const char *request_remote_host(request *r) { return NULL; }
+
 char *request_map_path(request *r, const char *url_path)
 {
     return pool_printf(r->pool, "/docroot%s", url_path);

@@ -35,6 +35,7 @@ struct connection {
 };
 
 const char *connection_peer_address(const connection *c) { return c->peer_address; }
+const char *request_remote_host(request *r) { return NULL; }
 int connection_peer_port(const connection *c) { return c->peer_port; }
 const char *connection_local_address(const connection *c) { return c->local_address; }
 int connection_local_port(const connection *c) { return c->local_port; }
