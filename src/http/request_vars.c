@@ -93,8 +93,12 @@ const char *request_expr_variable(void *request_pointer, const char *name, pool 
         return "http";  /* no TLS in weft yet */
     if (strcmp(name, "HTTPS") == 0)
         return "off";
-    /* REMOTE_HOST: weft makes no DNS lookups, so it is the address, as in
-     * Apache with HostnameLookups Off */
+    if (strcmp(name, "REMOTE_HOST") == 0) {
+        /* Apache's REMOTE_NAME: the name HostnameLookups found, else the address */
+        const char *host = request_remote_host(r);
+        if (host)
+            return host;
+    }
     if (strcmp(name, "REMOTE_ADDR") == 0 || strcmp(name, "CONN_REMOTE_ADDR") == 0 || strcmp(name, "REMOTE_HOST") == 0)
         return c ? connection_peer_address(c) : NULL;
     if (strcmp(name, "REMOTE_PORT") == 0)
