@@ -40,7 +40,7 @@ static const char *const variable_names[] = {
     "DOCUMENT_URI", "REQUEST_FILENAME", "SCRIPT_FILENAME", "QUERY_STRING", "THE_REQUEST",
     "REMOTE_ADDR", "REMOTE_PORT", "REMOTE_USER", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL",
     "SERVER_SOFTWARE", "DOCUMENT_ROOT", "HTTPS", "IPV6", "IS_SUBREQ", "CONN_REMOTE_ADDR",
-    "REMOTE_HOST", "CONTENT_TYPE", "HANDLER", "REQUEST_STATUS", "AUTH_TYPE",
+    "REMOTE_HOST", "CONTENT_TYPE", "HANDLER", "REQUEST_STATUS", "AUTH_TYPE", "SERVER_ADMIN",
 };
 /* ---- parsing ------------------------------------------------------------ */
 

@@ -120,6 +120,8 @@ const char *request_expr_variable(void *request_pointer, const char *name, pool 
         return pool_printf(r->pool, "HTTP/%d.%d", r->version_major, r->version_minor);
     if (strcmp(name, "SERVER_SOFTWARE") == 0)
         return r->server->server_header;
+    if (strcmp(name, "SERVER_ADMIN") == 0)
+        return r->server->server_admin;
     if (strcmp(name, "DOCUMENT_ROOT") == 0)
         return r->server->document_root;
     if (strcmp(name, "IS_SUBREQ") == 0)
