@@ -10,6 +10,7 @@
  * closing tag pairs up and does not cause a second, misleading error.
  */
 #include "config_internal.h"
+#include "expr.h"
 #include "module.h"
 #include "server.h"
 #include "vhost.h"
@@ -81,6 +82,9 @@ struct config_parse {
 
     open_section open[SECTION_DEPTH_MAX];
     int open_count;
+    /* per scope (nesting level, <IfDefine>/<IfModule> not counted): the
+     * <If>/<ElseIf> an <ElseIf>/<Else> there continues */
+    const section_condition *last_condition[SECTION_DEPTH_MAX + 1];
     int open_base;     /* sections never span files: the current file's first slot */
     int include_depth;
 
@@ -244,6 +248,15 @@ static void report_undefined_variable(void *context, const char *name)
     config_warning(context, "Config variable ${%s} is not defined", name);
 }
 
+weft_expr *config_compile_expr(config_parse *parse, const char *text)
+{
+    char reason[512];
+    weft_expr *expr = expr_parse(parse->pool, text, reason, sizeof(reason));
+    if (!expr)
+        config_error(parse, "%s", reason);
+    return expr;
+}
+
 struct weft_regex *config_compile_regex(config_parse *parse, const char *pattern, unsigned flags)
 {
     char reason[256];
@@ -403,6 +416,16 @@ static void run_directive(config_parse *parse, int argc, char **argv)
 
 /* ---- sections ---------------------------------------------------------- */
 
+/* <IfDefine> and <IfModule> open no scope: what they hold belongs to the
+ * enclosing section, as in Apache. */
+static int condition_scope(const config_parse *parse)
+{
+    int scope = 0;
+    for (int i = 0; i < parse->open_count; i++)
+        scope += parse->open[i].kind != OPEN_CONDITION;
+    return scope;
+}
+
 static open_section *push_section(config_parse *parse, open_kind kind, const char *name, bool skip_contents)
 {
     if (parse->open_count == SECTION_DEPTH_MAX) {
@@ -422,6 +445,8 @@ static open_section *push_section(config_parse *parse, open_kind kind, const cha
         .saved_limit = parse->limit,
     };
     parse->skipping = parse->skipping || skip_contents;
+    if (kind != OPEN_CONDITION)
+        parse->last_condition[condition_scope(parse)] = NULL;  /* a new scope */
     return s;
 }
 
@@ -456,6 +481,16 @@ static void pop_section(config_parse *parse)
                                                                           s->module_row->name + 1));
         if (close && close->set)
             call_setter(parse, close, row_base(parse, close), 0, NULL);
+    }
+    if (s->kind == OPEN_PATH && s->section && s->section->kind == SECTION_IF) {
+        const section_condition *condition = s->section->condition;
+        /* an <Else> ends its chain */
+        parse->last_condition[condition_scope(parse)] = condition->expr ? condition : NULL;
+    } else if (s->kind == OPEN_BROKEN && !s->saved_skipping
+               && (strcmp(s->name, "If") == 0 || strcmp(s->name, "ElseIf") == 0)) {
+        /* already reported: its <Else> must not add a second error */
+        static const section_condition broken;
+        parse->last_condition[condition_scope(parse)] = &broken;
     }
     parse->context = s->saved_context;
     parse->server = s->saved_server;
@@ -678,6 +713,58 @@ static void open_limit(config_parse *parse, const char *name, int argc, char **a
     parse->limit = strcmp(name, "LimitExcept") == 0 ? CONFIG_METHODS_ALL & ~methods : methods;
 }
 
+/* <If "expr">, <ElseIf "expr">, <Else>: a section merged after all the
+ * others when its condition holds (config_merge_conditions). */
+static void open_if_section(config_parse *parse, const char *name, int argc, char **argv)
+{
+    bool is_else = strcmp(name, "Else") == 0;
+    section_condition *condition = pool_calloc(parse->pool, sizeof(*condition));
+    condition->continues_chain = strcmp(name, "If") != 0;
+    config_section model = { .kind = SECTION_IF, .condition = condition };
+    const open_section *enclosing = NULL;
+    for (int i = parse->open_count - 1; i >= 0 && !enclosing; i--)
+        if (parse->open[i].kind != OPEN_CONDITION)
+            enclosing = &parse->open[i];
+    bool failed = true;
+    if (enclosing && enclosing->kind == OPEN_MODULE) {
+        config_error(parse, "<%s> cannot occur within <%s> section", name, enclosing->name);
+    } else if (is_else ? argc != 0 : argc != 1) {
+        config_error(parse, is_else ? "<Else> does not take an argument"
+                            : argc == 0 ? "<%s> needs an expression" : "Multiple <%s> arguments not supported.",
+                     name);
+    } else if (condition->continues_chain && !parse->last_condition[condition_scope(parse)]) {
+        config_error(parse, "<Else> or <ElseIf> section without previous <If> or <ElseIf> section in same scope");
+    } else if (is_else || (condition->expr = config_compile_expr(parse, argv[0]))) {
+        failed = false;
+    }
+    if (failed) {
+        push_section(parse, OPEN_BROKEN, name, true);
+        return;
+    }
+    if (condition->continues_chain)
+        condition->previous = parse->last_condition[condition_scope(parse)];
+    if (enclosing && enclosing->kind == OPEN_PATH && enclosing->section) {
+        const config_section *outer = enclosing->section;
+        if (outer->kind == SECTION_IF) {
+            condition->parent = outer->condition;
+            model.within = outer->within;
+        } else {
+            /* A copy: the section array may move as it grows. */
+            config_section *copy = pool_alloc(parse->pool, sizeof(*copy));
+            *copy = *outer;
+            model.within = copy;
+        }
+    }
+    open_section *open = push_section(parse, OPEN_PATH, name, false);
+    if (!open)
+        return;
+    config_section *section = add_section(parse, &model);
+    section->path = (char *)(condition->expr ? expr_text(condition->expr) : "");
+    open->section = section;
+    parse->dir = section->config;
+    parse->context = CONTEXT_DIRECTORY;
+}
+
 /* A section some module defines with a "<Name" row (config.h). */
 static void open_module_section(config_parse *parse, const config_directive *row, int argc, char **argv)
 {
@@ -710,7 +797,8 @@ static void open_section_line(config_parse *parse, const char *line)
     for (size_t i = 0; i < COUNT_OF(path_section_types); i++)
         if (strcasecmp(name, path_section_types[i].name) == 0)
             path_type = &path_section_types[i];
-    static const char *const known[] = { "IfDefine", "IfModule", "VirtualHost", "Limit", "LimitExcept" };
+    static const char *const known[] = { "IfDefine", "IfModule", "VirtualHost", "Limit", "LimitExcept",
+                                         "If", "ElseIf", "Else" };
     for (size_t i = 0; i < COUNT_OF(known); i++)
         if (strcasecmp(name, known[i]) == 0)
             name = (char *)known[i];
@@ -749,6 +837,8 @@ static void open_section_line(config_parse *parse, const char *line)
         open_condition(parse, name, argc, argv);
     else if (strcmp(name, "Limit") == 0 || strcmp(name, "LimitExcept") == 0)
         open_limit(parse, name, argc, argv);
+    else if (strcmp(name, "If") == 0 || strcmp(name, "ElseIf") == 0 || strcmp(name, "Else") == 0)
+        open_if_section(parse, name, argc, argv);
     else if (module_row)
         open_module_section(parse, module_row, argc, argv);
     else {

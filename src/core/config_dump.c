@@ -149,6 +149,7 @@ static const char *section_name(section_kind kind)
     case SECTION_FILES_MATCH: return "FilesMatch";
     case SECTION_LOCATION: return "Location";
     case SECTION_LOCATION_MATCH: return "LocationMatch";
+    case SECTION_IF: return "If";
     }
     return NULL;
 }
@@ -163,8 +164,14 @@ static void dump_sections(FILE *out, const server_config *server)
                     section->file ? section->file : "?", section->line);
             continue;
         }
-        fprintf(out, "\n# %s:%d\n<%s ", section->file ? section->file : "?", section->line, name);
-        print_argument(out, section->path);
+        const section_condition *condition = section->condition;
+        if (condition)  /* the enclosing sections are not shown: see the file and line */
+            name = !condition->expr ? "Else" : condition->continues_chain ? "ElseIf" : "If";
+        fprintf(out, "\n# %s:%d\n<%s", section->file ? section->file : "?", section->line, name);
+        if (!condition || condition->expr) {
+            fputc(' ', out);
+            print_argument(out, section->path);
+        }
         fputs(">\n", out);
         for (int index = 0; index < config_directive_count(); index++) {
             const config_directive *d = config_directive_at(index);

@@ -7,6 +7,8 @@
  * all threads of a child at once without a lock.
  */
 #include "config_internal.h"
+#include "expr.h"
+#include "log.h"
 #include "match.h"
 #include "module.h"
 #include "server.h"
@@ -355,6 +357,8 @@ static bool section_applies(const config_section *section, const char *file_path
                                  : location_matches(section->path, url_path);
     case SECTION_LOCATION_MATCH:
         return url_path && regex_matches(section, url_path);
+    case SECTION_IF:
+        return false;  /* config_merge_conditions */
     }
     return false;
 }
@@ -415,6 +419,7 @@ static int merge_group(const config_section *section)
     case SECTION_FILES_MATCH: return 2;
     case SECTION_LOCATION:
     case SECTION_LOCATION_MATCH: return 3;
+    case SECTION_IF: return 4;
     }
     return 3;
 }
@@ -424,6 +429,14 @@ static bool merges_before(const config_section *a, const config_section *b)
     int group_a = merge_group(a), group_b = merge_group(b);
     if (group_a != group_b)
         return group_a < group_b;
+    if (group_a == 4) {
+        /* Apache appends each section's <If>s to its merged list: they
+         * come in the merge order of their enclosing sections (top level
+         * first). */
+        if (!a->within || !b->within)
+            return !a->within && b->within;
+        return merges_before(a->within, b->within);
+    }
     return group_a == 0 && a->depth < b->depth;
 }
 
@@ -459,4 +472,70 @@ const dir_config *config_dir_for_request(const server_config *server, const char
         config_merge_dir(merged, section->config, p);
     }
     return merged ? merged : server->root_dir;
+}
+
+/* ---- <If>, <ElseIf>, <Else> -------------------------------------------- */
+
+typedef struct {
+    const section_condition *condition;
+    bool taken;        /* its contents were merged */
+    bool chain_taken;  /* it or an earlier member of its chain was */
+} condition_outcome;
+
+static const condition_outcome *find_outcome(const condition_outcome *outcomes, int count,
+                                             const section_condition *condition)
+{
+    for (int i = count - 1; i >= 0; i--)
+        if (outcomes[i].condition == condition)
+            return &outcomes[i];
+    return NULL;
+}
+
+const dir_config *config_merge_conditions(const server_config *server, const dir_config *merged,
+                                          const char *file_path, const char *url_path,
+                                          struct expr_context *context, pool *p)
+{
+    int count = server->section_count;
+    /* They merge last: none at the end of merge_order means none at all. */
+    if (count == 0 || server->merge_order[count - 1]->kind != SECTION_IF)
+        return merged;
+    int first = count - 1;
+    while (first > 0 && server->merge_order[first - 1]->kind == SECTION_IF)
+        first--;
+    condition_outcome *outcomes = pool_alloc(p, sizeof(*outcomes) * (size_t)(count - first));
+    int seen = 0;
+    dir_config *result = NULL;
+    for (int i = first; i < count; i++) {
+        const config_section *section = server->merge_order[i];
+        const section_condition *condition = section->condition;
+        if (section->within && !section_applies(section->within, file_path, url_path))
+            continue;
+        const condition_outcome *parent = condition->parent ? find_outcome(outcomes, seen, condition->parent) : NULL;
+        if (condition->parent && (!parent || !parent->taken))
+            continue;
+        const condition_outcome *previous = condition->previous ? find_outcome(outcomes, seen, condition->previous) : NULL;
+        bool earlier = previous && previous->chain_taken;
+        bool taken = false;
+        if (!earlier) {
+            taken = true;
+            if (condition->expr) {
+                taken = expr_evaluate(condition->expr, context);
+                if (context->error)
+                    log_message(LOG_LEVEL_ERROR, "Failed to evaluate <If > condition (%s:%d): %s",
+                                section->file, section->line, context->error);
+            }
+        }
+        outcomes[seen++] = (condition_outcome){ condition, taken, taken || earlier };
+        if (!taken)
+            continue;
+        if (!result) {
+            result = pool_alloc(p, sizeof(*result));
+            if (merged == server->root_dir)
+                config_copy_dir(result, merged);
+            else
+                *result = *merged;  /* already this request's own copy */
+        }
+        config_merge_dir(result, section->config, p);
+    }
+    return result ? result : merged;
 }

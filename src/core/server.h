@@ -70,7 +70,8 @@ typedef struct {
 
 /* Merged per request in this order (config_merge.c, docs/config.md):
  * Directory (shortest first) < DirectoryMatch < Files/FilesMatch <
- * Location/LocationMatch, each group in file order. */
+ * Location/LocationMatch, each group in file order; then the <If> sections
+ * whose condition holds (config_merge_conditions). */
 typedef enum {
     SECTION_DIRECTORY,        /* <Directory path>; wildcards match whole components */
     SECTION_DIRECTORY_MATCH,  /* <DirectoryMatch regex>, <Directory ~ regex> */
@@ -78,7 +79,20 @@ typedef enum {
     SECTION_FILES_MATCH,      /* <FilesMatch regex>, <Files ~ regex> */
     SECTION_LOCATION,         /* <Location url-path>, wildcards allowed */
     SECTION_LOCATION_MATCH,   /* <LocationMatch regex>, <Location ~ regex> */
+    SECTION_IF,               /* <If expr>, <ElseIf expr>, <Else> */
 } section_kind;
+
+/* What an <If>, <ElseIf> or <Else> section holds beyond a path section.
+ * A chain is an <If> and the <ElseIf>/<Else> sections that follow it in
+ * the same scope; a member applies when the enclosing section (within)
+ * and the enclosing <If> (parent) apply, no earlier member of its chain
+ * did, and its own expression holds. */
+typedef struct section_condition {
+    const struct weft_expr *expr;              /* NULL for <Else> */
+    bool continues_chain;                      /* <ElseIf>, <Else> */
+    const struct section_condition *previous;  /* the chain member before this one */
+    const struct section_condition *parent;    /* the enclosing <If>, NULL at its scope's top */
+} section_condition;
 
 typedef struct config_section {
     section_kind kind;
@@ -88,7 +102,9 @@ typedef struct config_section {
     const char *regex_prefix;  /* literal text every match starts with ("" if none) */
     bool wildcard;       /* path has *, ? or [: matched with fnmatch(3) */
     int depth;           /* Directory: number of path components ("/" is 0) */
-    const struct config_section *within;  /* <Files> nested in a <Directory>: applies only there */
+    const struct config_section *within;  /* <Files> nested in a <Directory>, <If> in any
+                                           * section: applies only where that one applies */
+    const section_condition *condition;   /* SECTION_IF */
     dir_config *config;
     const char *file;
     int line;
@@ -204,5 +220,15 @@ typedef struct server_config {
  * no section applies (no allocation), else a merged copy in p. */
 const dir_config *config_dir_for_request(const server_config *server, const char *file_path,
                                          const char *url_path, pool *p);
+
+/* Merges into merged (what config_dir_for_request returned) the <If>,
+ * <ElseIf> and <Else> sections that apply, as Apache's if-walk does after
+ * its location walk: in the merge order of their enclosing sections, in
+ * file order within one.  context supplies the request's variables.
+ * Returns merged itself when there are none (no allocation, no evaluation). */
+struct expr_context;
+const dir_config *config_merge_conditions(const server_config *server, const dir_config *merged,
+                                          const char *file_path, const char *url_path,
+                                          struct expr_context *context, pool *p);
 
 #endif

@@ -15,6 +15,7 @@
 #include "../core/module.h"
 #include "../core/vhost.h"
 #include "connection.h"
+#include "request_vars.h"
 #include "response.h"
 #include "uri.h"
 
@@ -337,12 +338,23 @@ static int translate_path(request *r)
     return WEFT_OK;
 }
 
+/* The sections that apply to r->file_path and r->path, then the <If>
+ * sections whose condition holds (Apache's if-walk after its location
+ * walk): every place that merges a request's directory configuration
+ * calls this. */
+static const dir_config *request_dir_config(request *r)
+{
+    const dir_config *dir = config_dir_for_request(r->server, r->file_path, r->path, r->pool);
+    expr_context conditions;
+    request_expr_context(r, &conditions);
+    return config_merge_conditions(r->server, dir, r->file_path, r->path, &conditions, r->pool);
+}
+
 /* From a decoded r->path to a response: mapping, the directory
  * configuration, the method checks, the handlers.  Also the second half
  * of request_internal_redirect(). */
 static int map_path_and_run(request *r)
 {
-    const server_config *server = r->server;
     http_parser *parser = &r->parser;
 
     int translated = translate_path(r);
@@ -350,7 +362,7 @@ static int map_path_and_run(request *r)
         return WEFT_OK;
     if (translated != WEFT_OK)
         return translated;
-    r->dir = config_dir_for_request(server, r->file_path, r->path, r->pool);
+    r->dir = request_dir_config(r);
     static const phase before_handler[] = { PHASE_MAP_TO_STORAGE, PHASE_CHECK_USER, PHASE_ACCESS, PHASE_FIXUPS };
     for (size_t i = 0; i < sizeof(before_handler) / sizeof(before_handler[0]); i++) {
         int rc = run_phase(r, before_handler[i]);

@@ -12,10 +12,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../core/buffer.h"
 #include "../core/log.h"
 #include "../http/connection.h"
 #include "../http/request.h"
 #include "access_compat.h"
+#include "../http/request_vars.h"
 
 /* Require and its containers: NULL = no Require applies */
 typedef struct {
@@ -28,7 +30,7 @@ extern const module authz_core_module;
 
 typedef enum { AUTHZ_DENIED, AUTHZ_GRANTED, AUTHZ_NEUTRAL } authz_result;
 typedef enum { CONTAINER_ANY, CONTAINER_ALL, CONTAINER_NONE } container_kind;
-typedef enum { ITEM_CONTAINER, ITEM_ALL_GRANTED, ITEM_ALL_DENIED, ITEM_IP, ITEM_LOCAL } item_kind;
+typedef enum { ITEM_CONTAINER, ITEM_ALL_GRANTED, ITEM_ALL_DENIED, ITEM_IP, ITEM_LOCAL, ITEM_EXPR } item_kind;
 
 typedef struct authz_item {
     item_kind kind;
@@ -37,6 +39,7 @@ typedef struct authz_item {
     struct authz_container *container;  /* ITEM_CONTAINER */
     authz_network *networks;            /* ITEM_IP */
     int network_count;
+    const weft_expr *expr;              /* ITEM_EXPR */
 } authz_item;
 
 struct authz_container {
@@ -241,6 +244,9 @@ static authz_result evaluate_item(request *r, const authz_item *item, const clie
     case ITEM_LOCAL:
         result = client->known && is_local(r, client) ? AUTHZ_GRANTED : AUTHZ_DENIED;
         break;
+    case ITEM_EXPR:
+        result = request_expr_holds(r, item->expr, "Require expr") ? AUTHZ_GRANTED : AUTHZ_DENIED;
+        break;
     }
     if (item->negated)
         result = result == AUTHZ_GRANTED ? AUTHZ_DENIED : AUTHZ_NEUTRAL;
@@ -367,12 +373,31 @@ static int set_require(config_parse *parse, const config_directive *d, void *tar
         if (argc != 1)
             return config_error(parse, "Require local takes no arguments");
         item.kind = ITEM_LOCAL;
+    } else if (strcasecmp(type, "expr") == 0) {
+        if (argc < 2)
+            return config_error(parse, "Require expr needs an expression");
+        /* Apache reads the rest of the line; words split apart are joined
+         * again (a quoted word lost its quotes, so such an expression fails
+         * to parse rather than meaning something else). */
+        buffer text = { 0 };
+        for (int i = 1; i < argc; i++) {
+            if (i > 1)
+                buffer_append(&text, " ", 1);
+            buffer_append_string(&text, argv[i]);
+        }
+        item.kind = ITEM_EXPR;
+        item.expr = config_compile_expr(parse, text.data);
+        buffer_free(&text);
+        if (!item.expr)
+            return argc > 2 ? config_error(parse, "Require expr: write the expression as one quoted argument, "
+                                                  "e.g. Require expr \"%%{HTTP_HOST} == 'example.com'\"")
+                            : WEFT_ERROR;
     } else if (strcasecmp(type, "host") == 0 || strcasecmp(type, "forward-dns") == 0) {
         return config_error(parse, "Require %s is not supported: weft makes no DNS lookups (use Require ip)",
                             type);
     } else {
-        return config_error(parse, "Require %s is not supported: weft authorizes by address only "
-                                   "(all, ip, local)", type);
+        return config_error(parse, "Require %s is not supported: weft authorizes by address and "
+                                   "expression only (all, ip, local, expr)", type);
     }
     *add_item(parse, container) = item;
     container->methods |= item.methods;
@@ -433,7 +458,7 @@ static int close_container(config_parse *parse, const config_directive *d, void 
 static void format_items(FILE *out, const config_directive *require, const struct authz_container *container)
 {
     static const char *const kinds[] = { [ITEM_ALL_GRANTED] = "all", [ITEM_ALL_DENIED] = "all",
-                                         [ITEM_IP] = "ip", [ITEM_LOCAL] = "local" };
+                                         [ITEM_IP] = "ip", [ITEM_LOCAL] = "local", [ITEM_EXPR] = "expr" };
     for (int i = 0; i < container->count; i++) {
         const authz_item *item = &container->items[i];
         if (item->kind == ITEM_CONTAINER) {
@@ -451,6 +476,8 @@ static void format_items(FILE *out, const config_directive *require, const struc
         argv[argc++] = kinds[item->kind];
         if (item->kind == ITEM_ALL_GRANTED || item->kind == ITEM_ALL_DENIED)
             argv[argc++] = item->kind == ITEM_ALL_GRANTED ? "granted" : "denied";
+        if (item->kind == ITEM_EXPR)
+            argv[argc++] = expr_text(item->expr);
         for (int n = 0; item->kind == ITEM_IP && n < item->network_count; n++) {
             const authz_network *network = &item->networks[n];
             char address[INET6_ADDRSTRLEN];
@@ -482,7 +509,7 @@ static void format_nothing(FILE *out, const config_directive *d, const void *bas
       .format = setter == set_require ? format_require : format_nothing }
 
 static const config_directive authz_directives[] = {
-    AUTHZ_ROW("Require", 1, ARGS_UNLIMITED, set_require, "[not] all granted|denied | ip address ... | local",
+    AUTHZ_ROW("Require", 1, ARGS_UNLIMITED, set_require, "[not] all granted|denied | ip address ... | local | expr expression",
               "who may access this section"),
     AUTHZ_ROW("<RequireAny", 0, 0, open_container, "<RequireAny> Require ... </RequireAny>",
               "granted when one requirement inside is"),

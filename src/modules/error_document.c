@@ -10,7 +10,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../core/expr.h"
 #include "../core/log.h"
+#include "../http/request_vars.h"
 #include "../http/response.h"
 
 typedef struct {
@@ -49,6 +51,13 @@ static int set_error_document(config_parse *parse, const config_directive *d, vo
     entry->kind = strcasecmp(argv[1], "default") == 0 ? ERROR_DOCUMENT_DEFAULT
                                                       : error_document_classify(argv[1]);
     entry->value = pool_strdup(config_pool(parse), argv[1]);
+    if (strstr(argv[1], "%{")) {
+        /* Apache (2.4.13+) reads the value as a string expression */
+        char reason[512];
+        entry->expression = expr_parse_string(config_pool(parse), argv[1], reason, sizeof(reason));
+        if (!entry->expression)
+            return config_error(parse, "Cannot parse expression in ErrorDocument: %s", reason);
+    }
     if (entry->kind == ERROR_DOCUMENT_REDIRECT && status == 401) {
         /* A redirect would drop WWW-Authenticate: Apache ignores it too. */
         config_warning(parse, "ErrorDocument 401 cannot be a full URL (the browser would never ask "
@@ -87,14 +96,24 @@ static const error_document *find_document(const dir_config *dir, int status)
 /* The local form: an internal GET of the document's URL-path, answered
  * with the original status.  The request keeps its own URL, method and
  * file for the logs. */
+static const char *document_value(request *r, const error_document *document)
+{
+    if (!document->expression)
+        return document->value;
+    expr_context context;
+    request_expr_context(r, &context);
+    return expr_evaluate_string(document->expression, &context);
+}
+
 static int serve_local(request *r, const error_document *document, int status)
 {
+    const char *value = document_value(r, document);
     char *path = r->path, *query = r->query, *file_path = r->file_path;
     http_method method = r->method;
     char *method_name = r->method_name;
 
     r->error_status = status;
-    int rc = request_internal_redirect(r, document->value);
+    int rc = request_internal_redirect(r, value);
     bool served = rc == WEFT_OK && (r->status == 0 || r->status == 200);
     r->path = path;
     r->query = query;
@@ -103,7 +122,7 @@ static int serve_local(request *r, const error_document *document, int status)
     r->method_name = method_name;
     if (!served) {
         log_message(LOG_LEVEL_ERROR, "ErrorDocument %d %s could not be served (%d): answering %d with "
-                    "the built-in page", status, document->value, rc == WEFT_OK ? r->status : rc, status);
+                    "the built-in page", status, value, rc == WEFT_OK ? r->status : rc, status);
         r->header_count = 0;
         return WEFT_DECLINED;
     }
@@ -120,12 +139,14 @@ int error_document_serve(request *r, int status)
     if (!document || document->kind == ERROR_DOCUMENT_DEFAULT || r->error_status)
         return WEFT_DECLINED;
     switch (document->kind) {
-    case ERROR_DOCUMENT_TEXT:
+    case ERROR_DOCUMENT_TEXT: {
+        const char *value = document_value(r, document);
         response_set_error(r, status);  /* status, content type; the body is replaced */
-        response_set_body_memory(r, document->value, strlen(document->value));
+        response_set_body_memory(r, value, strlen(value));
         return WEFT_OK;
+    }
     case ERROR_DOCUMENT_REDIRECT:
-        return response_set_redirect(r, 302, document->value);
+        return response_set_redirect(r, 302, document_value(r, document));
     case ERROR_DOCUMENT_LOCAL:
         return serve_local(r, document, status);
     case ERROR_DOCUMENT_DEFAULT:

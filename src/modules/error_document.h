@@ -34,6 +34,7 @@ typedef struct error_document {
     int status;
     error_document_kind kind;
     char *value;
+    const struct weft_expr *expression;  /* value has %{...}: Apache's string expression */
 } error_document;
 
 /* Which form an ErrorDocument value takes (without "default"). */

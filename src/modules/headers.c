@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "../core/module.h"
+#include "../http/request_vars.h"
 #include "../http/response.h"
 
 /* Header actions in order; AddCharset (extension -> charset in `type`);
@@ -65,6 +66,7 @@ typedef struct header_action {
     bool formatted;       /* value holds %t, %D or %% */
     const char *env;      /* env=[!]variable: only when it is set (unset); NULL = always */
     bool env_negated;
+    const weft_expr *condition;  /* expr=...: acts only when it holds; NULL = always */
 } header_action;
 
 /* ---- applying Header ---------------------------------------------------- */
@@ -306,7 +308,8 @@ void headers_finalize_response(request *r)
     bool success = (r->status >= 200 && r->status < 300) || r->status == 304;
     for (const header_action *action = config->header_actions; action; action = action->next)
         if ((action->always || success)
-            && (!action->env || (request_get_env(r, action->env) != NULL) != action->env_negated))
+            && (!action->env || (request_get_env(r, action->env) != NULL) != action->env_negated)
+            && (!action->condition || request_expr_holds(r, action->condition, "Header")))
             apply_action(r, action);
 }
 
@@ -364,14 +367,21 @@ static int set_header(config_parse *parse, const config_directive *d, void *targ
             return config_error(parse, "Header %s %s needs a value", verbs[v].name, name);
         value = argv[at++];
     }
+    if (value && strncasecmp(value, "expr=", 5) == 0)
+        return config_error(parse, "Header %s %s: a value computed by an expression (expr=) is not "
+                                   "supported by weft", verbs[v].name, name);
+    /* The condition, as Apache's: env=[!]variable or expr=expression. */
     const char *env = NULL;
+    const weft_expr *condition = NULL;
     if (at < argc && strncasecmp(argv[at], "env=", 4) == 0 && argv[at][4 + (argv[at][4] == '!')]) {
-        env = argv[at] + 4;
+        env = argv[at++] + 4;
+    } else if (at < argc && strncasecmp(argv[at], "expr=", 5) == 0) {
+        if (!(condition = config_compile_expr(parse, argv[at] + 5)))
+            return WEFT_ERROR;
         at++;
     }
     if (at < argc) {
-        if (strncasecmp(argv[at], "env=", 4) == 0 || strncasecmp(argv[at], "expr=", 5) == 0 ||
-            strcasecmp(argv[at], "early") == 0)
+        if (strncasecmp(argv[at], "env=", 4) == 0 || strcasecmp(argv[at], "early") == 0)
             return config_error(parse, "Header: '%s' conditions are not supported by weft", argv[at]);
         return config_error(parse, "Header: unexpected argument '%s'", argv[at]);
     }
@@ -414,6 +424,7 @@ static int set_header(config_parse *parse, const config_directive *d, void *targ
         action->env_negated = env[0] == '!';
         action->env = pool_strdup(p, env + action->env_negated);
     }
+    action->condition = condition;
     action->field = strcasecmp(name, "Content-Type") == 0    ? FIELD_CONTENT_TYPE
                     : strcasecmp(name, "ETag") == 0          ? FIELD_ETAG
                     : strcasecmp(name, "Last-Modified") == 0 ? FIELD_LAST_MODIFIED
@@ -509,7 +520,7 @@ static int set_default_charset(config_parse *parse, const config_directive *d, v
 static const config_directive headers_directives[] = {
     { .name = "Header", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(header_actions), .min_args = 2,
       .max_args = 5, .set = set_header, .merge = merge_header_actions,
-      .syntax = "[onsuccess|always] set|append|add|merge|setifempty|unset name [value] [env=[!]variable]",
+      .syntax = "[onsuccess|always] set|append|add|merge|setifempty|unset name [value] [env=[!]variable|expr=expression]",
       .help = "changes a response header field" },
     { .name = "AddCharset", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(add_charsets), .min_args = 2,
       .max_args = ARGS_UNLIMITED, .set = set_add_charset, .merge = merge_add_charsets,

@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 
+#include "../../src/core/buffer.c"
 #include "../../src/core/pool.c"
 #include "../../src/modules/authz.c"
 
@@ -22,6 +23,10 @@ const char *connection_peer_address(const connection *c) { return "127.0.0.1"; }
 const char *connection_local_address(const connection *c) { return "127.0.0.1"; }
 int config_error(config_parse *parse, const char *format, ...) { return WEFT_ERROR; }
 pool *config_pool(config_parse *parse) { return NULL; }
+/* Require expr is tested in t/unit/expr.c and t/85-if-expr.t */
+weft_expr *config_compile_expr(struct config_parse *parse, const char *text) { return NULL; }
+bool request_expr_holds(request *r, const weft_expr *expr, const char *user) { return false; }
+const char *expr_text(const weft_expr *expr) { return ""; }
 void config_dump_line(FILE *out, const config_directive *directive, int argc, const char *const *argv) {}
 void *module_dir_config(const dir_config *dir, const module *m) { return NULL; }  /* authz_access is not tested here */
 

@@ -14,6 +14,8 @@
 #include "core/buffer.c"
 #include "core/config.c"
 #include "core/regex.c"
+#include "core/expr.c"
+#include "core/expr_eval.c"
 #include "core/config_dump.c"
 #include "core/config_lexer.c"
 #include "core/config_merge.c"

@@ -31,6 +31,13 @@ const dir_config *config_dir_for_request(const server_config *server, const char
 {
     return server->root_dir;
 }
+const dir_config *config_merge_conditions(const server_config *server, const dir_config *merged,
+                                          const char *file_path, const char *url_path,
+                                          struct expr_context *context, pool *p)
+{
+    return merged;
+}
+void request_expr_context(request *r, expr_context *context) {}
 void response_add_header(request *r, const char *name, const char *value) {}
 int uri_parse_target(pool *pl, const char *target, size_t length, http_method method, char **path, char **query,
                      char **absolute_host, int *error_status)

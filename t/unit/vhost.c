@@ -15,6 +15,8 @@
 #include "core/buffer.c"
 #include "core/config.c"
 #include "core/regex.c"
+#include "core/expr.c"
+#include "core/expr_eval.c"
 #if __has_include("core/config_dump.c")
 #include "core/config_dump.c"
 #endif
