@@ -36,6 +36,7 @@
 #include <strings.h>
 
 #include "../core/buffer.h"
+#include "../core/match.h"
 #include "../core/module.h"
 #include "../core/regex.h"
 #include "../http/request.h"
@@ -83,29 +84,6 @@ typedef struct {
 extern const module setenvif_module;
 
 /* ---- request time --------------------------------------------------------- */
-
-/* Apache's ap_pregsub: $0..$9 become the groups (an unmatched one ""), a
- * backslash takes the next character literally. */
-static char *substitute(request *r, const char *template, const char *subject, const regex_group *groups)
-{
-    buffer out;
-    buffer_init(&out, strlen(template) + 32);
-    for (const char *c = template; *c; c++) {
-        if (*c == '$' && c[1] >= '0' && c[1] <= '9') {
-            const regex_group *g = &groups[c[1] - '0'];
-            if (g->start >= 0 && g->end >= g->start)
-                buffer_append(&out, subject + g->start, (size_t)(g->end - g->start));
-            c++;
-        } else if (*c == '\\' && c[1]) {
-            buffer_append_char(&out, *++c);
-        } else {
-            buffer_append_char(&out, *c);
-        }
-    }
-    char *value = pool_strndup(r->pool, out.data ? out.data : "", out.length);
-    buffer_free(&out);
-    return value;
-}
 
 static const char *header_by_regex(const request *r, const weft_regex *name_regex, size_t *length)
 {
@@ -259,7 +237,7 @@ static void apply_rule(request *r, const setenvif_rule *rule, header_cache *cach
         } else {
             if (!subject)  /* the groups point into it; the header slice is not NUL-terminated */
                 subject = pool_strndup(r->pool, value, length);
-            request_set_env(r, action->name, substitute(r, action->value, subject, groups));
+            request_set_env(r, action->name, regex_substitute(r->pool, action->value, subject, groups, REGEX_MAX_GROUPS));
         }
     }
 }
