@@ -35,7 +35,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../core/buffer.h"
 #include "../core/match.h"
 #include "../core/module.h"
 #include "../core/regex.h"
