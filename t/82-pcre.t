@@ -26,6 +26,16 @@ ScriptAliasMatch "^/run/(?:a|b)/(\d+)$" "@ROOT@/cgi/script$1"
 <FilesMatch "^(?!index)[a-z]+\.txt$">
     Header set X-Not-Index yes
 </FilesMatch>
+<Location /edit>
+    Header set X-One "a1b22c333"
+    Header edit X-One "\d+" "#"
+    Header set X-All "a1b22c333"
+    Header edit* X-All "(\d)\d*" "<$1>"
+    Header set X-Empty "abc"
+    Header edit* X-Empty "x*" "-"
+    Header edit Content-Type "^text/(\w+)" "application/x-$1"
+    Header edit X-Absent "a" "b"
+</Location>
 <DirectoryMatch "^@ROOT@/www/v\d+/">
     Header set X-Versioned yes
 </DirectoryMatch>
@@ -39,6 +49,7 @@ EOF
         'www/v2/a.html'       => "version two\n",
         'www/vx/a.html'       => "version x\n",
         'www/private/x.html'  => "hidden\n",
+        'www/edit/index.txt'  => "edited\n",
         'images/cat.png'      => "cat\n",
     },
 );
@@ -66,6 +77,14 @@ is(fetch('/index.txt')->{headers}{'x-not-index'} // '-', '-', '... and refuses')
 is(fetch('/v2/a.html')->{headers}{'x-versioned'} // '-', 'yes', '\d in <DirectoryMatch>');
 is(fetch('/vx/a.html')->{headers}{'x-versioned'} // '-', '-', '... not a letter');
 is(fetch('/run/c/1')->{status}, 404, 'ScriptAliasMatch (?:a|b) does not take c');
+
+# Header edit and edit*: the first match, every match, $N, empty matches.
+$r = fetch('/edit/index.txt');
+is($r->{headers}{'x-one'} // '-', 'a#b22c333', 'Header edit replaces the first match');
+is($r->{headers}{'x-all'} // '-', 'a<1>b<2>c<3>', 'Header edit* replaces every match, with $1');
+is($r->{headers}{'x-empty'} // '-', '-a-b-c-', 'edit* with a pattern that matches empty strings ends');
+like($r->{headers}{'content-type'} // '-', qr{^application/x-plain\b}, 'Header edit on Content-Type');
+ok(!exists $r->{headers}{'x-absent'}, 'editing an absent field adds nothing');
 $w->stop;
 
 # A pattern PCRE2 refuses: -t names the file, the line, the position and the reason.

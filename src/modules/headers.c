@@ -16,7 +16,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include "../core/buffer.h"
+#include "../core/match.h"
 #include "../core/module.h"
+#include "../core/regex.h"
 #include "../http/request_vars.h"
 #include "../http/response.h"
 
@@ -47,6 +50,8 @@ typedef enum {
     HEADER_MERGE,
     HEADER_SETIFEMPTY,
     HEADER_UNSET,
+    HEADER_EDIT,      /* edit: the first match of the regex in each value */
+    HEADER_EDIT_ALL,  /* edit*: every match */
 } header_verb;
 
 typedef enum {
@@ -62,7 +67,8 @@ typedef struct header_action {
     bool always;          /* else only 2xx and 304 ("onsuccess") */
     field_kind field;
     const char *name;
-    const char *value;    /* NULL for unset */
+    const char *value;    /* NULL for unset; edit: the replacement ($0..$9) */
+    const weft_regex *pattern;  /* edit, edit*: what is replaced */
     bool formatted;       /* value holds %t, %D or %% */
     const char *env;      /* env=[!]variable: only when it is set (unset); NULL = always */
     bool env_negated;
@@ -147,10 +153,51 @@ static const char *joined(request *r, const char *old, const char *value)
 
 /* The new value of a single field (Content-Type, ETag) whose current value
  * is current (NULL: absent); NULL removes it. */
+/* Header edit/edit*: as Apache's process_regexp, each later match is
+ * looked for in the rest of the value after the previous one (so "^" can
+ * match there too); an empty match copies one character before going on,
+ * so that the loop always ends. */
+static const char *edited(request *r, const header_action *action, const char *current, const char *replacement)
+{
+    if (!current)
+        return NULL;
+    buffer out;
+    buffer_init(&out, strlen(current) + 32);
+    const char *rest = current;
+    bool matched = false;
+    for (;;) {
+        regex_group groups[REGEX_MAX_GROUPS];
+        if (!regex_match(action->pattern, rest, strlen(rest), groups, REGEX_MAX_GROUPS))
+            break;
+        matched = true;
+        buffer_append(&out, rest, (size_t)groups[0].start);
+        const char *with = regex_substitute(r->pool, replacement, rest, groups, REGEX_MAX_GROUPS);
+        buffer_append(&out, with, strlen(with));
+        const char *after = rest + groups[0].end;
+        bool empty = groups[0].end == groups[0].start;
+        if (empty && !*after) {
+            rest = after;
+            break;
+        }
+        if (empty)
+            buffer_append_char(&out, *after++);
+        rest = after;
+        if (action->verb != HEADER_EDIT_ALL)
+            break;
+    }
+    buffer_append(&out, rest, strlen(rest));
+    char *value = matched ? pool_strndup(r->pool, out.data ? out.data : "", out.length) : (char *)current;
+    buffer_free(&out);
+    return value;
+}
+
 static const char *single_field_value(request *r, const header_action *action, const char *current,
                                       const char *value)
 {
     switch (action->verb) {
+    case HEADER_EDIT:
+    case HEADER_EDIT_ALL:
+        return edited(r, action, current, value);
     case HEADER_SET:
         return value;
     case HEADER_UNSET:
@@ -195,6 +242,13 @@ static void apply_to_extra_field(request *r, const header_action *action, const 
         break;
     case HEADER_UNSET:
         remove_extra_fields(r, action->name);
+        break;
+    case HEADER_EDIT:
+    case HEADER_EDIT_ALL:
+        /* Every field of that name, as Apache edits each value. */
+        for (int i = 0; i < r->header_count; i++)
+            if (strcasecmp(r->headers[i].name, action->name) == 0)
+                r->headers[i].value = (char *)edited(r, action, r->headers[i].value, value);
         break;
     case HEADER_ADD:
         response_add_header_constant(r, action->name, value);
@@ -334,6 +388,7 @@ static int set_header(config_parse *parse, const config_directive *d, void *targ
     } verbs[] = {
         { "set", HEADER_SET },     { "append", HEADER_APPEND },         { "add", HEADER_ADD },
         { "merge", HEADER_MERGE }, { "setifempty", HEADER_SETIFEMPTY }, { "unset", HEADER_UNSET },
+        { "edit", HEADER_EDIT },   { "edit*", HEADER_EDIT_ALL },
     };
     static const char *const managed[] = {
         "Date", "Server", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive",
@@ -345,15 +400,14 @@ static int set_header(config_parse *parse, const config_directive *d, void *targ
         at++;
     }
     if (at >= argc)
-        return config_error(parse, "Header requires an action (set, append, add, merge, setifempty or unset)");
+        return config_error(parse, "Header requires an action (set, append, add, merge, setifempty, unset, edit or edit*)");
     size_t v = 0;
     while (v < COUNT_OF(verbs) && strcasecmp(argv[at], verbs[v].name) != 0)
         v++;
     if (v == COUNT_OF(verbs)) {
-        if (strncasecmp(argv[at], "edit", 4) == 0 || strcasecmp(argv[at], "echo") == 0 ||
-            strcasecmp(argv[at], "note") == 0)
+        if (strcasecmp(argv[at], "echo") == 0 || strcasecmp(argv[at], "note") == 0)
             return config_error(parse, "Header %s is not supported by weft", argv[at]);
-        return config_error(parse, "Unknown Header action '%s': use set, append, add, merge, setifempty or unset",
+        return config_error(parse, "Unknown Header action '%s': use set, append, add, merge, setifempty, unset, edit or edit*",
                             argv[at]);
     }
     header_verb verb = verbs[v].verb;
@@ -362,6 +416,14 @@ static int set_header(config_parse *parse, const config_directive *d, void *targ
         return config_error(parse, "Header %s needs a valid field name", verbs[v].name);
     const char *name = argv[at++];
     const char *value = NULL;
+    const weft_regex *pattern = NULL;
+    if (verb == HEADER_EDIT || verb == HEADER_EDIT_ALL) {
+        if (at + 1 >= argc)
+            return config_error(parse, "Header %s %s needs a regular expression and a replacement", verbs[v].name,
+                                name);
+        if (!(pattern = config_compile_regex(parse, argv[at++], 0)))
+            return WEFT_ERROR;
+    }
     if (verb != HEADER_UNSET) {
         if (at >= argc)
             return config_error(parse, "Header %s %s needs a value", verbs[v].name, name);
@@ -420,6 +482,7 @@ static int set_header(config_parse *parse, const config_directive *d, void *targ
     action->name = pool_strdup(p, name);
     action->value = value ? pool_strdup(p, value) : NULL;
     action->formatted = formatted;
+    action->pattern = pattern;
     if (env) {
         action->env_negated = env[0] == '!';
         action->env = pool_strdup(p, env + action->env_negated);
@@ -519,8 +582,8 @@ static int set_default_charset(config_parse *parse, const config_directive *d, v
 
 static const config_directive headers_directives[] = {
     { .name = "Header", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(header_actions), .min_args = 2,
-      .max_args = 5, .set = set_header, .merge = merge_header_actions,
-      .syntax = "[onsuccess|always] set|append|add|merge|setifempty|unset name [value] [env=[!]variable|expr=expression]",
+      .max_args = 6, .set = set_header, .merge = merge_header_actions,
+      .syntax = "[onsuccess|always] set|append|add|merge|setifempty|unset|edit|edit* name [regex] [value] [env=[!]variable|expr=expression]",
       .help = "changes a response header field" },
     { .name = "AddCharset", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(add_charsets), .min_args = 2,
       .max_args = ARGS_UNLIMITED, .set = set_add_charset, .merge = merge_add_charsets,

@@ -9,6 +9,8 @@
 
 #include "../../src/core/buffer.c"
 #include "../../src/core/pool.c"
+#include "../../src/core/match.c"
+#include "../../src/core/regex.c"
 #include "../../src/http/date.c"
 #include "../../src/modules/expires.c"
 #include "../../src/modules/headers.c"
@@ -66,6 +68,14 @@ void config_warning(config_parse *parse, const char *format, ...) { parse->warni
 weft_expr *config_compile_expr(struct config_parse *parse, const char *text) { parse->errors++; return NULL; }
 bool request_expr_holds(request *r, const weft_expr *expr, const char *user) { return true; }
 pool *config_pool(config_parse *parse) { return parse->pool; }
+weft_regex *config_compile_regex(config_parse *parse, const char *pattern, unsigned flags)
+{
+    char reason[200];
+    weft_regex *regex = regex_compile(parse->pool, pattern, flags, reason, sizeof(reason));
+    if (!regex)
+        parse->errors++;
+    return regex;
+}
 static config_parse *current_parse;
 bool config_was_set_here(config_parse *parse, const config_directive *directive) { return current_parse->set; }
 int config_set_flag(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
