@@ -208,7 +208,7 @@ static void test_refusals(void)
 {
     const char *bad[] = {
         "set",           "frob X a",   "set X",        "set X a b",  "set X\x01 a",  "set X %{HOME}x",
-        "set X a env=!", "edit X a b", "echo X",       "always",     "set X a early", "set X(y) a",
+        "set X a env=!", "edit X a", "edit X (a b", "echo X",       "always",     "set X a early", "set X(y) a",
     };
     for (size_t i = 0; i < COUNT_OF(bad); i++) {
         config_parse parse = { test_pool, 0, 0, false };
