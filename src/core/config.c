@@ -279,7 +279,7 @@ static bool apply_row(config_parse *parse, const config_directive *d, const char
 
 static void run_directive(config_parse *parse, int argc, char **argv)
 {
-    const config_directive *d = config_find_directive(argv[0]);
+    const config_directive *d = config_find_directive_for(argv[0], parse->context);
     if (!d) {
         config_error(parse, "Invalid command '%s', perhaps misspelled or defined by a module "
                             "not included in the server configuration", argv[0]);

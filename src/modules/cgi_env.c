@@ -125,16 +125,23 @@ static void add_server_variables(environment *e, request *r, const cgi_script *s
     const char *host_name;
     int host_port;
     host_name_and_port(r, &host_name, &host_port);
+    if (r->dir->use_canonical_name != CANONICAL_NAME_OFF || !host_name || !*host_name) {
+        /* ServerName's host and port (request.h), as a name: no brackets. */
+        host_name = request_server_name(r);
+        size_t length = strlen(host_name);
+        if (host_name[0] == '[' && length > 2 && host_name[length - 1] == ']')
+            host_name = pool_strndup(r->pool, host_name + 1, length - 2);
+        host_port = request_server_port(r);
+    }
 
     set(e, "SERVER_SIGNATURE", "");
     set(e, "SERVER_SOFTWARE", server->server_header ? server->server_header : WEFT_NAME);
-    set(e, "SERVER_NAME", host_name && *host_name ? host_name
-                          : server->server_name ? server->server_name : connection_local_address(c));
+    set(e, "SERVER_NAME", host_name);
     set(e, "SERVER_ADDR", connection_local_address(c));
     set_number(e, "SERVER_PORT", host_port ? host_port : connection_local_port(c));
     set(e, "REMOTE_ADDR", connection_peer_address(c));
     set(e, "DOCUMENT_ROOT", server->document_root);
-    set(e, "REQUEST_SCHEME", "http");
+    set(e, "REQUEST_SCHEME", request_scheme(r));
     set(e, "CONTEXT_PREFIX", script->context_prefix ? script->context_prefix : "");
     set(e, "CONTEXT_DOCUMENT_ROOT", script->context_root ? script->context_root : server->document_root);
     set(e, "SCRIPT_FILENAME", script->filename);

@@ -16,6 +16,7 @@ extern const module authz_core_module;
 extern const module authz_host_module;
 extern const module cgi_module;
 extern const module static_module;
+extern const module dir_module;
 extern const module trace_module;
 extern const module autoindex_module;
 extern const module headers_module;
@@ -40,6 +41,7 @@ const module *const weft_modules[] = {
     &authz_host_module,
     &trace_module,      /* before every content handler: TRACE is answered whatever the handler */
     &cgi_module,          /* translate: ScriptAlias; handler: before static files */
+    &dir_module,          /* fixups: FallbackResource; DirectorySlash for static.c */
     &static_module,
     &autoindex_module,
     &expires_module,      /* response_head: Expires before Header, which may change what it set */
