@@ -226,6 +226,33 @@ static const char *type_for_extension(const server_config *server, const dir_con
     return mime_table_lookup(server ? mime_server_settings(server)->mime_types : NULL, extension, length);
 }
 
+bool mime_classify_extension(const server_config *server, const dir_config *dir, const char *extension,
+                             size_t length, mime_info *out)
+{
+    const mime_dir_config *settings = dir ? mime_dir_settings(dir) : NULL;
+    bool known = false;
+    const char *found;
+    if (length == 0)
+        return false;
+    /* As Apache's mod_mime, one extension may give a language, an encoding
+     * and a type at once ("x.gz" with AddEncoding gzip .gz: application/gzip,
+     * encoded with gzip). */
+    if (settings && (found = addition_lookup(settings->add_languages, extension, length))) {
+        if (out->language_count < MIME_MAX_LANGUAGES)
+            out->languages[out->language_count++] = found;
+        known = true;
+    }
+    if (settings && (found = addition_lookup(settings->add_encodings, extension, length))) {
+        out->encoding = found;
+        known = true;
+    }
+    if ((found = type_for_extension(server, dir, extension, length))) {
+        out->type = found;
+        known = true;
+    }
+    return known;
+}
+
 void mime_classify(const server_config *server, const dir_config *dir, const char *path, mime_info *out)
 {
     memset(out, 0, sizeof(*out));
@@ -239,17 +266,7 @@ void mime_classify(const server_config *server, const dir_config *dir, const cha
         const char *extension = cursor + 1;
         const char *next = strchr(extension, '.');
         size_t length = next ? (size_t)(next - extension) : strlen(extension);
-        const char *found;
-        if (length == 0) {
-            /* "name..x": nothing */
-        } else if (settings && (found = addition_lookup(settings->add_languages, extension, length))) {
-            if (out->language_count < MIME_MAX_LANGUAGES)
-                out->languages[out->language_count++] = found;
-        } else if (settings && (found = addition_lookup(settings->add_encodings, extension, length))) {
-            out->encoding = found;
-        } else if ((found = type_for_extension(server, dir, extension, length))) {
-            out->type = found;
-        }
+        mime_classify_extension(server, dir, extension, length, out);
         cursor = next;
     }
     if (settings && settings->force_type)

@@ -51,9 +51,10 @@ typedef struct {
  * ("doc.html.en.gz": text/html, en, gzip), each looked up as a language
  * (AddLanguage), an encoding (AddEncoding) or a type (AddType, then
  * TypesConfig); an extension that is none of them is ignored, except that
- * the type comes from the last extension when no language or encoding
- * extension is configured (weft's rule before AddLanguage: "a.html.bak"
- * has no type).  ForceType replaces the type.  Strings are the
+ * the type comes from the last extension when no AddLanguage or AddEncoding
+ * applies to the directory (weft's rule before them: "a.html.bak" has no
+ * type).  One extension may be a language, an encoding and a type at once,
+ * as in Apache ("x.gz" with AddEncoding gzip .gz: application/gzip, gzip).  ForceType replaces the type.  Strings are the
  * configuration's; languages holds up to MIME_MAX_LANGUAGES. */
 #define MIME_MAX_LANGUAGES 4
 typedef struct {
@@ -64,6 +65,10 @@ typedef struct {
 } mime_info;
 
 void mime_classify(const server_config *server, const dir_config *dir, const char *path, mime_info *out);
+/* One extension (length bytes, no dot) into *out; false if it is none of
+ * a language, an encoding or a type. */
+bool mime_classify_extension(const server_config *server, const dir_config *dir, const char *extension,
+                             size_t length, mime_info *out);
 /* Does dir have AddLanguage or AddEncoding (so that mime_classify may
  * differ from mime_type_for_path)? */
 bool mime_has_variants(const dir_config *dir);

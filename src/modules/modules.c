@@ -16,6 +16,7 @@ extern const module authz_core_module;
 extern const module authz_host_module;
 extern const module cgi_module;
 extern const module static_module;
+extern const module negotiation_module;
 extern const module dir_module;
 extern const module trace_module;
 extern const module autoindex_module;
@@ -41,6 +42,7 @@ const module *const weft_modules[] = {
     &authz_host_module,
     &trace_module,      /* before every content handler: TRACE is answered whatever the handler */
     &cgi_module,          /* translate: ScriptAlias; handler: before static files */
+    &negotiation_module,  /* fixups: MultiViews, before FallbackResource (Apache's type_checker) */
     &dir_module,          /* fixups: FallbackResource; DirectorySlash for static.c */
     &static_module,
     &autoindex_module,
