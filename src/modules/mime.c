@@ -222,7 +222,7 @@ static const char *type_for_extension(const server_config *server, const dir_con
 {
     const char *type = dir ? addition_lookup(mime_dir_settings(dir)->add_types, extension, length) : NULL;
     if (type)
-        return type;
+        return *type ? type : NULL;  /* "": RemoveType */
     return mime_table_lookup(server ? mime_server_settings(server)->mime_types : NULL, extension, length);
 }
 
@@ -291,7 +291,7 @@ const char *mime_type_for_path(const server_config *server, const dir_config *di
          addition = addition->next) {
         if (strlen(addition->extension) == length &&
             strncasecmp(addition->extension, extension, length) == 0)
-            return addition->type;
+            return *addition->type ? addition->type : NULL;  /* "": RemoveType */
     }
     return mime_table_lookup(server ? mime_server_settings(server)->mime_types : NULL, extension, length);
 }
@@ -364,6 +364,27 @@ static void merge_add_types(void *merged, const void *child, pool *p)
     }
     *tail = *merged_list;
     *merged_list = head;
+}
+
+/* RemoveType ext...: an entry with the empty type in the AddType list, so
+ * that it hides AddTypes of enclosing sections and TypesConfig, while an
+ * AddType in an inner section (or a later line) gives the type again. */
+static int set_remove_type(config_parse *parse, const config_directive *directive, void *target, int argc,
+                           char **argv)
+{
+    mime_addition **list = target;
+    pool *p = config_pool(parse);
+    for (int i = 0; i < argc; i++) {
+        const char *extension = argv[i][0] == '.' ? argv[i] + 1 : argv[i];
+        if (extension[0] == '\0' || strchr(extension, '/'))
+            return config_error(parse, "RemoveType: '%s' is not a file name extension", argv[i]);
+        mime_addition *addition = pool_alloc(p, sizeof *addition);
+        addition->extension = lower_case_copy(p, extension, strlen(extension));
+        addition->type = "";
+        addition->next = *list;
+        *list = addition;
+    }
+    return WEFT_OK;
 }
 
 static int set_force_type(config_parse *parse, const config_directive *directive, void *target, int argc,
@@ -468,6 +489,10 @@ static const config_directive mime_directives[] = {
         .syntax = "media-type extension [extension ...]",
         .help = "maps file name extensions to a media type, before TypesConfig",
     },
+    { .name = "RemoveType", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_DIRECTORY, .min_args = 1,
+      .max_args = ARGS_UNLIMITED, .set = set_remove_type, .offset = offsetof(mime_dir_config, add_types),
+      .size = sizeof(mime_addition *), .merge = merge_add_types, .syntax = "extension [extension ...]",
+      .help = "forgets the media type of these extensions (AddType above and TypesConfig)" },
     { .name = "ForceType", .contexts = CONTEXT_SECTIONS, .scope = SCOPE_DIRECTORY, .min_args = 1, .max_args = 1,
       .set = set_force_type, .offset = offsetof(mime_dir_config, force_type), .size = sizeof(char *),
       .format = config_format_string, .syntax = "media-type|None",
