@@ -419,13 +419,30 @@ static int redirect_to_directory(request *r)
     return response_set_redirect(r, 301, location);
 }
 
+/* Is the file r was switched to a regular file?  The file cache answers
+ * for the files it holds, without a system call. */
+static bool switched_to_regular_file(request *r)
+{
+    if (!r->file_path)
+        return false;
+    if (cache_applies(r)) {
+        struct stat cached_info;
+        bool follow_symlinks = (file_effective_options(r->dir) & OPTION_FOLLOW_SYMLINKS) != 0;
+        if (file_cache_lookup(r, r->file_path, follow_symlinks, &cached_info))
+            return true;
+    }
+    struct stat info;
+    return stat(r->file_path, &info) == 0 && S_ISREG(info.st_mode);
+}
+
 /* Apache's mod_dir: each DirectoryIndex name is looked up as a sub-request
  * of its own URL, so that its <Files> sections, Require and the rest apply
  * to it; the first that passes and is a regular file becomes the request
  * (its own handler serves it: index.php with a CGI handler).  A name whose
  * lookup fails with anything but 404 makes the directory answer that
  * status rather than a listing, as Apache does, unless a later name
- * succeeds.  Returns WEFT_DECLINED when no name applies. */
+ * succeeds.  Returns WEFT_DECLINED when no name applies (or r->file_path
+ * is no directory: then the caller's open tells what it is). */
 static int serve_directory_index(request *r)
 {
     int refused = 0;
@@ -439,8 +456,7 @@ static int serve_directory_index(request *r)
         if (rc == WEFT_DONE)
             return WEFT_OK;
         if (rc == WEFT_OK) {
-            struct stat info;
-            if (r->file_path && stat(r->file_path, &info) == 0 && S_ISREG(info.st_mode))
+            if (switched_to_regular_file(r))
                 return request_run_handlers(r);
             request_restore(r, &previous);
             continue;
@@ -450,7 +466,13 @@ static int serve_directory_index(request *r)
         if (rc != 404)
             refused = rc;
     }
-    return refused ? refused : WEFT_DECLINED;
+    if (!refused)
+        return WEFT_DECLINED;
+    /* Apache looks for an index only in a directory that exists. */
+    struct stat info;
+    if (stat(r->file_path, &info) != 0 || !S_ISDIR(info.st_mode))
+        return WEFT_DECLINED;
+    return refused;
 }
 
 /* directory_fd is the opened directory; the caller closes it. */
@@ -458,16 +480,12 @@ static int serve_directory(request *r, int directory_fd, bool follow_symlinks)
 {
     size_t path_length = strlen(r->path);
     bool slash = path_length > 0 && r->path[path_length - 1] == '/';
-    if (!slash && dir_slash_redirects(r->dir))
-        return redirect_to_directory(r);
     /* DirectorySlash Off: as Apache, the slash-less URL gets no index
      * (relative links in it would resolve against the parent), only the
-     * listing if Options Indexes allows one. */
-    if (slash) {
-        int indexed = serve_directory_index(r);
-        if (indexed != WEFT_DECLINED)
-            return indexed;
-    }
+     * listing if Options Indexes allows one.  With the slash, the handler
+     * tried the index before it opened the directory. */
+    if (!slash && dir_slash_redirects(r->dir))
+        return redirect_to_directory(r);
     /* No index: a listing if Options Indexes allows it, else 403.  It is
      * made here, from the descriptor opened under the symbolic-link rules,
      * so that nothing can swap the directory between the check and the
@@ -502,6 +520,12 @@ static int static_handler(request *r)
                 return serve_file(r, -1, cached, &cached_info, &origin);
             }
         }
+    }
+    size_t length = strlen(r->path);
+    if (length && r->path[length - 1] == '/') {
+        int indexed = serve_directory_index(r);
+        if (indexed != WEFT_DECLINED)
+            return indexed;
     }
     int fd = file_open_path(r, r->file_path, follow_symlinks);
     if (fd < 0)
