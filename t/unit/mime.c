@@ -51,6 +51,8 @@ char *config_resolve_path(config_parse *parse, const char *path)
                           : pool_printf(parse->pool, "%s/%s", parse->server_root, path);
 }
 
+void config_format_string(FILE *out, const config_directive *directive, const void *base) {}
+
 int config_set_path(config_parse *parse, const config_directive *directive, void *target,
                     int argc, char **argv)
 {
