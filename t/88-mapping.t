@@ -83,6 +83,11 @@ DirectoryIndex index.html
     RedirectMatch 301 ^/olddir/(\d+)$ /numbers/$1
     RedirectPermanent /olddir/p /perm
 </Directory>
+<Directory "@ROOT@/www/cgidir">
+    Options +ExecCGI
+    AddHandler cgi-script .cgi
+    DirectoryIndex index.cgi
+</Directory>
 <Directory "@ROOT@/www/canon">
     UseCanonicalName On
 </Directory>
@@ -108,6 +113,8 @@ EOF
         'www/olddir/f.txt'             => "f\n",
         'www/canon/sub/index.html'     => "canon\n",
         'www/slashdir/index.html'      => "slashdir\n",
+        'www/cgidir/index.cgi'         => { mode => 0755, content =>
+            "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n%s %s\\n' \"\$REQUEST_METHOD\" \"\$SCRIPT_NAME\"\n" },
     },
 );
 $w->start;
@@ -142,6 +149,14 @@ is("$r->{status} $r->{body}", "200 second index\n", 'a refused index name gives 
 $r = fetch('/nolist/');
 is($r->{status}, 403, 'a refused index name is not replaced by a listing (Apache: its status)');
 unlike($r->{body} // '', qr/a\.txt/, '... no listing leaks');
+
+$r = fetch('/cgidir/');
+is("$r->{status} $r->{body}", "200 GET /cgidir/index.cgi\n", 'an index with a handler of its own (CGI) serves the directory');
+$r = $w->request("POST /cgidir/ HTTP/1.1\r\nHost: 127.0.0.1:$port\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc");
+is("$r->{status} $r->{body}", "200 POST /cgidir/index.cgi\n", '... also for a POST, as after Apache\'s mod_dir');
+is(fetch('/open/', )->{status}, 200, 'a static index still answers GET');
+$r = $w->request("POST /open/ HTTP/1.1\r\nHost: 127.0.0.1:$port\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+is($r->{status}, 405, '... and a POST to a static index is 405');
 
 # ---- FallbackResource
 $r = fetch('/app/no/such/page?x=1');

@@ -504,6 +504,14 @@ static int static_handler(request *r)
 {
     if (!handler_is_default(r->dir) || !r->file_path)
         return WEFT_DECLINED;
+    /* The index first, whatever the method: its own handler may take a POST
+     * (index.php), as after Apache's mod_dir. */
+    size_t length = strlen(r->path);
+    if (length && r->path[length - 1] == '/') {
+        int indexed = serve_directory_index(r);
+        if (indexed != WEFT_DECLINED)
+            return indexed;
+    }
     if (r->method != HTTP_METHOD_GET && r->method != HTTP_METHOD_HEAD) {
         response_add_header(r, "Allow", "GET, HEAD, OPTIONS");
         return 405;
@@ -520,12 +528,6 @@ static int static_handler(request *r)
                 return serve_file(r, -1, cached, &cached_info, &origin);
             }
         }
-    }
-    size_t length = strlen(r->path);
-    if (length && r->path[length - 1] == '/') {
-        int indexed = serve_directory_index(r);
-        if (indexed != WEFT_DECLINED)
-            return indexed;
     }
     int fd = file_open_path(r, r->file_path, follow_symlinks);
     if (fd < 0)
