@@ -91,6 +91,9 @@ DirectoryIndex index.html
 <Directory "@ROOT@/www/canon">
     UseCanonicalName On
 </Directory>
+<Location /dnsname>
+    UseCanonicalName DNS
+</Location>
 EOF
     files => {
         'www/index.html'               => "root\n",
@@ -112,6 +115,7 @@ EOF
         'www/ft/keep.html'             => "<p>kept</p>\n",
         'www/olddir/f.txt'             => "f\n",
         'www/canon/sub/index.html'     => "canon\n",
+        'www/dnsname/sub/index.html'   => "dns\n",
         'www/slashdir/index.html'      => "slashdir\n",
         'www/cgidir/index.cgi'         => { mode => 0755, content =>
             "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n%s %s\\n' \"\$REQUEST_METHOD\" \"\$SCRIPT_NAME\"\n" },
@@ -198,6 +202,8 @@ is(answer('/ifmodule-false'), '404 -', '<IfModule dir_module> and <IfModule !mod
 # ---- ServerName with a scheme, UseCanonicalName
 is(answer('/canon/sub'), '301 https://www.example.com:8443/canon/sub/',
    'UseCanonicalName On: ServerName\'s scheme, host and port');
+is(answer('/dnsname/sub', host => 'example.org'), "301 https://127.0.0.1:$port/dnsname/sub/",
+   'UseCanonicalName DNS (in a <Location>): the local address, no DNS lookup');
 is(answer('/slashdir', host => 'example.org'), "301 https://example.org:$port/slashdir/",
    'UseCanonicalName Off: the Host name, the local port when Host has none');
 is(answer('/slashdir', host => 'example.org:443'), '301 https://example.org/slashdir/',

@@ -505,7 +505,7 @@ static const config_directive core_directives[] = {
       .min_args = 1, .max_args = 1, .set = config_set_flag, .default_value = "On", .syntax = "On|Off",
       .help = "send files larger than FileCacheMaxFile with sendfile(2); Off reads them into memory "
               "first (for file systems where sendfile misbehaves, as Apache's)" },
-    { .name = "UseCanonicalName", .contexts = CONTEXT_ANYWHERE & ~CONTEXT_LOCATION, DIR_FIELD(use_canonical_name),
+    { .name = "UseCanonicalName", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(use_canonical_name),
       .min_args = 1, .max_args = 1, .set = set_use_canonical_name, .format = format_use_canonical_name,
       .default_value = "Off", .syntax = "On|Off|DNS",
       .help = "the host and port of self-referential URLs (redirects, SERVER_NAME): Off the client's Host, "

@@ -487,14 +487,14 @@ const char *request_server_name(request *r)
     int port;
     if (mode == CANONICAL_NAME_OFF && client_host(r, &host, &port))
         return pool_strndup(r->pool, host.data, host.length);
-    if (mode == CANONICAL_NAME_DNS && r->connection) {
-        const char *local = connection_local_address(r->connection);
-        return strchr(local, ':') ? pool_printf(r->pool, "[%s]", local) : local;
-    }
     server_name_parts parts = split_server_name(r->server->server_name);
-    if (parts.host.length)
+    if (mode != CANONICAL_NAME_DNS && parts.host.length)
         return pool_strndup(r->pool, parts.host.data, parts.host.length);
-    return r->connection ? connection_local_address(r->connection) : "localhost";
+    if (!r->connection)
+        return "localhost";
+    /* An address as a URL's host: an IPv6 one in brackets. */
+    const char *local = connection_local_address(r->connection);
+    return strchr(local, ':') ? pool_printf(r->pool, "[%s]", local) : local;
 }
 
 int request_server_port(request *r)
@@ -502,7 +502,8 @@ int request_server_port(request *r)
     int mode = r->dir->use_canonical_name;
     slice host;
     int port = 0;
-    if (mode == CANONICAL_NAME_OFF && client_host(r, &host, &port) && port)
+    /* DNS takes the client's port as Off does (Apache's ap_get_server_port). */
+    if (mode != CANONICAL_NAME_ON && client_host(r, &host, &port) && port)
         return port;
     if (mode == CANONICAL_NAME_ON) {
         server_name_parts parts = split_server_name(r->server->server_name);

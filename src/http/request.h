@@ -195,7 +195,7 @@ char *request_map_path(request *r, const char *url_path);
  * with UseCanonicalName Off (the default) the host and port are those of
  * the client's Host field (else ServerName's host and the local port), with
  * On ServerName's host and port (else the local port), with DNS the local
- * address and port.  The port is left out when it is the scheme's default.
+ * address (no reverse lookup) and the port as with Off.  The port is left out when it is the scheme's default.
  * request_self_url returns scheme://host[:port] followed by path (already
  * escaped, with its query). */
 const char *request_scheme(request *r);
