@@ -202,14 +202,14 @@ is(answer('/ifmodule-false'), '404 -', '<IfModule dir_module> and <IfModule !mod
 # ---- ServerName with a scheme, UseCanonicalName
 is(answer('/canon/sub'), '301 https://www.example.com:8443/canon/sub/',
    'UseCanonicalName On: ServerName\'s scheme, host and port');
-is(answer('/dnsname/sub', host => 'example.org'), "301 https://127.0.0.1:$port/dnsname/sub/",
-   'UseCanonicalName DNS (in a <Location>): the local address, no DNS lookup');
-is(answer('/slashdir', host => 'example.org'), "301 https://example.org:$port/slashdir/",
-   'UseCanonicalName Off: the Host name, the local port when Host has none');
+is(answer('/dnsname/sub', host => 'example.org'), '301 https://127.0.0.1:8443/dnsname/sub/',
+   'UseCanonicalName DNS (in a <Location>): the local address (no DNS lookup), ServerName\'s port');
+is(answer('/slashdir', host => 'example.org'), '301 https://example.org:8443/slashdir/',
+   'UseCanonicalName Off: the Host name; ServerName\'s port when Host has none (Apache, not the local port)');
 is(answer('/slashdir', host => 'example.org:443'), '301 https://example.org/slashdir/',
    '... the scheme\'s default port is left out');
-is(answer('/slashdir', http10 => 1), "301 https://www.example.com:$port/slashdir/",
-   'no Host: ServerName\'s host');
+is(answer('/slashdir', http10 => 1), '301 https://www.example.com:8443/slashdir/',
+   'no Host: ServerName\'s host and port');
 $w->stop;
 
 # ---- -t: Options Includes has no effect

@@ -499,20 +499,18 @@ const char *request_server_name(request *r)
 
 int request_server_port(request *r)
 {
+    /* Apache's ap_get_server_port with UseCanonicalPhysicalPort Off (its
+     * default): the Host field's port (Off, DNS), else ServerName's, else
+     * the scheme's default; never the port the connection came in on. */
     int mode = r->dir->use_canonical_name;
     slice host;
     int port = 0;
-    /* DNS takes the client's port as Off does (Apache's ap_get_server_port). */
     if (mode != CANONICAL_NAME_ON && client_host(r, &host, &port) && port)
         return port;
-    if (mode == CANONICAL_NAME_ON) {
-        server_name_parts parts = split_server_name(r->server->server_name);
-        if (parts.port)
-            return parts.port;
-    }
-    if (r->connection)
-        return connection_local_port(r->connection);
-    return strcmp(request_scheme(r), "https") == 0 ? 443 : 80;
+    server_name_parts parts = split_server_name(r->server->server_name);
+    if (parts.port)
+        return parts.port;
+    return strcasecmp(request_scheme(r), "https") == 0 ? 443 : 80;
 }
 
 char *request_self_url(request *r, const char *path)

@@ -193,9 +193,11 @@ char *request_map_path(request *r, const char *url_path);
 /* Self-referential URLs (Apache's ap_construct_url): the scheme is
  * ServerName's when it has one ("https://www.example.com"), else "http";
  * with UseCanonicalName Off (the default) the host and port are those of
- * the client's Host field (else ServerName's host and the local port), with
- * On ServerName's host and port (else the local port), with DNS the local
- * address (no reverse lookup) and the port as with Off.  The port is left out when it is the scheme's default.
+ * the client's Host field, with On ServerName's, with DNS the local address
+ * (no reverse lookup) and the port as with Off; a missing host is
+ * ServerName's (else the local address), a missing port ServerName's (else
+ * the scheme's default: as Apache, never the connection's own port).  The
+ * port is left out of a URL when it is the scheme's default.
  * request_self_url returns scheme://host[:port] followed by path (already
  * escaped, with its query). */
 const char *request_scheme(request *r);

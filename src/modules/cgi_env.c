@@ -126,19 +126,19 @@ static void add_server_variables(environment *e, request *r, const cgi_script *s
     int host_port;
     host_name_and_port(r, &host_name, &host_port);
     if (r->dir->use_canonical_name != CANONICAL_NAME_OFF || !host_name || !*host_name) {
-        /* ServerName's host and port (request.h), as a name: no brackets. */
+        /* UseCanonicalName's host (request.h), as a name: no brackets. */
         host_name = request_server_name(r);
         size_t length = strlen(host_name);
         if (host_name[0] == '[' && length > 2 && host_name[length - 1] == ']')
             host_name = pool_strndup(r->pool, host_name + 1, length - 2);
-        host_port = request_server_port(r);
     }
+    host_port = request_server_port(r);  /* Apache's ap_get_server_port */
 
     set(e, "SERVER_SIGNATURE", "");
     set(e, "SERVER_SOFTWARE", server->server_header ? server->server_header : WEFT_NAME);
     set(e, "SERVER_NAME", host_name);
     set(e, "SERVER_ADDR", connection_local_address(c));
-    set_number(e, "SERVER_PORT", host_port ? host_port : connection_local_port(c));
+    set_number(e, "SERVER_PORT", host_port);
     set(e, "REMOTE_ADDR", connection_peer_address(c));
     set(e, "DOCUMENT_ROOT", server->document_root);
     set(e, "REQUEST_SCHEME", request_scheme(r));
