@@ -191,7 +191,7 @@ $w->stop;
         . "CGIScriptTimeout soon\n");
     my ($code, $out, $err) = $bad->check_config;
     is($code, 1, 'weft -t refuses bad CGI directives');
-    like($out . $err, qr/weft\.conf:1: ScriptAliasMatch: .*not a POSIX extended regular expression/, '... a bad regex, with its line');
+    like($out . $err, qr/weft\.conf:1: Regular expression '\^\/\(unclosed' could not be compiled: missing closing parenthesis at offset 11/, '... a bad regex, with its line');
     like($out . $err, qr/weft\.conf:2: AddHandler: 'tar\.gz'/, '... a two-part extension');
     like($out . $err, qr/weft\.conf:3: .*CGIScriptTimeout/, '... a timeout that is not a number');
 }

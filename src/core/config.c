@@ -160,25 +160,6 @@ bool config_is_defined(const config_parse *parse, const char *name)
     return false;
 }
 
-static void free_regex(void *regex)
-{
-    regfree(regex);
-}
-
-regex_t *config_regex(config_parse *parse, const char *pattern, int flags)
-{
-    regex_t *regex = pool_alloc(parse->pool, sizeof(*regex));
-    int rc = regcomp(regex, pattern, flags);
-    if (rc != 0) {
-        char reason[256];
-        regerror(rc, regex, reason, sizeof(reason));
-        config_error(parse, "Regular expression '%s' could not be compiled: %s", pattern, reason);
-        return NULL;
-    }
-    pool_cleanup_add(parse->pool, free_regex, regex);
-    return regex;
-}
-
 struct weft_regex *config_compile_regex(config_parse *parse, const char *pattern, unsigned flags)
 {
     char reason[256];
@@ -188,10 +169,12 @@ struct weft_regex *config_compile_regex(config_parse *parse, const char *pattern
     return regex;
 }
 
-char *config_regex_prefix(config_parse *parse, const char *pattern)
+char *config_regex_prefix(config_parse *parse, const char *pattern, unsigned flags)
 {
-    /* An alternation anywhere could make the anchor apply to one branch only. */
-    if (pattern[0] != '^' || strchr(pattern, '|'))
+    /* An alternation anywhere could make the anchor apply to one branch
+     * only; a caseless match has no literal prefix.  A backslash before a
+     * letter or digit is a PCRE escape (\d, \Q), so the scan stops there. */
+    if (pattern[0] != '^' || strchr(pattern, '|') || (flags & REGEX_CASELESS))
         return "";
     char *prefix = pool_alloc(parse->pool, strlen(pattern));
     size_t length = 0;
@@ -411,8 +394,8 @@ static bool describe_path_section(config_parse *parse, const path_section_type *
     model->kind = tilde ? type->kind + 1 : type->kind;  /* each Match kind follows its plain one */
     if (type->regex || tilde) {
         model->path = pool_strdup(parse->pool, argument);
-        model->regex = config_regex(parse, argument, REG_EXTENDED | REG_NOSUB);
-        model->regex_prefix = config_regex_prefix(parse, argument);
+        model->regex = config_compile_regex(parse, argument, 0);
+        model->regex_prefix = config_regex_prefix(parse, argument, 0);
         return model->regex != NULL;
     }
     model->wildcard = strpbrk(argument, "*?[") != NULL;

@@ -38,7 +38,6 @@
 #ifndef WEFT_CONFIG_H
 #define WEFT_CONFIG_H
 
-#include <regex.h>
 #include <stdio.h>
 
 #include "common.h"
@@ -152,17 +151,15 @@ bool config_was_set(const void *base, const config_directive *directive);
  * (a second line that extends a list)?  Works for module structs too. */
 bool config_was_set_here(config_parse *parse, const config_directive *directive);
 
-/* Compiles a POSIX regular expression (regcomp flags) that lives as long as
- * the configuration; NULL after config_error(). */
-regex_t *config_regex(config_parse *parse, const char *pattern, int flags);
 /* Compiles a PCRE2 regular expression (core/regex.h flags) that lives as
  * long as the configuration; NULL after config_error(), which names the
  * position and the reason. */
 struct weft_regex *config_compile_regex(config_parse *parse, const char *pattern, unsigned flags);
 /* The literal text every match of pattern starts with ("^/img/(.*)" ->
  * "/img/"), "" if none is certain: a subject without it cannot match, which
- * a strncmp tells far more cheaply than regexec. */
-char *config_regex_prefix(config_parse *parse, const char *pattern);
+ * a strncmp tells far more cheaply than regex_match.  "" for a caseless
+ * pattern (flags as config_compile_regex's). */
+char *config_regex_prefix(config_parse *parse, const char *pattern, unsigned flags);
 
 /* Generic setters.  Target types: flag -> bool; integer, seconds -> int
  * (non-negative); size -> int64_t (non-negative bytes); milliseconds -> int

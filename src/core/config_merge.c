@@ -3,8 +3,8 @@
  * lookup by name) and the per-request merge of the sections (<Directory>,
  * <Files>, <Location> and their Match forms) into one dir_config.
  *
- * Regular expressions are POSIX EREs run with regexec(3), which is safe to
- * call from several threads on one compiled pattern.
+ * Regular expressions are PCRE2 (core/regex.h): compiled once, matched by
+ * all threads of a child at once without a lock.
  */
 #include "config_internal.h"
 #include "match.h"
@@ -339,7 +339,7 @@ static bool location_matches(const char *location, const char *url_path)
 static bool regex_matches(const config_section *section, const char *subject)
 {
     return (!section->regex_prefix || text_starts_with(subject, section->regex_prefix))
-        && regexec(section->regex, subject, 0, NULL, 0) == 0;
+        && regex_match(section->regex, subject, strlen(subject), NULL, 0);
 }
 
 static bool section_applies(const config_section *section, const char *file_path, const char *url_path)

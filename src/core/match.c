@@ -29,7 +29,7 @@ size_t url_prefix_match(const char *prefix, const char *path)
     return (size_t)(u - path);
 }
 
-char *regex_substitute(pool *p, const char *template, const char *subject, const regmatch_t *match,
+char *regex_substitute(pool *p, const char *template, const char *subject, const regex_group *match,
                        size_t match_count)
 {
     /* Two passes: measure, then copy into an exact allocation. */
@@ -44,9 +44,9 @@ char *regex_substitute(pool *p, const char *template, const char *subject, const
                 piece = ++c;
             } else if (c[0] == '$' && isdigit((unsigned char)c[1])) {
                 size_t group = (size_t)(*++c - '0');
-                bool present = group < match_count && match[group].rm_so >= 0;
-                piece = present ? subject + match[group].rm_so : "";
-                piece_length = present ? (size_t)(match[group].rm_eo - match[group].rm_so) : 0;
+                bool present = group < match_count && match[group].start >= 0;
+                piece = present ? subject + match[group].start : "";
+                piece_length = present ? (size_t)(match[group].end - match[group].start) : 0;
             }
             if (out)
                 memcpy(out + written, piece, piece_length);

@@ -18,12 +18,11 @@
 #ifndef WEFT_CORE_MATCH_H
 #define WEFT_CORE_MATCH_H
 
-#include <regex.h>
-
 #include "common.h"
 #include "pool.h"
+#include "regex.h"
 
-#define MATCH_MAX_GROUPS 10   /* $0..$9 */
+#define MATCH_MAX_GROUPS REGEX_MAX_GROUPS   /* $0..$9 */
 
 /* How many characters of path the URL-path prefix covers (more than
  * strlen(prefix) when path has doubled slashes); 0 if it does not match.
@@ -31,12 +30,12 @@
 size_t url_prefix_match(const char *prefix, const char *path);
 
 /* template with $0..$9 replaced by the groups of subject in match, which
- * has match_count entries; allocated from p. */
-char *regex_substitute(pool *p, const char *template, const char *subject, const regmatch_t *match,
+ * has match_count entries (regex_match's groups); allocated from p. */
+char *regex_substitute(pool *p, const char *template, const char *subject, const regex_group *match,
                        size_t match_count);
 
 /* Does subject start with prefix?  The cheap test of the literal text a
- * regular expression's matches must start with, before regexec. */
+ * regular expression's matches must start with, before regex_match. */
 static inline bool text_starts_with(const char *subject, const char *prefix)
 {
     while (*prefix)

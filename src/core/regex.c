@@ -23,7 +23,8 @@ static void release_compiled_pattern(void *data)
 
 weft_regex *regex_compile(pool *p, const char *pattern, unsigned flags, char *error, size_t error_size)
 {
-    uint32_t options = 0;
+    /* Apache 2.4's RegexDefaultOptions: DOTALL DOLLAR_ENDONLY. */
+    uint32_t options = PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY;
     if (flags & REGEX_CASELESS)
         options |= PCRE2_CASELESS;
     if (flags & REGEX_NO_GROUPS)

@@ -3,6 +3,9 @@
  * \d, lazy quantifiers, (?i), (?:...), look-around), compiled once at
  * configuration time and JIT-compiled when the platform allows it.
  *
+ * Options are Apache 2.4's defaults (RegexDefaultOptions DOTALL
+ * DOLLAR_ENDONLY): "." also matches a newline, "$" only the very end.
+ *
  * Matching takes no lock: each thread keeps its own match data (created at
  * its first match, freed at its exit), so all threads of a child match the
  * same compiled pattern at once.  A compiled regex is read-only after

@@ -14,11 +14,11 @@
 #ifndef WEFT_SERVER_H
 #define WEFT_SERVER_H
 
-#include <regex.h>
 #include <sys/socket.h>
 #include "common.h"
 #include "config.h"
 #include "pool.h"
+#include "regex.h"
 
 /* Options bits (Options directive). */
 enum {
@@ -83,7 +83,7 @@ typedef struct config_section {
     section_kind kind;
     char *path;          /* Directory: absolute, no trailing slash ("/" stays); Location: URL
                           * prefix; Files: a name; the *_MATCH kinds: the regex as written */
-    regex_t *regex;      /* the *_MATCH kinds (POSIX ERE) */
+    weft_regex *regex;   /* the *_MATCH kinds (PCRE2, as Apache) */
     const char *regex_prefix;  /* literal text every match starts with ("" if none) */
     bool wildcard;       /* path has *, ? or [: matched with fnmatch(3) */
     int depth;           /* Directory: number of path components ("/" is 0) */

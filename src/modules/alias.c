@@ -22,7 +22,7 @@ typedef struct {
     char *pattern;      /* Match forms: the regex as written */
     const char *prefix; /* Match forms: literal text every match starts with */
     char *url;          /* prefix forms: the URL-path, slashes merged */
-    regex_t *regex;     /* Match forms */
+    weft_regex *regex;  /* Match forms */
     char *target;       /* file path or URL ($N for Match forms); NULL: redirect without URL */
     int status;         /* redirects: 3xx, 410...; 0 for aliases */
 } alias_rule;
@@ -86,9 +86,9 @@ static const char *request_host(request *r)
 static bool rule_applies(request *r, const alias_rule *rule, bool redirect, char **result)
 {
     if (rule->regex) {
-        regmatch_t match[MATCH_MAX_GROUPS];
+        regex_group match[MATCH_MAX_GROUPS];
         if (!text_starts_with(r->path, rule->prefix) ||
-            regexec(rule->regex, r->path, MATCH_MAX_GROUPS, match, 0) != 0)
+            !regex_match(rule->regex, r->path, strlen(r->path), match, MATCH_MAX_GROUPS))
             return false;
         if (!rule->target) {
             *result = NULL;
@@ -173,8 +173,8 @@ static int set_alias(config_parse *parse, const config_directive *d, void *targe
     alias_rule rule = { .row = d };
     if (match) {
         rule.pattern = pool_strdup(config_pool(parse), argv[0]);
-        rule.prefix = config_regex_prefix(parse, argv[0]);
-        rule.regex = config_regex(parse, argv[0], REG_EXTENDED);
+        rule.prefix = config_regex_prefix(parse, argv[0], 0);
+        rule.regex = config_compile_regex(parse, argv[0], 0);
         if (!rule.regex)
             return WEFT_ERROR;
     } else if (!(rule.url = url_path(parse, d->name, argv[0]))) {
@@ -244,8 +244,8 @@ static int set_redirect(config_parse *parse, const config_directive *d, void *ta
     alias_rule rule = { .row = d, .status = status, .target = url ? pool_strdup(config_pool(parse), url) : NULL };
     if (match) {
         rule.pattern = pool_strdup(config_pool(parse), argv[first]);
-        rule.prefix = config_regex_prefix(parse, argv[first]);
-        rule.regex = config_regex(parse, argv[first], REG_EXTENDED);
+        rule.prefix = config_regex_prefix(parse, argv[first], 0);
+        rule.regex = config_compile_regex(parse, argv[first], 0);
         if (!rule.regex)
             return WEFT_ERROR;
     } else if (!(rule.url = url_path(parse, d->name, argv[first]))) {
@@ -339,26 +339,7 @@ static bool section_redirect_applies(request *r, const section_redirect *rule, c
             return false;
         if (!rule->target)
             return true;
-        /* $0..$9 from the groups, \$ for a literal dollar. */
-        size_t path_length = strlen(r->path), size = 1;
-        for (const char *c = rule->target; *c; c++)
-            size += *c == '$' ? path_length + 1 : 1;
-        char *out = pool_alloc(r->pool, size), *at = out;
-        for (const char *c = rule->target; *c; c++) {
-            if (c[0] == '\\' && (c[1] == '$' || c[1] == '\\')) {
-                *at++ = *++c;
-            } else if (c[0] == '$' && c[1] >= '0' && c[1] <= '9') {
-                const regex_group *group = &groups[c[1] - '0'];
-                if (group->start >= 0) {
-                    memcpy(at, r->path + group->start, (size_t)(group->end - group->start));
-                    at += group->end - group->start;
-                }
-                c++;
-            } else {
-                *at++ = *c;
-            }
-        }
-        *at = '\0';
+        char *out = regex_substitute(r->pool, rule->target, r->path, groups, REGEX_MAX_GROUPS);
         *location = escape_target(r->pool, out);
     } else if (rule->url_path) {
         size_t covered = url_prefix_match(rule->url_path, r->path);
@@ -491,11 +472,11 @@ static const config_directive alias_directives[] = {
     ALIAS_ROW("Alias", 2, 2, set_alias, "URL-path file-path",
               "maps a URL-path (and everything below it) to a file or directory"),
     ALIAS_ROW("AliasMatch", 2, 2, set_alias, "regex file-path",
-              "maps URL-paths matching a POSIX regex to a file path with $1..$9"),
+              "maps URL-paths matching a regex (PCRE) to a file path with $1..$9"),
     ALIAS_ROW("Redirect", 1, 3, set_redirect, "[status] [URL-path] [URL]",
               "redirects a URL-path (and everything below it) to a URL"),
     ALIAS_ROW("RedirectMatch", 1, 3, set_redirect, "[status] regex [URL]",
-              "redirects URL-paths matching a POSIX regex to a URL with $1..$9"),
+              "redirects URL-paths matching a regex (PCRE) to a URL with $1..$9"),
     ALIAS_ROW("RedirectPermanent", 2, 2, set_redirect, "URL-path URL", "Redirect with status 301"),
     ALIAS_ROW("RedirectTemp", 2, 2, set_redirect, "URL-path URL", "Redirect with status 302"),
     SECTION_ROW("Redirect", 1, 3, "[status] [URL-path] [URL]",

@@ -25,9 +25,8 @@
  * every redirect is tried before any alias, then file order: the first
  * match wins (Apache's order).
  *
- * Regular expressions are POSIX EREs (regcomp/regexec), not PCRE: no \d,
- * \w or \s (use [0-9], [[:alnum:]_], [[:space:]]), no lazy quantifiers,
- * no lookaround, no (?i); alternatives are leftmost-longest.  Prefixes
+ * Regular expressions are PCRE2, as Apache's (core/regex.h): \d, lazy
+ * quantifiers, (?i), (?:...) and look-around work as in Apache.  Prefixes
  * and the $0..$9 substitution follow core/match.h (Apache's rules).  A
  * relative file-path is relative to ServerRoot.
  */

@@ -5,7 +5,7 @@
  *   ScriptAlias URL-path path        server, vhost.  Maps the URL-path prefix to
  *                                    a directory (or file) whose files are all
  *                                    scripts; no Options ExecCGI needed.
- *   ScriptAliasMatch regex path      the same with a POSIX extended regex
+ *   ScriptAliasMatch regex path      the same with a regular expression (PCRE)
  *                                    against the URL-path; $0..$9 in path are
  *                                    the matched groups (core/match.h, as
  *                                    AliasMatch).  (Apache uses PCRE:
@@ -35,7 +35,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -51,7 +50,7 @@ typedef struct script_alias {
     struct script_alias *next;
     char *fake;          /* ScriptAlias: the URL-path prefix */
     char *real;          /* the path, or ScriptAliasMatch's substitution */
-    regex_t *pattern;    /* ScriptAliasMatch */
+    weft_regex *pattern; /* ScriptAliasMatch */
 } script_alias;
 
 static const cgi_server_config *cgi_server_settings(const server_config *server)
@@ -60,11 +59,6 @@ static const cgi_server_config *cgi_server_settings(const server_config *server)
 }
 
 /* ---- configuration ------------------------------------------------------ */
-
-static void free_regex(void *pattern)
-{
-    regfree(pattern);
-}
 
 static void append_alias(script_alias **list, script_alias *alias)
 {
@@ -94,15 +88,8 @@ static int set_script_alias_match(config_parse *parse, const config_directive *d
 {
     pool *p = config_pool(parse);
     script_alias *alias = pool_calloc(p, sizeof(*alias));
-    alias->pattern = pool_alloc(p, sizeof(regex_t));
-    int rc = regcomp(alias->pattern, argv[0], REG_EXTENDED);
-    if (rc != 0) {
-        char message[256];
-        regerror(rc, alias->pattern, message, sizeof(message));
-        return config_error(parse, "ScriptAliasMatch: '%s' is not a POSIX extended regular expression: %s",
-                            argv[0], message);
-    }
-    pool_cleanup_add(p, free_regex, alias->pattern);
+    if (!(alias->pattern = config_compile_regex(parse, argv[0], 0)))
+        return WEFT_ERROR;
     alias->fake = pool_strdup(p, argv[0]);
     /* "$1" at the start stays as written; anything else relative is
      * relative to ServerRoot, as for ScriptAlias. */
@@ -240,7 +227,7 @@ static const config_directive cgi_directives[] = {
       .offset = offsetof(cgi_server_config, script_aliases), .size = sizeof(script_alias *), .min_args = 2,
       .max_args = 2, .set = set_script_alias_match, .merge = merge_script_aliases,
       .syntax = "regex file-path|directory-path",
-      .help = "ScriptAlias by a POSIX extended regular expression; $1..$9 in the path" },
+      .help = "ScriptAlias by a regular expression (PCRE); $1..$9 in the path" },
     { .name = "AddHandler", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(add_handlers), .min_args = 2,
       .max_args = ARGS_UNLIMITED, .set = set_add_handler, .merge = merge_add_handlers,
       .syntax = "handler-name extension [extension ...]",
@@ -268,8 +255,8 @@ static int cgi_translate(request *r)
 {
     for (const script_alias *alias = cgi_server_settings(r->server)->script_aliases; alias; alias = alias->next) {
         if (alias->pattern) {
-            regmatch_t groups[MATCH_MAX_GROUPS];
-            if (regexec(alias->pattern, r->path, MATCH_MAX_GROUPS, groups, 0) != 0)
+            regex_group groups[MATCH_MAX_GROUPS];
+            if (!regex_match(alias->pattern, r->path, strlen(r->path), groups, MATCH_MAX_GROUPS))
                 continue;
             r->file_path = regex_substitute(r->pool, alias->real, r->path, groups, MATCH_MAX_GROUPS);
         } else {

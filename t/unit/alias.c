@@ -13,6 +13,7 @@
 #include "../../src/core/buffer.c"
 #include "../../src/core/pool.c"
 #include "../../src/core/match.c"
+#include "../../src/core/regex.c"
 #include "../../src/http/uri.c"
 #include "../../src/modules/alias.c"
 
@@ -21,16 +22,11 @@ bool request_header_slice(const request *r, const char *name, slice *value) { re
 int config_error(config_parse *parse, const char *format, ...) { return WEFT_ERROR; }
 pool *config_pool(config_parse *parse) { return NULL; }
 char *config_resolve_path(config_parse *parse, const char *path) { return (char *)path; }
-regex_t *config_regex(config_parse *parse, const char *pattern, int flags) { return NULL; }
-char *config_regex_prefix(config_parse *parse, const char *pattern) { return ""; }
+weft_regex *config_compile_regex(config_parse *parse, const char *pattern, unsigned flags) { return NULL; }
+char *config_regex_prefix(config_parse *parse, const char *pattern, unsigned flags) { return ""; }
 void config_dump_line(FILE *out, const config_directive *directive, int argc, const char *const *argv) {}
 void *module_server_config(const server_config *server, const module *m) { return NULL; }
 void *module_dir_config(const dir_config *dir, const module *m) { return NULL; }
-struct weft_regex *config_compile_regex(config_parse *parse, const char *pattern, unsigned flags) { return NULL; }
-bool regex_match(const weft_regex *regex, const char *subject, size_t length, regex_group *groups, int capacity)
-{
-    return false;
-}
 char *request_self_url(request *r, const char *path) { return (char *)path; }
 
 static pool *p;

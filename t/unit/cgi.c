@@ -14,6 +14,7 @@
 #include "../../src/core/buffer.c"
 #include "../../src/core/pool.c"
 #include "../../src/core/match.c"
+#include "../../src/core/regex.c"
 #include "../../src/core/blocking.c"
 #include "../../src/http/parser.c"
 #include "../../src/modules/cgi.c"
@@ -41,6 +42,15 @@ void config_warning(config_parse *parse, const char *format, ...)
 pool *config_pool(config_parse *parse)
 {
     return parse->pool;
+}
+
+weft_regex *config_compile_regex(config_parse *parse, const char *pattern, unsigned flags)
+{
+    char reason[200];
+    weft_regex *regex = regex_compile(parse->pool, pattern, flags, reason, sizeof(reason));
+    if (!regex)
+        parse->error_count++;
+    return regex;
 }
 
 char *config_resolve_path(config_parse *parse, const char *path)
@@ -179,11 +189,11 @@ static void test_script_alias_directives(void)
 
 static void test_substitute(void)
 {
-    regex_t pattern;
-    regcomp(&pattern, "^/m/([a-z]+)/?(.*)$", REG_EXTENDED);
-    regmatch_t groups[MATCH_MAX_GROUPS];
+    char error[200];
+    weft_regex *pattern = regex_compile(p, "^/m/([a-z]+)/?(.*)$", 0, error, sizeof(error));
+    regex_group groups[MATCH_MAX_GROUPS];
     const char *subject = "/m/env/a/b";
-    ok(regexec(&pattern, subject, MATCH_MAX_GROUPS, groups, 0) == 0, "the regex matches");
+    ok(pattern && regex_match(pattern, subject, strlen(subject), groups, MATCH_MAX_GROUPS), "the regex matches");
     is_string(regex_substitute(p, "/srv/$1.cgi/$2", subject, groups, MATCH_MAX_GROUPS), "/srv/env.cgi/a/b",
               "$1 and $2");
     is_string(regex_substitute(p, "/x$0", subject, groups, MATCH_MAX_GROUPS), "/x/m/env/a/b",
@@ -193,15 +203,14 @@ static void test_substitute(void)
     is_string(regex_substitute(p, "/a\\b/$1", subject, groups, MATCH_MAX_GROUPS), "/ab/env",
               "a backslash takes any next character literally, as for AliasMatch (ap_pregsub)");
     is_string(regex_substitute(p, "/plain", subject, groups, MATCH_MAX_GROUPS), "/plain", "no reference: as written");
-    regfree(&pattern);
 }
 
 static void test_translate(void)
 {
     test_server server = { 0 };
-    regex_t pattern;
-    regcomp(&pattern, "^/match/([a-z]+)(.*)$", REG_EXTENDED);
-    script_alias second = { .fake = "^/match/", .real = "/scripts/$1.cgi$2", .pattern = &pattern };
+    char error[200];
+    weft_regex *pattern = regex_compile(p, "^/match/([a-z]+)(.*)$", 0, error, sizeof(error));
+    script_alias second = { .fake = "^/match/", .real = "/scripts/$1.cgi$2", .pattern = pattern };
     script_alias first = { .next = &second, .fake = "/cgi-bin/", .real = "/usr/lib/cgi-bin/" };
     server.cgi.script_aliases = &first;
     request r = { .pool = p, .server = &server.server };
@@ -218,7 +227,6 @@ static void test_translate(void)
     r = (request){ .pool = p, .server = &server.server, .path = "/index.html" };
     is_int(cgi_translate(&r), WEFT_DECLINED, "other paths are declined");
     ok(!r.file_path && !r.handler, "... untouched");
-    regfree(&pattern);
 }
 
 static void test_add_handler(void)

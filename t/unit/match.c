@@ -8,6 +8,7 @@
 #include "../../src/core/buffer.c"
 #include "../../src/core/pool.c"
 #include "../../src/core/match.c"
+#include "../../src/core/regex.c"
 
 static pool *p;
 
@@ -34,16 +35,16 @@ static void test_prefix(void)
 
 static void substitutes(const char *pattern, const char *template, const char *subject, const char *expected)
 {
-    regex_t regex;
-    regmatch_t match[MATCH_MAX_GROUPS];
-    if (regcomp(&regex, pattern, REG_EXTENDED) != 0) {
-        ok(0, "regcomp %s", pattern);
+    char error[200];
+    weft_regex *regex = regex_compile(p, pattern, 0, error, sizeof(error));
+    regex_group match[MATCH_MAX_GROUPS];
+    if (!regex) {
+        ok(0, "compile %s: %s", pattern, error);
         return;
     }
-    bool matched = regexec(&regex, subject, MATCH_MAX_GROUPS, match, 0) == 0;
+    bool matched = regex_match(regex, subject, strlen(subject), match, MATCH_MAX_GROUPS);
     const char *got = matched ? regex_substitute(p, template, subject, match, MATCH_MAX_GROUPS) : NULL;
     is_string(got, expected, "%s on %s with %s", pattern, subject, template);
-    regfree(&regex);
 }
 
 static void test_substitute(void)
@@ -61,12 +62,16 @@ static void test_substitute(void)
     substitutes("^/(.*)$", "", "/x", "");
 
     /* Fewer groups than referenced: the missing ones are empty. */
-    regex_t regex;
-    regmatch_t match[2];
-    regcomp(&regex, "^/(a)(b)$", REG_EXTENDED);
-    ok(regexec(&regex, "/ab", 2, match, 0) == 0, "matches with room for two groups");
+    char error[200];
+    weft_regex *regex = regex_compile(p, "^/(a)(b)$", 0, error, sizeof(error));
+    regex_group match[2];
+    ok(regex && regex_match(regex, "/ab", 3, match, 2), "matches with room for two groups");
     is_string(regex_substitute(p, "$1$2$3", "/ab", match, 2), "a", "groups beyond match_count are empty");
-    regfree(&regex);
+
+    /* Perl syntax, as Apache's PCRE: \d, lazy quantifiers, (?i). */
+    substitutes("^/products/(\\d+)$", "/p?id=$1", "/products/42", "/p?id=42");
+    substitutes("^/(.*?)/(.*)$", "$1|$2", "/a/b/c", "a|b/c");
+    substitutes("(?i)^/DOCS/(.*)$", "/d/$1", "/docs/x", "/d/x");
 }
 
 int main(void)

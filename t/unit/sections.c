@@ -179,11 +179,13 @@ static void test_regex_prefix(void)
         { "^/img/(.*)$", "/img/" }, { "^/a\\.b", "/a.b" },  { "^/ab?", "/a" },     { "^/ab*", "/a" },
         { "^/ab+", "/ab" },         { "^/ab{2}", "/a" },       { "^/x[0-9]", "/x" },  { "^/a|^/b", "" },
         { "/img/", "" },            { "^\\d", "" },          { "^$", "" },          { "^.", "" },
-        { "^/a(b|c)", "" },       { "^/a\\??", "/a" },
+        { "^/a(b|c)", "" },       { "^/a\\??", "/a" },     { "^/a\\d", "/a" },    { "^(?i)/a", "" },
+        { "^/a\\Qb\\E", "/a" },
     };
     for (size_t i = 0; i < COUNT_OF(cases); i++)
-        is_string(config_regex_prefix(&parse, cases[i].pattern), cases[i].prefix, "literal prefix of %s",
+        is_string(config_regex_prefix(&parse, cases[i].pattern, 0), cases[i].prefix, "literal prefix of %s",
                   cases[i].pattern);
+    is_string(config_regex_prefix(&parse, "^/admin", REGEX_CASELESS), "", "a caseless pattern has no prefix");
 }
 
 /* A plain <Location> uses the shared URL-path prefix rule (core/match.c). */
