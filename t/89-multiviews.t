@@ -42,6 +42,9 @@ my $w = WeftTest->new(
     Options +MultiViews
     DirectoryIndex index
 </Directory>
+<Directory "@ROOT@/www/maps">
+    AddHandler type-map var
+</Directory>
 <Directory "@ROOT@/www/guarded">
     Options +MultiViews
     <Files "doc.html.de">
@@ -65,6 +68,14 @@ EOF
         'www/idx/index.html.en'   => "index english\n",
         'www/idx/index.html.de'   => "index deutsch\n",
         'www/guarded/doc.html.de' => "deutsch\n",
+        # Apache's type-map example, qs and a two-language variant included.
+        'www/maps/foo.var'        => "URI: foo\n\nURI: foo.en.html\nContent-type: text/html\nContent-language: en\n\n"
+                                   . "URI: foo.fr.de.html\nContent-type: text/html;charset=iso-8859-2\n"
+                                   . "Content-language: fr, de\n\nURI: foo.txt\nContent-type: text/plain; qs=0.5\n",
+        'www/maps/foo.en.html'    => "english\n",
+        'www/maps/foo.fr.de.html' => "franco-deutsch\n",
+        'www/maps/foo.txt'        => "plain\n",
+        'www/maps/empty.var'      => "# nothing\n",
         'www/guarded/doc.html.en' => "english\n",
     },
 );
@@ -137,6 +148,18 @@ is(chose('/guarded/doc', 'Accept-Language' => 'de, en;q=0.5'), '200 doc.html.en'
    'a variant its <Files> refuses is not chosen');
 $r = fetch('/idx/', 'Accept-Language' => 'de');
 is("$r->{status} $r->{body}", "200 index deutsch\n", 'DirectoryIndex index through MultiViews');
+# ---- type maps (AddHandler type-map var, as Debian's mime.conf)
+$r = fetch('/maps/foo.var');
+is("$r->{status} $r->{body}", "200 franco-deutsch\n", 'a type map: LanguagePriority among the text/html variants');
+is($r->{headers}{'content-location'}, 'foo.fr.de.html', '... Content-Location');
+is($r->{headers}{'content-language'}, 'fr,de', '... the served file\'s languages, as Apache joins them');
+is($r->{headers}{vary}, 'negotiate,accept,accept-language', '... Vary');
+is(chose('/maps/foo.var', 'Accept-Language' => 'en'), '200 foo.en.html', 'a type map: Accept-Language');
+is(chose('/maps/foo.var', Accept => 'text/plain'), '200 foo.txt', 'a type map: Accept over qs');
+is(chose('/maps/foo.var', 'Accept-Language' => 'it'), '200 foo.txt',
+   'a variant without language is acceptable when no language is (Apache)');
+is(fetch('/maps/foo.var', Accept => 'image/png')->{status}, 406, 'a type map with nothing acceptable: 406');
+is(fetch('/maps/empty.var')->{status}, 500, 'a type map without variants: 500');
 $w->stop;
 
 # ---- Debian's own files load

@@ -24,6 +24,13 @@
  * (the variant's name), "Vary: negotiate" plus accept, accept-language,
  * accept-encoding for what the variants differ in, and TCN.
  *
+ * Type maps: the handler "type-map" (SetHandler, or Debian's "AddHandler
+ * type-map var") reads Apache's map format (URI, Content-Type with qs,
+ * Content-Language, Content-Encoding records separated by blank lines) and
+ * chooses among its variants the same way, qs multiplying the Accept
+ * quality; the chosen URI is then served by its own handlers.  Inline
+ * Body: records are not supported (left out).
+ *
  * Directives (negotiation_module):
  *   LanguagePriority tag ...                      anywhere
  *   ForceLanguagePriority None|Prefer|Fallback [Prefer|Fallback]   anywhere
@@ -32,6 +39,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -43,6 +51,7 @@
 #include "../http/negotiate.h"
 #include "../http/request.h"
 #include "../http/response.h"
+#include "cgi.h"
 #include "file_open.h"
 #include "mime.h"
 
@@ -62,6 +71,7 @@ typedef struct {
     const char *name;
     mime_info info;
     int64_t size;
+    int source_quality;      /* a type map's qs, thousandths (1000 otherwise) */
     int type_quality;        /* thousandths */
     int language_quality;    /* millionths */
     int priority_index;      /* in LanguagePriority; INT_MAX if not there */
@@ -167,7 +177,7 @@ static void rate_language(const client_preferences *prefs, char *const *priority
 
 static void rate(const client_preferences *prefs, char *const *priority, variant *v)
 {
-    v->type_quality = type_quality(prefs, v->info.type);
+    v->type_quality = type_quality(prefs, v->info.type) * (v->source_quality ? v->source_quality : 1000) / 1000;
     rate_language(prefs, priority, v);
     if (v->info.encoding) {
         v->encoding_accepted = http_accepts_encoding(prefs->accept_encoding, v->info.encoding);
@@ -326,6 +336,8 @@ static bool handler_is_default(const request *r)
     return !handler || strcasecmp(handler, "default-handler") == 0;
 }
 
+static int serve_choice(request *r, variant *variants, int count, const char *url_directory, bool run_handlers);
+
 /* Apache's handle_multi, as a fixups hook (before dir's FallbackResource). */
 static int negotiation_fixups(request *r)
 {
@@ -346,6 +358,156 @@ static int negotiation_fixups(request *r)
     if (count == 0)
         return WEFT_DECLINED;
 
+    char *url_directory = pool_strndup(r->pool, r->path, (size_t)(url_slash - r->path) + 1);
+    return serve_choice(r, variants, count, url_directory, false);
+}
+
+/* ---- type maps ------------------------------------------------------------ */
+
+#define TYPE_MAP_MAX_BYTES (64 * 1024)
+#define TYPE_MAP_HANDLER "type-map"
+
+/* Is r for the type-map handler: SetHandler type-map, or an AddHandler
+ * type-map for the file's extension (Debian: "AddHandler type-map var")? */
+static bool is_type_map(const request *r)
+{
+    const char *handler = r->handler ? r->handler : r->dir->handler;
+    if (handler)
+        return strcasecmp(handler, TYPE_MAP_HANDLER) == 0;
+    size_t length;
+    const char *extension = r->file_path ? mime_path_extension(r->file_path, &length) : NULL;
+    if (!extension)
+        return false;
+    for (const mime_addition *a = cgi_dir_settings(r->dir)->add_handlers; a; a = a->next)
+        if (strlen(a->extension) == length && strncasecmp(a->extension, extension, length) == 0)
+            return strcasecmp(a->type, TYPE_MAP_HANDLER) == 0;
+    return false;
+}
+
+static char *trimmed(pool *p, const char *start, const char *end)
+{
+    while (start < end && (*start == ' ' || *start == '\t'))
+        start++;
+    while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+        end--;
+    return pool_strndup(p, start, (size_t)(end - start));
+}
+
+/* "text/html; qs=0.5; charset=x": the type without qs, and qs in thousandths. */
+static const char *map_type(request *r, const char *value, int *quality)
+{
+    *quality = 1000;
+    const char *semicolon = strchr(value, ';');
+    if (!semicolon)
+        return value;
+    char *type = trimmed(r->pool, value, semicolon);
+    const char *qs = strcasestr(semicolon, "qs=");
+    if (qs) {
+        double factor = strtod(qs + 3, NULL);
+        *quality = factor < 0 ? 0 : factor > 1 ? 1000 : (int)(factor * 1000 + 0.5);
+    }
+    return type;
+}
+
+/* Apache's type-map format: records of "Header: value" lines separated by
+ * blank lines (a line starting with white space continues the previous
+ * one); URI names the variant, relative to the map's directory.  Records
+ * without URI, with an inline Body:, or naming something outside the
+ * directory are left out. */
+static int parse_type_map(request *r, char *text, variant *variants)
+{
+    int count = 0;
+    variant current;
+    memset(&current, 0, sizeof(current));
+    bool in_record = false, usable = true;
+    char *line = text;
+    for (;;) {
+        char *end = strchr(line, '\n');
+        bool last = end == NULL;
+        if (!end)
+            end = line + strlen(line);
+        /* Join continuation lines. */
+        while (!last && (end[1] == ' ' || end[1] == '\t')) {
+            *end = ' ';
+            char *next = strchr(end + 1, '\n');
+            if (!next) {
+                end = end + 1 + strlen(end + 1);
+                last = true;
+                break;
+            }
+            end = next;
+        }
+        char *stripped = trimmed(r->pool, line, end);
+        if (*stripped && stripped[0] != '#') {
+            char *colon = strchr(stripped, ':');
+            if (colon) {
+                char *name = trimmed(r->pool, stripped, colon);
+                char *value = trimmed(r->pool, colon + 1, stripped + strlen(stripped));
+                in_record = true;
+                if (strcasecmp(name, "URI") == 0)
+                    current.name = value;
+                else if (strcasecmp(name, "Content-Type") == 0)
+                    current.info.type = map_type(r, value, &current.source_quality);
+                else if (strcasecmp(name, "Content-Encoding") == 0)
+                    current.info.encoding = strncasecmp(value, "x-", 2) == 0 ? value + 2 : value;
+                else if (strcasecmp(name, "Content-Language") == 0) {
+                    char *state = NULL;
+                    for (char *tag = strtok_r(value, ", \t", &state);
+                         tag && current.info.language_count < MIME_MAX_LANGUAGES; tag = strtok_r(NULL, ", \t", &state))
+                        current.info.languages[current.info.language_count++] = tag;
+                } else if (strcasecmp(name, "Body") == 0)
+                    usable = false;
+            }
+        }
+        if (!*stripped || last) {
+            if (in_record && usable && current.name && current.info.type && count < MAX_VARIANTS &&
+                current.name[0] != '/' && !strstr(current.name, "..")) {
+                if (!current.source_quality)
+                    current.source_quality = 1000;
+                variants[count++] = current;
+            }
+            memset(&current, 0, sizeof(current));
+            in_record = false;
+            usable = true;
+        }
+        if (last)
+            break;
+        line = end + 1;
+    }
+    return count;
+}
+
+static char *read_type_map(request *r)
+{
+    int fd = open(r->file_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct stat info;
+    char *text = NULL;
+    if (fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_size < TYPE_MAP_MAX_BYTES) {
+        text = pool_alloc(r->pool, (size_t)info.st_size + 1);
+        ssize_t got = read(fd, text, (size_t)info.st_size);
+        text[got > 0 ? got : 0] = '\0';
+    }
+    close(fd);
+    return text;
+}
+
+/* The variants' sizes for step 5, from the files themselves; a variant
+ * whose file is missing stays (its own lookup decides). */
+static void size_variants(request *r, const char *directory, variant *variants, int count)
+{
+    for (int i = 0; i < count; i++) {
+        struct stat info;
+        char *path = pool_printf(r->pool, "%s%s", directory, variants[i].name);
+        variants[i].size = stat(path, &info) == 0 ? (int64_t)info.st_size : INT64_MAX;
+    }
+}
+
+/* Serves the chosen variant of a set: request_lookup, then with run_handlers
+ * its handlers (a content handler's own answer), else the caller's. */
+static int serve_choice(request *r, variant *variants, int count, const char *url_directory, bool run_handlers)
+{
     const negotiation_dir_config *settings = module_dir_config(r->dir, &negotiation_module);
     int force = settings->force_language_priority;
     bool prefer = force == 0 || (force & FORCE_PREFER);
@@ -355,8 +517,6 @@ static int negotiation_fixups(request *r)
     for (int i = 0; i < count; i++)
         rate(&prefs, settings->language_priority, &variants[i]);
     const char *vary = vary_value(variants, count);
-    char *url_directory = pool_strndup(r->pool, r->path, (size_t)(url_slash - r->path) + 1);
-
     for (int attempt = 0; attempt < count; attempt++) {
         int chosen = choose(variants, count, prefer, fallback);
         if (chosen < 0)
@@ -364,18 +524,44 @@ static int negotiation_fixups(request *r)
         request_mapping previous;
         int rc = request_lookup(r, pool_printf(r->pool, "%s%s", url_directory, variants[chosen].name), &previous);
         if (rc == WEFT_DONE)
-            return WEFT_DONE;
+            return run_handlers ? WEFT_OK : WEFT_DONE;
         if (rc == WEFT_OK) {
             response_add_header(r, "Content-Location", variants[chosen].name);
             response_add_header_constant(r, "Vary", vary);
             response_add_header_constant(r, "TCN", "choice");
-            return WEFT_OK;
+            return run_handlers ? request_run_handlers(r) : WEFT_OK;
         }
         variants[chosen].dropped = true;
     }
     response_add_header_constant(r, "Vary", vary);
     response_add_header_constant(r, "TCN", "list");
     return 406;
+}
+
+/* Apache's handle_map_file. */
+static int negotiation_handler(request *r)
+{
+    if (!r->file_path || !is_type_map(r))
+        return WEFT_DECLINED;
+    if (r->lookup_depth + r->internal_redirects >= REQUEST_MAX_INTERNAL_REDIRECTS)
+        return 500;  /* a map naming itself, or maps naming each other */
+    char *text = read_type_map(r);
+    if (!text) {
+        struct stat info;
+        return stat(r->file_path, &info) != 0 ? 404 : 500;
+    }
+    const char *file_slash = strrchr(r->file_path, '/');
+    const char *url_slash = strrchr(r->path, '/');
+    if (!file_slash || !url_slash)
+        return 500;
+    variant *variants = pool_alloc(r->pool, sizeof(variant) * MAX_VARIANTS);
+    int count = parse_type_map(r, text, variants);
+    if (count == 0) {
+        log_message(LOG_LEVEL_ERROR, "type map %s names no variant weft can serve", r->file_path);
+        return 500;
+    }
+    size_variants(r, pool_strndup(r->pool, r->file_path, (size_t)(file_slash - r->file_path) + 1), variants, count);
+    return serve_choice(r, variants, count, pool_strndup(r->pool, r->path, (size_t)(url_slash - r->path) + 1), true);
 }
 
 /* ---- configuration ------------------------------------------------------ */
@@ -436,4 +622,5 @@ const module negotiation_module = {
     .directives = negotiation_directives,
     .dir_config_size = sizeof(negotiation_dir_config),
     .fixups = negotiation_fixups,
+    .handler = negotiation_handler,
 };

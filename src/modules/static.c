@@ -341,7 +341,7 @@ static int serve_file(request *r, int fd, const file_cache_entry *cached, const 
         type = classified.type;
         content_encoding = classified.encoding;
         for (int i = 0; i < classified.language_count; i++)
-            content_language = content_language ? pool_printf(r->pool, "%s, %s", content_language, classified.languages[i])
+            content_language = content_language ? pool_printf(r->pool, "%s,%s", content_language, classified.languages[i])
                                                  : classified.languages[i];
     } else {
         type = mime_type_for_path(r->server, dir, origin->name);
