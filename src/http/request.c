@@ -546,8 +546,15 @@ int request_lookup(request *r, const char *url_path, request_mapping *previous)
                     REQUEST_MAX_INTERNAL_REDIRECTS, r->request_line, url_path);
         return 500;
     }
+    /* Names from the configuration or the file system ("../x" in a type
+     * map) are normalised as a client's path would be: no dot segments. */
+    char *normalized;
+    int status = 404;
+    const char *escaped = url_path[0] == '/' ? uri_escape_path(r->pool, url_path) : NULL;
+    if (!escaped || uri_normalize_path(r->pool, escaped, strlen(escaped), &normalized, &status) != WEFT_OK)
+        return 404;
     r->lookup_depth++;
-    r->path = pool_strdup(r->pool, url_path);
+    r->path = normalized;
     r->file_path = NULL;
     r->handler = NULL;
     r->content_type = NULL;

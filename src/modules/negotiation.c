@@ -51,6 +51,7 @@
 #include "../http/negotiate.h"
 #include "../http/request.h"
 #include "../http/response.h"
+#include "../http/uri.h"
 #include "cgi.h"
 #include "file_open.h"
 #include "mime.h"
@@ -526,7 +527,7 @@ static int serve_choice(request *r, variant *variants, int count, const char *ur
         if (rc == WEFT_DONE)
             return run_handlers ? WEFT_OK : WEFT_DONE;
         if (rc == WEFT_OK) {
-            response_add_header(r, "Content-Location", variants[chosen].name);
+            response_add_header(r, "Content-Location", uri_escape_path(r->pool, variants[chosen].name));
             response_add_header_constant(r, "Vary", vary);
             response_add_header_constant(r, "TCN", "choice");
             return run_handlers ? request_run_handlers(r) : WEFT_OK;
