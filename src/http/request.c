@@ -473,8 +473,11 @@ static bool client_host(request *r, slice *host, int *port)
     const char *colon = close ? memchr(close, ':', field.length - (size_t)(close - field.data)) : NULL;
     if (colon) {
         length = (size_t)(colon - field.data);
-        for (const char *c = colon + 1; c < field.data + field.length; c++)
+        /* Digits only (host_is_valid); a port past 65535 is none. */
+        for (const char *c = colon + 1; c < field.data + field.length && *port <= 65535; c++)
             *port = *port * 10 + (*c - '0');
+        if (*port > 65535)
+            *port = 0;
     }
     *host = (slice){ field.data, length };
     return length > 0;
