@@ -42,6 +42,9 @@ my $w = WeftTest->new(
     Options +MultiViews
     DirectoryIndex index
 </Directory>
+<Directory "@ROOT@/www/deflang">
+    DefaultLanguage de
+</Directory>
 <Directory "@ROOT@/www/maps">
     AddHandler type-map var
 </Directory>
@@ -76,6 +79,8 @@ EOF
         'www/maps/foo.fr.de.html' => "franco-deutsch\n",
         'www/maps/foo.txt'        => "plain\n",
         'www/maps/empty.var'      => "# nothing\n",
+        'www/deflang/page.html'   => "seite\n",
+        'www/deflang/page.en.html' => "page\n",
         'www/guarded/doc.html.en' => "english\n",
     },
 );
@@ -139,6 +144,8 @@ is("$r->{status} $r->{body}", "200 h\n", 'an existing file is served as it is');
 ok(!defined $r->{headers}{tcn}, '... without negotiation headers');
 $r = fetch('/mv/doc.html.de');
 is($r->{headers}{'content-language'}, 'de', 'a file with a language extension has Content-Language');
+is(fetch('/deflang/page.html')->{headers}{'content-language'}, 'de', 'DefaultLanguage for a file without a language extension');
+is(fetch('/deflang/page.en.html')->{headers}{'content-language'}, 'en', '... not for one with');
 is(fetch('/plain/doc')->{status}, 404, 'without Options MultiViews: 404');
 is(fetch('/mv/nothing')->{status}, 404, 'no variant: 404');
 is(chose('/mv/doc.html', 'Accept-Language' => 'en'), '200 doc.html.en', 'a name with a dot has variants too');

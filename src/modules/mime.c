@@ -214,7 +214,7 @@ static const char *addition_lookup(const mime_addition *list, const char *extens
 bool mime_has_variants(const dir_config *dir)
 {
     const mime_dir_config *settings = dir ? mime_dir_settings(dir) : NULL;
-    return settings && (settings->add_languages || settings->add_encodings);
+    return settings && (settings->add_languages || settings->add_encodings || settings->default_language);
 }
 
 static const char *type_for_extension(const server_config *server, const dir_config *dir, const char *extension,
@@ -271,6 +271,8 @@ void mime_classify(const server_config *server, const dir_config *dir, const cha
     }
     if (settings && settings->force_type)
         out->type = settings->force_type;
+    if (settings && settings->default_language && out->language_count == 0)
+        out->languages[out->language_count++] = settings->default_language;
 }
 
 const char *mime_type_for_path(const server_config *server, const dir_config *dir,
@@ -501,6 +503,9 @@ static const config_directive mime_directives[] = {
       .max_args = ARGS_UNLIMITED, .set = set_add_value, .offset = offsetof(mime_dir_config, add_languages),
       .size = sizeof(mime_addition *), .merge = merge_add_types, .syntax = "language-tag extension [extension ...]",
       .help = "the Content-Language of files with these extensions (and their language for MultiViews)" },
+    { .name = "DefaultLanguage", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_DIRECTORY, .min_args = 1, .max_args = 1,
+      .set = config_set_string, .offset = offsetof(mime_dir_config, default_language), .size = sizeof(char *),
+      .syntax = "language-tag", .help = "the Content-Language of files without a language extension" },
     { .name = "AddEncoding", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_DIRECTORY, .min_args = 2,
       .max_args = ARGS_UNLIMITED, .set = set_add_value, .offset = offsetof(mime_dir_config, add_encodings),
       .size = sizeof(mime_addition *), .merge = merge_add_types, .syntax = "content-coding extension [extension ...]",

@@ -11,6 +11,8 @@
  *   AddLanguage lang ext..., AddEncoding coding ext...   anywhere: the
  *                        Content-Language and Content-Encoding an extension
  *                        gives (mime_classify).
+ *   DefaultLanguage lang anywhere: the language of files that have no
+ *                        language extension.
  *   AddType type ext...  anywhere.  Extensions with or without the leading
  *                        dot, case-insensitive.  A section's AddType wins
  *                        over the enclosing ones, and a later AddType over an
@@ -45,6 +47,7 @@ typedef struct {
     char *force_type;                /* ForceType; NULL = none (or None) */
     mime_addition *add_languages;    /* AddLanguage: extension -> language tag */
     mime_addition *add_encodings;    /* AddEncoding: extension -> content coding */
+    char *default_language;          /* DefaultLanguage: for files without a language extension */
 } mime_dir_config;
 
 /* What a file's name says about it, Apache's way: every extension counts
