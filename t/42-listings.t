@@ -2,7 +2,8 @@
 # Directory listings (Options Indexes): off by default (403), hostile file
 # names escaped in the text and percent-encoded in the links (and the links
 # lead back to the files), sorting, the parent link, directories with '/',
-# sizes and dates, IndexIgnore, symbolic links, FIFOs, HEAD.
+# IndexIgnore, symbolic links, FIFOs, HEAD.  Without FancyIndexing the
+# listing is Apache's plain <ul>; FancyIndexing is t/84's.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -86,7 +87,7 @@ sub href_of { my ($name, $dir) = @_; my $h = html(percent($name)); $h = "./$h" i
 sub rows {
     my ($body) = @_;
     my @rows;
-    while ($body =~ m{<tr><td><a href="([^"]*)">(.*?)</a></td>}g) {
+    while ($body =~ m{<li><a href="([^"]*)"> (.*?)</a></li>}g) {
         push @rows, [$1, $2];
     }
     return @rows;
@@ -122,8 +123,8 @@ is_deeply([map { $_->[0] } @rows], [map { href_of($_, $dir{$_}) } @expected],
           'links percent-encoded and escaped, "./" before a name with a colon');
 unlike($body, qr{link\.txt}, 'without FollowSymLinks a symbolic link is left out');
 unlike($body, qr{a-fifo}, 'a FIFO is never listed');
-like($body, qr{<td>2023-11-14 22:13</td><td align="right">7</td>}, 'date (UTC) and size in bytes');
-like($body, qr{>size/</a></td><td>[^<]*</td><td align="right">-</td>}, 'a directory has no size');
+like($body, qr{<ul><li><a href="/"> Parent Directory</a></li>\n}, 'without FancyIndexing: Apache\'s plain list');
+like($body, qr{<li><a href="size/"> size/</a></li>\n}, '... names only (dates and sizes need FancyIndexing, t/84)');
 
 # Every link leads back to its file.
 my %content_of = map { (html($_) => $hostile{$_}) } keys %hostile;
@@ -153,7 +154,6 @@ is_deeply([map { $_->[1] } grep { $_->[1] ne 'Parent Directory' } rows($r->{body
 $r = $w->get('/list/size/?C=N;O=D');
 is_deeply([map { $_->[1] } grep { $_->[1] ne 'Parent Directory' } rows($r->{body})],
           ['small.txt', 'medium.txt', 'large.txt'], '?C=N;O=D: by name, descending');
-like($r->{body}, qr{<a href="\?C=N;O=A">Name</a>}, 'the active column links to the other order');
 $r = $w->get('/list/size/?C=X;O=Q');
 is($r->{status}, 200, 'an unknown sort query is ignored');
 

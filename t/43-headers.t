@@ -229,7 +229,7 @@ $w->stop;
 
 # ---------------------------------------------------------------- configuration
 for my $bad ('Header set', 'Header frob X-A b', 'Header set X-A', 'Header set X-A b c', 'Header set "X A" b',
-             'Header set X-A "%{HOME}e"', 'Header set X-A b env=FOO', 'Header edit X-A a b',
+             'Header set X-A "%{HOME}x"', 'Header set X-A b env=!', 'Header edit X-A a b',
              'Header always', 'AddCharset UTF-8', 'AddCharset "UTF 8" .x', 'AddCharset UTF-8 .tar.gz',
              'ExpiresActive maybe', 'ExpiresByType text/html "later plus 1 day"',
              'ExpiresByType text/html "access plus 1 fortnight"', 'ExpiresByType html A60',

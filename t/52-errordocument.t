@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# ErrorDocument for 404 and 500 (500 from a SetHandler nobody serves) in
+# ErrorDocument for 404 and 500 (500 from a CGI script's malformed header) in
 # all three forms: a local document served by a sub-request with the error
 # status kept, an external URL answered with a 302, and text; "default";
 # one level only (a missing document falls back to the built-in page);
@@ -33,7 +33,8 @@ ErrorDocument 410 http://example.com/gone-page
     ErrorDocument 404 /errors/missing.html
 </Location>
 <LocationMatch "/broken$">
-    SetHandler no-such-handler
+    SetHandler cgi-script
+    Options +ExecCGI
 </LocationMatch>
 <Directory "@ROOT@/www/denied">
     Require all denied
@@ -45,6 +46,8 @@ EOF
         'www/errors/404.html'  => "custom 404 page\n",
         'www/errors/500.html'  => "custom 500 page\n",
         'www/denied/x.html'    => "never\n",
+        (map { ($_ => { content => "#!/bin/sh\necho 'not a header line'\n", mode => 0755 }) }
+             qw(www/broken www/textual/broken www/remote/broken)),
     },
 );
 $w->start;
@@ -72,7 +75,7 @@ ok(!defined $r->{headers}{etag} && !defined $r->{headers}{'last-modified'},
    '... and no validators of the document (an error is not cacheable as the page)');
 $r = answers('/nope.html', 404, '', 'HEAD of a missing page', method => 'HEAD');
 is($r->{headers}{'content-length'}, length("custom 404 page\n"), '... announces the document\'s length');
-answers('/broken', 500, "custom 500 page\n", '500 (SetHandler no-such-handler), local document');
+answers('/broken', 500, "custom 500 page\n", '500 (a CGI script\'s malformed header), local document');
 answers('/nope.html', 404, undef, 'a conditional request for a missing page is still 404',
         headers => "If-None-Match: *\r\nIf-Modified-Since: Sun, 06 Nov 2094 08:49:37 GMT\r\n");
 answers('/nope.html', 404, undef, 'a Range request for a missing page is still 404',

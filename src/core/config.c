@@ -41,6 +41,7 @@ typedef enum {
     OPEN_VHOST,      /* <VirtualHost> */
     OPEN_MODULE,     /* a section a module defines (a "<Name" row), e.g. <RequireAll> */
     OPEN_CONDITION,  /* <IfDefine>, <IfModule> */
+    OPEN_LIMIT,      /* <Limit>, <LimitExcept>: only narrows the methods access control applies to */
     OPEN_BROKEN,     /* its opening line was wrong: contents skipped */
 } open_kind;
 
@@ -50,11 +51,14 @@ typedef struct {
     int line;
     const config_section *section;        /* OPEN_PATH: copy of the section, for nested <Files> */
     const config_directive *module_row;   /* OPEN_MODULE: the "<Name" row */
+    const char *missing_module;  /* <IfModule X> skipped because X is not built in */
+    int skipped_directives;      /* directive lines inside it */
     unsigned saved_context;
     server_config *saved_server;
     dir_config *saved_dir;
     const config_directive *saved_module_row;
     bool saved_skipping;
+    unsigned saved_limit;
 } open_section;
 
 struct config_parse {
@@ -73,11 +77,19 @@ struct config_parse {
     dir_config *dir;   /* where SCOPE_DIRECTORY rows write */
     const config_directive *module_row;  /* inside a module's section: only its rows are allowed */
     bool skipping;     /* inside a false <IfDefine>/<IfModule> or a broken section */
+    unsigned limit;    /* inside <Limit>/<LimitExcept>: CONFIG_METHOD_* bits; else CONFIG_METHODS_ALL */
 
     open_section open[SECTION_DEPTH_MAX];
     int open_count;
     int open_base;     /* sections never span files: the current file's first slot */
     int include_depth;
+
+    /* Define, UnDefine and -D: names, each with a value or NULL. */
+    char **variable_names;
+    char **variable_values;
+    int variable_count;
+    int variable_capacity;
+    int counting;      /* the open <IfModule> whose skipped directives are counted, or -1 */
 };
 
 /* ---- messages ---------------------------------------------------------- */
@@ -152,12 +164,84 @@ char *config_resolve_path(config_parse *parse, const char *path)
     return pool_printf(parse->pool, "%s%s%s", root, strcmp(root, "/") == 0 ? "" : "/", path);
 }
 
+/* ---- Define, UnDefine and ${VAR} ---------------------------------------- */
+
+static int find_variable(const config_parse *parse, const char *name)
+{
+    for (int i = 0; i < parse->variable_count; i++)
+        if (strcmp(parse->variable_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
 bool config_is_defined(const config_parse *parse, const char *name)
 {
-    for (int i = 0; i < parse->options->define_count; i++)
-        if (strcmp(parse->options->defines[i], name) == 0)
-            return true;
-    return false;
+    return find_variable(parse, name) >= 0;
+}
+
+/* As Apache: defining a name again keeps its value unless a new one is
+ * given; an empty value is no value. */
+static void define_variable(config_parse *parse, const char *name, const char *value)
+{
+    int index = find_variable(parse, name);
+    if (index < 0) {
+        if (parse->variable_count == parse->variable_capacity) {
+            int capacity = parse->variable_capacity ? parse->variable_capacity * 2 : 16;
+            char **names = pool_alloc(parse->scratch, sizeof(char *) * (size_t)capacity);
+            char **values = pool_alloc(parse->scratch, sizeof(char *) * (size_t)capacity);
+            if (parse->variable_count) {
+                memcpy(names, parse->variable_names, sizeof(char *) * (size_t)parse->variable_count);
+                memcpy(values, parse->variable_values, sizeof(char *) * (size_t)parse->variable_count);
+            }
+            parse->variable_names = names;
+            parse->variable_values = values;
+            parse->variable_capacity = capacity;
+        }
+        index = parse->variable_count++;
+        parse->variable_names[index] = pool_strdup(parse->scratch, name);
+        parse->variable_values[index] = NULL;
+    }
+    if (value && value[0])
+        parse->variable_values[index] = pool_strdup(parse->scratch, value);
+}
+
+static void undefine_variable(config_parse *parse, const char *name)
+{
+    int index = find_variable(parse, name);
+    if (index < 0)
+        return;
+    parse->variable_count--;
+    parse->variable_names[index] = parse->variable_names[parse->variable_count];
+    parse->variable_values[index] = parse->variable_values[parse->variable_count];
+}
+
+/* Define and UnDefine take effect as the line is read, wherever it is (a
+ * Define inside <VirtualHost> or <Directory> is global, as in Apache), so
+ * the following lines and <IfDefine> see them. */
+int config_set_define(config_parse *parse, const config_directive *directive, void *target, int argc, char **argv)
+{
+    if (strchr(argv[0], ':'))
+        return config_error(parse, "Variable name must not contain ':'");
+    if (strcasecmp(directive->name, "UnDefine") == 0)
+        undefine_variable(parse, argv[0]);
+    else
+        define_variable(parse, argv[0], argc > 1 ? argv[1] : NULL);
+    return WEFT_OK;
+}
+
+/* A Define's value first, then the process environment (Debian's envvars). */
+static const char *variable_value(void *context, const char *name)
+{
+    config_parse *parse = context;
+    int index = find_variable(parse, name);
+    if (index >= 0 && parse->variable_values[index])
+        return parse->variable_values[index];
+    return getenv(name);
+}
+
+static void report_undefined_variable(void *context, const char *name)
+{
+    config_warning(context, "Config variable ${%s} is not defined", name);
 }
 
 struct weft_regex *config_compile_regex(config_parse *parse, const char *pattern, unsigned flags)
@@ -234,6 +318,37 @@ bool config_was_set_here(config_parse *parse, const config_directive *d)
     return config_was_set(row_base(parse, d), d);
 }
 
+/* Core directives a <VirtualHost> accepts, as Apache's, but whose value
+ * weft takes from the main server, because it applies before the request
+ * names its host (http/connection.c, mpm/child.c: the connection's server
+ * is the main one).  Accepted, so that Apache's files load, with a warning. */
+static const struct {
+    const char *name;
+    const char *why;
+} vhost_ignored[] = {
+    { "KeepAlive", "is ignored: weft applies it per listening address, from the main server" },
+    { "KeepAliveTimeout", "is ignored: weft applies it per listening address, from the main server" },
+    { "MaxKeepAliveRequests", "is ignored: weft applies it per listening address, from the main server" },
+    { "LimitRequestLine", "is ignored: the request head is read before its host is known, "
+                          "with the main server's limits" },
+    { "LimitRequestFieldSize", "is ignored: the request head is read before its host is known, "
+                               "with the main server's limits" },
+    { "LimitRequestFields", "is ignored: the request head is read before its host is known, "
+                            "with the main server's limits" },
+    { "Timeout", "applies only to request bodies, streamed responses and CGI scripts: reading request "
+                 "heads and waiting to send use the main server's Timeout" },
+    { "RequestReadTimeout", "applies only to its body= stage: the header= stage is the main server's" },
+};
+
+static void warn_vhost_ignored(config_parse *parse, const config_directive *d)
+{
+    if (parse->context != CONTEXT_VHOST)
+        return;
+    for (size_t i = 0; i < COUNT_OF(vhost_ignored); i++)
+        if (strcmp(d->name, vhost_ignored[i].name) == 0)
+            config_warning(parse, "%s in <VirtualHost> %s", d->name, vhost_ignored[i].why);
+}
+
 /* Checks context and argument count, calls the setter, marks the row set.
  * name is how messages call the directive. */
 static bool apply_row(config_parse *parse, const config_directive *d, const char *name, int count, char **args)
@@ -255,17 +370,32 @@ static bool apply_row(config_parse *parse, const config_directive *d, const char
     void *base = row_base(parse, d);
     if (call_setter(parse, d, base, count, args) != WEFT_OK)
         return false;
+    warn_vhost_ignored(parse, d);
     int index = config_directive_index(d);
     config_set_bits(base, d->scope)[index / 8] |= (unsigned char)(1u << (index % 8));
     return true;
+}
+
+/* Names the Apache module when the directive is a well-known one of a
+ * module weft lacks: there is no module to load. */
+static void report_unknown(config_parse *parse, const char *name, const char *what, const char *lookup)
+{
+    const char *owner = module_of_directive(lookup);
+    const char *kind = lookup[0] == '<' ? "section" : "directive";
+    if (owner && module_is_present(owner))
+        config_error(parse, "%s is a %s of %s that weft does not implement", name, kind, owner);
+    else if (owner)
+        config_error(parse, "%s is a %s of %s, which is not built into weft", name, kind, owner);
+    else
+        config_error(parse, "Invalid %s '%s': weft has no such %s (misspelled?)", what, name,
+                     what[0] == 's' ? "section" : "directive");
 }
 
 static void run_directive(config_parse *parse, int argc, char **argv)
 {
     const config_directive *d = config_find_directive_for(argv[0], parse->context);
     if (!d) {
-        config_error(parse, "Invalid command '%s', perhaps misspelled or defined by a module "
-                            "not included in the server configuration", argv[0]);
+        report_unknown(parse, argv[0], "command", argv[0]);
         return;
     }
     apply_row(parse, d, d->name, argc - 1, argv + 1);
@@ -289,13 +419,35 @@ static open_section *push_section(config_parse *parse, open_kind kind, const cha
         .saved_dir = parse->dir,
         .saved_module_row = parse->module_row,
         .saved_skipping = parse->skipping,
+        .saved_limit = parse->limit,
     };
     parse->skipping = parse->skipping || skip_contents;
     return s;
 }
 
+/* Once per skipped block: whole blocks vanishing silently hid listings,
+ * deny rules and TLS hosts. */
+static void report_skipped_module(config_parse *parse, const open_section *s)
+{
+    if (s->skipped_directives == 0)
+        return;
+    char name[128];
+    module_apache_name(s->missing_module, name, sizeof(name));
+    int saved_line = parse->line;
+    int last = parse->line;
+    parse->line = s->line;
+    config_warning(parse, "%s is not built into weft; %d directive%s in %s:%d-%d %s skipped", name,
+                   s->skipped_directives, s->skipped_directives == 1 ? "" : "s", parse->file, s->line, last,
+                   s->skipped_directives == 1 ? "is" : "are");
+    parse->line = saved_line;
+}
+
 static void pop_section(config_parse *parse)
 {
+    if (parse->counting == parse->open_count - 1) {
+        report_skipped_module(parse, &parse->open[parse->counting]);
+        parse->counting = -1;
+    }
     open_section *s = &parse->open[--parse->open_count];
     if (s->kind == OPEN_MODULE) {
         /* The module keeps its own nesting (e.g. the Require tree): it
@@ -310,12 +462,13 @@ static void pop_section(config_parse *parse)
     parse->dir = s->saved_dir;
     parse->module_row = s->saved_module_row;
     parse->skipping = s->saved_skipping;
+    parse->limit = s->saved_limit;
 }
 
 static const char *enclosing_section_name(const config_parse *parse)
 {
     for (int i = parse->open_count - 1; i >= 0; i--)
-        if (parse->open[i].kind != OPEN_CONDITION)
+        if (parse->open[i].kind != OPEN_CONDITION && parse->open[i].kind != OPEN_LIMIT)
             return parse->open[i].name;
     return "?";
 }
@@ -326,7 +479,7 @@ static const config_section *enclosing_directory(const config_parse *parse)
 {
     for (int i = parse->open_count - 1; i >= 0; i--) {
         const open_section *s = &parse->open[i];
-        if (s->kind == OPEN_CONDITION)
+        if (s->kind == OPEN_CONDITION || s->kind == OPEN_LIMIT)
             continue;
         bool directory = s->kind == OPEN_PATH && s->section
             && (s->section->kind == SECTION_DIRECTORY || s->section->kind == SECTION_DIRECTORY_MATCH);
@@ -468,9 +621,61 @@ static void open_condition(config_parse *parse, const char *name, int argc, char
     }
     bool negated = argv[0][0] == '!';
     const char *subject = argv[0] + negated;
-    bool holds = strcmp(name, "IfDefine") == 0 ? config_is_defined(parse, subject)
-                                               : module_is_present(subject);
-    push_section(parse, OPEN_CONDITION, name, holds == negated);
+    bool if_module = strcmp(name, "IfModule") == 0;
+    bool holds = if_module ? module_is_present(subject) : config_is_defined(parse, subject);
+    open_section *open = push_section(parse, OPEN_CONDITION, name, holds == negated);
+    /* A negated block skipped because the module is there misses nothing;
+     * neither does one for a module weft replaces (docs/migration.md). */
+    if (open && if_module && !holds && !negated && !module_is_replaced(subject)) {
+        open->missing_module = pool_strdup(parse->scratch, subject);
+        parse->counting = parse->open_count - 1;
+    }
+}
+
+/* ---- <Limit> and <LimitExcept> ---------------------------------------- */
+
+static const char *const limit_method_names[] = { "GET", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS",
+                                                  "TRACE", "PATCH" };
+
+unsigned config_method_bit(const char *method)
+{
+    /* HEAD is GET to access control, in <Limit> too (Apache's method number). */
+    if (strcmp(method, "HEAD") == 0)
+        return CONFIG_METHOD_GET;
+    for (size_t i = 0; i < COUNT_OF(limit_method_names); i++)
+        if (strcmp(method, limit_method_names[i]) == 0)
+            return 1u << i;
+    return CONFIG_METHOD_OTHER;
+}
+
+unsigned config_limit_methods(const config_parse *parse)
+{
+    return parse->limit;
+}
+
+/* Apache's core: any token is a method (an unknown one is registered);
+ * TRACE is TraceEnable's; the sections do not nest. */
+static void open_limit(config_parse *parse, const char *name, int argc, char **argv)
+{
+    unsigned methods = 0;
+    bool broken = false;
+    if (argc == 0) {
+        broken = config_error(parse, "<%s> requires at least one argument, a method name", name) != WEFT_OK;
+    } else if (parse->limit != CONFIG_METHODS_ALL) {
+        broken = config_error(parse, "<%s> cannot occur within <Limit> or <LimitExcept> section", name) != WEFT_OK;
+    }
+    for (int i = 0; !broken && i < argc; i++) {
+        if (strcmp(argv[i], "TRACE") == 0)
+            broken = config_error(parse, "TRACE cannot be controlled by <%s>, see TraceEnable", name) != WEFT_OK;
+        methods |= config_method_bit(argv[i]);
+    }
+    if (broken) {
+        push_section(parse, OPEN_BROKEN, name, true);
+        return;
+    }
+    if (!push_section(parse, OPEN_LIMIT, name, false))
+        return;
+    parse->limit = strcmp(name, "LimitExcept") == 0 ? CONFIG_METHODS_ALL & ~methods : methods;
 }
 
 /* A section some module defines with a "<Name" row (config.h). */
@@ -505,7 +710,7 @@ static void open_section_line(config_parse *parse, const char *line)
     for (size_t i = 0; i < COUNT_OF(path_section_types); i++)
         if (strcasecmp(name, path_section_types[i].name) == 0)
             path_type = &path_section_types[i];
-    static const char *const known[] = { "IfDefine", "IfModule", "VirtualHost" };
+    static const char *const known[] = { "IfDefine", "IfModule", "VirtualHost", "Limit", "LimitExcept" };
     for (size_t i = 0; i < COUNT_OF(known); i++)
         if (strcasecmp(name, known[i]) == 0)
             name = (char *)known[i];
@@ -533,17 +738,22 @@ static void open_section_line(config_parse *parse, const char *line)
         return;
     }
 
-    if (path_type)
+    if ((path_type || strcmp(name, "VirtualHost") == 0) && parse->limit != CONFIG_METHODS_ALL) {
+        config_error(parse, "<%s> cannot occur within <Limit> or <LimitExcept> section", name);
+        push_section(parse, OPEN_BROKEN, name, true);
+    } else if (path_type)
         open_path_section(parse, path_type, argc, argv);
     else if (strcmp(name, "VirtualHost") == 0)
         open_virtual_host(parse, argc, argv);
     else if (strcmp(name, "IfDefine") == 0 || strcmp(name, "IfModule") == 0)
         open_condition(parse, name, argc, argv);
+    else if (strcmp(name, "Limit") == 0 || strcmp(name, "LimitExcept") == 0)
+        open_limit(parse, name, argc, argv);
     else if (module_row)
         open_module_section(parse, module_row, argc, argv);
     else {
-        config_error(parse, "Invalid section '<%s>', perhaps misspelled or defined by a module "
-                            "not included in the server configuration", name);
+        report_unknown(parse, pool_printf(parse->scratch, "<%s>", name), "section",
+                       pool_printf(parse->scratch, "<%s", name));
         push_section(parse, OPEN_BROKEN, name, true);
     }
 }
@@ -579,6 +789,15 @@ static void close_section_line(config_parse *parse, const char *line)
 
 static void handle_line(config_parse *parse, const char *line)
 {
+    /* As Apache, variables are expanded on the whole line, but not in
+     * skipped blocks (so they warn about nothing there). */
+    if (!parse->skipping) {
+        line = config_expand_variables(parse->scratch, line, variable_value, parse, report_undefined_variable);
+        while (*line == ' ' || *line == '\t')
+            line++;
+        if (!*line)
+            return;
+    }
     if (line[0] == '<' && line[1] == '/') {
         close_section_line(parse, line);
         return;
@@ -587,8 +806,11 @@ static void handle_line(config_parse *parse, const char *line)
         open_section_line(parse, line);
         return;
     }
-    if (parse->skipping)
+    if (parse->skipping) {
+        if (parse->counting >= 0)
+            parse->open[parse->counting].skipped_directives++;
         return;
+    }
     const char *problem = NULL;
     char **argv;
     int argc = config_split_words(parse->scratch, line, &argv, &problem);
@@ -835,7 +1057,11 @@ server_config *config_load(const config_options *options, config_messages *error
         .warnings = warnings,
         .context = CONTEXT_SERVER,
         .dir = server->root_dir,
+        .limit = CONFIG_METHODS_ALL,
     };
+    parse.counting = -1;
+    for (int i = 0; i < options->define_count; i++)
+        define_variable(&parse, options->defines[i], NULL);
 
     if (set_initial_server_root(&parse)) {
         for (int i = 0; i < options->directives_before_count; i++) {

@@ -2,7 +2,9 @@
  * config.h — the Apache-syntax configuration engine.
  *
  * The engine knows the syntax (lines, quoting, continuation, sections,
- * <IfDefine>, <IfModule>, Include) and nothing about individual directives:
+ * <IfDefine>, <IfModule>, Include, Define and ${VAR}, which is replaced on
+ * the whole line before it is split, as Apache's ap_resolve_env) and
+ * nothing about individual directives:
  * each module declares its directives in one table of config_directive rows
  * (module.h), and the engine checks context and argument count, then calls
  * the row's setter on the field at `offset` of the struct the row's scope
@@ -151,6 +153,29 @@ bool config_was_set(const void *base, const config_directive *directive);
  * (a second line that extends a list)?  Works for module structs too. */
 bool config_was_set_here(config_parse *parse, const config_directive *directive);
 
+/* <Limit method...> and <LimitExcept method...>: access-control rows
+ * (Require, Allow, Deny, Order, Satisfy) record the methods they apply to;
+ * every other directive inside applies to all methods, as in Apache.  One
+ * bit per method; any method weft does not name shares CONFIG_METHOD_OTHER. */
+enum {
+    CONFIG_METHOD_GET = 1u << 0,  /* and HEAD requests */
+    CONFIG_METHOD_POST = 1u << 1,
+    CONFIG_METHOD_PUT = 1u << 2,
+    CONFIG_METHOD_DELETE = 1u << 3,
+    CONFIG_METHOD_CONNECT = 1u << 4,
+    CONFIG_METHOD_OPTIONS = 1u << 5,
+    CONFIG_METHOD_TRACE = 1u << 6,
+    CONFIG_METHOD_PATCH = 1u << 7,
+    CONFIG_METHOD_OTHER = 1u << 8,
+};
+#define CONFIG_METHODS_ALL 0x1ffu
+#define CONFIG_METHOD_COUNT 9
+/* The methods the enclosing <Limit>/<LimitExcept> names, CONFIG_METHODS_ALL
+ * outside one. */
+unsigned config_limit_methods(const config_parse *parse);
+/* A method name's bit (case matters, as in Apache; HEAD is GET). */
+unsigned config_method_bit(const char *method);
+
 /* Compiles a PCRE2 regular expression (core/regex.h flags) that lives as
  * long as the configuration; NULL after config_error(), which names the
  * position and the reason. */
@@ -179,6 +204,9 @@ bool config_parse_port(const char *text, int *port);
 /* Include / IncludeOptional: the engine reads the named files, directories
  * or wildcard matches in place (the core table's rows point here). */
 int config_set_include(config_parse *, const config_directive *, void *, int, char **);
+/* Define name [value] / UnDefine name (the row's name tells which): the
+ * engine's variables, for <IfDefine> and ${name}; they take effect at once. */
+int config_set_define(config_parse *, const config_directive *, void *, int, char **);
 
 #define CONFIG_MAX_DIRECTIVES 512
 

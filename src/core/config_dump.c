@@ -95,7 +95,8 @@ static bool format_generic(FILE *out, const config_directive *d, const void *bas
     } else if (d->set == config_set_string || d->set == config_set_path) {
         config_format_string(out, d, base);
         return true;
-    } else if (d->set == config_set_ignored || d->set == config_set_include) {
+    } else if (d->set == config_set_ignored || d->set == config_set_include ||
+               d->set == config_set_define) {
         return true;  /* nothing to show: ignored, or already read in place */
     } else {
         return false;

@@ -28,6 +28,14 @@ bool config_reader_next(config_reader *reader, buffer *line, int *line_number);
  * NULL-terminated *argv allocated in p, or -1 with *problem set. */
 int config_split_words(pool *p, const char *text, char ***argv, const char **problem);
 
+/* The value of a variable, NULL if it has none. */
+typedef const char *(*config_variable_lookup)(void *context, const char *name);
+/* Replaces every ${NAME} in text by lookup's value (Apache's ap_resolve_env);
+ * undefined (may be NULL) hears of each name left as written.  Returns text
+ * itself when it holds no "${", else a copy in p. */
+char *config_expand_variables(pool *p, const char *text, config_variable_lookup lookup, void *context,
+                              void (*undefined)(void *context, const char *name));
+
 /* Directive rows by global index, 0..config_directive_count()-1. */
 int config_directive_count(void);
 const config_directive *config_directive_at(int index);

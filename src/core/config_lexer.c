@@ -121,6 +121,45 @@ int config_split_words(pool *p, const char *text, char ***argv, const char **pro
     return count;
 }
 
+/* ---- ${VAR} ------------------------------------------------------------- */
+
+/* As Apache's ap_resolve_env, on the whole logical line before it is split
+ * into words (so one variable may supply several arguments, or the
+ * directive's name): no nesting and no escape; "${" without a closing brace
+ * stays as written; an unknown name stays as written and is reported,
+ * except one holding ':' (mod_rewrite's ${map:key} belongs to its module). */
+char *config_expand_variables(pool *p, const char *text, config_variable_lookup lookup, void *context,
+                              void (*undefined)(void *context, const char *name))
+{
+    const char *dollar = strstr(text, "${");
+    if (!dollar)
+        return (char *)text;
+    buffer out = { 0 };
+    buffer_reserve(&out, strlen(text) + 64);
+    const char *cursor = text;
+    while (dollar) {
+        const char *close = strchr(dollar + 2, '}');
+        if (!close)
+            break;
+        buffer_append(&out, cursor, (size_t)(dollar - cursor));
+        char *name = pool_strndup(p, dollar + 2, (size_t)(close - dollar - 2));
+        const char *value = lookup(context, name);
+        if (value) {
+            buffer_append_string(&out, value);
+        } else {
+            if (!strchr(name, ':') && undefined)
+                undefined(context, name);
+            buffer_append(&out, dollar, (size_t)(close + 1 - dollar));
+        }
+        cursor = close + 1;
+        dollar = strstr(cursor, "${");
+    }
+    buffer_append_string(&out, cursor);
+    char *result = pool_strndup(p, out.data, out.length);
+    buffer_free(&out);
+    return result;
+}
+
 /* ---- generic setters --------------------------------------------------- */
 
 /* Digits only: unlike Apache's atoi, "10x" or "-1" is an error, not 10 or a

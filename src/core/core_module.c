@@ -71,6 +71,105 @@ static int set_server_tokens(config_parse *parse, const config_directive *d, voi
                         argv[0]);
 }
 
+/* ---- ServerSignature, HostnameLookups, DefaultRuntimeDir, Mutex ---------- */
+
+typedef struct {
+    const char *name;
+    int value;
+} keyword;
+
+static const keyword signature_keywords[] = {
+    { "Off", SERVER_SIGNATURE_OFF }, { "On", SERVER_SIGNATURE_ON }, { "EMail", SERVER_SIGNATURE_EMAIL },
+};
+static const keyword lookup_keywords[] = {
+    { "Off", HOSTNAME_LOOKUPS_OFF }, { "On", HOSTNAME_LOOKUPS_ON }, { "Double", HOSTNAME_LOOKUPS_DOUBLE },
+};
+
+static int set_keyword(config_parse *parse, const config_directive *d, void *target, const keyword *words,
+                       size_t count, const char *text)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (strcasecmp(text, words[i].name) == 0) {
+            *(int *)target = words[i].value;
+            return WEFT_OK;
+        }
+    }
+    return config_error(parse, "%s takes %s, not '%s'", d->name, d->syntax, text);
+}
+
+static void format_keyword(FILE *out, const config_directive *d, const void *base, const keyword *words,
+                           size_t count)
+{
+    int value = *(const int *)((const char *)base + d->offset);
+    for (size_t i = 0; i < count; i++)
+        if (words[i].value == value)
+            config_dump_line(out, d, 1, &words[i].name);
+}
+
+static int set_server_signature(config_parse *parse, const config_directive *d, void *target, int argc,
+                                char **argv)
+{
+    return set_keyword(parse, d, target, signature_keywords, COUNT_OF(signature_keywords), argv[0]);
+}
+
+static void format_server_signature(FILE *out, const config_directive *d, const void *base)
+{
+    format_keyword(out, d, base, signature_keywords, COUNT_OF(signature_keywords));
+}
+
+static int set_hostname_lookups(config_parse *parse, const config_directive *d, void *target, int argc,
+                                char **argv)
+{
+    return set_keyword(parse, d, target, lookup_keywords, COUNT_OF(lookup_keywords), argv[0]);
+}
+
+static void format_hostname_lookups(FILE *out, const config_directive *d, const void *base)
+{
+    format_keyword(out, d, base, lookup_keywords, COUNT_OF(lookup_keywords));
+}
+
+/* Mutex mechanism [default|mutex-name] ... [OmitPID]: weft's children take
+ * no accept mutex (each has its own listening sockets) and it has no other
+ * cross-process lock, so only the syntax is checked; names of mutexes of
+ * modules weft lacks (ssl-cache, rewrite-map...) are accepted as Apache
+ * accepts them when the module is loaded. */
+static int set_mutex(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    static const char *const plain[] = { "default", "none", "posixsem", "sysvsem", "sem", "pthread" };
+    static const char *const with_directory[] = { "fcntl", "flock", "file" };
+    const char *mechanism = argv[0];
+    const char *colon = strchr(mechanism, ':');
+    size_t length = colon ? (size_t)(colon - mechanism) : strlen(mechanism);
+    bool known = false;
+    for (size_t i = 0; i < COUNT_OF(plain) && !known; i++)
+        known = !colon && strcasecmp(mechanism, plain[i]) == 0;
+    for (size_t i = 0; i < COUNT_OF(with_directory) && !known; i++)
+        known = strlen(with_directory[i]) == length && strncasecmp(mechanism, with_directory[i], length) == 0;
+    if (!known)
+        return config_error(parse, "Mutex: unknown mechanism '%s' (default, none, posixsem, sysvsem, sem, "
+                                   "pthread, fcntl[:dir], flock[:dir], file[:dir])", mechanism);
+    if (colon && !colon[1])
+        return config_error(parse, "Mutex: '%s' names no directory after the colon", mechanism);
+    for (int i = 1; i < argc; i++) {
+        bool last = i == argc - 1;
+        if (strcasecmp(argv[i], "OmitPID") == 0 && !last)
+            return config_error(parse, "Mutex: OmitPID must come last");
+        if (!argv[i][0])
+            return config_error(parse, "Mutex: an empty mutex name");
+    }
+    return WEFT_OK;
+}
+
+static int set_runtime_dir(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    char *path = config_resolve_path(parse, argv[0]);
+    size_t length = strlen(path);
+    while (length > 1 && path[length - 1] == '/')
+        path[--length] = '\0';
+    *(char **)target = path;
+    return WEFT_OK;
+}
+
 /* ---- memory bounds of a request head ------------------------------------ */
 
 #define HEAD_SIZE_MIN 1024
@@ -255,6 +354,16 @@ static void format_use_canonical_name(FILE *out, const config_directive *d, cons
 
 static int set_handler(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
 {
+    if (!module_handler_exists(argv[0])) {
+        char names[512];
+        module_handler_names(names, sizeof(names));
+        const char *owner = module_of_handler(argv[0], NULL);
+        if (owner)
+            return config_error(parse, "SetHandler %s: that is a handler of %s, which is not built into weft; "
+                                       "weft has %s, or None", argv[0], owner, names);
+        return config_error(parse, "SetHandler %s: no handler of that name in weft; weft has %s, or None",
+                            argv[0], names);
+    }
     *(char **)target = strcasecmp(argv[0], "None") == 0 ? NULL : pool_strdup(config_pool(parse), argv[0]);
     return WEFT_OK;
 }
@@ -274,16 +383,55 @@ static int set_error_log(config_parse *parse, const config_directive *d, void *t
     return WEFT_OK;
 }
 
+/* Apache 2.4: LogLevel [module:]level ...  The plain level is the log's;
+ * weft has one error log level, so a module's own is accepted and not
+ * applied (docs/migration.md), with a warning when weft lacks the module. */
 static int set_log_level(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
 {
-    if (strchr(argv[0], ':'))
-        return config_error(parse, "LogLevel per module is not supported yet");
-    int level = log_level_parse(argv[0]);
-    if (level < 0)
-        return config_error(parse, "LogLevel requires level keyword: one of "
-                                   "emerg/alert/crit/error/warn/notice/info/debug/trace1/.../trace8");
-    *(int *)target = level;
+    bool main_level = false;
+    for (int i = 0; i < argc; i++) {
+        const char *colon = strchr(argv[i], ':');
+        int level = log_level_parse(colon ? colon + 1 : argv[i]);
+        if (level < 0)
+            return config_error(parse, "LogLevel requires level keyword: one of "
+                                       "emerg/alert/crit/error/warn/notice/info/debug/trace1/.../trace8, "
+                                       "or module:level, not '%s'", argv[i]);
+        if (!colon) {
+            *(int *)target = level;
+            main_level = true;
+            continue;
+        }
+        char *module_name = pool_printf(config_pool(parse), "%.*s", (int)(colon - argv[i]), argv[i]);
+        if (!module_is_present(module_name) && !module_is_present(pool_printf(config_pool(parse), "%s_module", module_name))) {
+            char name[128];
+            module_apache_name(module_name, name, sizeof(name));
+            config_warning(parse, "LogLevel %s: %s is not built into weft; ignored", argv[i], name);
+        }
+    }
+    /* Only module levels: the log's own stays what it was (or the default). */
+    if (!main_level && !config_was_set_here(parse, d))
+        *(int *)target = log_level_parse(d->default_value);
     return WEFT_OK;
+}
+
+/* Apache's LoadModule: what weft has is built in, so the file is not opened. */
+static int set_load_module(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    if (module_is_present(argv[0]))
+        return WEFT_OK;
+    char name[128];
+    module_apache_name(argv[0], name, sizeof(name));
+    if (module_is_replaced(argv[0]))
+        config_warning(parse, "LoadModule %s: weft has its own MPM (worker-style threads with an event loop) "
+                              "and ignores %s; its <IfModule> sections are skipped", argv[0], name);
+    else
+        config_warning(parse, "LoadModule %s: %s is not built into weft; its directives will be refused",
+                       argv[0], name);
+    return WEFT_OK;
+}
+
+static void format_nothing(FILE *out, const config_directive *d, const void *base)
+{
 }
 
 /* ---- Listen ------------------------------------------------------------ */
@@ -494,6 +642,29 @@ static const config_directive core_directives[] = {
     { .name = "ServerTokens", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(server_tokens), .min_args = 1,
       .max_args = 1, .set = set_server_tokens, .format = format_server_tokens, .default_value = "Full",
       .syntax = "Prod|Major|Minor|Minimal|OS|Full", .help = "how much the Server response field tells" },
+    { .name = "ServerAdmin", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(server_admin), .min_args = 1,
+      .max_args = 1, .set = config_set_string, .syntax = "email-address|URL",
+      .help = "whom the 500 error page tells users to contact; the address ServerSignature EMail links to; "
+              "SERVER_ADMIN for CGI scripts" },
+    { .name = "ServerSignature", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(server_signature), .min_args = 1,
+      .max_args = 1, .set = set_server_signature, .format = format_server_signature, .default_value = "Off",
+      .syntax = "On|Off|EMail",
+      .help = "the line naming the server, host and port at the foot of error pages and directory "
+              "listings (EMail: with a mailto link to ServerAdmin)" },
+    { .name = "HostnameLookups", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(hostname_lookups), .min_args = 1,
+      .max_args = 1, .set = set_hostname_lookups, .format = format_hostname_lookups, .default_value = "Off",
+      .syntax = "On|Off|Double",
+      .help = "look up the client's host name (reverse DNS) for %h in logs and REMOTE_HOST; Double "
+              "also checks that the name resolves back to the address" },
+    { .name = "AccessFileName", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(access_file_name),
+      .min_args = 1, .max_args = ARGS_UNLIMITED, .set = config_set_string, .default_value = ".htaccess",
+      .syntax = "filename ...", .help = "the name of per-directory configuration files (stored: weft reads none)" },
+    { .name = "DefaultRuntimeDir", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(default_runtime_dir),
+      .min_args = 1, .max_args = 1, .set = set_runtime_dir, .format = config_format_string,
+      .syntax = "directory", .help = "where a relative ScoreBoardFile goes (ServerRoot when unset)" },
+    { .name = "Mutex", .contexts = CONTEXT_SERVER_ONLY, .scope = SCOPE_SERVER, .min_args = 1,
+      .max_args = ARGS_UNLIMITED, .set = set_mutex, .syntax = "mechanism [default|mutex-name] ... [OmitPID]",
+      .help = "accepted and checked; weft takes no cross-process lock to apply it to" },
     { .name = "Options", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(options), .min_args = 1,
       .max_args = ARGS_UNLIMITED, .set = set_options, .merge = merge_options, .format = format_options,
       .default_value = "FollowSymLinks", .syntax = "[+|-]option ...",
@@ -518,12 +689,21 @@ static const config_directive core_directives[] = {
       .help = "where the error log goes: a file (relative to ServerRoot), syslog (facility local7 "
               "unless named) or a program reading the lines on its standard input" },
     { .name = "LogLevel", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(log_level), .min_args = 1,
-      .max_args = 1, .set = set_log_level, .format = format_log_level, .default_value = "warn",
-      .syntax = "emerg|alert|crit|error|warn|notice|info|debug|trace1..trace8",
+      .max_args = ARGS_UNLIMITED, .set = set_log_level, .format = format_log_level, .default_value = "warn",
+      .syntax = "level [module:level ...]",
       .help = "the least important messages the error log records" },
     { .name = "Listen", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(listens), .min_args = 1, .max_args = 2,
       .set = set_listen, .format = format_listen, .syntax = "[address:]port [http]",
       .help = "an address and port to accept connections on (repeatable)" },
+    { .name = "Define", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_SERVER, .min_args = 1, .max_args = 2,
+      .set = config_set_define, .syntax = "name [value]",
+      .help = "defines a name for <IfDefine> and, with a value, ${name} in the lines that follow" },
+    { .name = "UnDefine", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_SERVER, .min_args = 1, .max_args = 1,
+      .set = config_set_define, .syntax = "name", .help = "forgets a name Define or -D defined" },
+    { .name = "LoadModule", .contexts = CONTEXT_SERVER_ONLY, .scope = SCOPE_SERVER, .min_args = 2, .max_args = 2,
+      .set = set_load_module, .format = format_nothing, .syntax = "module file",
+      .help = "Apache's: accepted for a module weft has built in (the file is not opened), a warning "
+              "for one it lacks" },
     { .name = "Include", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_SERVER, .min_args = 1, .max_args = 1,
       .set = config_set_include, .syntax = "file|directory|wildcard",
       .help = "reads more configuration files; a wildcard must match something" },
@@ -578,7 +758,14 @@ static int core_post_config(config_parse *parse, server_config *server)
     const char *root = server->document_root;
     if (root && server->chroot_dir)
         root = pool_printf(config_pool(parse), "%s%s", server->chroot_dir, root);
-    if (!root || stat(root, &info) != 0 || !S_ISDIR(info.st_mode))
+    /* Only a DocumentRoot the configuration wrote must exist: Apache does
+     * not check its built-in default either (Debian's tree sets one in the
+     * <VirtualHost> only), and requests the main server answers get 404. */
+    const config_directive *row = &core_directives[0];
+    while (strcmp(row->name, "DocumentRoot") != 0)
+        row++;
+    bool written = config_was_set(server, row);
+    if (written && (!root || stat(root, &info) != 0 || !S_ISDIR(info.st_mode)))
         rc = config_error(parse, "DocumentRoot '%s' is not a directory", root ? root : "");
     if (server->listen_count == 0)
         rc = config_error(parse, "no Listen directive: weft needs at least one address to listen on");
@@ -587,6 +774,13 @@ static int core_post_config(config_parse *parse, server_config *server)
                               "heads that large will be refused with 503",
                        (long long)server->request_buffer_budget, server->limit_request_head_size);
     server->server_header = pool_strdup(server->pool, server_header_for(server->server_tokens));
+    /* The scoreboard file is a runtime file, as in Apache: a relative name
+     * goes under DefaultRuntimeDir, or ServerRoot when that is unset. */
+    if (server->scoreboard_file && server->scoreboard_file[0] != '/')
+        server->scoreboard_file = server->default_runtime_dir
+                                      ? pool_printf(config_pool(parse), "%s/%s", server->default_runtime_dir,
+                                                    server->scoreboard_file)
+                                      : config_resolve_path(parse, server->scoreboard_file);
     resolve_root_options(parse, server);
     return rc;
 }

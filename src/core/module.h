@@ -2,8 +2,9 @@
  * module.h — what a weft module is: a directive table plus optional hooks.
  *
  * Modules are compiled in; modules.c lists them in the order their hooks run.
- * <IfModule X> is true when X names one of them as "X", "mod_X", "mod_X.c"
- * or "X_module".
+ * <IfModule X> is true when X names an Apache module whose directives weft
+ * implements, as "X_module", "mod_X.c", "mod_X" or "X"
+ * (modules/apache_modules.c).
  */
 #ifndef WEFT_MODULE_H
 #define WEFT_MODULE_H
@@ -94,11 +95,32 @@ typedef struct module {
     /* A protocol that may take connections over from HTTP/1.1 (HTTP/2),
      * after ALPN or an Upgrade; see http/connection.h.  NULL = none. */
     const struct connection_protocol *protocol;
+    /* The handler names this module answers (SetHandler, AddHandler),
+     * NULL-terminated; NULL = none.  Checked at configuration time. */
+    const char *const *handlers;
 } module;
 
 extern const module *const weft_modules[];
 
+/* modules/apache_modules.c.  Is the Apache module of this name (any of
+ * its spellings) built into weft? */
 bool module_is_present(const char *name);
+/* Is it one weft replaces (mpm_event, mpm_prefork): absent, but nothing is
+ * missing? */
+bool module_is_replaced(const char *name);
+/* Any spelling -> "mod_X", for messages. */
+void module_apache_name(const char *name, char *out, size_t size);
+/* The Apache module ("mod_rewrite") of a directive weft does not implement,
+ * or of a section as "<Proxy"; NULL if it is not a well-known one. */
+const char *module_of_directive(const char *directive);
+/* Is name a handler some module declares (or None, default-handler)? */
+bool module_handler_exists(const char *name);
+/* "default-handler, cgi-script, ..." for messages. */
+void module_handler_names(char *out, size_t size);
+/* The Apache module ("mod_negotiation") of a handler weft lacks, NULL if
+ * it is not a well-known one; *source_is_secret tells whether serving the
+ * files as they are would disclose a script's source. */
+const char *module_of_handler(const char *name, bool *source_is_secret);
 
 /* The position of m in weft_modules, -1 if it is not there. */
 int module_index(const module *m);

@@ -43,6 +43,9 @@ typedef struct {
     bool relative;
 } options_setting;
 
+enum { SERVER_SIGNATURE_OFF = 0, SERVER_SIGNATURE_ON = 1, SERVER_SIGNATURE_EMAIL = 2 };
+enum { HOSTNAME_LOOKUPS_OFF = 0, HOSTNAME_LOOKUPS_ON = 1, HOSTNAME_LOOKUPS_DOUBLE = 2 };
+
 typedef struct mime_addition {
     struct mime_addition *next;
     char *extension;  /* lower case, without the dot */
@@ -56,6 +59,8 @@ typedef struct {
     int64_t limit_request_body;    /* bytes; 0 = unlimited */
     bool enable_sendfile;          /* EnableSendfile: Off sends files with pread + send */
     int use_canonical_name;        /* UseCanonicalName: CANONICAL_NAME_* */
+    int server_signature;          /* ServerSignature: SERVER_SIGNATURE_* */
+    int hostname_lookups;          /* HostnameLookups: HOSTNAME_LOOKUPS_* */
 
     /* Each module's own directory struct (module_dir_config), indexed by the
      * module's position in weft_modules; NULL where its dir_config_size is 0.
@@ -143,6 +148,9 @@ typedef struct server_config {
     int64_t request_buffer_budget;   /* bytes of heads and bodies a child buffers; 0 = no budget */
     server_tokens_level server_tokens;
     char *server_header;             /* the Server field value ServerTokens implies */
+    char *server_admin;              /* ServerAdmin: mailto in signatures, the 500 page, SERVER_ADMIN */
+    char *access_file_name;          /* AccessFileName: stored only (weft reads no .htaccess) */
+    char *default_runtime_dir;       /* DefaultRuntimeDir: relative runtime files go here */
 
     /* log */
     char *error_log;

@@ -319,8 +319,13 @@ bool connection_may_keep_alive(const connection *c)
         return false;
     if (r->parser.connection_close)
         return false;
+    /* Apache's special variables (SetEnvIf, BrowserMatch): nokeepalive, and
+     * force-response-1.0, which answers an HTTP/1.0 request as HTTP/1.0 and
+     * closes. */
+    if (r->env_count && request_get_env(r, "nokeepalive"))
+        return false;
     if (r->version_major == 1 && r->version_minor == 0)
-        return r->parser.connection_keep_alive;
+        return r->parser.connection_keep_alive && !(r->env_count && request_get_env(r, "force-response-1.0"));
     return true;
 }
 

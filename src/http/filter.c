@@ -152,6 +152,13 @@ bool output_filters_start(request *r)
     return true;
 }
 
+void output_filters_discard(request *r)
+{
+    output_filter_chain *chain = r->filters;
+    if (chain && !chain->started)
+        chain->first = chain->last = NULL;
+}
+
 bool output_filters_chunked(const request *r)
 {
     return r->filters && r->filters->active && r->filters->chunked;

@@ -90,6 +90,12 @@ void response_merge_header_token(request *r, const char *name, const char *token
 /* Runs the start() callbacks (once per request; later calls return the same
  * answer).  true: the body will be filtered (Content-Length is gone). */
 bool output_filters_start(request *r);
+
+/* The server's own error and redirect pages go out unfiltered, as Apache's
+ * (ap_send_error_response resets the filter chain): forgets the filters
+ * added so far unless they have started.  An ErrorDocument served by
+ * internal redirect adds its own again. */
+void output_filters_discard(request *r);
 /* Whether the filtered body goes out with chunked framing (HTTP/1.1 and a
  * body allowed); otherwise the connection closes after it. */
 bool output_filters_chunked(const request *r);

@@ -66,6 +66,50 @@ const char *request_header(request *r, const char *name)
     return pool_strndup(r->pool, value.data, value.length);
 }
 
+static request_env_entry *find_env(const request *r, const char *name)
+{
+    for (int i = 0; i < r->env_count; i++)
+        if (strcasecmp(r->env[i].name, name) == 0)
+            return &r->env[i];
+    return NULL;
+}
+
+const char *request_get_env(const request *r, const char *name)
+{
+    const request_env_entry *entry = r->env_count ? find_env(r, name) : NULL;
+    return entry ? entry->value : NULL;
+}
+
+void request_set_env(request *r, const char *name, const char *value)
+{
+    request_env_entry *entry = find_env(r, name);
+    if (entry) {
+        entry->value = pool_strdup(r->pool, value);
+        return;
+    }
+    if (r->env_count == r->env_capacity) {
+        int capacity = r->env_capacity ? r->env_capacity * 2 : 8;
+        request_env_entry *bigger = pool_alloc(r->pool, sizeof(*bigger) * (size_t)capacity);
+        if (r->env_count)
+            memcpy(bigger, r->env, sizeof(*bigger) * (size_t)r->env_count);
+        r->env = bigger;
+        r->env_capacity = capacity;
+    }
+    r->env[r->env_count].name = pool_strdup(r->pool, name);
+    r->env[r->env_count].value = pool_strdup(r->pool, value);
+    r->env_count++;
+}
+
+void request_unset_env(request *r, const char *name)
+{
+    request_env_entry *entry = find_env(r, name);
+    if (!entry)
+        return;
+    /* Order matters to CGI scripts only loosely; keep it anyway. */
+    memmove(entry, entry + 1, sizeof(*entry) * (size_t)(r->env + r->env_count - entry - 1));
+    r->env_count--;
+}
+
 /* RFC 9110 7.2: uri-host [ ":" port ], where uri-host is an IP-literal in
  * brackets, an IPv4 address or a reg-name.  Anything else would let a
  * client smuggle odd bytes into Location headers and logs. */
@@ -488,8 +532,12 @@ const char *request_server_name(request *r)
     int mode = r->dir->use_canonical_name;
     slice host;
     int port;
-    if (mode == CANONICAL_NAME_OFF && client_host(r, &host, &port))
-        return pool_strndup(r->pool, host.data, host.length);
+    if (mode == CANONICAL_NAME_OFF && client_host(r, &host, &port)) {
+        char *lower = pool_strndup(r->pool, host.data, host.length);  /* as Apache's r->hostname */
+        for (char *c = lower; *c; c++)
+            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+        return lower;
+    }
     server_name_parts parts = split_server_name(r->server->server_name);
     if (mode != CANONICAL_NAME_DNS && parts.host.length)
         return pool_strndup(r->pool, parts.host.data, parts.host.length);

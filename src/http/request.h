@@ -149,6 +149,7 @@ typedef struct request {
     char *user;                     /* authenticated user for %u, NULL = none */
     int connection_requests;        /* requests completed earlier on this connection */
     bool aborted;                   /* the client went away before the response was sent */
+    const char *remote_host;        /* request_remote_host's answer once asked; NULL before */
 
     /* Request body as a handler read it (body.h); the connection layer
      * discards only what is left. */
@@ -161,7 +162,25 @@ typedef struct request {
     struct output_filter_chain *filters;
     /* Input filters (body.h), the top one first; NULL = the body as framed. */
     struct input_filter *input_filters;
+    /* The request's environment (Apache's r->subprocess_env): what SetEnvIf,
+     * BrowserMatch and SetEnv set; CGI scripts receive it, env= conditions
+     * test it.  In the request pool; NULL until the first variable is set. */
+    struct request_env_entry *env;
+    int env_count;
+    int env_capacity;
 } request;
+
+typedef struct request_env_entry {
+    char *name;
+    char *value;
+} request_env_entry;
+
+/* The request environment.  Names are case-insensitive, as in Apache's
+ * tables; set copies name and value into the request pool and replaces an
+ * earlier value; get returns NULL for an absent variable. */
+void request_set_env(request *r, const char *name, const char *value);
+const char *request_get_env(const request *r, const char *name);
+void request_unset_env(request *r, const char *name);
 
 /* The value of request header `name` (case-insensitive) as a pool copy, or
  * NULL. */
@@ -177,6 +196,12 @@ const char *connection_peer_address(const connection *c);
 int connection_peer_port(const connection *c);
 const char *connection_local_address(const connection *c);
 int connection_local_port(const connection *c);
+
+/* The client's host name as HostnameLookups (r->dir) asks: the reverse
+ * DNS name with On, the same only if it resolves back to the address with
+ * Double, NULL with Off or when there is none.  Blocks this thread on the
+ * resolver, as Apache's does; the answer is kept for the request. */
+const char *request_remote_host(request *r);
 
 #define REQUEST_MAX_INTERNAL_REDIRECTS 10
 

@@ -4,10 +4,13 @@
  */
 #include "response.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include "connection.h"
 #include "filter.h"
 #include "stream.h"
 #include "uri.h"
@@ -158,13 +161,58 @@ void response_set_body_pieces(request *r, int fd, const body_piece *pieces, int 
     r->body_piece_count = count;
 }
 
+/* The name and port the signature names (Apache's ap_get_server_name and
+ * ap_get_server_port with UseCanonicalName Off): the Host field's, else
+ * ServerName, else the local address; the Host field's port, else the
+ * local port. */
+/* Apache's ap_get_server_name and ap_get_server_port (request.h: the
+ * Host field under UseCanonicalName Off, else ServerName; the Host's port,
+ * else ServerName's, else 80/443), an IPv6 literal without its brackets. */
+static void signature_host(request *r, const char **name, int *port)
+{
+    if (!r->server || !r->dir) {
+        *name = NULL;
+        *port = 0;
+        return;
+    }
+    const char *host = request_server_name(r);
+    size_t length = strlen(host);
+    if (host[0] == '[' && length > 2 && host[length - 1] == ']')
+        host = pool_strndup(r->pool, host + 1, length - 2);
+    *name = host;
+    *port = request_server_port(r);
+}
+
+char *response_signature(request *r, const char *prefix)
+{
+    const dir_config *dir = r->dir ? r->dir : r->server ? r->server->root_dir : NULL;
+    int mode = dir ? dir->server_signature : SERVER_SIGNATURE_OFF;
+    if (mode == SERVER_SIGNATURE_OFF)
+        return "";
+    const char *name;
+    int port;
+    signature_host(r, &name, &port);
+    const char *banner = r->server && r->server->server_header ? r->server->server_header : WEFT_NAME;
+    const char *escaped_name = html_escape(r->pool, name ? name : "");
+    if (mode == SERVER_SIGNATURE_EMAIL) {
+        const char *admin = r->server && r->server->server_admin ? r->server->server_admin : "[no address given]";
+        return pool_printf(r->pool, "%s<address>%s Server at <a href=\"%s%s\">%s</a> Port %d</address>\n",
+                           prefix, banner, strncasecmp(admin, "mailto:", 7) == 0 ? "" : "mailto:",
+                           html_escape(r->pool, admin), escaped_name, port);
+    }
+    return pool_printf(r->pool, "%s<address>%s Server at %s Port %d</address>\n", prefix, banner, escaped_name,
+                       port);
+}
+
+/* Apache's error page, byte for byte but for the product in the signature. */
 static void set_html_body(request *r, const char *title, const char *heading, const char *paragraph)
 {
     char *body = pool_printf(r->pool,
-                             "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n"
+                             "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" "
+                             "\"http://www.w3.org/TR/html4/strict.dtd\">\n"
                              "<html><head>\n<title>%s</title>\n</head><body>\n"
-                             "<h1>%s</h1>\n<p>%s</p>\n</body></html>\n",
-                             title, heading, paragraph);
+                             "<h1>%s</h1>\n<p>%s</p>\n%s</body></html>\n",
+                             title, heading, paragraph, response_signature(r, "<hr>\n"));
     response_set_body_memory(r, body, strlen(body));
     r->content_type = "text/html; charset=iso-8859-1";
 }
@@ -175,11 +223,25 @@ int response_set_error(request *r, int status)
     r->last_modified = 0;
     r->etag = NULL;
     drop_body(r);
+    output_filters_discard(r);
     if (status < 400 && status != 300)
         return WEFT_OK;
     const status_text *text = find_status(status);
     const char *reason = text ? text->reason : http_status_reason(status);
     const char *explanation = text && text->explanation ? text->explanation : reason;
+    /* The two texts Apache fills in: the method, and whom to tell. */
+    if (status == 405 && r->method_name)
+        explanation = pool_printf(r->pool, "The requested method %s is not allowed for this URL.",
+                                  html_escape(r->pool, r->method_name));
+    else if (status == 500)
+        explanation = pool_printf(r->pool,
+                                  "The server encountered an internal error or\nmisconfiguration and was unable "
+                                  "to complete\nyour request.</p>\n<p>Please contact the server administrator "
+                                  "at \n %s to inform them of the time this error occurred,\n and the actions "
+                                  "you performed just before this error.</p>\n<p>More information about this "
+                                  "error may be available\nin the server error log.",
+                                  html_escape(r->pool, r->server && r->server->server_admin
+                                                           ? r->server->server_admin : "[no address given]"));
     char *title = pool_printf(r->pool, "%d %s", status, reason);
     set_html_body(r, title, reason, explanation);
     return WEFT_OK;
@@ -189,6 +251,7 @@ int response_set_redirect(request *r, int status, const char *location)
 {
     r->status = status;
     drop_body(r);
+    output_filters_discard(r);
     response_add_header(r, "Location", location);
     const char *reason = http_status_reason(status);
     char *title = pool_printf(r->pool, "%d %s", status, reason);
@@ -216,7 +279,11 @@ void response_serialize_head(request *r, buffer *out)
 {
     char number[24];
     buffer_reserve(out, 256);
-    buffer_append(out, "HTTP/1.1 ", 9);
+    /* force-response-1.0 (Apache's special variable): for old clients that
+     * take a 1.1 status line for an error. */
+    bool force_10 = r->env_count && r->version_major == 1 && r->version_minor == 0
+        && request_get_env(r, "force-response-1.0");
+    buffer_append(out, force_10 ? "HTTP/1.0 " : "HTTP/1.1 ", 9);
     buffer_append_unsigned(out, (uint64_t)r->status);
     buffer_append_char(out, ' ');
     buffer_append_string(out, http_status_reason(r->status));
@@ -249,16 +316,20 @@ void response_serialize_head(request *r, buffer *out)
         /* HTTP/1.1 is persistent by default; an HTTP/1.0 client must be
          * told explicitly, and Apache also tells it the limits. */
         if (r->version_minor == 0 && r->version_major == 1) {
+            /* The connection's limits, not the virtual host's: the
+             * connection layer decides keep-alive with the main server's
+             * (a vhost's KeepAlive* are warned about at -t). */
+            const server_config *limits = r->connection ? r->connection->server : r->server;
             char keep_alive[64];
-            int remaining = r->server->max_keep_alive_requests
-                                ? r->server->max_keep_alive_requests - r->connection_requests
+            int remaining = limits->max_keep_alive_requests
+                                ? limits->max_keep_alive_requests - r->connection_requests
                                 : 0;
             if (remaining > 0)
                 snprintf(keep_alive, sizeof(keep_alive), "timeout=%d, max=%d",
-                         (r->server->keep_alive_timeout_ms + 999) / 1000, remaining);
+                         (limits->keep_alive_timeout_ms + 999) / 1000, remaining);
             else
                 snprintf(keep_alive, sizeof(keep_alive), "timeout=%d",
-                         (r->server->keep_alive_timeout_ms + 999) / 1000);
+                         (limits->keep_alive_timeout_ms + 999) / 1000);
             APPEND_FIELD(out, "Keep-Alive: ", keep_alive);
             APPEND_FIELD(out, "Connection: ", "Keep-Alive");
         }
@@ -267,7 +338,11 @@ void response_serialize_head(request *r, buffer *out)
     }
     if (r->content_type && status_has_body(r->status))
         APPEND_FIELD(out, "Content-Type: ", r->content_type);
+    /* force-no-vary (Apache's special variable, for caches that mishandle it) */
+    bool no_vary = r->env_count && request_get_env(r, "force-no-vary");
     for (int i = 0; i < r->header_count; i++) {
+        if (no_vary && strcasecmp(r->headers[i].name, "Vary") == 0)
+            continue;
         buffer_append_string(out, r->headers[i].name);
         buffer_append(out, ": ", 2);
         buffer_append_string(out, r->headers[i].value);

@@ -29,6 +29,10 @@ void response_set_body_pieces(request *r, int fd, const body_piece *pieces, int 
 /* Sets up the standard error response for status (small HTML body, and the
  * Allow header for 405 where the caller added it).  Returns WEFT_OK. */
 int response_set_error(request *r, int status);
+
+/* ServerSignature's line for r ("" when Off), after prefix: "<hr>\n" on
+ * error pages, "" in listings, as Apache's ap_psignature. */
+char *response_signature(request *r, const char *prefix);
 /* A 301/302/... with an absolute Location and a small HTML body. */
 int response_set_redirect(request *r, int status, const char *location);
 

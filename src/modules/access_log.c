@@ -33,6 +33,7 @@ typedef struct {
 typedef struct {
     char *path;      /* resolved file name, or "|program" */
     char *format;    /* the format string, nicknames already resolved */
+    char *condition; /* CustomLog's "env=[!]variable" as written, NULL = every request */
 } custom_log_definition;
 
 /* LogFormat, CustomLog and TransferLog as written, and the logs post_config
@@ -86,6 +87,8 @@ typedef struct {
     const char *path;
     const char *format_text;
     struct access_log_format *format;
+    const char *env;            /* env=[!]variable: only when it is set (unset); NULL = always */
+    bool env_negated;
     int fd;                     /* -1 until access_log_open() */
     piped_log *pipe;            /* "|program": fd is its write end */
     bool write_failing;         /* shared by threads: atomics only */
@@ -391,6 +394,7 @@ enum {
     FIELD_SERVER_NAME,
     FIELD_PEER_ADDRESS,
     FIELD_LOCAL_ADDRESS,
+    FIELD_REMOTE_HOST,
 };
 
 /* Text fields: escaped, '-' when absent. */
@@ -406,6 +410,12 @@ static void write_field(line_writer *w, const log_item *item)
     case FIELD_SERVER_NAME: value = r->server ? r->server->server_name : NULL; break;
     case FIELD_PEER_ADDRESS: value = connection_peer_address(r->connection); break;
     case FIELD_LOCAL_ADDRESS: value = connection_local_address(r->connection); break;
+    case FIELD_REMOTE_HOST:
+        /* HostnameLookups On/Double: the name, else the address (Apache's %h). */
+        value = request_remote_host((request *)r);
+        if (!value)
+            value = connection_peer_address(r->connection);
+        break;
     }
     if (value && *value)
         emit_escaped(w, value, strlen(value));
@@ -473,6 +483,16 @@ static void write_connection_status(line_writer *w, const log_item *item)
     bool aborted = !r->head_only && r->body != BODY_NONE && r->body_length >= 0 &&
                    r->body_bytes_sent < (uint64_t)r->body_length;
     emit(w, aborted ? "X" : r->keep_alive ? "+" : "-", 1);
+}
+
+/* %{name}e: a variable of the request environment (SetEnvIf, SetEnv). */
+static void write_environment(line_writer *w, const log_item *item)
+{
+    const char *value = item->text_length ? request_get_env(w->r, item->text) : NULL;
+    if (value)
+        emit_escaped(w, value, strlen(value));
+    else
+        emit_dash(w);
 }
 
 static void write_request_header(line_writer *w, const log_item *item)
@@ -587,9 +607,9 @@ static const format_directive format_directives[] = {
     { 'B', write_number, NUMBER_BODY, NULL },
     { 'C', write_cookie, 0, NULL },
     { 'D', write_duration, DURATION_MICROSECONDS, NULL },
-    { 'e', write_dash, 0, NULL },     /* no environment variables in weft yet */
+    { 'e', write_environment, 0, NULL },
     { 'f', write_field, FIELD_FILENAME, NULL },
-    { 'h', write_field, FIELD_PEER_ADDRESS, NULL },  /* HostnameLookups is always Off */
+    { 'h', write_field, FIELD_REMOTE_HOST, NULL },
     { 'H', write_protocol, 0, NULL },
     { 'i', write_request_header, 0, NULL },
     { 'I', write_number, NUMBER_RECEIVED, NULL },
@@ -830,6 +850,8 @@ void access_log_write(request *r)
         access_log_file *file = &set->files[i];
         if (file->fd < 0)
             continue;
+        if (file->env && (request_get_env(r, file->env) != NULL) == file->env_negated)
+            continue;
         char *line = line_buffer;
         size_t length = render_line(file->format, r, &now_monotonic, &now_wall, line, ACCESS_LOG_LINE_BUFFER);
         if (UNLIKELY(length >= ACCESS_LOG_LINE_BUFFER)) {
@@ -982,7 +1004,8 @@ static int set_log_format(config_parse *parse, const config_directive *directive
     return WEFT_OK;
 }
 
-static int add_custom_log(config_parse *parse, const char *directive, const char *path, const char *format)
+static int add_custom_log(config_parse *parse, const char *directive, const char *path, const char *format,
+                          const char *condition)
 {
     if (path[0] == '|' && !path[1 + (path[1] == '|' || path[1] == '$')])
         return config_error(parse, "%s: the piped log \"%s\" names no program", directive, path);
@@ -1001,6 +1024,7 @@ static int add_custom_log(config_parse *parse, const char *directive, const char
     /* A piped log is a command line, not a path. */
     logs[count].path = path[0] == '|' ? pool_strdup(server->pool, path) : config_resolve_path(parse, path);
     logs[count].format = format ? pool_strdup(server->pool, format) : NULL;  /* NULL: the default */
+    logs[count].condition = condition ? pool_strdup(server->pool, condition) : NULL;
     logs_config->custom_logs = logs;
     logs_config->custom_log_count = count + 1;
     return WEFT_OK;
@@ -1009,15 +1033,16 @@ static int add_custom_log(config_parse *parse, const char *directive, const char
 static int set_custom_log(config_parse *parse, const config_directive *directive, void *target,
                           int argc, char **argv)
 {
-    if (argc > 2)
-        return config_error(parse, "CustomLog: conditional logging (%s) is not supported yet", argv[2]);
-    return add_custom_log(parse, "CustomLog", argv[0], argv[1]);
+    if (argc > 2 && (strncasecmp(argv[2], "env=", 4) != 0 || !argv[2][4 + (argv[2][4] == '!')]))
+        return config_error(parse, "CustomLog: the condition '%s' is not supported: weft takes env=[!]variable",
+                            argv[2]);
+    return add_custom_log(parse, "CustomLog", argv[0], argv[1], argc > 2 ? argv[2] : NULL);
 }
 
 static int set_transfer_log(config_parse *parse, const config_directive *directive, void *target,
                             int argc, char **argv)
 {
-    return add_custom_log(parse, "TransferLog", argv[0], NULL);
+    return add_custom_log(parse, "TransferLog", argv[0], NULL, NULL);
 }
 
 /* The format a CustomLog means: a nickname (the last LogFormat of that name,
@@ -1064,6 +1089,10 @@ static int access_log_post_config(config_parse *parse, server_config *server)
         file->path = definition->path;
         file->format_text = definition->format;
         file->format = format;
+        if (definition->condition) {
+            file->env_negated = definition->condition[4] == '!';
+            file->env = definition->condition + 4 + file->env_negated;
+        }
         file->fd = -1;
     }
     if (result != WEFT_OK)
@@ -1104,8 +1133,9 @@ static void format_custom_logs(FILE *out, const config_directive *d, const void 
     const access_log_server_config *server = base;
     for (int i = 0; i < server->custom_log_count; i++) {
         const char *format = server->custom_logs[i].format;
-        const char *argv[2] = { server->custom_logs[i].path, format ? format : resolve_format(server, NULL) };
-        config_dump_line(out, d, 2, argv);
+        const char *argv[3] = { server->custom_logs[i].path, format ? format : resolve_format(server, NULL),
+                                server->custom_logs[i].condition };
+        config_dump_line(out, d, argv[2] ? 3 : 2, argv);
     }
 }
 
@@ -1121,7 +1151,7 @@ static const config_directive access_log_directives[] = {
       format_log_formats },
     { "CustomLog", CONTEXT_SERVER_OR_VHOST, SCOPE_SERVER, 2, 3, set_custom_log,
       offsetof(access_log_server_config, custom_logs), CUSTOM_LOGS_SIZE, NULL, NULL,
-      "file|\"|program\" format|nickname",
+      "file|\"|program\" format|nickname [env=[!]variable]",
       "Logs every request to file (relative to ServerRoot), or to a program reading the lines on its "
       "standard input, in that format",
       format_custom_logs },

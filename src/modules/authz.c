@@ -15,6 +15,7 @@
 #include "../core/log.h"
 #include "../http/connection.h"
 #include "../http/request.h"
+#include "access_compat.h"
 
 /* Require and its containers: NULL = no Require applies */
 typedef struct {
@@ -32,6 +33,7 @@ typedef enum { ITEM_CONTAINER, ITEM_ALL_GRANTED, ITEM_ALL_DENIED, ITEM_IP, ITEM_
 typedef struct authz_item {
     item_kind kind;
     bool negated;
+    unsigned methods;                   /* <Limit>: CONFIG_METHOD_* it applies to */
     struct authz_container *container;  /* ITEM_CONTAINER */
     authz_network *networks;            /* ITEM_IP */
     int network_count;
@@ -39,6 +41,7 @@ typedef struct authz_item {
 
 struct authz_container {
     container_kind kind;
+    unsigned methods;  /* the union of its items' */
     authz_item *items;
     int count;
 };
@@ -194,14 +197,35 @@ static bool is_local(request *r, const client_address *client)
 }
 
 static authz_result evaluate_container(request *r, const struct authz_container *container,
-                                       const client_address *client);
+                                       const client_address *client, unsigned method);
 
-static authz_result evaluate_item(request *r, const authz_item *item, const client_address *client)
+unsigned authz_request_method_bit(const request *r)
 {
+    switch (r->method) {
+    case HTTP_METHOD_GET:
+    case HTTP_METHOD_HEAD: return CONFIG_METHOD_GET;
+    case HTTP_METHOD_POST: return CONFIG_METHOD_POST;
+    case HTTP_METHOD_PUT: return CONFIG_METHOD_PUT;
+    case HTTP_METHOD_DELETE: return CONFIG_METHOD_DELETE;
+    case HTTP_METHOD_CONNECT: return CONFIG_METHOD_CONNECT;
+    case HTTP_METHOD_OPTIONS: return CONFIG_METHOD_OPTIONS;
+    case HTTP_METHOD_TRACE: return CONFIG_METHOD_TRACE;
+    case HTTP_METHOD_PATCH: return CONFIG_METHOD_PATCH;
+    default: return CONFIG_METHOD_OTHER;
+    }
+}
+
+static authz_result evaluate_item(request *r, const authz_item *item, const client_address *client,
+                                  container_kind parent, unsigned method)
+{
+    /* Apache: a requirement <Limit>ed to other methods grants inside an
+     * "all" and is neutral elsewhere. */
+    if (!(item->methods & method))
+        return parent == CONTAINER_ALL ? AUTHZ_GRANTED : AUTHZ_NEUTRAL;
     authz_result result = AUTHZ_DENIED;
     switch (item->kind) {
     case ITEM_CONTAINER:
-        result = evaluate_container(r, item->container, client);
+        result = evaluate_container(r, item->container, client, method);
         break;
     case ITEM_ALL_GRANTED:
         result = AUTHZ_GRANTED;
@@ -226,11 +250,11 @@ static authz_result evaluate_item(request *r, const authz_item *item, const clie
 /* Apache's logic: Any stops at the first grant, All at the first refusal;
  * neutral results do not count.  None is Any, negated. */
 static authz_result evaluate_container(request *r, const struct authz_container *container,
-                                       const client_address *client)
+                                       const client_address *client, unsigned method)
 {
     authz_result result = AUTHZ_NEUTRAL;
     for (int i = 0; i < container->count; i++) {
-        authz_result child = evaluate_item(r, &container->items[i], client);
+        authz_result child = evaluate_item(r, &container->items[i], client, container->kind, method);
         if (child == AUTHZ_NEUTRAL)
             continue;
         result = child;
@@ -244,13 +268,22 @@ static authz_result evaluate_container(request *r, const struct authz_container 
 
 static int authz_access(request *r)
 {
+    /* Apache 2.4 runs mod_access_compat (Order, Allow, Deny) first: with
+     * Satisfy All both must let the request in, with Satisfy Any either. */
+    bool satisfy_any = false;
+    int compat = access_compat_check(r, &satisfy_any);
+    if (satisfy_any ? compat == WEFT_OK : compat != WEFT_OK)
+        return compat;
     const authz_dir_config *config = module_dir_config(r->dir, &authz_core_module);
     const struct authz_container *root = config->authz;
     if (!root)
         return WEFT_OK;
+    unsigned method = authz_request_method_bit(r);
+    if (!(root->methods & method))
+        return WEFT_OK;  /* every Require is <Limit>ed to other methods */
     client_address client = { 0 };
     client.known = authz_address_parse(connection_peer_address(r->connection), &client.family, client.address);
-    if (evaluate_container(r, root, &client) == AUTHZ_GRANTED)
+    if (evaluate_container(r, root, &client, method) == AUTHZ_GRANTED)
         return WEFT_OK;
     if (log_enabled(LOG_LEVEL_INFO))
         log_message(LOG_LEVEL_INFO, "client %s denied by server configuration: %s",
@@ -320,7 +353,7 @@ static int set_require(config_parse *parse, const config_directive *d, void *tar
         return config_error(parse, "negative Require directive has no effect in <%s> directive",
                             container_names[container->kind]);
 
-    authz_item item = { .negated = negated };
+    authz_item item = { .negated = negated, .methods = config_limit_methods(parse) };
     const char *type = argv[0];
     if (strcasecmp(type, "all") == 0) {
         if (argc != 2 || (strcasecmp(argv[1], "granted") != 0 && strcasecmp(argv[1], "denied") != 0))
@@ -342,6 +375,7 @@ static int set_require(config_parse *parse, const config_directive *d, void *tar
                                    "(all, ip, local)", type);
     }
     *add_item(parse, container) = item;
+    container->methods |= item.methods;
     return WEFT_OK;
 }
 
@@ -375,6 +409,14 @@ static int close_container(config_parse *parse, const config_directive *d, void 
     if (building_depth == 0)
         return WEFT_OK;
     struct authz_container *container = building[--building_depth].container;
+    /* The container's item in its parent (the parent's last: nothing else
+     * was added to the parent while it was open) answers for its methods. */
+    struct authz_container *parent = building_depth > 0 ? building[building_depth - 1].container
+                                                        : *(struct authz_container **)target;
+    if (parent && parent->count > 0 && parent->items[parent->count - 1].container == container) {
+        parent->items[parent->count - 1].methods = container->methods;
+        parent->methods |= container->methods;
+    }
     if (container->count == 0)
         return config_error(parse, "<%s> contains no Require directive", container_names[container->kind]);
     bool only_negative = true;

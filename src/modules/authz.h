@@ -38,6 +38,10 @@ typedef struct {
 bool authz_network_parse(const char *text, authz_network *network);
 /* address is 4 (AF_INET) or 16 (AF_INET6) bytes in network order. */
 bool authz_network_contains(const authz_network *network, int family, const unsigned char *address);
+struct request;
+/* The CONFIG_METHOD_* bit (<Limit>) of the request's method. */
+unsigned authz_request_method_bit(const struct request *r);
+
 /* The client address as text ("::ffff:a.b.c.d" counts as IPv4) to family
  * and bytes; false if unparsable. */
 bool authz_address_parse(const char *text, int *family, unsigned char *address);

@@ -120,6 +120,22 @@ static int set_add_handler(config_parse *parse, const config_directive *d, void 
 {
     pool *p = config_pool(parse);
     mime_addition **list = target;
+    if (!module_handler_exists(argv[0])) {
+        char names[512];
+        module_handler_names(names, sizeof(names));
+        bool secret = false;
+        const char *owner = module_of_handler(argv[0], &secret);
+        if (!owner)
+            return config_error(parse, "AddHandler %s: no handler of that name in weft; weft has %s", argv[0],
+                                names);
+        if (secret)
+            return config_error(parse, "AddHandler %s: that is a handler of %s, which is not built into weft "
+                                       "(the files would be served as they are, source and all)", argv[0], owner);
+        /* Debian's mime.conf has AddHandler type-map var: accepted, said. */
+        config_warning(parse, "AddHandler %s: that is a handler of %s, which is not built into weft; files "
+                              "with these extensions are served as they are", argv[0], owner);
+        return WEFT_OK;
+    }
     char *handler = pool_strdup(p, argv[0]);
     for (int i = 1; i < argc; i++) {
         const char *extension = argv[i][0] == '.' ? argv[i] + 1 : argv[i];
@@ -434,8 +450,11 @@ static int cgi_handler(request *r)
     return cgi_run(r, &script, &process);
 }
 
+static const char *const cgi_handlers[] = { CGI_HANDLER, "application/x-httpd-cgi", NULL };
+
 const module cgi_module = {
     .name = "cgi",
+    .handlers = cgi_handlers,
     .directives = cgi_directives,
     .server_config_size = sizeof(cgi_server_config),
     .dir_config_size = sizeof(cgi_dir_config),

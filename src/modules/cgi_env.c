@@ -18,6 +18,7 @@
  * CONTENT_LENGTH.
  */
 #include "cgi.h"
+#include "../http/response.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -134,12 +135,17 @@ static void add_server_variables(environment *e, request *r, const cgi_script *s
     }
     host_port = request_server_port(r);  /* Apache's ap_get_server_port */
 
-    set(e, "SERVER_SIGNATURE", "");
+    set(e, "SERVER_SIGNATURE", response_signature(r, ""));
+    if (server->server_admin)
+        set(e, "SERVER_ADMIN", server->server_admin);
     set(e, "SERVER_SOFTWARE", server->server_header ? server->server_header : WEFT_NAME);
     set(e, "SERVER_NAME", host_name);
     set(e, "SERVER_ADDR", connection_local_address(c));
     set_number(e, "SERVER_PORT", host_port);
     set(e, "REMOTE_ADDR", connection_peer_address(c));
+    const char *remote_host = request_remote_host(r);
+    if (remote_host)
+        set(e, "REMOTE_HOST", remote_host);
     set(e, "DOCUMENT_ROOT", server->document_root);
     set(e, "REQUEST_SCHEME", request_scheme(r));
     set(e, "CONTEXT_PREFIX", script->context_prefix ? script->context_prefix : "");
@@ -195,6 +201,17 @@ static void add_configured_variables(environment *e, request *r)
                 decided = true;
         if (!decided && s->value)
             set(e, s->name, s->value);
+    }
+    /* The request's environment (SetEnvIf, BrowserMatch), with the names
+     * made valid for a shell as Apache's ap_create_environment does. */
+    for (int i = 0; i < r->env_count; i++) {
+        char *name = pool_strdup(r->pool, r->env[i].name);
+        if (isdigit((unsigned char)name[0]))
+            name[0] = '_';
+        for (char *c = name; *c; c++)
+            if (!isalnum((unsigned char)*c) && *c != '_')
+                *c = '_';
+        set(e, name, r->env[i].value);
     }
 }
 

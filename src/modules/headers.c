@@ -63,6 +63,8 @@ typedef struct header_action {
     const char *name;
     const char *value;    /* NULL for unset */
     bool formatted;       /* value holds %t, %D or %% */
+    const char *env;      /* env=[!]variable: only when it is set (unset); NULL = always */
+    bool env_negated;
 } header_action;
 
 /* ---- applying Header ---------------------------------------------------- */
@@ -93,7 +95,14 @@ static const char *expand_value(request *r, const header_action *action)
             continue;
         }
         c++;
-        if (*c == 't')
+        if (*c == '{') {
+            /* %{VAR}e (the setter checked the form): "(null)" when unset, as Apache */
+            const char *end = strchr(c, '}');
+            char *name = pool_strndup(r->pool, c + 1, (size_t)(end - c - 1));
+            const char *env = request_get_env(r, name);
+            buffer_append_string(&out, env ? env : "(null)");
+            c = end + 1;
+        } else if (*c == 't')
             buffer_printf(&out, "t=%lld", (long long)start);
         else if (*c == 'D')
             buffer_printf(&out, "D=%lld", (long long)duration);
@@ -296,7 +305,8 @@ void headers_finalize_response(request *r)
         r->content_type = headers_type_with_default_charset(r, r->content_type);
     bool success = (r->status >= 200 && r->status < 300) || r->status == 304;
     for (const header_action *action = config->header_actions; action; action = action->next)
-        if (action->always || success)
+        if ((action->always || success)
+            && (!action->env || (request_get_env(r, action->env) != NULL) != action->env_negated))
             apply_action(r, action);
 }
 
@@ -354,6 +364,11 @@ static int set_header(config_parse *parse, const config_directive *d, void *targ
             return config_error(parse, "Header %s %s needs a value", verbs[v].name, name);
         value = argv[at++];
     }
+    const char *env = NULL;
+    if (at < argc && strncasecmp(argv[at], "env=", 4) == 0 && argv[at][4 + (argv[at][4] == '!')]) {
+        env = argv[at] + 4;
+        at++;
+    }
     if (at < argc) {
         if (strncasecmp(argv[at], "env=", 4) == 0 || strncasecmp(argv[at], "expr=", 5) == 0 ||
             strcasecmp(argv[at], "early") == 0)
@@ -365,8 +380,17 @@ static int set_header(config_parse *parse, const config_directive *d, void *targ
         if (*c != '%')
             continue;
         c++;
+        if (*c == '{') {
+            const char *end = strchr(c, '}');
+            if (end && end > c + 1 && end[1] == 'e') {
+                c = end + 1;
+                formatted = true;
+                continue;
+            }
+        }
         if (*c != '%' && *c != 't' && *c != 'D')
-            return config_error(parse, "Header value '%s': weft understands %%%%, %%t and %%D only", value);
+            return config_error(parse, "Header value '%s': weft understands %%%%, %%t, %%D and %%{VAR}e only",
+                                value);
         formatted = true;
     }
     for (const char *c = value; c && *c; c++)
@@ -386,6 +410,10 @@ static int set_header(config_parse *parse, const config_directive *d, void *targ
     action->name = pool_strdup(p, name);
     action->value = value ? pool_strdup(p, value) : NULL;
     action->formatted = formatted;
+    if (env) {
+        action->env_negated = env[0] == '!';
+        action->env = pool_strdup(p, env + action->env_negated);
+    }
     action->field = strcasecmp(name, "Content-Type") == 0    ? FIELD_CONTENT_TYPE
                     : strcasecmp(name, "ETag") == 0          ? FIELD_ETAG
                     : strcasecmp(name, "Last-Modified") == 0 ? FIELD_LAST_MODIFIED
@@ -481,7 +509,7 @@ static int set_default_charset(config_parse *parse, const config_directive *d, v
 static const config_directive headers_directives[] = {
     { .name = "Header", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(header_actions), .min_args = 2,
       .max_args = 5, .set = set_header, .merge = merge_header_actions,
-      .syntax = "[onsuccess|always] set|append|add|merge|setifempty|unset name [value]",
+      .syntax = "[onsuccess|always] set|append|add|merge|setifempty|unset name [value] [env=[!]variable]",
       .help = "changes a response header field" },
     { .name = "AddCharset", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(add_charsets), .min_args = 2,
       .max_args = ARGS_UNLIMITED, .set = set_add_charset, .merge = merge_add_charsets,

@@ -368,9 +368,11 @@ static void merge_add_types(void *merged, const void *child, pool *p)
     *merged_list = head;
 }
 
-/* RemoveType ext...: an entry with the empty type in the AddType list, so
- * that it hides AddTypes of enclosing sections and TypesConfig, while an
- * AddType in an inner section (or a later line) gives the type again. */
+/* RemoveType ext...: an entry with the empty type in front of the AddType
+ * list hides what AddType said for the extension in enclosing sections, and
+ * the TypesConfig mapping too (Apache's effect: Debian's "RemoveType es"
+ * leaves .es a language only); an AddType in an inner section (or a later
+ * line) gives the type again. */
 static int set_remove_type(config_parse *parse, const config_directive *directive, void *target, int argc,
                            char **argv)
 {
@@ -494,7 +496,7 @@ static const config_directive mime_directives[] = {
     { .name = "RemoveType", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_DIRECTORY, .min_args = 1,
       .max_args = ARGS_UNLIMITED, .set = set_remove_type, .offset = offsetof(mime_dir_config, add_types),
       .size = sizeof(mime_addition *), .merge = merge_add_types, .syntax = "extension [extension ...]",
-      .help = "forgets the media type of these extensions (AddType above and TypesConfig)" },
+      .help = "undoes AddType and the TypesConfig mapping for these extensions here and below" },
     { .name = "ForceType", .contexts = CONTEXT_SECTIONS, .scope = SCOPE_DIRECTORY, .min_args = 1, .max_args = 1,
       .set = set_force_type, .offset = offsetof(mime_dir_config, force_type), .size = sizeof(char *),
       .format = config_format_string, .syntax = "media-type|None",

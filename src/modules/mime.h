@@ -17,6 +17,9 @@
  *                        dot, case-insensitive.  A section's AddType wins
  *                        over the enclosing ones, and a later AddType over an
  *                        earlier one in the same place (as in Apache).
+ *   RemoveType ext...    anywhere.  The extensions have no type here and
+ *                        below (neither AddType's nor TypesConfig's) until
+ *                        an AddType gives them one again.
  *
  * Contract:
  *  - The table lives in server->pool and is read-only once post_config has

@@ -14,6 +14,8 @@ extern const module error_document_module;
 extern const module alias_module;
 extern const module authz_core_module;
 extern const module authz_host_module;
+extern const module access_compat_module;
+extern const module setenvif_module;
 extern const module cgi_module;
 extern const module static_module;
 extern const module negotiation_module;
@@ -37,9 +39,11 @@ const module *const weft_modules[] = {
     &vhost_module,
     &overrides_module,
     &error_document_module,
+    &setenvif_module,     /* post_read, map_to_storage: SetEnvIf before anything tests a variable */
     &alias_module,        /* translate: Alias and Redirect before DocumentRoot */
     &authz_core_module,   /* access: Require, before every handler */
     &authz_host_module,
+    &access_compat_module, /* Order, Allow, Deny: authz_core's access hook asks it first */
     &trace_module,      /* before every content handler: TRACE is answered whatever the handler */
     &cgi_module,          /* translate: ScriptAlias; handler: before static files */
     &negotiation_module,  /* fixups: MultiViews, before FallbackResource (Apache's type_checker) */
@@ -57,27 +61,3 @@ const module *const weft_modules[] = {
     &brotli_module,
     NULL,
 };
-
-/* Apache configurations name modules in several ways (<IfModule status>,
- * mod_status, mod_status.c, status_module); all of them should work here.
- * Case matters, as in Apache. */
-static bool module_answers_to(const module *m, const char *name)
-{
-    size_t length = strlen(m->name);
-    if (strcmp(name, m->name) == 0)
-        return true;
-    if (strncmp(name, "mod_", 4) == 0 && strncmp(name + 4, m->name, length) == 0)
-        return name[4 + length] == '\0' || strcmp(name + 4 + length, ".c") == 0;
-    return strncmp(name, m->name, length) == 0 && strcmp(name + length, "_module") == 0;
-}
-
-bool module_is_present(const char *name)
-{
-    /* Apache's worker MPM source file, as old configurations test for it. */
-    if (strcmp(name, "worker.c") == 0)
-        return true;
-    for (const module *const *m = weft_modules; *m; m++)
-        if (module_answers_to(*m, name))
-            return true;
-    return false;
-}

@@ -618,10 +618,13 @@ static const config_directive negotiation_directives[] = {
 };
 #undef DIR_FIELD
 
+static const char *const negotiation_handlers[] = { TYPE_MAP_HANDLER, NULL };
+
 const module negotiation_module = {
     .name = "negotiation",
     .directives = negotiation_directives,
     .dir_config_size = sizeof(negotiation_dir_config),
     .fixups = negotiation_fixups,
     .handler = negotiation_handler,
+    .handlers = negotiation_handlers,
 };

@@ -241,6 +241,9 @@ bool output_filter_type_allowed(const request *r, const output_filter *f)
 
 const char *output_filter_environment(const request *r, const char *name)
 {
+    const char *value = request_get_env(r, name);
+    if (value)
+        return value;
     const cgi_dir_config *cgi = cgi_dir_settings(r->dir);
     for (const environment_setting *e = cgi ? cgi->environment : NULL; e; e = e->next)
         if (strcmp(e->name, name) == 0)

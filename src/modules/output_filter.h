@@ -25,8 +25,9 @@ bool output_filter_type_allowed(const request *r, const output_filter *f);
  * none. */
 const output_filter_type *output_filter_type_named(const char *name, size_t length);
 
-/* The value of an environment variable SetEnv gave the request (Apache's
- * subprocess_env: no-gzip, gzip-only-text/html), or NULL. */
+/* The value of an environment variable of the request (Apache's
+ * subprocess_env: no-gzip, gzip-only-text/html), set by SetEnvIf or
+ * BrowserMatch (request_get_env) or by SetEnv, or NULL. */
 const char *output_filter_environment(const request *r, const char *name);
 
 #endif

@@ -571,8 +571,11 @@ static const config_directive status_directives[] = {
     { .name = NULL },
 };
 
+static const char *const status_handlers[] = { "server-status", NULL };
+
 const module status_module = {
     .name = "status",
+    .handlers = status_handlers,
     .directives = status_directives,
     .server_config_size = sizeof(status_server_config),
     .handler = status_handler,

@@ -103,7 +103,7 @@ static const config_directive mpm_directives[] = {
       .min_args = 1, .max_args = 1, .set = config_set_integer, .default_value = "0", .syntax = "bytes",
       .help = "SO_RCVBUF of the listening sockets; 0 = the system default, else at least 512" },
     { .name = "ScoreBoardFile", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(scoreboard_file),
-      .min_args = 1, .max_args = 1, .set = config_set_path, .syntax = "file",
+      .min_args = 1, .max_args = 1, .set = config_set_string, /* resolved by core's post_config */ .syntax = "file",
       .help = "keep the scoreboard in this file instead of anonymous shared memory" },
     { .name = "User", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(user), .min_args = 1, .max_args = 1,
       .set = config_set_string, .syntax = "name|#uid",

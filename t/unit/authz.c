@@ -15,6 +15,8 @@
 #include "../../src/modules/authz.c"
 
 int log_threshold;
+unsigned config_limit_methods(const config_parse *parse) { return CONFIG_METHODS_ALL; }
+int access_compat_check(struct request *r, bool *satisfy_any) { *satisfy_any = false; return WEFT_OK; }
 void log_message(int level, const char *format, ...) {}
 const char *connection_peer_address(const connection *c) { return "127.0.0.1"; }
 const char *connection_local_address(const connection *c) { return "127.0.0.1"; }

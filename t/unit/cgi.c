@@ -96,6 +96,8 @@ bool request_header_slice(const request *r, const char *name, slice *value)
 const char *request_scheme(request *r) { return "http"; }
 const char *request_server_name(request *r) { return "192.0.2.2"; }
 int request_server_port(request *r) { return 8080; }
+char *response_signature(request *r, const char *prefix) { return ""; }
+const char *request_remote_host(request *r) { return NULL; }
 
 char *request_map_path(request *r, const char *url_path)
 {
@@ -126,6 +128,20 @@ typedef struct {
     cgi_dir_config cgi;
 } test_dir;
 
+/* The handler names weft knows (modules/apache_modules.c): the CGI module's own. */
+bool module_handler_exists(const char *name)
+{
+    return strcmp(name, "cgi-script") == 0 || strcmp(name, "application/x-httpd-cgi") == 0 ||
+           strcmp(name, "default-handler") == 0 || strcasecmp(name, "None") == 0;
+}
+void module_handler_names(char *out, size_t size) { snprintf(out, size, "cgi-script"); }
+const char *module_of_handler(const char *name, bool *source_is_secret)
+{
+    *source_is_secret = strcmp(name, "php-script") == 0;
+    if (strcmp(name, "server-parsed") == 0)
+        return "mod_include";
+    return *source_is_secret ? "mod_php" : NULL;
+}
 void *module_server_config(const server_config *server, const module *m) { return &((test_server *)server)->cgi; }
 void *module_dir_config(const dir_config *dir, const module *m) { return &((test_dir *)dir)->cgi; }
 

@@ -11,6 +11,7 @@ int log_threshold = 0;
 void log_message(int level, const char *format, ...) {}
 void log_error_number(int level, int error, const char *format, ...) {}
 void request_run_log(request *r) {}
+const char *request_get_env(const request *r, const char *name) { return NULL; }
 void request_run_response_head(request *r) {}
 void response_add_header_constant(request *r, const char *name, const char *value) {}
 

@@ -34,7 +34,17 @@ struct connection {
     int local_port;
 };
 
+/* As request.c's (names case-insensitive). */
+const char *request_get_env(const request *r, const char *name)
+{
+    for (int i = 0; i < r->env_count; i++)
+        if (strcasecmp(r->env[i].name, name) == 0)
+            return r->env[i].value;
+    return NULL;
+}
+
 const char *connection_peer_address(const connection *c) { return c->peer_address; }
+const char *request_remote_host(request *r) { return NULL; }
 int connection_peer_port(const connection *c) { return c->peer_port; }
 const char *connection_local_address(const connection *c) { return c->local_address; }
 int connection_local_port(const connection *c) { return c->local_port; }
@@ -497,6 +507,13 @@ static void test_directives(pool *p)
     r->file_path = "/srv/www/index.html";
 
     is_line(line_for(p, "100%% %a %A %h", r), "100% 192.0.2.7 198.51.100.1 192.0.2.7", "%% %a %A %h");
+    request_env_entry env[] = { { "FOO", "bar \"baz\"" }, { "empty", "" } };
+    r->env = env;
+    r->env_count = 2;
+    is_line(line_for(p, "%{FOO}e|%{foo}e|%{empty}e|%{none}e", r), "bar \\\"baz\\\"|bar \\\"baz\\\"||-",
+            "%{VAR}e: the request environment, escaped; case-insensitive names; unset is -");
+    r->env = NULL;
+    r->env_count = 0;
     is_line(line_for(p, "%{c}a %{c}h", r), "192.0.2.7 192.0.2.7", "%{c}a (no proxy: the peer)");
     is_line(line_for(p, "%b %B %O %I %S", r), "- 0 180 75 255", "%b %B %O %I %S");
     r->body_bytes_sent = 42;
@@ -654,8 +671,12 @@ static void test_configuration(void)
     is_line(parse.error, "CustomLog: the piped log \"|\" names no program", "empty pipe message");
     run_directive(&parse, "CustomLog", 2, (const char *[]){ "logs/x", "%h %Z" });
     is_line(parse.error, "CustomLog: unknown format directive %Z", "CustomLog format checked where written");
-    run_directive(&parse, "CustomLog", 3, (const char *[]){ "logs/x", "common", "env=!nolog" });
-    is_line(parse.error, "CustomLog: conditional logging (env=!nolog) is not supported yet", "env= refused");
+    run_directive(&parse, "CustomLog", 3, (const char *[]){ "logs/x", "common", "expr=true" });
+    is_line(parse.error, "CustomLog: the condition 'expr=true' is not supported: weft takes env=[!]variable",
+            "expr= refused");
+    run_directive(&parse, "CustomLog", 3, (const char *[]){ "logs/x", "common", "env=" });
+    is_line(parse.error, "CustomLog: the condition 'env=' is not supported: weft takes env=[!]variable",
+            "env= without a name refused");
     is_int(log_settings(&server)->custom_log_count + log_settings(&server)->log_format_count, 0, "refused directives store nothing");
 
     parse.error_count = 0;

@@ -44,6 +44,10 @@ int uri_normalize_path(pool *pl, const char *raw, size_t length, char **path, in
     *path = pool_strndup(pl, raw, length);
     return WEFT_OK;
 }
+char *uri_escape_path(pool *pl, const char *path)
+{
+    return pool_strdup(pl, path);
+}
 int response_set_error(request *r, int status)
 {
     r->status = status;
@@ -208,9 +212,40 @@ static void test_head_and_log(void)
     ok(first_logs == 2 && second_logs == 2, "log runs every module's hook");
 }
 
+/* The request environment: nothing allocated until a variable is set;
+ * names case-insensitive; set replaces; unset keeps the others in order. */
+static void test_environment(void)
+{
+    request r;
+    memset(&r, 0, sizeof(r));
+    r.pool = p;
+    ok(request_get_env(&r, "anything") == NULL && r.env == NULL, "an empty environment allocates nothing");
+    request_unset_env(&r, "anything");
+    ok(r.env == NULL, "unsetting in an empty environment allocates nothing");
+    char name[32], value[32];
+    for (int i = 0; i < 20; i++) {
+        snprintf(name, sizeof(name), "var%d", i);
+        snprintf(value, sizeof(value), "value %d", i);
+        request_set_env(&r, name, value);
+    }
+    is_int(r.env_count, 20, "twenty variables (the array grows)");
+    is_string(request_get_env(&r, "VAR7"), "value 7", "names compare case-insensitively (Apache's tables)");
+    snprintf(value, sizeof(value), "%s", "copied");
+    request_set_env(&r, "var3", value);
+    value[0] = 'X';
+    is_string(request_get_env(&r, "var3"), "copied", "set copies the value and replaces the old one");
+    is_int(r.env_count, 20, "replacing adds no entry");
+    request_unset_env(&r, "Var0");
+    ok(request_get_env(&r, "var0") == NULL, "unset removes it");
+    is_int(r.env_count, 19, "... and only it");
+    is_string(r.env[0].name, "var1", "the others keep their order");
+    is_string(request_get_env(&r, "var19"), "value 19", "the last one is still there");
+}
+
 int main(void)
 {
     p = pool_create(4096);
+    test_environment();
     test_order();
     test_conventions();
     test_head_and_log();

@@ -30,12 +30,18 @@
 #include <ftw.h>
 #include <unistd.h>
 
-const module *const weft_modules[] = { &core_module, &vhost_module, NULL };
+/* SetHandler marks which section applied; the engine accepts declared
+ * handler names only. */
+static const char *const marker_handlers[] = {
+    "directory", "directory-deep", "directory-root", "directorymatch", "files", "files-tilde", "filesmatch", "location", "location-tilde", "location-wildcard", "locationmatch", "main-directory", "main-location", "nested", "root", "slash", "tilde", "vhost-directory", "vhost-location", "vhost-root", "wildcard",
+    NULL,
+};
+static const module marker_module = { .name = "markers", .handlers = marker_handlers };
 
-bool module_is_present(const char *name)
-{
-    return strcmp(name, "core") == 0;
-}
+const module *const weft_modules[] = { &core_module, &vhost_module, &marker_module, NULL };
+
+/* The real answers about Apache modules, over this test's weft_modules. */
+#include "modules/apache_modules.c"
 
 static char root[] = "/tmp/weft-sections-XXXXXX";
 static pool *p;
