@@ -456,11 +456,35 @@ static void merge_section_redirects(void *merged, const void *child, pool *p)
     *(const section_redirect **)merged = head;
 }
 
+/* DUMP_CONFIG: the section's own lines, in order, each by the row that wrote it. */
+static void format_section_redirects(FILE *out, const config_directive *d, const void *base)
+{
+    const section_redirect *rule = *(const section_redirect *const *)((const char *)base + d->offset);
+    for (; rule; rule = rule->next) {
+        if (rule->row != d)
+            continue;
+        char status[8];
+        snprintf(status, sizeof(status), "%d", rule->status);
+        const char *argv[3];
+        int argc = 0;
+        if (strcasecmp(d->name, "Redirect") == 0 || strcasecmp(d->name, "RedirectMatch") == 0)
+            argv[argc++] = status;
+        if (rule->regex)
+            argv[argc++] = regex_pattern(rule->regex);
+        else if (rule->url_path)
+            argv[argc++] = rule->url_path;
+        if (rule->target)
+            argv[argc++] = rule->target;
+        config_dump_line(out, d, argc, argv);
+    }
+}
+
 #define SECTION_ROW(row_name, minimum, maximum, row_syntax, row_help)                                     \
     { .name = row_name, .contexts = CONTEXT_SECTIONS, .scope = SCOPE_DIRECTORY,                           \
       .offset = offsetof(alias_dir_config, redirects), .size = sizeof(section_redirect *),                 \
       .min_args = minimum, .max_args = maximum, .set = set_section_redirect,                               \
-      .merge = merge_section_redirects, .syntax = row_syntax, .help = row_help }
+      .merge = merge_section_redirects, .format = format_section_redirects, .syntax = row_syntax,                \
+      .help = row_help }
 
 #define ALIAS_ROW(row_name, minimum, maximum, setter, row_syntax, row_help)                         \
     { .name = row_name, .contexts = CONTEXT_SERVER_OR_VHOST, .scope = SCOPE_SERVER,                 \

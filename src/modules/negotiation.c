@@ -36,6 +36,7 @@
  *   ForceLanguagePriority None|Prefer|Fallback [Prefer|Fallback]   anywhere
  */
 #include <dirent.h>
+#include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -604,6 +605,21 @@ static int set_force_language_priority(config_parse *parse, const config_directi
     return WEFT_OK;
 }
 
+static void format_force_language_priority(FILE *out, const config_directive *d, const void *base)
+{
+    int value = *(const int *)((const char *)base + d->offset);
+    const char *argv[2];
+    int argc = 0;
+    if (value & FORCE_NONE)
+        argv[argc++] = "None";
+    if (value & FORCE_PREFER)
+        argv[argc++] = "Prefer";
+    if (value & FORCE_FALLBACK)
+        argv[argc++] = "Fallback";
+    if (argc)
+        config_dump_line(out, d, argc, argv);
+}
+
 #define DIR_FIELD(field) .scope = SCOPE_DIRECTORY, .offset = offsetof(negotiation_dir_config, field), \
                          .size = sizeof(((negotiation_dir_config *)0)->field)
 
@@ -612,7 +628,8 @@ static const config_directive negotiation_directives[] = {
       .max_args = ARGS_UNLIMITED, .set = set_language_priority, .format = config_format_words,
       .syntax = "language-tag ...", .help = "the languages MultiViews prefers when the client's preferences tie" },
     { .name = "ForceLanguagePriority", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(force_language_priority),
-      .min_args = 1, .max_args = 2, .set = set_force_language_priority, .syntax = "None|Prefer|Fallback [Prefer|Fallback]",
+      .min_args = 1, .max_args = 2, .set = set_force_language_priority, .format = format_force_language_priority,
+      .syntax = "None|Prefer|Fallback [Prefer|Fallback]",
       .help = "Prefer (default): LanguagePriority settles ties; Fallback: it chooses instead of a 406" },
     { .name = NULL },
 };
