@@ -212,6 +212,13 @@ is(answer('/slashdir', http10 => 1), '301 https://www.example.com:8443/slashdir/
    'no Host: ServerName\'s host and port');
 $w->stop;
 
+# ---- DUMP_CONFIG shows the section redirects and reads back
+my ($dump_code, $dump) = $w->run_weft($w->weft_args, '-D', 'DUMP_CONFIG');
+is($dump_code, 0, 'DUMP_CONFIG');
+like($dump, qr{<Location /moved>\n\s+Redirect 301 https://new\.example/\n}, '... the whole-section Redirect');
+like($dump, qr{^\s+RedirectPermanent /olddir/p /perm$}m, '... a RedirectPermanent in a <Directory>');
+like($dump, qr{^\s+FallbackResource /app/front\.html$}m, '... FallbackResource');
+
 # ---- -t: Options Includes has no effect
 my $t = WeftTest->new(conf => "<Directory \"\@ROOT\@/www\">\n    Options +Includes\n</Directory>\nOptions IncludesNOEXEC\n",
                       files => { 'www/index.html' => "x\n" });
