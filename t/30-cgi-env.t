@@ -147,7 +147,9 @@ is($e{'X-STDIN-LENGTH'}, 11, 'the decoded body on stdin');
 # ---------------------------------------------------------------- HTTP/1.0, no Host
 (undef, undef, %e) = env_request("GET /cgi-bin/env.cgi HTTP/1.0\r\n\r\n", 'HTTP/1.0 without Host');
 is($e{SERVER_PROTOCOL}, 'HTTP/1.0', 'SERVER_PROTOCOL HTTP/1.0');
-is($e{SERVER_PORT}, $port, 'without Host, SERVER_PORT is the port the connection came to');
+# As Apache's ap_get_server_port (UseCanonicalPhysicalPort Off): the Host's
+# port, else ServerName's, else the scheme's default, never the connection's.
+is($e{SERVER_PORT}, 80, 'without Host, SERVER_PORT is ServerName\'s port, else 80 (as Apache)');
 ok(!exists $e{HTTP_HOST}, 'no HTTP_HOST');
 
 # ---------------------------------------------------------------- ScriptAliasMatch

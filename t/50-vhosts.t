@@ -120,14 +120,15 @@ SKIP: {
 is(fetch(host => undef)->{status}, 400, 'HTTP/1.1 without Host is still 400');
 
 # ---- per-vhost access logs
-my $log_ok = wait_for(sub { ($w->read_file('logs/second_log') // '') =~ /second\.example \/\n/ });
+# %U is the URL-path served: after DirectoryIndex, the index's (as Apache).
+my $log_ok = wait_for(sub { ($w->read_file('logs/second_log') // '') =~ /second\.example \/home\.html\n/ });
 ok($log_ok, 'the vhost with its own CustomLog logs there (%v is its ServerName)');
 my $second_log = $w->read_file('logs/second_log') // '';
 unlike($second_log, qr/^(?!second\.example )/m, '... and only its own requests');
 wait_for(sub { ($w->access_log =~ tr/\n//) >= 15 });
 my $main_log = $w->access_log;
-like($main_log, qr/^first\.example \/$/m, 'vhosts without CustomLog use the main server\'s log');
-like($main_log, qr/^main\.example \/$/m, 'the main server logs its own ServerName');
+like($main_log, qr/^first\.example \/index\.html$/m, 'vhosts without CustomLog use the main server\'s log');
+like($main_log, qr/^main\.example \/index\.html$/m, 'the main server logs its own ServerName');
 unlike($main_log, qr/^second\.example/m, 'the main log has none of the vhost with its own');
 
 $w->stop;

@@ -406,7 +406,7 @@ static void report_unknown(config_parse *parse, const char *name, const char *wh
 
 static void run_directive(config_parse *parse, int argc, char **argv)
 {
-    const config_directive *d = config_find_directive(argv[0]);
+    const config_directive *d = config_find_directive_for(argv[0], parse->context);
     if (!d) {
         report_unknown(parse, argv[0], "command", argv[0]);
         return;

@@ -212,6 +212,10 @@ int config_set_define(config_parse *, const config_directive *, void *, int, cha
 
 /* Looks up a row by name across all modules (case-insensitive); NULL if none. */
 const config_directive *config_find_directive(const char *name);
+/* The same for a line in `context` (CONTEXT_*): a directive may have one row
+ * for server and vhost level and another, with another scope, for sections
+ * (Redirect); the first row allowed there, else the first of that name. */
+const config_directive *config_find_directive_for(const char *name, unsigned context);
 /* The row's global index (0..CONFIG_MAX_DIRECTIVES-1), for "set" bitmaps. */
 int config_directive_index(const config_directive *directive);
 

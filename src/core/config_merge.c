@@ -252,6 +252,22 @@ const config_directive *config_find_directive(const char *name)
     return NULL;
 }
 
+const config_directive *config_find_directive_for(const char *name, unsigned context)
+{
+    index_directives();
+    const config_directive *first = NULL;
+    for (int i = 0; i < directive_total; i++) {
+        const config_directive *d = directives_by_index[i];
+        if (strcasecmp(d->name, name) != 0)
+            continue;
+        if (d->contexts & context)
+            return d;
+        if (!first)
+            first = d;
+    }
+    return first;
+}
+
 unsigned char *config_set_bits(void *base, config_scope scope)
 {
     return scope == SCOPE_SERVER ? ((server_config *)base)->set : ((dir_config *)base)->set;

@@ -254,6 +254,9 @@ static int parse_options(config_parse *parse, int argc, char **argv, options_set
         if (sign && n == 0)
             return config_error(parse, "Options None cannot be used with + or -");
         unsigned bits = names[n].bits;
+        if (bits == OPTION_INCLUDES && sign != '-')
+            config_warning(parse, "Options %s has no effect in weft: it has no server-side includes (mod_include)",
+                           names[n].name);
         if (sign == '+') {
             out->add |= bits;
             out->remove &= ~bits;
@@ -327,6 +330,26 @@ static int set_directory_index(config_parse *parse, const config_directive *d, v
     names[existing + argc] = NULL;
     *list = names;
     return WEFT_OK;
+}
+
+static int set_use_canonical_name(config_parse *parse, const config_directive *d, void *target, int argc,
+                                  char **argv)
+{
+    static const char *const names[] = { "Off", "On", "DNS" };
+    for (int i = 0; i < (int)COUNT_OF(names); i++)
+        if (strcasecmp(argv[0], names[i]) == 0) {
+            *(int *)target = i;
+            return WEFT_OK;
+        }
+    return config_error(parse, "UseCanonicalName must be On, Off or DNS, not '%s'", argv[0]);
+}
+
+static void format_use_canonical_name(FILE *out, const config_directive *d, const void *base)
+{
+    static const char *const names[] = { "Off", "On", "DNS" };
+    int value = *(const int *)((const char *)base + d->offset);
+    const char *name = names[value >= 0 && value <= 2 ? value : 0];
+    config_dump_line(out, d, 1, &name);
 }
 
 static int set_handler(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
@@ -653,6 +676,11 @@ static const config_directive core_directives[] = {
       .min_args = 1, .max_args = 1, .set = config_set_flag, .default_value = "On", .syntax = "On|Off",
       .help = "send files larger than FileCacheMaxFile with sendfile(2); Off reads them into memory "
               "first (for file systems where sendfile misbehaves, as Apache's)" },
+    { .name = "UseCanonicalName", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(use_canonical_name),
+      .min_args = 1, .max_args = 1, .set = set_use_canonical_name, .format = format_use_canonical_name,
+      .default_value = "Off", .syntax = "On|Off|DNS",
+      .help = "the host and port of self-referential URLs (redirects, SERVER_NAME): Off the client's Host, "
+              "On ServerName's, DNS the local address" },
     { .name = "SetHandler", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(handler), .min_args = 1, .max_args = 1,
       .set = set_handler, .format = config_format_string, .syntax = "handler|None", .help = "the handler that serves every request here" },
     { .name = "ErrorLog", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(error_log), .min_args = 1,

@@ -31,6 +31,9 @@ enum {
 };
 #define OPTION_ALL (OPTION_INDEXES | OPTION_FOLLOW_SYMLINKS | OPTION_EXEC_CGI | OPTION_INCLUDES | OPTION_SYMLINKS_IF_OWNER_MATCH)
 
+/* UseCanonicalName (request.h, request_self_url). */
+enum { CANONICAL_NAME_OFF = 0, CANONICAL_NAME_ON = 1, CANONICAL_NAME_DNS = 2 };
+
 /* "Options +A -B" is relative (applied on top of the enclosing value);
  * "Options A B" replaces it. */
 typedef struct {
@@ -55,6 +58,7 @@ typedef struct {
     char *handler;                 /* SetHandler; NULL = default (static files) */
     int64_t limit_request_body;    /* bytes; 0 = unlimited */
     bool enable_sendfile;          /* EnableSendfile: Off sends files with pread + send */
+    int use_canonical_name;        /* UseCanonicalName: CANONICAL_NAME_* */
     int server_signature;          /* ServerSignature: SERVER_SIGNATURE_* */
     int hostname_lookups;          /* HostnameLookups: HOSTNAME_LOOKUPS_* */
 

@@ -122,3 +122,45 @@ bool http_accepts_encoding(slice accept_encoding, const char *coding)
 {
     return http_encoding_weight(accept_encoding, coding) > 0;
 }
+
+int http_accept_parse(slice field, http_accept_member *out, int capacity)
+{
+    int count = 0;
+    list_cursor cursor = { field.data, field.data ? field.length : 0, 0 };
+    while (cursor.at < cursor.length && count < capacity) {
+        skip_whitespace(&cursor);
+        size_t start = cursor.at;
+        while (cursor.at < cursor.length && !strchr(",; \t", cursor.text[cursor.at]))
+            cursor.at++;
+        http_accept_member member = { { cursor.text + start, cursor.at - start }, 1000, false };
+        bool good = member.value.length > 0;
+        skip_whitespace(&cursor);
+        while (cursor.at < cursor.length && cursor.text[cursor.at] == ';') {
+            cursor.at++;
+            skip_whitespace(&cursor);
+            slice name = read_token(&cursor);
+            skip_whitespace(&cursor);
+            if (cursor.at < cursor.length && cursor.text[cursor.at] == '=') {
+                cursor.at++;
+                skip_whitespace(&cursor);
+                size_t value_start = cursor.at;
+                while (cursor.at < cursor.length && !strchr(",; \t", cursor.text[cursor.at]))
+                    cursor.at++;
+                slice value = { cursor.text + value_start, cursor.at - value_start };
+                if (name.length == 1 && (name.data[0] == 'q' || name.data[0] == 'Q')) {
+                    member.weight = parse_qvalue(value);
+                    member.explicit_weight = true;
+                    good = good && member.weight >= 0;
+                }
+            }
+            skip_whitespace(&cursor);
+        }
+        while (cursor.at < cursor.length && cursor.text[cursor.at] != ',')
+            cursor.at++;
+        if (cursor.at < cursor.length)
+            cursor.at++;
+        if (good)
+            out[count++] = member;
+    }
+    return count;
+}

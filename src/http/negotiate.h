@@ -20,4 +20,17 @@ bool http_accepts_encoding(slice accept_encoding, const char *coding);
  * is listed or the field is absent.  Same rules as above. */
 int http_encoding_weight(slice accept_encoding, const char *coding);
 
+/* One member of an Accept or Accept-Language field: the media range or
+ * language range (up to ';', ',' or white space), its weight in thousandths
+ * and whether a q parameter gave it (Apache lowers "*" ranges without one). */
+typedef struct {
+    slice value;
+    int weight;
+    bool explicit_weight;
+} http_accept_member;
+
+/* Reads up to capacity members of field into out; returns how many.
+ * Malformed members (a bad q-value) are skipped. */
+int http_accept_parse(slice field, http_accept_member *out, int capacity);
+
 #endif

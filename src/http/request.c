@@ -6,6 +6,7 @@
 #include "request.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
@@ -350,6 +351,18 @@ static const dir_config *request_dir_config(request *r)
     return config_merge_conditions(r->server, dir, r->file_path, r->path, &conditions, r->pool);
 }
 
+/* map_to_storage, check_user, access, fixups: WEFT_OK, WEFT_DONE or a status. */
+static int run_phases_before_handler(request *r)
+{
+    static const phase before_handler[] = { PHASE_MAP_TO_STORAGE, PHASE_CHECK_USER, PHASE_ACCESS, PHASE_FIXUPS };
+    for (size_t i = 0; i < sizeof(before_handler) / sizeof(before_handler[0]); i++) {
+        int rc = run_phase(r, before_handler[i]);
+        if (rc != WEFT_OK)
+            return rc;
+    }
+    return WEFT_OK;
+}
+
 /* From a decoded r->path to a response: mapping, the directory
  * configuration, the method checks, the handlers.  Also the second half
  * of request_internal_redirect(). */
@@ -363,14 +376,11 @@ static int map_path_and_run(request *r)
     if (translated != WEFT_OK)
         return translated;
     r->dir = request_dir_config(r);
-    static const phase before_handler[] = { PHASE_MAP_TO_STORAGE, PHASE_CHECK_USER, PHASE_ACCESS, PHASE_FIXUPS };
-    for (size_t i = 0; i < sizeof(before_handler) / sizeof(before_handler[0]); i++) {
-        int rc = run_phase(r, before_handler[i]);
-        if (rc == WEFT_DONE)
-            return WEFT_OK;
-        if (rc != WEFT_OK)
-            return rc;
-    }
+    int checked = run_phases_before_handler(r);
+    if (checked == WEFT_DONE)
+        return WEFT_OK;
+    if (checked != WEFT_OK)
+        return checked;
 
     int64_t limit = r->dir->limit_request_body;
     if (limit > 0 && parser->content_length > limit)
@@ -467,6 +477,159 @@ char *request_map_path(request *r, const char *url_path)
     char *result = translate_path(r) == WEFT_OK ? r->file_path : NULL;
     *r = saved;
     return result;
+}
+
+/* ---- self-referential URLs ------------------------------------------ */
+
+/* ServerName split into its parts: "[scheme://]host[:port]". */
+typedef struct {
+    slice scheme;
+    slice host;
+    int port;
+} server_name_parts;
+
+static server_name_parts split_server_name(const char *name)
+{
+    server_name_parts parts = { { NULL, 0 }, { NULL, 0 }, 0 };
+    if (!name || !*name)
+        return parts;
+    const char *separator = strstr(name, "://");
+    if (separator) {
+        parts.scheme = (slice){ name, (size_t)(separator - name) };
+        name = separator + 3;
+    }
+    const char *end = name + strlen(name);
+    const char *colon = name[0] == '[' ? strchr(name, ']') : name;
+    colon = colon ? strchr(colon, ':') : NULL;
+    if (colon) {
+        parts.port = atoi(colon + 1);
+        end = colon;
+    }
+    parts.host = (slice){ name, (size_t)(end - name) };
+    return parts;
+}
+
+const char *request_scheme(request *r)
+{
+    server_name_parts parts = split_server_name(r->server->server_name);
+    if (parts.scheme.length)
+        return pool_strndup(r->pool, parts.scheme.data, parts.scheme.length);
+    return "http";
+}
+
+/* The Host field's host and port (0 if none). */
+static bool client_host(request *r, slice *host, int *port)
+{
+    slice field;
+    *port = 0;
+    if (!request_header_slice(r, "Host", &field) || field.length == 0)
+        return false;
+    size_t length = field.length;
+    const char *close = field.data[0] == '[' ? memchr(field.data, ']', field.length) : field.data;
+    const char *colon = close ? memchr(close, ':', field.length - (size_t)(close - field.data)) : NULL;
+    if (colon) {
+        length = (size_t)(colon - field.data);
+        /* Digits only (host_is_valid); a port past 65535 is none. */
+        for (const char *c = colon + 1; c < field.data + field.length && *port <= 65535; c++)
+            *port = *port * 10 + (*c - '0');
+        if (*port > 65535)
+            *port = 0;
+    }
+    *host = (slice){ field.data, length };
+    return length > 0;
+}
+
+const char *request_server_name(request *r)
+{
+    int mode = r->dir->use_canonical_name;
+    slice host;
+    int port;
+    if (mode == CANONICAL_NAME_OFF && client_host(r, &host, &port)) {
+        char *lower = pool_strndup(r->pool, host.data, host.length);  /* as Apache's r->hostname */
+        for (char *c = lower; *c; c++)
+            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+        return lower;
+    }
+    server_name_parts parts = split_server_name(r->server->server_name);
+    if (mode != CANONICAL_NAME_DNS && parts.host.length)
+        return pool_strndup(r->pool, parts.host.data, parts.host.length);
+    if (!r->connection)
+        return "localhost";
+    /* An address as a URL's host: an IPv6 one in brackets. */
+    const char *local = connection_local_address(r->connection);
+    return strchr(local, ':') ? pool_printf(r->pool, "[%s]", local) : local;
+}
+
+int request_server_port(request *r)
+{
+    /* Apache's ap_get_server_port with UseCanonicalPhysicalPort Off (its
+     * default): the Host field's port (Off, DNS), else ServerName's, else
+     * the scheme's default; never the port the connection came in on. */
+    int mode = r->dir->use_canonical_name;
+    slice host;
+    int port = 0;
+    if (mode != CANONICAL_NAME_ON && client_host(r, &host, &port) && port)
+        return port;
+    server_name_parts parts = split_server_name(r->server->server_name);
+    if (parts.port)
+        return parts.port;
+    return strcasecmp(request_scheme(r), "https") == 0 ? 443 : 80;
+}
+
+char *request_self_url(request *r, const char *path)
+{
+    const char *scheme = request_scheme(r);
+    int port = request_server_port(r);
+    int default_port = strcasecmp(scheme, "https") == 0 ? 443 : strcasecmp(scheme, "http") == 0 ? 80 : 0;
+    if (port == default_port || port == 0)
+        return pool_printf(r->pool, "%s://%s%s", scheme, request_server_name(r), path);
+    return pool_printf(r->pool, "%s://%s:%d%s", scheme, request_server_name(r), port, path);
+}
+
+int request_run_handlers(request *r)
+{
+    return run_handlers(r);
+}
+
+void request_restore(request *r, const request_mapping *previous)
+{
+    r->path = previous->path;
+    r->file_path = previous->file_path;
+    r->dir = previous->dir;
+    r->handler = previous->handler;
+    r->content_type = previous->content_type;
+}
+
+int request_lookup(request *r, const char *url_path, request_mapping *previous)
+{
+    *previous = (request_mapping){ r->path, r->file_path, r->dir, r->handler, r->content_type };
+    /* A DirectoryIndex naming a directory whose index names the first... */
+    if (r->lookup_depth + r->internal_redirects >= REQUEST_MAX_INTERNAL_REDIRECTS) {
+        log_message(LOG_LEVEL_ERROR, "request exceeded the limit of %d nested lookups (%s); the last was %s",
+                    REQUEST_MAX_INTERNAL_REDIRECTS, r->request_line, url_path);
+        return 500;
+    }
+    /* Names from the configuration or the file system ("../x" in a type
+     * map) are normalised as a client's path would be: no dot segments. */
+    char *normalized;
+    int status = 404;
+    const char *escaped = url_path[0] == '/' ? uri_escape_path(r->pool, url_path) : NULL;
+    if (!escaped || uri_normalize_path(r->pool, escaped, strlen(escaped), &normalized, &status) != WEFT_OK)
+        return 404;
+    r->lookup_depth++;
+    r->path = normalized;
+    r->file_path = NULL;
+    r->handler = NULL;
+    r->content_type = NULL;
+    int rc = translate_path(r);
+    if (rc == WEFT_OK) {
+        r->dir = request_dir_config(r);  /* <If> sections too: an index file is checked as any file */
+        rc = run_phases_before_handler(r);
+    }
+    r->lookup_depth--;
+    if (rc != WEFT_OK)
+        request_restore(r, previous);
+    return rc;
 }
 
 void request_handle_parse_error(request *r, int status, const char *data, size_t length)

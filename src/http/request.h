@@ -113,6 +113,8 @@ typedef struct request {
     const char *handler;            /* set by a translate hook that implies one (ScriptAlias:
                                      * "cgi-script"); NULL = dir->handler decides */
     int internal_redirects;         /* request_internal_redirect() calls so far */
+    int lookup_depth;               /* request_lookup() calls in progress (a DirectoryIndex
+                                     * or MultiViews candidate being looked up) */
     const char *redirect_url;       /* the path before the last internal redirect, NULL if none */
     const char *redirect_query;     /* its query */
     int error_status;               /* in an ErrorDocument sub-request: the error it answers
@@ -212,6 +214,45 @@ int request_internal_redirect(request *r, const char *location);
 /* The file a URL-path maps to (translate hooks, then DocumentRoot), without
  * changing r; NULL if a hook answers it otherwise.  For PATH_TRANSLATED. */
 char *request_map_path(request *r, const char *url_path);
+
+/* Self-referential URLs (Apache's ap_construct_url): the scheme is
+ * ServerName's when it has one ("https://www.example.com"), else "http";
+ * with UseCanonicalName Off (the default) the host and port are those of
+ * the client's Host field, with On ServerName's, with DNS the local address
+ * (no reverse lookup) and the port as with Off; a missing host is
+ * ServerName's (else the local address), a missing port ServerName's (else
+ * the scheme's default: as Apache, never the connection's own port).  The
+ * port is left out of a URL when it is the scheme's default.
+ * request_self_url returns scheme://host[:port] followed by path (already
+ * escaped, with its query). */
+const char *request_scheme(request *r);
+const char *request_server_name(request *r);
+int request_server_port(request *r);
+char *request_self_url(request *r, const char *path);
+
+/* What request_lookup() replaces, to put back. */
+typedef struct {
+    char *path;
+    char *file_path;
+    const dir_config *dir;
+    const char *handler;
+    const char *content_type;
+} request_mapping;
+
+/* Apache's sub-request lookup followed by its "fast redirect", for a
+ * handler that picks another URL for the same request (DirectoryIndex,
+ * FallbackResource, MultiViews): r is switched to url_path (decoded, from
+ * the configuration or the file system), which is mapped, gets its own
+ * merged directory configuration (its <Files> sections) and goes through
+ * map_to_storage, check_user, access and fixups.  WEFT_OK: r is now that
+ * request (previous holds what to put back with request_restore if the
+ * caller does not want it after all, e.g. the file is missing); else r is
+ * restored and the result is the status the lookup ended with, or
+ * WEFT_DONE when a hook set up a whole response (a Redirect). */
+int request_lookup(request *r, const char *url_path, request_mapping *previous);
+void request_restore(request *r, const request_mapping *previous);
+/* The content handlers, for a request request_lookup() switched. */
+int request_run_handlers(request *r);
 
 #endif
 

@@ -165,34 +165,22 @@ void response_set_body_pieces(request *r, int fd, const body_piece *pieces, int 
  * ap_get_server_port with UseCanonicalName Off): the Host field's, else
  * ServerName, else the local address; the Host field's port, else the
  * local port. */
+/* Apache's ap_get_server_name and ap_get_server_port (request.h: the
+ * Host field under UseCanonicalName Off, else ServerName; the Host's port,
+ * else ServerName's, else 80/443), an IPv6 literal without its brackets. */
 static void signature_host(request *r, const char **name, int *port)
 {
-    slice host;
-    *name = NULL;
-    *port = 0;
-    if (r->head && request_header_slice(r, "Host", &host) && host.length > 0) {
-        const char *end = host.data + host.length, *name_end = end, *colon = NULL;
-        const char *start = host.data;
-        if (host.data[0] == '[') {
-            const char *close = memchr(host.data, ']', host.length);
-            name_end = close ? close + 1 : end;
-            colon = close && close + 1 < end && close[1] == ':' ? close + 1 : NULL;
-        } else {
-            colon = memchr(host.data, ':', host.length);
-            name_end = colon ? colon : end;
-        }
-        char *lower = pool_strndup(r->pool, start, (size_t)(name_end - start));
-        for (char *c = lower; *c; c++)
-            *c = (char)tolower((unsigned char)*c);
-        *name = lower;
-        for (const char *c = colon ? colon + 1 : end; c < end && isdigit((unsigned char)*c) && *port < 65536; c++)
-            *port = *port * 10 + (*c - '0');
+    if (!r->server || !r->dir) {
+        *name = NULL;
+        *port = 0;
+        return;
     }
-    if (!*name || !**name)
-        *name = r->server && r->server->server_name ? r->server->server_name
-                : r->connection ? connection_local_address(r->connection) : NULL;
-    if (*port <= 0 && r->connection)
-        *port = connection_local_port(r->connection);
+    const char *host = request_server_name(r);
+    size_t length = strlen(host);
+    if (host[0] == '[' && length > 2 && host[length - 1] == ']')
+        host = pool_strndup(r->pool, host + 1, length - 2);
+    *name = host;
+    *port = request_server_port(r);
 }
 
 char *response_signature(request *r, const char *prefix)

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "../core/match.h"
+#include "../core/regex.h"
 #include "../http/request.h"
 #include "../http/response.h"
 #include "../http/uri.h"
@@ -45,11 +46,12 @@ extern const module alias_module;
 
 /* ---- building --------------------------------------------------------- */
 
-static char *absolute_url(pool *p, const char *target, const char *host)
+/* base: "scheme://host[:port]" (request_self_url). */
+static char *absolute_url(pool *p, const char *target, const char *base)
 {
     if (target[0] != '/')
         return (char *)target;
-    return pool_printf(p, "http://%s%s", host, target);
+    return pool_printf(p, "%s%s", base, target);
 }
 
 char *alias_redirect_location(pool *p, const char *target, const char *rest, const char *query,
@@ -74,12 +76,10 @@ static char *regex_redirect_location(pool *p, const char *url, const char *query
     return location;
 }
 
+/* Where a local target points: UseCanonicalName and ServerName's scheme decide. */
 static const char *request_host(request *r)
 {
-    slice host;
-    if (request_header_slice(r, "Host", &host) && host.length > 0)
-        return pool_strndup(r->pool, host.data, host.length);
-    return r->server->server_name && *r->server->server_name ? r->server->server_name : "localhost";
+    return request_self_url(r, "");
 }
 
 /* Does rule match r->path?  Fills *result with the mapped path or URL. */
@@ -305,6 +305,187 @@ static void format_alias_rules(FILE *out, const config_directive *d, const void 
     }
 }
 
+
+/* ---- the Redirect family in sections ------------------------------------ */
+
+/* One Redirect line of a <Directory>/<Location>: whole (no URL-path: every
+ * request the section covers), a URL-path prefix, or a PCRE2 regex. */
+typedef struct section_redirect {
+    const struct section_redirect *next;
+    const config_directive *row;
+    int status;
+    const char *url_path;       /* prefix form */
+    const weft_regex *regex;    /* RedirectMatch */
+    const char *target;         /* NULL: none (410 and other errors) */
+} section_redirect;
+
+typedef struct {
+    const section_redirect *redirects;  /* the innermost section's first */
+} alias_dir_config;
+
+/* Apache escapes the target of a section redirect except its query and fragment. */
+static char *escape_target(pool *p, const char *target)
+{
+    size_t keep = strcspn(target, "?#");
+    return pool_printf(p, "%s%s", uri_escape_path(p, pool_strndup(p, target, keep)), target + keep);
+}
+
+static bool section_redirect_applies(request *r, const section_redirect *rule, char **location)
+{
+    *location = NULL;
+    if (rule->regex) {
+        regex_group groups[REGEX_MAX_GROUPS];
+        if (!regex_match(rule->regex, r->path, strlen(r->path), groups, REGEX_MAX_GROUPS))
+            return false;
+        if (!rule->target)
+            return true;
+        char *out = regex_substitute(r->pool, rule->target, r->path, groups, REGEX_MAX_GROUPS);
+        *location = escape_target(r->pool, out);
+    } else if (rule->url_path) {
+        size_t covered = url_prefix_match(rule->url_path, r->path);
+        if (covered == 0)
+            return false;
+        if (rule->target)
+            *location = pool_printf(r->pool, "%s%s", rule->target, uri_escape_path(r->pool, r->path + covered));
+    } else if (rule->target) {
+        *location = escape_target(r->pool, rule->target);
+    }
+    return true;
+}
+
+/* Apache's fixup_redir: the merged sections' redirects. */
+static int alias_fixups(request *r)
+{
+    const alias_dir_config *config = module_dir_config(r->dir, &alias_module);
+    for (const section_redirect *rule = config->redirects; rule; rule = rule->next) {
+        char *location;
+        if (!section_redirect_applies(r, rule, &location))
+            continue;
+        if (rule->status < 300 || rule->status > 399)
+            return rule->status;
+        if (location[0] == '/')
+            location = request_self_url(r, location);
+        if (r->query && !strchr(location, '?'))
+            location = pool_printf(r->pool, "%s?%s", location, r->query);
+        response_set_redirect(r, rule->status, location);
+        return WEFT_DONE;
+    }
+    return WEFT_DECLINED;
+}
+
+/* Apache 2.4's reading of a Redirect line in a section: a first word that
+ * is a status is one; then "URL" alone (or nothing after gone) redirects the
+ * whole section, "URL-path URL" what is below URL-path. */
+static int set_section_redirect(config_parse *parse, const config_directive *d, void *target, int argc,
+                                char **argv)
+{
+    bool match = strcasecmp(d->name, "RedirectMatch") == 0;
+    int status = strcasecmp(d->name, "RedirectPermanent") == 0 ? 301 : 302;
+    int first = 0;
+    if (strcasecmp(d->name, "Redirect") == 0 || match) {
+        int given = parse_status(argv[0]);
+        if (given) {
+            status = given;
+            first = 1;
+        }
+    }
+    if (status < 300 || status > 599)
+        return config_error(parse, "%s: status %d is not a redirect (3xx) or an error (4xx, 5xx)", d->name,
+                            status);
+    int rest = argc - first;
+    if (rest > 2)
+        return config_error(parse, "%s takes [status] [URL-path] URL in a section", d->name);
+    section_redirect *rule = pool_calloc(config_pool(parse), sizeof(*rule));
+    rule->row = d;
+    rule->status = status;
+    bool redirect_status = status >= 300 && status <= 399;
+    const char *url = NULL;
+    if (rest == 2 || match) {
+        if (rest == 0)
+            return config_error(parse, "%s: the regular expression is missing", d->name);
+        url = rest == 2 ? argv[first + 1] : NULL;
+        if (match) {
+            rule->regex = config_compile_regex(parse, argv[first], 0);
+            if (!rule->regex)
+                return WEFT_ERROR;
+        } else if (!(rule->url_path = url_path(parse, d->name, argv[first]))) {
+            return WEFT_ERROR;
+        }
+    } else if (rest == 1) {
+        if (strcasecmp(d->name, "Redirect") != 0)
+            return config_error(parse, "%s takes a URL-path and a URL", d->name);
+        url = argv[first];
+    }
+    if (redirect_status && !url)
+        return config_error(parse, "%s: the URL to redirect to is missing", d->name);
+    if (!redirect_status && url)
+        return config_error(parse, "%s: a URL does not go with status %d", d->name, status);
+    if (url && strstr(url, "%{"))
+        return config_error(parse, "%s: weft does not evaluate Apache expressions (%%{...}) in '%s'", d->name, url);
+    if (url && !match && !is_url(url) && url[0] != '/')
+        return config_error(parse, "%s: '%s' is neither a URL nor a path on this server", d->name, url);
+    rule->target = url ? pool_strdup(config_pool(parse), url) : NULL;
+    /* Lines of one section keep their order (the first match wins). */
+    const section_redirect **tail = (const section_redirect **)target;
+    while (*tail)
+        tail = (const section_redirect **)&(*tail)->next;
+    *tail = rule;
+    return WEFT_OK;
+}
+
+/* The section's own rules, then the inherited ones (mod_alias's merge). */
+static void merge_section_redirects(void *merged, const void *child, pool *p)
+{
+    const section_redirect *inherited = *(const section_redirect **)merged;
+    const section_redirect *own = *(const section_redirect *const *)child;
+    if (!own)
+        return;
+    if (!inherited) {
+        *(const section_redirect **)merged = own;
+        return;
+    }
+    const section_redirect *head = NULL;
+    const section_redirect **tail = &head;
+    for (const section_redirect *rule = own; rule; rule = rule->next) {
+        section_redirect *copy = pool_alloc(p, sizeof(*copy));
+        *copy = *rule;
+        *tail = copy;
+        tail = (const section_redirect **)&copy->next;
+    }
+    *tail = inherited;
+    *(const section_redirect **)merged = head;
+}
+
+/* DUMP_CONFIG: the section's own lines, in order, each by the row that wrote it. */
+static void format_section_redirects(FILE *out, const config_directive *d, const void *base)
+{
+    const section_redirect *rule = *(const section_redirect *const *)((const char *)base + d->offset);
+    for (; rule; rule = rule->next) {
+        if (rule->row != d)
+            continue;
+        char status[8];
+        snprintf(status, sizeof(status), "%d", rule->status);
+        const char *argv[3];
+        int argc = 0;
+        if (strcasecmp(d->name, "Redirect") == 0 || strcasecmp(d->name, "RedirectMatch") == 0)
+            argv[argc++] = status;
+        if (rule->regex)
+            argv[argc++] = regex_pattern(rule->regex);
+        else if (rule->url_path)
+            argv[argc++] = rule->url_path;
+        if (rule->target)
+            argv[argc++] = rule->target;
+        config_dump_line(out, d, argc, argv);
+    }
+}
+
+#define SECTION_ROW(row_name, minimum, maximum, row_syntax, row_help)                                     \
+    { .name = row_name, .contexts = CONTEXT_SECTIONS, .scope = SCOPE_DIRECTORY,                           \
+      .offset = offsetof(alias_dir_config, redirects), .size = sizeof(section_redirect *),                 \
+      .min_args = minimum, .max_args = maximum, .set = set_section_redirect,                               \
+      .merge = merge_section_redirects, .format = format_section_redirects, .syntax = row_syntax,                \
+      .help = row_help }
+
 #define ALIAS_ROW(row_name, minimum, maximum, setter, row_syntax, row_help)                         \
     { .name = row_name, .contexts = CONTEXT_SERVER_OR_VHOST, .scope = SCOPE_SERVER,                 \
       .offset = offsetof(alias_server_config, aliases), .size = sizeof(struct alias_rules *),            \
@@ -316,12 +497,18 @@ static const config_directive alias_directives[] = {
               "maps a URL-path (and everything below it) to a file or directory"),
     ALIAS_ROW("AliasMatch", 2, 2, set_alias, "regex file-path",
               "maps URL-paths matching a regex (PCRE) to a file path with $1..$9"),
-    ALIAS_ROW("Redirect", 1, 3, set_redirect, "[status] URL-path [URL]",
+    ALIAS_ROW("Redirect", 1, 3, set_redirect, "[status] [URL-path] [URL]",
               "redirects a URL-path (and everything below it) to a URL"),
     ALIAS_ROW("RedirectMatch", 1, 3, set_redirect, "[status] regex [URL]",
               "redirects URL-paths matching a regex (PCRE) to a URL with $1..$9"),
     ALIAS_ROW("RedirectPermanent", 2, 2, set_redirect, "URL-path URL", "Redirect with status 301"),
     ALIAS_ROW("RedirectTemp", 2, 2, set_redirect, "URL-path URL", "Redirect with status 302"),
+    SECTION_ROW("Redirect", 1, 3, "[status] [URL-path] [URL]",
+                "in a section: redirects every request it covers to URL, or those below URL-path"),
+    SECTION_ROW("RedirectMatch", 1, 3, "[status] regex [URL]",
+                "in a section: redirects URL-paths matching a PCRE regex to a URL with $0..$9"),
+    SECTION_ROW("RedirectPermanent", 2, 2, "URL-path URL", "in a section: Redirect with status 301"),
+    SECTION_ROW("RedirectTemp", 2, 2, "URL-path URL", "in a section: Redirect with status 302"),
     { .name = NULL },
 };
 
@@ -329,5 +516,7 @@ const module alias_module = {
     .name = "alias",
     .directives = alias_directives,
     .server_config_size = sizeof(alias_server_config),
+    .dir_config_size = sizeof(alias_dir_config),
     .translate = alias_translate,
+    .fixups = alias_fixups,
 };

@@ -11,8 +11,17 @@
  *   RedirectTemp URL-path URL          302
  * status: permanent (301), temp (302, the default), seeother (303), gone
  * (410), or a number: 3xx needs a URL (absolute, or a path on this
- * server), any other (4xx/5xx) must have none.  Server and vhost context;
- * a vhost's rules are tried before the main server's.  Within a server,
+ * server), any other (4xx/5xx) must have none.  At server and vhost level
+ * a vhost's rules are tried before the main server's (translate).
+ *
+ * In <Directory>, <Location> and their Match forms (and <Files>) the Redirect
+ * family applies after the directory configuration is merged (fixups), an
+ * inner section's rules first.  There, as in Apache 2.4, "Redirect [status]
+ * URL" (no URL-path) and "Redirect gone" redirect every request the section
+ * covers, to URL as written (escaped; no rest of the path appended); with a
+ * URL-path the rule is matched against the request's URL-path as at server
+ * level.  Apache's expression syntax in that URL (%{...}) is refused.
+ * RedirectMatch in sections uses PCRE2 (core/regex.h).  Within a server,
  * every redirect is tried before any alias, then file order: the first
  * match wins (Apache's order).
  *
@@ -30,9 +39,9 @@
 extern const module alias_module;
 
 /* The Location of a prefix Redirect: target (absolute URL, or a path made
- * absolute with http://host), then the escaped rest of the path, then
+ * absolute with base, "scheme://host[:port]" from request_self_url), then the escaped rest of the path, then
  * "?query" unless the result already has a '?'. */
 char *alias_redirect_location(pool *p, const char *target, const char *rest, const char *query,
-                              const char *host);
+                              const char *base);
 
 #endif

@@ -126,21 +126,28 @@ static void add_server_variables(environment *e, request *r, const cgi_script *s
     const char *host_name;
     int host_port;
     host_name_and_port(r, &host_name, &host_port);
+    if (r->dir->use_canonical_name != CANONICAL_NAME_OFF || !host_name || !*host_name) {
+        /* UseCanonicalName's host (request.h), as a name: no brackets. */
+        host_name = request_server_name(r);
+        size_t length = strlen(host_name);
+        if (host_name[0] == '[' && length > 2 && host_name[length - 1] == ']')
+            host_name = pool_strndup(r->pool, host_name + 1, length - 2);
+    }
+    host_port = request_server_port(r);  /* Apache's ap_get_server_port */
 
     set(e, "SERVER_SIGNATURE", response_signature(r, ""));
     if (server->server_admin)
         set(e, "SERVER_ADMIN", server->server_admin);
     set(e, "SERVER_SOFTWARE", server->server_header ? server->server_header : WEFT_NAME);
-    set(e, "SERVER_NAME", host_name && *host_name ? host_name
-                          : server->server_name ? server->server_name : connection_local_address(c));
+    set(e, "SERVER_NAME", host_name);
     set(e, "SERVER_ADDR", connection_local_address(c));
-    set_number(e, "SERVER_PORT", host_port ? host_port : connection_local_port(c));
+    set_number(e, "SERVER_PORT", host_port);
     set(e, "REMOTE_ADDR", connection_peer_address(c));
     const char *remote_host = request_remote_host(r);
     if (remote_host)
         set(e, "REMOTE_HOST", remote_host);
     set(e, "DOCUMENT_ROOT", server->document_root);
-    set(e, "REQUEST_SCHEME", "http");
+    set(e, "REQUEST_SCHEME", request_scheme(r));
     set(e, "CONTEXT_PREFIX", script->context_prefix ? script->context_prefix : "");
     set(e, "CONTEXT_DOCUMENT_ROOT", script->context_root ? script->context_root : server->document_root);
     set(e, "SCRIPT_FILENAME", script->filename);

@@ -203,9 +203,88 @@ static const mime_dir_config *mime_dir_settings(const dir_config *dir)
     return module_dir_config(dir, &mime_module);
 }
 
+static const char *addition_lookup(const mime_addition *list, const char *extension, size_t length)
+{
+    for (const mime_addition *addition = list; addition; addition = addition->next)
+        if (strlen(addition->extension) == length && strncasecmp(addition->extension, extension, length) == 0)
+            return addition->type;
+    return NULL;
+}
+
+bool mime_has_variants(const dir_config *dir)
+{
+    const mime_dir_config *settings = dir ? mime_dir_settings(dir) : NULL;
+    return settings && (settings->add_languages || settings->add_encodings || settings->default_language);
+}
+
+static const char *type_for_extension(const server_config *server, const dir_config *dir, const char *extension,
+                                      size_t length)
+{
+    const char *type = dir ? addition_lookup(mime_dir_settings(dir)->add_types, extension, length) : NULL;
+    if (type)
+        return *type ? type : NULL;  /* "": RemoveType */
+    return mime_table_lookup(server ? mime_server_settings(server)->mime_types : NULL, extension, length);
+}
+
+bool mime_classify_extension(const server_config *server, const dir_config *dir, const char *extension,
+                             size_t length, mime_info *out)
+{
+    const mime_dir_config *settings = dir ? mime_dir_settings(dir) : NULL;
+    bool known = false;
+    const char *found;
+    if (length == 0)
+        return false;
+    /* As Apache's mod_mime, one extension may give a language, an encoding
+     * and a type at once ("x.gz" with AddEncoding gzip .gz: application/gzip,
+     * encoded with gzip). */
+    if (settings && (found = addition_lookup(settings->add_languages, extension, length))) {
+        if (out->language_count < MIME_MAX_LANGUAGES)
+            out->languages[out->language_count++] = found;
+        known = true;
+    }
+    if (settings && (found = addition_lookup(settings->add_encodings, extension, length))) {
+        out->encoding = found;
+        known = true;
+    }
+    if ((found = type_for_extension(server, dir, extension, length))) {
+        out->type = found;
+        known = true;
+    }
+    return known;
+}
+
+void mime_classify(const server_config *server, const dir_config *dir, const char *path, mime_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    const mime_dir_config *settings = dir ? mime_dir_settings(dir) : NULL;
+    const char *name = strrchr(path, '/');
+    name = name ? name + 1 : path;
+    /* The first dot of a hidden file's name starts no extension. */
+    const char *cursor = name[0] == '.' ? name + 1 : name;
+    cursor = strchr(cursor, '.');
+    while (cursor) {
+        const char *extension = cursor + 1;
+        const char *next = strchr(extension, '.');
+        size_t length = next ? (size_t)(next - extension) : strlen(extension);
+        mime_classify_extension(server, dir, extension, length, out);
+        cursor = next;
+    }
+    if (settings && settings->force_type)
+        out->type = settings->force_type;
+    if (settings && settings->default_language && out->language_count == 0)
+        out->languages[out->language_count++] = settings->default_language;
+}
+
 const char *mime_type_for_path(const server_config *server, const dir_config *dir,
                                const char *path)
 {
+    if (dir && mime_dir_settings(dir)->force_type)
+        return mime_dir_settings(dir)->force_type;
+    if (mime_has_variants(dir)) {
+        mime_info info;
+        mime_classify(server, dir, path, &info);
+        return info.type;
+    }
     size_t length;
     const char *extension = mime_path_extension(path, &length);
     if (!extension)
@@ -214,7 +293,7 @@ const char *mime_type_for_path(const server_config *server, const dir_config *di
          addition = addition->next) {
         if (strlen(addition->extension) == length &&
             strncasecmp(addition->extension, extension, length) == 0)
-            return addition->type;
+            return *addition->type ? addition->type : NULL;  /* "": RemoveType */
     }
     return mime_table_lookup(server ? mime_server_settings(server)->mime_types : NULL, extension, length);
 }
@@ -264,28 +343,6 @@ static int set_add_type(config_parse *parse, const config_directive *directive, 
     return WEFT_OK;
 }
 
-/* RemoveType ext ...: an entry without a type in front of the list hides
- * what AddType said for the extension in enclosing sections, and the
- * TypesConfig mapping too (Apache's effect: Debian's "RemoveType es" leaves
- * .es files without a Content-Type).  A later AddType here wins again. */
-static int set_remove_type(config_parse *parse, const config_directive *directive, void *target,
-                           int argc, char **argv)
-{
-    mime_addition **list = target;
-    pool *p = config_pool(parse);
-    for (int i = 0; i < argc; i++) {
-        const char *extension = argv[i][0] == '.' ? argv[i] + 1 : argv[i];
-        if (extension[0] == '\0' || strchr(extension, '/'))
-            return config_error(parse, "RemoveType: '%s' is not a file name extension", argv[i]);
-        mime_addition *removal = pool_alloc(p, sizeof *removal);
-        removal->extension = lower_case_copy(p, extension, strlen(extension));
-        removal->type = NULL;
-        removal->next = *list;
-        *list = removal;
-    }
-    return WEFT_OK;
-}
-
 /* The section's own entries, then everything inherited: a lookup walks the
  * list front to back, so the innermost AddType wins.  The inherited list is
  * shared, not copied; lists are never modified after configuration. */
@@ -309,6 +366,71 @@ static void merge_add_types(void *merged, const void *child, pool *p)
     }
     *tail = *merged_list;
     *merged_list = head;
+}
+
+/* RemoveType ext...: an entry with the empty type in front of the AddType
+ * list hides what AddType said for the extension in enclosing sections, and
+ * the TypesConfig mapping too (Apache's effect: Debian's "RemoveType es"
+ * leaves .es a language only); an AddType in an inner section (or a later
+ * line) gives the type again. */
+static int set_remove_type(config_parse *parse, const config_directive *directive, void *target, int argc,
+                           char **argv)
+{
+    mime_addition **list = target;
+    pool *p = config_pool(parse);
+    for (int i = 0; i < argc; i++) {
+        const char *extension = argv[i][0] == '.' ? argv[i] + 1 : argv[i];
+        if (extension[0] == '\0' || strchr(extension, '/'))
+            return config_error(parse, "RemoveType: '%s' is not a file name extension", argv[i]);
+        mime_addition *addition = pool_alloc(p, sizeof *addition);
+        addition->extension = lower_case_copy(p, extension, strlen(extension));
+        addition->type = "";
+        addition->next = *list;
+        *list = addition;
+    }
+    return WEFT_OK;
+}
+
+static int set_force_type(config_parse *parse, const config_directive *directive, void *target, int argc,
+                          char **argv)
+{
+    if (strcasecmp(argv[0], "None") == 0) {
+        *(char **)target = NULL;
+        return WEFT_OK;
+    }
+    if (!media_type_valid(argv[0]))
+        return config_error(parse, "ForceType: '%s' is not a media type (type/subtype)", argv[0]);
+    *(char **)target = pool_strdup(config_pool(parse), argv[0]);
+    return WEFT_OK;
+}
+
+/* AddLanguage tag ext..., AddEncoding coding ext...: as AddType, the most
+ * recent line for an extension wins.  Encodings are kept as written, less
+ * Apache's "x-" prefix ("x-gzip" is sent as gzip, as Apache does). */
+static int set_add_value(config_parse *parse, const config_directive *directive, void *target, int argc,
+                         char **argv)
+{
+    mime_addition **list = target;
+    pool *p = config_pool(parse);
+    const char *value = argv[0];
+    bool encoding = strcasecmp(directive->name, "AddEncoding") == 0;
+    if (encoding && strncasecmp(value, "x-", 2) == 0)
+        value += 2;
+    if (!*value || strpbrk(value, " \t/;,"))
+        return config_error(parse, "%s: '%s' is not a %s", directive->name, argv[0],
+                            encoding ? "content coding" : "language tag");
+    char *stored = encoding ? lower_case_copy(p, value, strlen(value)) : pool_strdup(p, value);
+    for (int i = 1; i < argc; i++) {
+        const char *extension = argv[i][0] == '.' ? argv[i] + 1 : argv[i];
+        if (extension[0] == '\0' || strchr(extension, '/') || strchr(extension, '.'))
+            return config_error(parse, "%s: '%s' is not a file name extension", directive->name, argv[i]);
+        mime_addition *addition = pool_alloc(p, sizeof *addition);
+        addition->extension = lower_case_copy(p, extension, strlen(extension));
+        addition->type = stored;
+        addition->next = *list;
+        *list = addition;
+    }
+    return WEFT_OK;
 }
 
 static int load_into_new_table(server_config *server, const char *path)
@@ -371,19 +493,25 @@ static const config_directive mime_directives[] = {
         .syntax = "media-type extension [extension ...]",
         .help = "maps file name extensions to a media type, before TypesConfig",
     },
-    {
-        .name = "RemoveType",
-        .contexts = CONTEXT_ANYWHERE,
-        .scope = SCOPE_DIRECTORY,
-        .min_args = 1,
-        .max_args = ARGS_UNLIMITED,
-        .set = set_remove_type,
-        .offset = offsetof(mime_dir_config, add_types),
-        .size = sizeof(mime_addition *),
-        .merge = merge_add_types,
-        .syntax = "extension [extension ...]",
-        .help = "undoes AddType and the TypesConfig mapping for these extensions here and below",
-    },
+    { .name = "RemoveType", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_DIRECTORY, .min_args = 1,
+      .max_args = ARGS_UNLIMITED, .set = set_remove_type, .offset = offsetof(mime_dir_config, add_types),
+      .size = sizeof(mime_addition *), .merge = merge_add_types, .syntax = "extension [extension ...]",
+      .help = "undoes AddType and the TypesConfig mapping for these extensions here and below" },
+    { .name = "ForceType", .contexts = CONTEXT_SECTIONS, .scope = SCOPE_DIRECTORY, .min_args = 1, .max_args = 1,
+      .set = set_force_type, .offset = offsetof(mime_dir_config, force_type), .size = sizeof(char *),
+      .format = config_format_string, .syntax = "media-type|None",
+      .help = "the media type of every file here, whatever its name (None: the extension decides again)" },
+    { .name = "AddLanguage", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_DIRECTORY, .min_args = 2,
+      .max_args = ARGS_UNLIMITED, .set = set_add_value, .offset = offsetof(mime_dir_config, add_languages),
+      .size = sizeof(mime_addition *), .merge = merge_add_types, .syntax = "language-tag extension [extension ...]",
+      .help = "the Content-Language of files with these extensions (and their language for MultiViews)" },
+    { .name = "DefaultLanguage", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_DIRECTORY, .min_args = 1, .max_args = 1,
+      .set = config_set_string, .offset = offsetof(mime_dir_config, default_language), .size = sizeof(char *),
+      .syntax = "language-tag", .help = "the Content-Language of files without a language extension" },
+    { .name = "AddEncoding", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_DIRECTORY, .min_args = 2,
+      .max_args = ARGS_UNLIMITED, .set = set_add_value, .offset = offsetof(mime_dir_config, add_encodings),
+      .size = sizeof(mime_addition *), .merge = merge_add_types, .syntax = "content-coding extension [extension ...]",
+      .help = "the Content-Encoding of files with these extensions (and their encoding for MultiViews)" },
     { .name = NULL },
 };
 

@@ -7,6 +7,12 @@
  *                        under ServerRoot, and records the choice in
  *                        server->types_config.  An explicit file that cannot
  *                        be read is a configuration error.
+ *   ForceType type|None  directory: every file here has this type.
+ *   AddLanguage lang ext..., AddEncoding coding ext...   anywhere: the
+ *                        Content-Language and Content-Encoding an extension
+ *                        gives (mime_classify).
+ *   DefaultLanguage lang anywhere: the language of files that have no
+ *                        language extension.
  *   AddType type ext...  anywhere.  Extensions with or without the leading
  *                        dot, case-insensitive.  A section's AddType wins
  *                        over the enclosing ones, and a later AddType over an
@@ -41,7 +47,37 @@ typedef struct {
 
 typedef struct {
     mime_addition *add_types;        /* AddType, searched before TypesConfig */
+    char *force_type;                /* ForceType; NULL = none (or None) */
+    mime_addition *add_languages;    /* AddLanguage: extension -> language tag */
+    mime_addition *add_encodings;    /* AddEncoding: extension -> content coding */
+    char *default_language;          /* DefaultLanguage: for files without a language extension */
 } mime_dir_config;
+
+/* What a file's name says about it, Apache's way: every extension counts
+ * ("doc.html.en.gz": text/html, en, gzip), each looked up as a language
+ * (AddLanguage), an encoding (AddEncoding) or a type (AddType, then
+ * TypesConfig); an extension that is none of them is ignored, except that
+ * the type comes from the last extension when no AddLanguage or AddEncoding
+ * applies to the directory (weft's rule before them: "a.html.bak" has no
+ * type).  One extension may be a language, an encoding and a type at once,
+ * as in Apache ("x.gz" with AddEncoding gzip .gz: application/gzip, gzip).  ForceType replaces the type.  Strings are the
+ * configuration's; languages holds up to MIME_MAX_LANGUAGES. */
+#define MIME_MAX_LANGUAGES 4
+typedef struct {
+    const char *type;
+    const char *encoding;
+    const char *languages[MIME_MAX_LANGUAGES];
+    int language_count;
+} mime_info;
+
+void mime_classify(const server_config *server, const dir_config *dir, const char *path, mime_info *out);
+/* One extension (length bytes, no dot) into *out; false if it is none of
+ * a language, an encoding or a type. */
+bool mime_classify_extension(const server_config *server, const dir_config *dir, const char *extension,
+                             size_t length, mime_info *out);
+/* Does dir have AddLanguage or AddEncoding (so that mime_classify may
+ * differ from mime_type_for_path)? */
+bool mime_has_variants(const dir_config *dir);
 
 typedef struct mime_table mime_table;
 

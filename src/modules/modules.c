@@ -18,6 +18,8 @@ extern const module access_compat_module;
 extern const module setenvif_module;
 extern const module cgi_module;
 extern const module static_module;
+extern const module negotiation_module;
+extern const module dir_module;
 extern const module trace_module;
 extern const module autoindex_module;
 extern const module headers_module;
@@ -44,6 +46,8 @@ const module *const weft_modules[] = {
     &access_compat_module, /* Order, Allow, Deny: authz_core's access hook asks it first */
     &trace_module,      /* before every content handler: TRACE is answered whatever the handler */
     &cgi_module,          /* translate: ScriptAlias; handler: before static files */
+    &negotiation_module,  /* fixups: MultiViews, before FallbackResource (Apache's type_checker) */
+    &dir_module,          /* fixups: FallbackResource; DirectorySlash for static.c */
     &static_module,
     &autoindex_module,
     &expires_module,      /* response_head: Expires before Header, which may change what it set */

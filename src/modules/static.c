@@ -50,6 +50,7 @@
 #include "../http/response.h"
 #include "../http/uri.h"
 #include "autoindex.h"
+#include "dir.h"
 #include "file_cache.h"
 #include "file_open.h"
 #include "headers.h"
@@ -332,7 +333,19 @@ static int serve_file(request *r, int fd, const file_cache_entry *cached, const 
         }
     }
 
-    const char *type = mime_type_for_path(r->server, dir, origin->name);
+    const char *type;
+    const char *content_language = NULL, *content_encoding = NULL;
+    if (mime_has_variants(dir)) {
+        mime_info classified;
+        mime_classify(r->server, dir, origin->name, &classified);
+        type = classified.type;
+        content_encoding = classified.encoding;
+        for (int i = 0; i < classified.language_count; i++)
+            content_language = content_language ? pool_printf(r->pool, "%s,%s", content_language, classified.languages[i])
+                                                 : classified.languages[i];
+    } else {
+        type = mime_type_for_path(r->server, dir, origin->name);
+    }
     if (type && headers_have_charsets(dir))
         type = headers_type_with_charset(r, type, origin->name);
     r->content_type = type;
@@ -390,6 +403,10 @@ static int serve_file(request *r, int fd, const file_cache_entry *cached, const 
         response_add_header_constant(r, "Vary", "Accept-Encoding");
     if (gzip)
         response_add_header_constant(r, "Content-Encoding", "gzip");
+    else if (content_encoding)
+        response_add_header_constant(r, "Content-Encoding", content_encoding);
+    if (content_language)
+        response_add_header_constant(r, "Content-Language", content_language);
     return WEFT_OK;
 }
 
@@ -397,40 +414,78 @@ static int serve_file(request *r, int fd, const file_cache_entry *cached, const 
 
 static int redirect_to_directory(request *r)
 {
-    const char *host = request_header(r, "Host");
-    if (!host || !*host)
-        host = r->server->server_name && *r->server->server_name ? r->server->server_name
-                                                                  : "localhost";
-    const char *location = pool_printf(r->pool, "http://%s%s/%s%s", host,
-                                       uri_escape_path(r->pool, r->path),
-                                       r->query ? "?" : "", r->query ? r->query : "");
+    const char *location = request_self_url(r, pool_printf(r->pool, "%s/%s%s", uri_escape_path(r->pool, r->path),
+                                                           r->query ? "?" : "", r->query ? r->query : ""));
     return response_set_redirect(r, 301, location);
+}
+
+/* Is the file r was switched to a regular file?  The file cache answers
+ * for the files it holds, without a system call. */
+static bool switched_to_regular_file(request *r)
+{
+    if (!r->file_path)
+        return false;
+    if (cache_applies(r)) {
+        struct stat cached_info;
+        bool follow_symlinks = (file_effective_options(r->dir) & OPTION_FOLLOW_SYMLINKS) != 0;
+        if (file_cache_lookup(r, r->file_path, follow_symlinks, &cached_info))
+            return true;
+    }
+    struct stat info;
+    return stat(r->file_path, &info) == 0 && S_ISREG(info.st_mode);
+}
+
+/* Apache's mod_dir: each DirectoryIndex name is looked up as a sub-request
+ * of its own URL, so that its <Files> sections, Require and the rest apply
+ * to it; the first that passes and is a regular file becomes the request
+ * (its own handler serves it: index.php with a CGI handler).  A name whose
+ * lookup fails with anything but 404 makes the directory answer that
+ * status rather than a listing, as Apache does, unless a later name
+ * succeeds.  Returns WEFT_DECLINED when no name applies (or r->file_path
+ * is no directory: then the caller's open tells what it is). */
+static int serve_directory_index(request *r)
+{
+    int refused = 0;
+    for (char **entry = r->dir->directory_index; entry && *entry; entry++) {
+        const char *name = *entry;
+        if (!*name)
+            continue;
+        const char *url = name[0] == '/' ? name : pool_printf(r->pool, "%s%s", r->path, name);
+        request_mapping previous;
+        int rc = request_lookup(r, url, &previous);
+        if (rc == WEFT_DONE)
+            return WEFT_OK;
+        if (rc == WEFT_OK) {
+            if (switched_to_regular_file(r))
+                return request_run_handlers(r);
+            request_restore(r, &previous);
+            continue;
+        }
+        if (rc == WEFT_ERROR)
+            rc = 500;
+        if (rc != 404)
+            refused = rc;
+    }
+    if (!refused)
+        return WEFT_DECLINED;
+    /* Apache looks for an index only in a directory that exists. */
+    struct stat info;
+    if (stat(r->file_path, &info) != 0 || !S_ISDIR(info.st_mode))
+        return WEFT_DECLINED;
+    return refused;
 }
 
 /* directory_fd is the opened directory; the caller closes it. */
 static int serve_directory(request *r, int directory_fd, bool follow_symlinks)
 {
     size_t path_length = strlen(r->path);
-    if (path_length == 0 || r->path[path_length - 1] != '/')
+    bool slash = path_length > 0 && r->path[path_length - 1] == '/';
+    /* DirectorySlash Off: as Apache, the slash-less URL gets no index
+     * (relative links in it would resolve against the parent), only the
+     * listing if Options Indexes allows one.  With the slash, the handler
+     * tried the index before it opened the directory. */
+    if (!slash && dir_slash_redirects(r->dir))
         return redirect_to_directory(r);
-
-    for (char **entry = r->dir->directory_index; entry && *entry; entry++) {
-        const char *name = *entry;
-        /* Apache also allows a URL here ("/cgi-bin/index.pl"); that needs
-         * internal redirects, so such entries are skipped for now. */
-        if (!*name || strchr(name, '/'))
-            continue;
-        int fd = file_open_in_directory(directory_fd, name, follow_symlinks);
-        if (fd < 0)
-            continue;
-        struct stat info;
-        if (fstat(fd, &info) == 0 && S_ISREG(info.st_mode)) {
-            file_origin origin = { directory_fd, name, follow_symlinks,
-                                   pool_printf(r->pool, "%s%s", r->file_path, name) };
-            return serve_file(r, fd, NULL, &info, &origin);
-        }
-        close(fd);
-    }
     /* No index: a listing if Options Indexes allows it, else 403.  It is
      * made here, from the descriptor opened under the symbolic-link rules,
      * so that nothing can swap the directory between the check and the
@@ -449,6 +504,14 @@ static int static_handler(request *r)
 {
     if (!handler_is_default(r->dir) || !r->file_path)
         return WEFT_DECLINED;
+    /* The index first, whatever the method: its own handler may take a POST
+     * (index.php), as after Apache's mod_dir. */
+    size_t length = strlen(r->path);
+    if (length && r->path[length - 1] == '/') {
+        int indexed = serve_directory_index(r);
+        if (indexed != WEFT_DECLINED)
+            return indexed;
+    }
     if (r->method != HTTP_METHOD_GET && r->method != HTTP_METHOD_HEAD) {
         response_add_header(r, "Allow", "GET, HEAD, OPTIONS");
         return 405;
@@ -463,17 +526,6 @@ static int static_handler(request *r)
             if (cached) {
                 file_origin origin = { -1, r->file_path, follow_symlinks, r->file_path };
                 return serve_file(r, -1, cached, &cached_info, &origin);
-            }
-        } else {
-            for (char **entry = r->dir->directory_index; entry && *entry; entry++) {
-                if (!**entry || strchr(*entry, '/'))
-                    continue;
-                const char *key = pool_printf(r->pool, "%s%s", r->file_path, *entry);
-                const file_cache_entry *cached = file_cache_lookup(r, key, follow_symlinks, &cached_info);
-                if (cached) {
-                    file_origin origin = { -1, *entry, follow_symlinks, key };
-                    return serve_file(r, -1, cached, &cached_info, &origin);
-                }
             }
         }
     }

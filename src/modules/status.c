@@ -255,24 +255,11 @@ static void append_html(buffer *b, const char *text)
     }
 }
 
-/* The host the client asked for (UseCanonicalName Off), else ServerName. */
+/* Apache's ap_get_server_name: the Host the client asked for
+ * (UseCanonicalName Off), else ServerName's host (request.h). */
 static const char *server_name_for(request *r)
 {
-    const char *host = request_header(r, "Host");
-    if (host && *host) {
-        char *copy = pool_strdup(r->pool, host);
-        if (copy[0] == '[') {
-            char *end = strchr(copy, ']');
-            if (end)
-                end[1] = '\0';
-        } else {
-            char *colon = strchr(copy, ':');
-            if (colon)
-                *colon = '\0';
-        }
-        return copy;
-    }
-    return r->server->server_name ? r->server->server_name : "localhost";
+    return request_server_name(r);
 }
 
 /* Apache's figures are floats divided by floats (mod_status.c), printed

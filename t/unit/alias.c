@@ -26,6 +26,8 @@ weft_regex *config_compile_regex(config_parse *parse, const char *pattern, unsig
 char *config_regex_prefix(config_parse *parse, const char *pattern, unsigned flags) { return ""; }
 void config_dump_line(FILE *out, const config_directive *directive, int argc, const char *const *argv) {}
 void *module_server_config(const server_config *server, const module *m) { return NULL; }
+void *module_dir_config(const dir_config *dir, const module *m) { return NULL; }
+char *request_self_url(request *r, const char *path) { return (char *)path; }
 
 static pool *p;
 
@@ -39,8 +41,8 @@ static void test_redirect_location(void)
               "http://example.com/new/a%20b/%C3%A9%22%3C", "the rest escaped");
     is_string(alias_redirect_location(p, "http://example.com/o?fixed=1", "/x", "q=2", "h"),
               "http://example.com/o?fixed=1/x", "a target with a query keeps only its own (Apache)");
-    is_string(alias_redirect_location(p, "/local", "/x", "", "host.example:8080"),
-              "http://host.example:8080/local/x?", "a local target made absolute; an empty query kept");
+    is_string(alias_redirect_location(p, "/local", "/x", "", "http://host.example:8080"),
+              "http://host.example:8080/local/x?", "a local target made absolute (base: scheme://host); an empty query kept");
     is_string(alias_redirect_location(p, "https://example.com", "/p", NULL, "h"), "https://example.com/p",
               "https target");
 }

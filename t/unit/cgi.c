@@ -92,6 +92,10 @@ bool request_header_slice(const request *r, const char *name, slice *value)
     return true;
 }
 
+/* request.c's self-referential URL parts, for a request without ServerName. */
+const char *request_scheme(request *r) { return "http"; }
+const char *request_server_name(request *r) { return "192.0.2.2"; }
+int request_server_port(request *r) { return 8080; }
 char *response_signature(request *r, const char *prefix) { return ""; }
 const char *request_remote_host(request *r) { return NULL; }
 

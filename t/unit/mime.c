@@ -51,6 +51,14 @@ char *config_resolve_path(config_parse *parse, const char *path)
                           : pool_printf(parse->pool, "%s/%s", parse->server_root, path);
 }
 
+void config_format_string(FILE *out, const config_directive *directive, const void *base) {}
+
+int config_set_string(config_parse *parse, const config_directive *directive, void *target, int argc, char **argv)
+{
+    *(char **)target = pool_strdup(parse->pool, argv[0]);
+    return WEFT_OK;
+}
+
 int config_set_path(config_parse *parse, const config_directive *directive, void *target,
                     int argc, char **argv)
 {
@@ -107,6 +115,19 @@ static int add_type(test_dir *dir, int argc, const char *const *arguments)
         argv[i] = pool_strdup(test_pool, arguments[i]);
     return row->set(&parse, row, (char *)&dir->mime + row->offset, argc, argv);
 }
+
+static int apply(test_dir *dir, const char *name, int argc, const char *const *arguments)
+{
+    const config_directive *row = directive_named(name);
+    char **argv = pool_alloc(test_pool, sizeof(char *) * (size_t)argc);
+    for (int i = 0; i < argc; i++)
+        argv[i] = pool_strdup(test_pool, arguments[i]);
+    return row->set(&parse, row, (char *)&dir->mime + row->offset, argc, argv);
+}
+
+#define APPLY(dir, name, ...)                                                          \
+    apply((dir), (name), (int)COUNT_OF(((const char *const[]){ __VA_ARGS__ })),       \
+          (const char *const[]){ __VA_ARGS__ })
 
 #define ADD_TYPE(dir, ...)                                                       \
     add_type((dir), (int)COUNT_OF(((const char *const[]){ __VA_ARGS__ })),    \
@@ -227,6 +248,44 @@ static void test_add_type(void)
     is_int(ADD_TYPE(&dir, "text/plain", "."), WEFT_ERROR, "empty extension");
     is_int(ADD_TYPE(&dir, "text/plain", "tar.gz"), WEFT_ERROR, "multi-part extension refused");
     is_int(ADD_TYPE(&dir, "text/plain", "a/b"), WEFT_ERROR, "slash in extension refused");
+}
+
+/* Apache's classification: every extension, languages and encodings,
+ * RemoveType, ForceType, DefaultLanguage. */
+static void test_classify(void)
+{
+    test_dir dir = { 0 };
+    test_server server = { .server = { .pool = test_pool }, .mime = { .mime_types = mime_table_create(test_pool) } };
+    mime_table_set(server.mime.mime_types, "html", "text/html");
+    mime_table_set(server.mime.mime_types, "gz", "application/gzip");
+    mime_table_set(server.mime.mime_types, "es", "application/ecmascript");
+    ok(!mime_has_variants(&dir.dir), "no AddLanguage/AddEncoding: the old rule");
+    is_string(mime_type_for_path(&server.server, &dir.dir, "/d/a.html.bak"), NULL, "... last extension only");
+    is_int(APPLY(&dir, "AddLanguage", "en", ".en"), WEFT_OK, "AddLanguage");
+    is_int(APPLY(&dir, "AddLanguage", "es", "es"), WEFT_OK, "AddLanguage es");
+    is_int(APPLY(&dir, "AddEncoding", "x-gzip", ".gz"), WEFT_OK, "AddEncoding x-gzip");
+    ok(mime_has_variants(&dir.dir), "now every extension counts");
+    mime_info info;
+    mime_classify(&server.server, &dir.dir, "/d/doc.html.en.gz", &info);
+    is_string(info.type, "application/gzip", ".gz is a type and an encoding at once, as in Apache");
+    is_string(info.encoding, "gzip", "x- is dropped from the coding");
+    ok(info.language_count == 1 && strcmp(info.languages[0], "en") == 0, "the language");
+    is_string(mime_type_for_path(&server.server, &dir.dir, "/d/a.html.bak"), "text/html", "an unknown extension is skipped");
+    mime_classify(&server.server, &dir.dir, "/d/doc.html.es", &info);
+    is_string(info.type, "application/ecmascript", "es: a type from the table too");
+    is_int(APPLY(&dir, "RemoveType", "es"), WEFT_OK, "RemoveType");
+    mime_classify(&server.server, &dir.dir, "/d/doc.html.es", &info);
+    is_string(info.type, "text/html", "RemoveType es: only a language now");
+    is_int(APPLY(&dir, "DefaultLanguage", "de"), WEFT_OK, "DefaultLanguage");
+    mime_classify(&server.server, &dir.dir, "/d/x.html", &info);
+    ok(info.language_count == 1 && strcmp(info.languages[0], "de") == 0, "DefaultLanguage without a language extension");
+    is_int(APPLY(&dir, "ForceType", "text/plain"), WEFT_OK, "ForceType");
+    is_string(mime_type_for_path(&server.server, &dir.dir, "/d/x.html"), "text/plain", "ForceType wins");
+    is_int(APPLY(&dir, "ForceType", "None"), WEFT_OK, "ForceType None");
+    is_string(mime_type_for_path(&server.server, &dir.dir, "/d/x.html"), "text/html", "None: the extension again");
+    parse.error_count = 0;
+    is_int(APPLY(&dir, "ForceType", "nonsense"), WEFT_ERROR, "ForceType needs a media type");
+    is_int(APPLY(&dir, "AddLanguage", "en", "a.b"), WEFT_ERROR, "AddLanguage: one extension at a time");
 }
 
 static void test_merge(void)
@@ -355,6 +414,7 @@ int main(void)
     test_growth();
     test_extensions();
     test_add_type();
+    test_classify();
     test_merge();
     test_post_config();
     test_bundled_file();

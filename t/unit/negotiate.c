@@ -72,5 +72,21 @@ int main(void)
     is_int(http_encoding_weight(slice_from_string("gzip;q=0"), "gzip"), 0, "weight: refused");
     is_int(http_encoding_weight(slice_from_string("gzip;q=5"), "gzip"), -1, "weight: malformed member ignored");
     is_int(http_encoding_weight(slice_from_string("identity;q=0.5"), "identity"), 500, "weight: identity");
+
+    /* Accept and Accept-Language members (MultiViews). */
+    http_accept_member members[8];
+    int count = http_accept_parse(slice_from_string("text/html, text/*;q=0.5 , */*;level=1;q=0.01,image/png;q=9"),
+                                  members, 8);
+    is_int(count, 3, "accept: three members, the one with a bad q skipped");
+    ok(slice_equal_string_nocase(members[0].value, "text/html") && members[0].weight == 1000 &&
+       !members[0].explicit_weight, "accept: a type without q weighs 1000");
+    ok(slice_equal_string_nocase(members[1].value, "text/*") && members[1].weight == 500 && members[1].explicit_weight,
+       "accept: spaces and an explicit q");
+    ok(slice_equal_string_nocase(members[2].value, "*/*") && members[2].weight == 10,
+       "accept: other parameters before q are skipped");
+    count = http_accept_parse(slice_from_string("de-CH;q=0.9,en;q=0.8, *;q=0.1"), members, 2);
+    is_int(count, 2, "accept-language: capacity bounds the members");
+    ok(slice_equal_string_nocase(members[0].value, "de-CH") && members[0].weight == 900, "accept-language: a tag");
+    is_int(http_accept_parse((slice){ NULL, 0 }, members, 8), 0, "accept: an absent field has no members");
     return done_testing();
 }

@@ -51,6 +51,10 @@ int uri_normalize_path(pool *pl, const char *raw, size_t length, char **path, in
     *path = pool_strndup(pl, raw, length);
     return WEFT_OK;
 }
+char *uri_escape_path(pool *pl, const char *path)
+{
+    return pool_strdup(pl, path);
+}
 int response_set_error(request *r, int status)
 {
     r->status = status;
