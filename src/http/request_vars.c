@@ -9,17 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* "Host: example.com:8080" -> "example.com" ("[::1]:80" -> "[::1]"). */
-static const char *host_without_port(request *r, const char *host)
-{
-    const char *end = host[0] == '[' ? strchr(host, ']') : strchr(host, ':');
-    if (!end)
-        return host;
-    if (host[0] == '[')
-        end++;
-    return pool_strndup(r->pool, host, (size_t)(end - host));
-}
-
 /* All fields of that name joined with ", ", as Apache's headers_in has
  * them (it merges repeated fields when it reads the head). */
 static const char *header_variable(request *r, const char *field)
@@ -37,29 +26,6 @@ static const char *header_variable(request *r, const char *field)
                         : pool_strndup(r->pool, value, f->value.length);
     }
     return joined;
-}
-
-/* "host:port" -> "port", or NULL */
-static const char *port_of(const char *authority)
-{
-    if (!authority)
-        return NULL;
-    const char *scheme_end = strstr(authority, "://");
-    if (scheme_end)
-        authority = scheme_end + 3;
-    const char *end = authority[0] == '[' ? strchr(authority, ']') : authority;
-    const char *colon = end ? strchr(end, ':') : NULL;
-    return colon && colon[1] ? colon + 1 : NULL;
-}
-
-/* As Apache's ap_get_server_port with UseCanonicalName Off: the port of
- * the Host field, else that of ServerName, else the scheme's default. */
-static const char *server_port(request *r)
-{
-    const char *port = port_of(request_header(r, "Host"));
-    if (!port)
-        port = port_of(r->server->server_name);
-    return port ? port : "80";
 }
 
 const char *request_expr_variable(void *request_pointer, const char *name, pool *p)
@@ -90,7 +56,7 @@ const char *request_expr_variable(void *request_pointer, const char *name, pool 
     if (strcmp(name, "THE_REQUEST") == 0)
         return r->request_line;
     if (strcmp(name, "REQUEST_SCHEME") == 0)
-        return "http";  /* no TLS in weft yet */
+        return request_scheme(r);  /* ServerName's scheme, else http (no TLS in weft yet) */
     if (strcmp(name, "HTTPS") == 0)
         return "off";
     if (strcmp(name, "REMOTE_HOST") == 0) {
@@ -109,13 +75,11 @@ const char *request_expr_variable(void *request_pointer, const char *name, pool 
     }
     if (strcmp(name, "REMOTE_USER") == 0)
         return r->user;
-    if (strcmp(name, "SERVER_NAME") == 0) {
-        /* UseCanonicalName Off, Apache's default: the name the client asked for */
-        const char *host = request_header(r, "Host");
-        return host && *host ? host_without_port(r, host) : r->server->server_name;
-    }
+    /* As CGI sees them: UseCanonicalName decides (request.c). */
+    if (strcmp(name, "SERVER_NAME") == 0)
+        return request_server_name(r);
     if (strcmp(name, "SERVER_PORT") == 0)
-        return server_port(r);
+        return pool_printf(r->pool, "%d", request_server_port(r));
     if (strcmp(name, "SERVER_PROTOCOL") == 0)
         return pool_printf(r->pool, "HTTP/%d.%d", r->version_major, r->version_minor);
     if (strcmp(name, "SERVER_SOFTWARE") == 0)
