@@ -26,10 +26,6 @@
 # /var/www/>) are pointed at a directory of the test's holding Debian's
 # default page from /usr/share/apache2/default-site, so that the tree still
 # serves what a fresh install serves; the test says so in a note.
-#
-# T83_STRIP_UNMERGED=1 (a development aid for the branches of issue 12 that
-# lack Define/${VAR}/LoadModule/AddLanguage/BrowserMatch): weft's copy then
-# has those lines removed and ${VAR} expanded.  Never set by the suite.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -105,26 +101,10 @@ sub copy_tree {
     return ($copy, \%env);
 }
 
-# The development aid described above: weft's copy without the lines the
-# other parts of issue 12 bring, ${VAR} expanded.
-sub strip_unmerged {
-    my ($copy, $env) = @_;
-    for my $file (split /\n/, `find $copy -name '*.conf' -o -name '*.load'`) {
-        my $text = slurp($file);
-        $text =~ s/^\s*(LoadModule|Define|AddLanguage|LanguagePriority|ForceLanguagePriority|BrowserMatch)\b.*\n//mg;
-        $text =~ s/\$\{(\w+)\}/$env->{$1} \/\/ "\${$1}"/ge;
-        spew($file, $text);
-    }
-}
-
 my $weft_port = $w->port;
 my $httpd_port = $w->port2;
 my ($weft_copy, $weft_env) = copy_tree('apache2-weft', $weft_port);
 my ($httpd_copy, $httpd_env) = copy_tree('apache2-httpd', $httpd_port);
-if ($ENV{T83_STRIP_UNMERGED}) {
-    note('T83_STRIP_UNMERGED: weft reads a copy without LoadModule/Define/AddLanguage/... lines');
-    strip_unmerged($weft_copy, $weft_env);
-}
 
 # ---------------------------------------------------------------- weft -t
 my ($code, $out, $err) = $w->run_weft({ env => $weft_env }, '-d', $weft_copy, '-f', 'apache2.conf', '-t');
