@@ -1,6 +1,6 @@
 #!/usr/bin/perl
-# TRACE: refused by default (405 with Allow, as with TraceEnable Off in
-# Apache); with TraceEnable On the request head comes back as message/http,
+# TRACE: refused by default (405 with an empty Allow, as with TraceEnable
+# Off in Apache); with TraceEnable On the request head comes back as message/http,
 # without the fields that carry credentials; a TRACE with a body is 413.
 use strict;
 use warnings;
@@ -12,7 +12,7 @@ my $off = WeftTest->new(conf => '', files => { 'www/index.html' => "x\n" });
 $off->start;
 my $r = $off->request("TRACE /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
 is($r->{status}, 405, 'TraceEnable is off by default: 405') or diag($r->summary);
-like($r->{headers}{allow} // '', qr/\bGET\b/, '... with Allow');
+is($r->{headers}{allow}, '', '... with an empty Allow, as Apache');
 unlike($r->{body} // '', qr/TRACE \/index/, '... and nothing reflected');
 $off->stop;
 

@@ -328,7 +328,7 @@ SKIP: {
         open STDIN, '<', '/dev/null';
         open STDOUT, '>', "$root/apache/out";
         open STDERR, '>&', \*STDOUT;
-        exec $apache, '-X', '-f', "$root/apache/httpd.conf";
+        { no warnings 'exec'; exec $apache, '-X', '-f', "$root/apache/httpd.conf"; }
         POSIX::_exit(127);
     }
     my $raw = "GET /p/42?q=1 HTTP/1.1\r\nHost: h.example:80\r\nUser-Agent: ua\r\nX-Multi: a\r\nX-Multi: b\r\n"

@@ -38,7 +38,10 @@ static int trace_handler(request *r)
         return WEFT_DECLINED;
     const trace_server_config *config = module_server_config(r->server, &trace_module);
     if (!config->trace_enable) {
-        response_add_header(r, "Allow", "GET, HEAD, OPTIONS");
+        /* Apache's answer, field for field: its Allow is empty here
+         * (RFC 9110 permits an empty Allow for a method that the
+         * configuration has disabled). */
+        response_add_header(r, "Allow", "");
         return 405;
     }
     if (!r->head)
