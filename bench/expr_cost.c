@@ -11,6 +11,7 @@
 #include "../src/core/regex.c"
 #include "../src/core/expr.c"
 #include "../src/core/expr_eval.c"
+#include "../src/core/network.c"
 
 #include <stdio.h>
 #include <stdlib.h>

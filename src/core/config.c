@@ -331,6 +331,22 @@ bool config_was_set_here(config_parse *parse, const config_directive *d)
     return config_was_set(row_base(parse, d), d);
 }
 
+char **config_words_appended(config_parse *parse, const config_directive *directive, char **list, int argc,
+                             char **argv)
+{
+    int existing = 0;
+    char **previous = config_was_set_here(parse, directive) ? list : NULL;
+    while (previous && previous[existing])
+        existing++;
+    char **words = pool_alloc(parse->pool, sizeof(char *) * (size_t)(existing + argc + 1));
+    for (int i = 0; i < existing; i++)
+        words[i] = previous[i];
+    for (int i = 0; i < argc; i++)
+        words[existing + i] = pool_strdup(parse->pool, argv[i]);
+    words[existing + argc] = NULL;
+    return words;
+}
+
 /* Core directives a <VirtualHost> accepts, as Apache's, but whose value
  * weft takes from the main server, because it applies before the request
  * names its host (http/connection.c, mpm/child.c: the connection's server

@@ -152,6 +152,12 @@ bool config_was_set(const void *base, const config_directive *directive);
 /* For a setter: was the row already set in the struct it is writing now
  * (a second line that extends a list)?  Works for module structs too. */
 bool config_was_set_here(config_parse *parse, const config_directive *directive);
+/* A NULL-terminated word list with argv added: after the words already
+ * there when this struct set the row before (Apache's DirectoryIndex and
+ * LanguagePriority append a second line to the first), else argv alone.
+ * Allocated in the configuration's pool. */
+char **config_words_appended(config_parse *parse, const config_directive *directive, char **list, int argc,
+                             char **argv);
 
 /* <Limit method...> and <LimitExcept method...>: access-control rows
  * (Require, Allow, Deny, Order, Satisfy) record the methods they apply to;

@@ -318,17 +318,7 @@ static int set_directory_index(config_parse *parse, const config_directive *d, v
         }
     }
     /* As in Apache 2.4, a second DirectoryIndex in the same place appends. */
-    int existing = 0;
-    char **previous = config_was_set((const char *)target - d->offset, d) ? *list : NULL;
-    while (previous && previous[existing])
-        existing++;
-    char **names = pool_alloc(config_pool(parse), sizeof(char *) * (size_t)(existing + argc + 1));
-    for (int i = 0; i < existing; i++)
-        names[i] = previous[i];
-    for (int i = 0; i < argc; i++)
-        names[existing + i] = pool_strdup(config_pool(parse), argv[i]);
-    names[existing + argc] = NULL;
-    *list = names;
+    *list = config_words_appended(parse, d, *list, argc, argv);
     return WEFT_OK;
 }
 

@@ -381,7 +381,7 @@ static bool parse_regex(parser *ps, expr_node *node)
     if (!word_is_constant(word))
         return fail(ps, at, "-ipmatch needs a constant network, like '10.0.0.0/8'");
     const char *text = constant_text(ps, word);
-    if (!expr_network_parse(text, &node->network))
+    if (!ip_network_parse(text, &node->network))
         return fail(ps, at, "'%s' is not an IP address or network (a.b.c.d, a.b, a.b.c.d/nn, "
                             "a.b.c.d/m.m.m.m, IPv6[/nn])", text);
     return true;

@@ -19,92 +19,12 @@
 
 /* ---- networks ----------------------------------------------------------- */
 
-bool expr_network_parse(const char *text, expr_network *network)
-{
-    memset(network, 0, sizeof(*network));
-    char copy[INET6_ADDRSTRLEN + 32];
-    if (strlen(text) >= sizeof(copy))
-        return false;
-    strcpy(copy, text);
-    char *slash = strchr(copy, '/');
-    if (slash)
-        *slash++ = '\0';
-    int maximum;
-    if (strchr(copy, ':')) {
-        if (inet_pton(AF_INET6, copy, network->address) != 1)
-            return false;
-        network->family = AF_INET6;
-        maximum = 128;
-    } else if (inet_pton(AF_INET, copy, network->address) == 1) {
-        network->family = AF_INET;
-        maximum = 32;
-    } else {
-        /* partial: "10.2" */
-        int octets = 0;
-        for (char *c = copy; *c; octets++) {
-            char *end;
-            if (octets == 4 || !isdigit((unsigned char)*c))
-                return false;
-            long value = strtol(c, &end, 10);
-            if (value > 255 || end - c > 3 || (*end && *end != '.') || (*end == '.' && !end[1]))
-                return false;
-            network->address[octets] = (unsigned char)value;
-            c = *end ? end + 1 : end;
-        }
-        if (octets == 0 || slash)
-            return false;
-        network->family = AF_INET;
-        network->prefix = octets * 8;
-        return true;
-    }
-    network->prefix = maximum;
-    if (slash) {
-        char *end;
-        struct in_addr mask;
-        if (isdigit((unsigned char)*slash) && strlen(slash) <= 3 && (network->prefix = (int)strtol(slash, &end, 10), !*end)) {
-            if (network->prefix > maximum)
-                return false;
-        } else if (network->family == AF_INET && inet_pton(AF_INET, slash, &mask) == 1) {
-            uint32_t bits = ntohl(mask.s_addr);
-            int ones = bits == 0xffffffffu ? 32 : __builtin_clz(~bits);
-            if (bits != (ones ? 0xffffffffu << (32 - ones) : 0))
-                return false;
-            network->prefix = ones;
-        } else {
-            return false;
-        }
-    }
-    for (int i = 0; i < 16; i++) {
-        int keep = network->prefix - i * 8;
-        network->address[i] &= keep >= 8 ? 0xff : keep <= 0 ? 0 : (unsigned char)(0xff << (8 - keep));
-    }
-    return true;
-}
-
-bool expr_network_contains(const expr_network *network, const char *address_text)
+static bool network_contains_text(const ip_network *network, const char *address_text)
 {
     unsigned char address[16];
     int family;
-    if (!address_text)
-        return false;
-    if (inet_pton(AF_INET, address_text, address) == 1) {
-        family = AF_INET;
-    } else if (inet_pton(AF_INET6, address_text, address) == 1) {
-        static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
-        family = AF_INET6;
-        if (memcmp(address, mapped, sizeof(mapped)) == 0) {
-            memmove(address, address + 12, 4);
-            family = AF_INET;
-        }
-    } else {
-        return false;
-    }
-    if (family != network->family)
-        return false;
-    int whole = network->prefix / 8, rest = network->prefix % 8;
-    if (memcmp(address, network->address, (size_t)whole) != 0)
-        return false;
-    return rest == 0 || (address[whole] & (unsigned char)(0xff << (8 - rest))) == network->address[whole];
+    return address_text && ip_address_parse(address_text, &family, address)
+        && ip_network_contains(network, family, address);
 }
 
 /* ---- evaluation --------------------------------------------------------- */
@@ -305,7 +225,7 @@ static bool evaluate_node(evaluation *ev, const expr_node *node)
         return false;
     }
     case NODE_IPMATCH:
-        return expr_network_contains(&node->network, word_value(ev, node->word));
+        return network_contains_text(&node->network, word_value(ev, node->word));
     case NODE_FNMATCH: {
         const char *value = word_value(ev, node->word);
         return fnmatch(word_value(ev, node->other), value, node->op) == 0;

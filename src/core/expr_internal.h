@@ -6,6 +6,7 @@
 #define WEFT_CORE_EXPR_INTERNAL_H
 
 #include "expr.h"
+#include "network.h"
 #include "regex.h"
 
 typedef enum {
@@ -41,12 +42,6 @@ typedef enum {
 
 enum { COMPARE_EQ, COMPARE_NE, COMPARE_LT, COMPARE_LE, COMPARE_GT, COMPARE_GE };
 
-typedef struct {
-    int family;
-    unsigned char address[16];
-    int prefix;
-} expr_network;
-
 typedef struct expr_node {
     node_kind kind;
     int op;
@@ -56,7 +51,7 @@ typedef struct expr_node {
     expr_part **list;
     int list_count;
     weft_regex *regex;
-    expr_network network;
+    ip_network network;
 } expr_node;
 
 struct weft_expr {
@@ -70,7 +65,5 @@ enum { FUNCTION_TOLOWER, FUNCTION_TOUPPER, FUNCTION_ESCAPE, FUNCTION_UNESCAPE };
 /* -ipmatch networks (expr_eval.c): a.b.c.d[/nn | /m.m.m.m], a partial
  * a.b (whole octets), IPv6[/nn], as Apache's apr_ipsubnet_create takes
  * them; an IPv4-mapped IPv6 address is matched as IPv4. */
-bool expr_network_parse(const char *text, expr_network *network);
-bool expr_network_contains(const expr_network *network, const char *address_text);
 
 #endif

@@ -22,7 +22,7 @@ typedef enum { RULE_ALL, RULE_NETWORK, RULE_HOST, RULE_ENV, RULE_NOT_ENV } rule_
 typedef struct {
     rule_kind kind;
     unsigned methods;       /* CONFIG_METHOD_* (<Limit>) */
-    authz_network network;  /* RULE_NETWORK */
+    ip_network network;  /* RULE_NETWORK */
     const char *text;       /* RULE_HOST: the (partial) domain; RULE_*ENV: the variable */
     const char *written;    /* for DUMP_CONFIG */
 } access_rule;
@@ -64,7 +64,7 @@ static const char *double_reverse_name(request *r)
     const char *peer = connection_peer_address(r->connection);
     int family;
     unsigned char address[16];
-    if (!peer || !authz_address_parse(peer, &family, address))
+    if (!peer || !ip_address_parse(peer, &family, address))
         return NULL;
     struct sockaddr_storage storage = { 0 };
     socklen_t length;
@@ -110,7 +110,7 @@ static bool rule_matches(request *r, const access_rule *rule, client_info *clien
     case RULE_ALL:
         return true;
     case RULE_NETWORK:
-        return client->address_known && authz_network_contains(&rule->network, client->family, client->address);
+        return client->address_known && ip_network_contains(&rule->network, client->family, client->address);
     case RULE_ENV:
         return request_get_env(r, rule->text) != NULL;
     case RULE_NOT_ENV:
@@ -143,7 +143,7 @@ int access_compat_check(request *r, bool *satisfy_any)
     if (!rules)
         return WEFT_OK;
     client_info client = { 0 };
-    client.address_known = authz_address_parse(connection_peer_address(r->connection), &client.family,
+    client.address_known = ip_address_parse(connection_peer_address(r->connection), &client.family,
                                                client.address);
     bool allowed = true;
     switch ((access_order)rules->order[index]) {
@@ -207,10 +207,10 @@ static int parse_rule(config_parse *parse, const char *directive, const char *wh
         rule->text = rule->written + 4;
     } else if (strcasecmp(where, "all") == 0) {
         rule->kind = RULE_ALL;
-    } else if (authz_network_parse(where, &rule->network)) {
+    } else if (ip_network_parse(where, &rule->network)) {
         rule->kind = RULE_NETWORK;
     } else if (where[0] && where[strlen(where) - 1] == '.' && strspn(where, "0123456789.") == strlen(where)
-               && authz_network_parse(pool_strndup(config_pool(parse), where, strlen(where) - 1), &rule->network)) {
+               && ip_network_parse(pool_strndup(config_pool(parse), where, strlen(where) - 1), &rule->network)) {
         rule->kind = RULE_NETWORK;  /* "10.1." as "10.1" */
     } else if (strchr(where, '/') || strspn(where, "0123456789.") == strlen(where) || strchr(where, ':')) {
         return config_error(parse, "%s from %s: an IP address or network was expected "

@@ -212,22 +212,35 @@ static bool is_url(const char *text)
     return *c == ':';
 }
 
+/* The status of a Redirect line, as Apache reads it: RedirectPermanent is
+ * 301, RedirectTemp 302; Redirect and RedirectMatch take a first word that
+ * is a status (a keyword or a number) as one, else 302.  Returns how many
+ * words the status took (0 or 1), or -1 after config_error. */
+static int redirect_status(config_parse *parse, const config_directive *d, char **argv, int *status)
+{
+    *status = strcasecmp(d->name, "RedirectPermanent") == 0 ? 301 : 302;
+    int taken = 0;
+    if (strcasecmp(d->name, "Redirect") == 0 || strcasecmp(d->name, "RedirectMatch") == 0) {
+        int given = parse_status(argv[0]);
+        if (given) {
+            *status = given;
+            taken = 1;
+        }
+    }
+    if (*status < 300 || *status > 599) {
+        config_error(parse, "%s: status %d is not a redirect (3xx) or an error (4xx, 5xx)", d->name, *status);
+        return -1;
+    }
+    return taken;
+}
+
 static int set_redirect(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
 {
     bool match = strcasecmp(d->name, "RedirectMatch") == 0;
-    int status = strcasecmp(d->name, "RedirectPermanent") == 0 ? 301 : 302;
-    int first = 0;
-    if (strcasecmp(d->name, "Redirect") == 0 || match) {
-        /* Apache's reading: a first word that is a status is one. */
-        int given = parse_status(argv[0]);
-        if (given) {
-            status = given;
-            first = 1;
-        }
-    }
-    if (status < 300 || status > 599)
-        return config_error(parse, "%s: status %d is not a redirect (3xx) or an error (4xx, 5xx)", d->name,
-                            status);
+    int status;
+    int first = redirect_status(parse, d, argv, &status);
+    if (first < 0)
+        return WEFT_ERROR;
     if (argc - first < 1)
         return config_error(parse, "%s: the URL-path is missing", d->name);
     const char *url = argc - first >= 2 ? argv[first + 1] : NULL;
@@ -380,18 +393,10 @@ static int set_section_redirect(config_parse *parse, const config_directive *d, 
                                 char **argv)
 {
     bool match = strcasecmp(d->name, "RedirectMatch") == 0;
-    int status = strcasecmp(d->name, "RedirectPermanent") == 0 ? 301 : 302;
-    int first = 0;
-    if (strcasecmp(d->name, "Redirect") == 0 || match) {
-        int given = parse_status(argv[0]);
-        if (given) {
-            status = given;
-            first = 1;
-        }
-    }
-    if (status < 300 || status > 599)
-        return config_error(parse, "%s: status %d is not a redirect (3xx) or an error (4xx, 5xx)", d->name,
-                            status);
+    int status;
+    int first = redirect_status(parse, d, argv, &status);
+    if (first < 0)
+        return WEFT_ERROR;
     int rest = argc - first;
     if (rest > 2)
         return config_error(parse, "%s takes [status] [URL-path] URL in a section", d->name);

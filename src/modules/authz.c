@@ -37,7 +37,7 @@ typedef struct authz_item {
     bool negated;
     unsigned methods;                   /* <Limit>: CONFIG_METHOD_* it applies to */
     struct authz_container *container;  /* ITEM_CONTAINER */
-    authz_network *networks;            /* ITEM_IP */
+    ip_network *networks;            /* ITEM_IP */
     int network_count;
     const weft_expr *expr;              /* ITEM_EXPR */
 } authz_item;
@@ -51,133 +51,6 @@ struct authz_container {
 
 static const char *const container_names[] = { "RequireAny", "RequireAll", "RequireNone" };
 
-/* ---- addresses --------------------------------------------------------- */
-
-static bool parse_prefix_length(const char *text, int maximum, int *prefix)
-{
-    if (!*text || strlen(text) > 3)
-        return false;
-    int value = 0;
-    for (const char *c = text; *c; c++) {
-        if (!isdigit((unsigned char)*c))
-            return false;
-        value = value * 10 + (*c - '0');
-    }
-    *prefix = value;
-    return value <= maximum;
-}
-
-/* A dotted netmask must be contiguous ones: 255.255.0.0, not 255.0.255.0. */
-static bool parse_netmask(const char *text, int *prefix)
-{
-    struct in_addr mask;
-    if (inet_pton(AF_INET, text, &mask) != 1)
-        return false;
-    uint32_t bits = ntohl(mask.s_addr);
-    int ones = bits == 0xffffffffu ? 32 : __builtin_clz(~bits);
-    if (bits != (ones ? 0xffffffffu << (32 - ones) : 0))
-        return false;
-    *prefix = ones;
-    return true;
-}
-
-/* "10.2" means 10.2.0.0/16, as in Apache: whole octets, up to four. */
-static bool parse_partial_ipv4(const char *text, authz_network *network)
-{
-    int octets = 0;
-    const char *c = text;
-    while (*c) {
-        if (octets == 4 || !isdigit((unsigned char)*c))
-            return false;
-        int value = 0, digits = 0;
-        while (isdigit((unsigned char)*c) && digits < 4) {
-            value = value * 10 + (*c++ - '0');
-            digits++;
-        }
-        if (value > 255 || digits > 3)
-            return false;
-        network->address[octets++] = (unsigned char)value;
-        if (*c == '.' && c[1])
-            c++;
-        else if (*c)
-            return false;
-    }
-    network->family = AF_INET;
-    network->prefix = octets * 8;
-    return octets > 0;
-}
-
-static void mask_address(authz_network *network)
-{
-    int bytes = network->family == AF_INET ? 4 : 16;
-    for (int i = 0; i < bytes; i++) {
-        int keep = network->prefix - i * 8;
-        unsigned char mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (unsigned char)(0xff << (8 - keep));
-        network->address[i] &= mask;
-    }
-}
-
-bool authz_network_parse(const char *text, authz_network *network)
-{
-    memset(network, 0, sizeof(*network));
-    char copy[INET6_ADDRSTRLEN + 32];
-    if (strlen(text) >= sizeof(copy))
-        return false;
-    strcpy(copy, text);
-    char *slash = strchr(copy, '/');
-    if (slash)
-        *slash++ = '\0';
-    if (strchr(copy, ':')) {
-        if (inet_pton(AF_INET6, copy, network->address) != 1)
-            return false;
-        network->family = AF_INET6;
-        network->prefix = 128;
-        if (slash && !parse_prefix_length(slash, 128, &network->prefix))
-            return false;
-    } else if (slash) {
-        if (inet_pton(AF_INET, copy, network->address) != 1)
-            return false;
-        network->family = AF_INET;
-        if (!parse_prefix_length(slash, 32, &network->prefix) && !parse_netmask(slash, &network->prefix))
-            return false;
-    } else if (!parse_partial_ipv4(copy, network)) {
-        return false;
-    }
-    mask_address(network);
-    return true;
-}
-
-bool authz_network_contains(const authz_network *network, int family, const unsigned char *address)
-{
-    if (family != network->family)
-        return false;
-    int whole = network->prefix / 8, rest = network->prefix % 8;
-    if (memcmp(address, network->address, (size_t)whole) != 0)
-        return false;
-    if (rest == 0)
-        return true;
-    unsigned char mask = (unsigned char)(0xff << (8 - rest));
-    return (address[whole] & mask) == network->address[whole];
-}
-
-bool authz_address_parse(const char *text, int *family, unsigned char *address)
-{
-    if (inet_pton(AF_INET, text, address) == 1) {
-        *family = AF_INET;
-        return true;
-    }
-    if (inet_pton(AF_INET6, text, address) != 1)
-        return false;
-    static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-    if (memcmp(address, mapped, sizeof(mapped)) == 0) {
-        memmove(address, address + 12, 4);
-        *family = AF_INET;
-    } else {
-        *family = AF_INET6;
-    }
-    return true;
-}
-
 /* ---- evaluation -------------------------------------------------------- */
 
 typedef struct {
@@ -188,14 +61,14 @@ typedef struct {
 
 static bool is_local(request *r, const client_address *client)
 {
-    static const authz_network loopback4 = { .family = AF_INET, .address = { 127 }, .prefix = 8 };
-    static const authz_network loopback6 = { .family = AF_INET6, .address = { [15] = 1 }, .prefix = 128 };
-    if (authz_network_contains(&loopback4, client->family, client->address)
-        || authz_network_contains(&loopback6, client->family, client->address))
+    static const ip_network loopback4 = { .family = AF_INET, .address = { 127 }, .prefix = 8 };
+    static const ip_network loopback6 = { .family = AF_INET6, .address = { [15] = 1 }, .prefix = 128 };
+    if (ip_network_contains(&loopback4, client->family, client->address)
+        || ip_network_contains(&loopback6, client->family, client->address))
         return true;
     int family;
     unsigned char local[16];
-    return authz_address_parse(connection_local_address(r->connection), &family, local)
+    return ip_address_parse(connection_local_address(r->connection), &family, local)
         && family == client->family && memcmp(local, client->address, family == AF_INET ? 4 : 16) == 0;
 }
 
@@ -238,7 +111,7 @@ static authz_result evaluate_item(request *r, const authz_item *item, const clie
         break;
     case ITEM_IP:
         for (int i = 0; client->known && i < item->network_count && result != AUTHZ_GRANTED; i++)
-            if (authz_network_contains(&item->networks[i], client->family, client->address))
+            if (ip_network_contains(&item->networks[i], client->family, client->address))
                 result = AUTHZ_GRANTED;
         break;
     case ITEM_LOCAL:
@@ -288,7 +161,7 @@ static int authz_access(request *r)
     if (!(root->methods & method))
         return WEFT_OK;  /* every Require is <Limit>ed to other methods */
     client_address client = { 0 };
-    client.known = authz_address_parse(connection_peer_address(r->connection), &client.family, client.address);
+    client.known = ip_address_parse(connection_peer_address(r->connection), &client.family, client.address);
     if (evaluate_container(r, root, &client, method) == AUTHZ_GRANTED)
         return WEFT_OK;
     if (log_enabled(LOG_LEVEL_INFO))
@@ -337,9 +210,9 @@ static int parse_networks(config_parse *parse, authz_item *item, int argc, char 
 {
     if (argc == 0)
         return config_error(parse, "Require ip needs at least one address or network");
-    item->networks = pool_alloc(config_pool(parse), sizeof(authz_network) * (size_t)argc);
+    item->networks = pool_alloc(config_pool(parse), sizeof(ip_network) * (size_t)argc);
     for (int i = 0; i < argc; i++) {
-        if (!authz_network_parse(argv[i], &item->networks[i]))
+        if (!ip_network_parse(argv[i], &item->networks[i]))
             return config_error(parse, "Require ip: '%s' is not an IP address or network "
                                        "(a.b.c.d, a.b, a.b.c.d/nn, a.b.c.d/m.m.m.m, IPv6[/nn])", argv[i]);
     }
@@ -479,7 +352,7 @@ static void format_items(FILE *out, const config_directive *require, const struc
         if (item->kind == ITEM_EXPR)
             argv[argc++] = expr_text(item->expr);
         for (int n = 0; item->kind == ITEM_IP && n < item->network_count; n++) {
-            const authz_network *network = &item->networks[n];
+            const ip_network *network = &item->networks[n];
             char address[INET6_ADDRSTRLEN];
             inet_ntop(network->family, network->address, address, sizeof(address));
             snprintf(networks[n], sizeof(networks[n]), "%s/%d", address, network->prefix);

@@ -23,27 +23,13 @@
 #define WEFT_MODULES_AUTHZ_H
 
 #include "../core/module.h"
+#include "../core/network.h"
 
 extern const module authz_core_module;
 extern const module authz_host_module;
 
-typedef struct {
-    int family;                 /* AF_INET or AF_INET6 */
-    unsigned char address[16];  /* network byte order, masked */
-    int prefix;                 /* bits */
-} authz_network;
-
-/* "a.b.c.d", "a.b" (whole octets), "a.b.c.d/n", "a.b.c.d/m.m.m.m",
- * "v6", "v6/n".  false if text is none of them. */
-bool authz_network_parse(const char *text, authz_network *network);
-/* address is 4 (AF_INET) or 16 (AF_INET6) bytes in network order. */
-bool authz_network_contains(const authz_network *network, int family, const unsigned char *address);
 struct request;
 /* The CONFIG_METHOD_* bit (<Limit>) of the request's method. */
 unsigned authz_request_method_bit(const struct request *r);
-
-/* The client address as text ("::ffff:a.b.c.d" counts as IPv4) to family
- * and bytes; false if unparsable. */
-bool authz_address_parse(const char *text, int *family, unsigned char *address);
 
 #endif

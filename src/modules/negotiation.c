@@ -572,17 +572,7 @@ static int set_language_priority(config_parse *parse, const config_directive *d,
                                  char **argv)
 {
     char ***list = target;
-    int existing = 0;
-    char **previous = config_was_set_here(parse, d) ? *list : NULL;
-    while (previous && previous[existing])
-        existing++;
-    char **names = pool_alloc(config_pool(parse), sizeof(char *) * (size_t)(existing + argc + 1));
-    for (int i = 0; i < existing; i++)
-        names[i] = previous[i];
-    for (int i = 0; i < argc; i++)
-        names[existing + i] = pool_strdup(config_pool(parse), argv[i]);
-    names[existing + argc] = NULL;
-    *list = names;
+    *list = config_words_appended(parse, d, *list, argc, argv);
     return WEFT_OK;
 }
 

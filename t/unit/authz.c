@@ -13,6 +13,7 @@
 
 #include "../../src/core/buffer.c"
 #include "../../src/core/pool.c"
+#include "../../src/core/network.c"
 #include "../../src/modules/authz.c"
 
 int log_threshold;
@@ -32,18 +33,18 @@ void *module_dir_config(const dir_config *dir, const module *m) { return NULL; }
 
 static bool contains(const char *network_text, const char *address_text)
 {
-    authz_network network;
+    ip_network network;
     int family;
     unsigned char address[16];
-    if (!authz_network_parse(network_text, &network)) {
+    if (!ip_network_parse(network_text, &network)) {
         note("cannot parse %s", network_text);
         return false;
     }
-    if (!authz_address_parse(address_text, &family, address)) {
+    if (!ip_address_parse(address_text, &family, address)) {
         note("cannot parse %s", address_text);
         return false;
     }
-    return authz_network_contains(&network, family, address);
+    return ip_network_contains(&network, family, address);
 }
 
 static void test_parse(void)
@@ -53,17 +54,17 @@ static void test_parse(void)
     const char *bad[] = { "", "300.1.1.1", "10.0.0.0/33", "10.0.0.0/255.0.255.0", "1.2.3.4.5", "10.", ".10",
                           "1..2", "2001:db8::/129", "::g", "10.0.0.0/", "host.example", "1.2.3.4/-1", "0100.1" };
     for (size_t i = 0; i < COUNT_OF(good); i++) {
-        authz_network network;
-        ok(authz_network_parse(good[i], &network), "accepts '%s'", good[i]);
+        ip_network network;
+        ok(ip_network_parse(good[i], &network), "accepts '%s'", good[i]);
     }
     for (size_t i = 0; i < COUNT_OF(bad); i++) {
-        authz_network network;
-        ok(!authz_network_parse(bad[i], &network), "refuses '%s'", bad[i]);
+        ip_network network;
+        ok(!ip_network_parse(bad[i], &network), "refuses '%s'", bad[i]);
     }
-    authz_network network;
-    authz_network_parse("10.1", &network);
+    ip_network network;
+    ip_network_parse("10.1", &network);
     is_int(network.prefix, 16, "10.1 is a /16");
-    authz_network_parse("10.0.0.0/255.255.240.0", &network);
+    ip_network_parse("10.0.0.0/255.255.240.0", &network);
     is_int(network.prefix, 20, "a netmask becomes its prefix length");
 }
 

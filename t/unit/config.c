@@ -14,6 +14,7 @@
 #include "core/regex.c"
 #include "core/expr.c"
 #include "core/expr_eval.c"
+#include "core/network.c"
 #include "core/config_dump.c"
 #include "core/config_lexer.c"
 #include "core/config_merge.c"

@@ -8,6 +8,7 @@
 #include "../../src/core/regex.c"
 #include "../../src/core/expr.c"
 #include "../../src/core/expr_eval.c"
+#include "../../src/core/network.c"
 #include "tap.h"
 
 #include <unistd.h>

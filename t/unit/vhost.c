@@ -17,6 +17,7 @@
 #include "core/regex.c"
 #include "core/expr.c"
 #include "core/expr_eval.c"
+#include "core/network.c"
 #if __has_include("core/config_dump.c")
 #include "core/config_dump.c"
 #endif
