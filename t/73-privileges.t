@@ -52,9 +52,15 @@ $w->start;
 # ---------------------------------------------------------------- no child as root
 SKIP: {
     skip 'not running as root', 3 unless $> == 0;
-    wait_for(sub { $w->child_pids >= 2 }, scale(10));
-    my @kids = $w->child_pids;
-    my @root = grep { my @u = $w->uids_of($_); !@u || grep { $_ == 0 } @u } @kids;
+    # A child is root from fork() until it drops its privileges, its first
+    # step (a moment, longer under the sanitizers): wait for both children
+    # past it.  A child that stayed root would still fail here.
+    my (@kids, @root);
+    wait_for(sub {
+        @kids = $w->child_pids;
+        @root = grep { my @u = $w->uids_of($_); !@u || grep { $_ == 0 } @u } @kids;
+        return @kids >= 2 && !@root;
+    }, scale(10));
     is_deeply(\@root, [], 'started as root with the default User: no child has uid 0 (real, effective, saved, fs)');
     my @root_gid = grep { my @g = $w->gids_of($_); !@g || grep { $_ == 0 } @g } @kids;
     is_deeply(\@root_gid, [], 'and no child has gid 0');
