@@ -79,6 +79,12 @@ EOF
         'www/maps/foo.fr.de.html' => "franco-deutsch\n",
         'www/maps/foo.txt'        => "plain\n",
         'www/maps/empty.var'      => "# nothing\n",
+        # Maps naming themselves or each other: bounded, not a crash.
+        'www/maps/self.var'       => "URI: self.var\nContent-type: text/html\n",
+        'www/maps/a.var'          => "URI: b.var\nContent-type: text/html\n",
+        'www/maps/b.var'          => "URI: a.var\nContent-type: text/html\n",
+        'www/maps/dot.var'        => "URI: ./\nContent-type: text/html\n",
+        'www/maps/index.html'     => "maps index\n",
         'www/deflang/page.html'   => "seite\n",
         'www/deflang/page.en.html' => "page\n",
         'www/guarded/doc.html.en' => "english\n",
@@ -167,6 +173,10 @@ is(chose('/maps/foo.var', 'Accept-Language' => 'it'), '200 foo.txt',
    'a variant without language is acceptable when no language is (Apache)');
 is(fetch('/maps/foo.var', Accept => 'image/png')->{status}, 406, 'a type map with nothing acceptable: 406');
 is(fetch('/maps/empty.var')->{status}, 500, 'a type map without variants: 500');
+is(fetch('/maps/self.var')->{status}, 500, 'a type map naming itself: 500, not unbounded recursion');
+is(fetch('/maps/a.var')->{status}, 500, 'two type maps naming each other: 500');
+is(fetch('/maps/dot.var')->{status}, 200, 'a type map naming its directory: the index');
+is(fetch('/maps/foo.en.html')->{status}, 200, '... and the server still answers');
 $w->stop;
 
 # ---- Debian's own files load

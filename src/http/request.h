@@ -115,6 +115,9 @@ typedef struct request {
     int internal_redirects;         /* request_internal_redirect() calls so far */
     int lookup_depth;               /* request_lookup() calls in progress (a DirectoryIndex
                                      * or MultiViews candidate being looked up) */
+    int switched_handlers;          /* request_run_handlers() calls in progress: a looked-up
+                                     * file's handler may look up again (a type map naming
+                                     * itself), so these count towards the same limit */
     const char *redirect_url;       /* the path before the last internal redirect, NULL if none */
     const char *redirect_query;     /* its query */
     int error_status;               /* in an ErrorDocument sub-request: the error it answers

@@ -545,7 +545,7 @@ static int negotiation_handler(request *r)
 {
     if (!r->file_path || !is_type_map(r))
         return WEFT_DECLINED;
-    if (r->lookup_depth + r->internal_redirects >= REQUEST_MAX_INTERNAL_REDIRECTS)
+    if (r->lookup_depth + r->switched_handlers + r->internal_redirects >= REQUEST_MAX_INTERNAL_REDIRECTS)
         return 500;  /* a map naming itself, or maps naming each other */
     char *text = read_type_map(r);
     if (!text) {
