@@ -64,6 +64,7 @@ static const status_text status_texts[] = {
     { 503, "Service Unavailable", "The server is temporarily unable to service your request due to maintenance downtime or capacity problems. Please try again later." },
     { 504, "Gateway Timeout", "The gateway did not receive a timely response from the upstream server or application." },
     { 505, "HTTP Version Not Supported", "The server does not support the major version of HTTP used in the request." },
+    { 506, "Variant Also Negotiates", "A variant for the requested resource is itself a negotiable resource. This indicates a configuration error." },
 };
 
 static const status_text *find_status(int status)

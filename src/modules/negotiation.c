@@ -527,6 +527,11 @@ static int serve_choice(request *r, variant *variants, int count, const char *ur
         int rc = request_lookup(r, pool_printf(r->pool, "%s%s", url_directory, variants[chosen].name), &previous);
         if (rc == WEFT_DONE)
             return run_handlers ? WEFT_OK : WEFT_DONE;
+        if (rc == WEFT_OK && run_handlers && is_type_map(r)) {
+            /* Apache's answer to a map whose choice is a map (itself, say) */
+            log_message(LOG_LEVEL_ERROR, "type map variant %s is itself a type map", r->file_path);
+            return 506;
+        }
         if (rc == WEFT_OK) {
             response_add_header(r, "Content-Location", uri_escape_path(r->pool, variants[chosen].name));
             response_add_header_constant(r, "Vary", vary);
