@@ -240,6 +240,10 @@ typedef struct {
     const dir_config *dir;
     const char *handler;
     const char *content_type;
+    /* The environment (a copy): a refused candidate's SetEnvIf must not
+     * reach the next one (Apache's sub-request has its own). */
+    struct request_env_entry *env;
+    int env_count;
 } request_mapping;
 
 /* Apache's sub-request lookup followed by its "fast redirect", for a
