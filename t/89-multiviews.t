@@ -48,6 +48,12 @@ my $w = WeftTest->new(
 <Directory "@ROOT@/www/maps">
     AddHandler type-map var
 </Directory>
+<Directory "@ROOT@/www/sealed">
+    Options +MultiViews
+    <Files "doc.html.*">
+        Require all denied
+    </Files>
+</Directory>
 <Directory "@ROOT@/www/guarded">
     Options +MultiViews
     <Files "doc.html.de">
@@ -88,6 +94,8 @@ EOF
         'www/deflang/page.html'   => "seite\n",
         'www/deflang/page.en.html' => "page\n",
         'www/guarded/doc.html.en' => "english\n",
+        'www/sealed/doc.html.en'  => "english\n",
+        'www/sealed/doc.html.de'  => "deutsch\n",
     },
 );
 $w->start;
@@ -159,6 +167,9 @@ is(chose('/mv/doc.html', 'Accept-Language' => 'en'), '200 doc.html.en', 'a name 
 # ---- sections, DirectoryIndex
 is(chose('/guarded/doc', 'Accept-Language' => 'de, en;q=0.5'), '200 doc.html.en',
    'a variant its <Files> refuses is not chosen');
+$r = fetch('/sealed/doc');
+is($r->{status}, 404, 'every variant refused by its <Files>: 404 as Apache, not a 406 that reveals them');
+ok(!defined $r->{headers}{tcn} && !defined $r->{headers}{vary}, '... without negotiation headers');
 $r = fetch('/idx/', 'Accept-Language' => 'de');
 is("$r->{status} $r->{body}", "200 index deutsch\n", 'DirectoryIndex index through MultiViews');
 # ---- type maps (AddHandler type-map var, as Debian's mime.conf)

@@ -540,6 +540,14 @@ static int serve_choice(request *r, variant *variants, int count, const char *ur
         }
         variants[chosen].dropped = true;
     }
+    /* Apache leaves out the variants its sub-requests refuse: when that is
+     * all of them there is nothing to negotiate, and the name is missing
+     * (404) rather than a 406 that tells the refused files exist. */
+    bool all_refused = !run_handlers;
+    for (int i = 0; i < count && all_refused; i++)
+        all_refused = variants[i].dropped;
+    if (all_refused)
+        return WEFT_DECLINED;
     response_add_header_constant(r, "Vary", vary);
     response_add_header_constant(r, "TCN", "list");
     return 406;
