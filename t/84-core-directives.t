@@ -75,6 +75,12 @@ AddDescription "C source" *.c
     IndexStyleSheet "/css/list.css"
     IndexHeadInsert "<meta name=\"robots\" content=\"noindex\">"
 </Directory>
+<Directory "@ROOT@/www/list/guarded">
+    Options Indexes
+    <Files "README.html">
+        Require all denied
+    </Files>
+</Directory>
 <Directory "@ROOT@/www/list/quirk">
     IndexOptions +SuppressColumnSorting NameWidth=*
 </Directory>
@@ -110,6 +116,8 @@ EOF
         'www/list/first/zdir/x.txt'       => { content => "x\n", mtime => $MTIME },
         'www/list/first/README.txt'       => { content => "plain & <readme>\n", mtime => $MTIME },
         'www/list/quirk/q.txt'            => { content => "q\n", mtime => $MTIME },
+        'www/list/guarded/HEADER.html'    => "<p>open header</p>\n",
+        'www/list/guarded/README.html'    => "<p>secret readme</p>\n",
         'www/types/a.txt'                 => "a\n",
         'www/types/b.mine'                => "b\n",
         'www/types/again/c.txt'           => "c\n",
@@ -291,6 +299,10 @@ like($r->{body}, qr{</table>\n<pre>\nplain &amp; &lt;readme&gt;\n</pre>\n</body>
 like($r->{body}, qr{ <body>\n<h1>Index of /list/first</h1>\n}, 'HeaderName missing here: the <h1>');
 like($r->{body}, qr{  <title>Index of /list/first</title>\n  <link rel="stylesheet" href="/css/list.css" type="text/css">\n<meta name="robots" content="noindex">\n </head>\n},
      'IndexStyleSheet and IndexHeadInsert in the head');
+$r = $w->get('/list/guarded/');
+like($r->{body}, qr{<p>open header</p>}, 'a HeaderName file a request may fetch is shown');
+unlike($r->{body}, qr{secret readme}, 'a ReadmeName file its <Files> refuses is not shown (Apache\'s sub-request)');
+is($w->get('/list/guarded/README.html')->{status}, 403, '... as a request for it is refused');
 $r = $w->get('/list/quirk/');
 like($r->{body}, qr{<th><a href="\?C=N;O=D">Name</a></th>},
      'a plain valued keyword forgets the +options before it in the same line, as Apache\'s');

@@ -87,6 +87,12 @@ Header set X-Token yes env=has_token
 Header set X-No-Missing yes env=no_missing_header
 Header set X-Bot yes env=bot
 Header set X-Multi-Joined yes env=multi_joined
+SetEnvIf Request_URI "^/split/(.*)$" RAW_SPLIT=$1
+Header always set X-Raw-Split "%{RAW_SPLIT}e" env=RAW_SPLIT
+<Location /split>
+    SetEnvIf Request_URI "^/split/(.*)$" SPLIT=$1
+</Location>
+Header always set X-Split "%{SPLIT}e" env=SPLIT
 ScriptAlias /cgi-bin/ "@ROOT@/cgi-bin/"
 SetEnvIf Request_URI "^/cgi-bin/env\.cgi/(\w+)$" PATH_WORD=$1 downgrade-1.0-looking.name=odd
 <Directory "@ROOT@/www/inner">
@@ -160,6 +166,19 @@ $r = $w->get('/index.html', 'User-Agent' => 'gvfs/1.50');
 is($r->{status}, 200, 'redirect-carefully (gvfs) changes nothing for GET');
 
 # ---- SetEnvIf attributes, substitution, Header env= ----------------------
+
+# A decoded URL-path (SetEnvIf in a section) copied into a header through
+# $1 and %{VAR}e: CR LF in it must not end the field and start another
+# (response splitting).
+$r = $w->get('/split/a%0d%0aSet-Cookie:%20evil=1%0d%0a%0d%0abody');
+is($r->header('Set-Cookie'), undef, 'CR LF from SetEnvIf $1 in Header %{VAR}e: no injected field');
+is($r->header('X-Split'), undef, '... the field with CR LF is left out');
+is($r->{status}, 404, '... and the response is otherwise intact');
+is($r->header('X-Raw-Split'), 'a%0d%0aSet-Cookie:%20evil=1%0d%0a%0d%0abody',
+   'a server-level SetEnvIf Request_URI sees the path as received, not decoded (Apache\'s post_read)');
+ok($w->wait_error_log(qr/X-Split.*CR or LF/), '... and logged');
+$r = $w->get('/split/plain');
+is($r->header('X-Split'), 'plain', 'a value without CR LF is sent');
 
 $r = $w->get('/files/plain.txt');
 is($r->{status}, 200, '/files/plain.txt: 200');

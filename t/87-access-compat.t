@@ -324,6 +324,44 @@ SKIP: {
 
 $w->stop;
 
+# ---- DirectoryIndex candidates do not share what SetEnvIf set ------------
+# A candidate refused by its own <Files> must not leave variables behind
+# for the next candidate's Allow from env= (Apache's sub-requests each have
+# their own environment).
+my $leak = WeftTest->new(
+    conf => <<'EOF',
+<Directory "@ROOT@/www/envleak">
+    DirectoryIndex first.html second.html
+    <Files first.html>
+        SetEnvIf Request_URI . LEAKED=1
+        Require all denied
+    </Files>
+    <Files second.html>
+        Order Deny,Allow
+        Deny from all
+        Allow from env=LEAKED
+    </Files>
+</Directory>
+<Directory "@ROOT@/www/envkept">
+    SetEnvIf Request_URI . KEPT=1
+    DirectoryIndex second.html
+    <Files second.html>
+        Order Deny,Allow
+        Deny from all
+        Allow from env=KEPT
+    </Files>
+</Directory>
+EOF
+    files => { 'www/envleak/first.html' => "first\n", 'www/envleak/second.html' => "second\n",
+               'www/envkept/second.html' => "second\n" },
+);
+$leak->start;
+is($leak->get('/envleak/')->{status}, 403, "a refused index candidate's SetEnvIf does not let the next one in");
+is($leak->get('/envleak/second.html')->{status}, 403, '... as a direct request is refused');
+my $kept = $leak->get('/envkept/');
+is("$kept->{status} " . ($kept->{body} // ''), "200 second\n", "the directory's own variables do reach the candidate");
+$leak->stop;
+
 # ---- configuration errors -------------------------------------------------
 
 my $bad = WeftTest->new(conf => <<'EOF');

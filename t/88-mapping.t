@@ -72,6 +72,7 @@ DirectoryIndex index.html
 <Location /moved>
     Redirect 301 https://new.example/
 </Location>
+RedirectMatch 302 ^/srvq/(.*)$ /found/$1
 <Location /temp>
     Redirect http://new.example/t?x=1
 </Location>
@@ -82,6 +83,7 @@ DirectoryIndex index.html
     Redirect /olddir/a http://x.example/b
     RedirectMatch 301 ^/olddir/(\d+)$ /numbers/$1
     RedirectPermanent /olddir/p /perm
+    RedirectMatch 302 ^/olddir/q/(.*)$ /found/$1
 </Directory>
 <Directory "@ROOT@/www/cgidir">
     Options +ExecCGI
@@ -196,6 +198,15 @@ is(answer('/olddir/a/c?z=1'), '302 http://x.example/b/c?z=1', 'Redirect URL-path
 is(answer('/olddir/42'), "301 https://127.0.0.1:$port/numbers/42",
    'RedirectMatch in a <Directory> (PCRE \\d, a local target made absolute)');
 is(answer('/olddir/p'), "301 https://127.0.0.1:$port/perm", 'RedirectPermanent in a <Directory>');
+my $split = fetch('/olddir/q/a%3Fb%0d%0aSet-Cookie:%20evil=1');
+is($split->{headers}{'set-cookie'}, undef, 'RedirectMatch $1 with a decoded ? and CR LF: no injected field');
+is("$split->{status} " . ($split->{headers}{location} // '-'),
+   "302 https://127.0.0.1:$port/found/a?b%0D%0ASet-Cookie:%20evil=1",
+   '... the control characters and blanks after the ? are escaped in Location');
+$split = fetch('/srvq/a%3Fb%0d%0aSet-Cookie:%20evil=1');
+is($split->{headers}{'set-cookie'}, undef, 'the same with a server-level RedirectMatch');
+is("$split->{status} " . ($split->{headers}{location} // '-'),
+   "302 https://127.0.0.1:$port/found/a?b%0D%0ASet-Cookie:%20evil=1", '... escaped in Location');
 is(fetch('/olddir/f.txt')->{status}, 200, 'what no section rule matches is served');
 is(answer('/ifmodule-false'), '404 -', '<IfModule dir_module> and <IfModule !mod_dir.c> know the dir module');
 

@@ -48,6 +48,12 @@ my $w = WeftTest->new(
 <Directory "@ROOT@/www/maps">
     AddHandler type-map var
 </Directory>
+<Directory "@ROOT@/www/sealed">
+    Options +MultiViews
+    <Files "doc.html.*">
+        Require all denied
+    </Files>
+</Directory>
 <Directory "@ROOT@/www/guarded">
     Options +MultiViews
     <Files "doc.html.de">
@@ -79,9 +85,17 @@ EOF
         'www/maps/foo.fr.de.html' => "franco-deutsch\n",
         'www/maps/foo.txt'        => "plain\n",
         'www/maps/empty.var'      => "# nothing\n",
+        # Maps naming themselves or each other: bounded, not a crash.
+        'www/maps/self.var'       => "URI: self.var\nContent-type: text/html\n",
+        'www/maps/a.var'          => "URI: b.var\nContent-type: text/html\n",
+        'www/maps/b.var'          => "URI: a.var\nContent-type: text/html\n",
+        'www/maps/dot.var'        => "URI: ./\nContent-type: text/html\n",
+        'www/maps/index.html'     => "maps index\n",
         'www/deflang/page.html'   => "seite\n",
         'www/deflang/page.en.html' => "page\n",
         'www/guarded/doc.html.en' => "english\n",
+        'www/sealed/doc.html.en'  => "english\n",
+        'www/sealed/doc.html.de'  => "deutsch\n",
     },
 );
 $w->start;
@@ -153,6 +167,9 @@ is(chose('/mv/doc.html', 'Accept-Language' => 'en'), '200 doc.html.en', 'a name 
 # ---- sections, DirectoryIndex
 is(chose('/guarded/doc', 'Accept-Language' => 'de, en;q=0.5'), '200 doc.html.en',
    'a variant its <Files> refuses is not chosen');
+$r = fetch('/sealed/doc');
+is($r->{status}, 404, 'every variant refused by its <Files>: 404 as Apache, not a 406 that reveals them');
+ok(!defined $r->{headers}{tcn} && !defined $r->{headers}{vary}, '... without negotiation headers');
 $r = fetch('/idx/', 'Accept-Language' => 'de');
 is("$r->{status} $r->{body}", "200 index deutsch\n", 'DirectoryIndex index through MultiViews');
 # ---- type maps (AddHandler type-map var, as Debian's mime.conf)
@@ -167,6 +184,10 @@ is(chose('/maps/foo.var', 'Accept-Language' => 'it'), '200 foo.txt',
    'a variant without language is acceptable when no language is (Apache)');
 is(fetch('/maps/foo.var', Accept => 'image/png')->{status}, 406, 'a type map with nothing acceptable: 406');
 is(fetch('/maps/empty.var')->{status}, 500, 'a type map without variants: 500');
+is(fetch('/maps/self.var')->{status}, 506, 'a type map naming itself: 506 as Apache, not unbounded recursion');
+is(fetch('/maps/a.var')->{status}, 506, 'two type maps naming each other: 506');
+is(fetch('/maps/dot.var')->{status}, 200, 'a type map naming its directory: the index');
+is(fetch('/maps/foo.en.html')->{status}, 200, '... and the server still answers');
 $w->stop;
 
 # ---- Debian's own files load

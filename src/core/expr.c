@@ -51,7 +51,12 @@ typedef struct {
     char *error;
     size_t error_size;
     bool failed;
+    int depth;  /* recursion of the parser: '(', '!', functions, nested %{...} */
 } parser;
+
+/* Nesting and chains of &&, || and ! are bounded: the parser and the
+ * evaluator recurse that deep, the evaluator on a worker thread's stack. */
+#define EXPR_MAX_DEPTH 100
 
 static bool fail(parser *ps, const char *at, const char *format, ...)
 {
@@ -63,8 +68,10 @@ static bool fail(parser *ps, const char *at, const char *format, ...)
     va_start(args, format);
     vsnprintf(reason, sizeof(reason), format, args);
     va_end(args);
-    snprintf(ps->error, ps->error_size, "syntax error at offset %d in expression '%s': %s",
-             (int)(at - ps->text), ps->text, reason);
+    /* A long expression is cut short so that the reason still fits. */
+    int shown = strlen(ps->text) > 160 ? 150 : (int)strlen(ps->text);
+    snprintf(ps->error, ps->error_size, "syntax error at offset %d in expression '%.*s%s': %s",
+             (int)(at - ps->text), shown, ps->text, ps->text[shown] ? "..." : "", reason);
     return false;
 }
 
@@ -183,7 +190,23 @@ static expr_part *parse_string(parser *ps)
     return parse_string_until(ps, quote);
 }
 
+static expr_part *parse_string_until_bounded(parser *ps, char quote);
+
+static bool enter(parser *ps)
+{
+    if (++ps->depth <= EXPR_MAX_DEPTH)
+        return true;
+    return fail(ps, ps->at, "nested more than %d levels deep", EXPR_MAX_DEPTH);
+}
+
 static expr_part *parse_string_until(parser *ps, char quote)
+{
+    expr_part *part = enter(ps) ? parse_string_until_bounded(ps, quote) : NULL;
+    ps->depth--;
+    return part;
+}
+
+static expr_part *parse_string_until_bounded(parser *ps, char quote)
 {
     const char *start = quote ? ps->at - 1 : ps->at;
     expr_part *head = NULL, **tail = &head;
@@ -225,7 +248,16 @@ static expr_part *parse_string_until(parser *ps, char quote)
 
 static expr_part *parse_word(parser *ps);
 
+static expr_part *parse_atom_bounded(parser *ps);
+
 static expr_part *parse_atom(parser *ps)
+{
+    expr_part *part = enter(ps) ? parse_atom_bounded(ps) : NULL;
+    ps->depth--;
+    return part;
+}
+
+static expr_part *parse_atom_bounded(parser *ps)
 {
     skip_space(ps);
     const char *start = ps->at;
@@ -489,14 +521,38 @@ static expr_node *parse_comparison(parser *ps)
     return node;
 }
 
+static expr_node *parse_unary_bounded(parser *ps);
+
 static expr_node *parse_unary(parser *ps)
+{
+    expr_node *node = enter(ps) ? parse_unary_bounded(ps) : NULL;
+    ps->depth--;
+    return node;
+}
+
+/* A NOT, AND or OR node over its operands, within EXPR_MAX_DEPTH. */
+static expr_node *operator_node(parser *ps, node_kind kind, expr_node *left, expr_node *right)
+{
+    int depth = left->depth;
+    if (right && right->depth > depth)
+        depth = right->depth;
+    if (depth + 1 > EXPR_MAX_DEPTH)
+        return fail(ps, ps->at, "more than %d operators (&&, ||, !) nested or chained", EXPR_MAX_DEPTH), NULL;
+    expr_node *node = node_new(ps, kind);
+    node->left = left;
+    node->right = right;
+    node->depth = depth + 1;
+    return node;
+}
+
+static expr_node *parse_unary_bounded(parser *ps)
 {
     skip_space(ps);
     const char *at = ps->at;
     if ((*at == '!' && at[1] != '=' && at[1] != '~') || at_keyword(ps, "not")) {
         ps->at += *at == '!' ? 1 : 3;
-        expr_node *node = node_new(ps, NODE_NOT);
-        return (node->left = parse_unary(ps)) ? node : NULL;
+        expr_node *operand = parse_unary(ps);
+        return operand ? operator_node(ps, NODE_NOT, operand, NULL) : NULL;
     }
     if (*at == '(') {
         ps->at++;
@@ -549,11 +605,10 @@ static expr_node *parse_and(parser *ps)
         if (strncmp(ps->at, "&&", 2) != 0 && !at_keyword(ps, "and"))
             return left;
         ps->at += *ps->at == '&' ? 2 : 3;
-        expr_node *node = node_new(ps, NODE_AND);
-        node->left = left;
-        if (!(node->right = parse_unary(ps)))
+        expr_node *right = parse_unary(ps);
+        if (!right)
             return NULL;
-        left = node;
+        left = operator_node(ps, NODE_AND, left, right);
     }
     return NULL;
 }
@@ -566,11 +621,10 @@ static expr_node *parse_or(parser *ps)
         if (strncmp(ps->at, "||", 2) != 0 && !at_keyword(ps, "or"))
             return left;
         ps->at += 2;
-        expr_node *node = node_new(ps, NODE_OR);
-        node->left = left;
-        if (!(node->right = parse_and(ps)))
+        expr_node *right = parse_and(ps);
+        if (!right)
             return NULL;
-        left = node;
+        left = operator_node(ps, NODE_OR, left, right);
     }
     return NULL;
 }

@@ -46,6 +46,7 @@ typedef struct expr_node {
     node_kind kind;
     int op;
     bool negated;
+    int depth;  /* of NOT, AND and OR nodes: the evaluator recurses that deep */
     struct expr_node *left, *right;
     expr_part *word, *other;
     expr_part **list;

@@ -588,7 +588,10 @@ char *request_self_url(request *r, const char *path)
 
 int request_run_handlers(request *r)
 {
-    return run_handlers(r);
+    r->switched_handlers++;
+    int rc = run_handlers(r);
+    r->switched_handlers--;
+    return rc;
 }
 
 void request_restore(request *r, const request_mapping *previous)
@@ -598,13 +601,19 @@ void request_restore(request *r, const request_mapping *previous)
     r->dir = previous->dir;
     r->handler = previous->handler;
     r->content_type = previous->content_type;
+    r->env = previous->env;
+    r->env_count = r->env_capacity = previous->env_count;
 }
 
 int request_lookup(request *r, const char *url_path, request_mapping *previous)
 {
-    *previous = (request_mapping){ r->path, r->file_path, r->dir, r->handler, r->content_type };
+    *previous = (request_mapping){ r->path, r->file_path, r->dir, r->handler, r->content_type, NULL, r->env_count };
+    if (r->env_count) {
+        previous->env = pool_alloc(r->pool, sizeof(*previous->env) * (size_t)r->env_count);
+        memcpy(previous->env, r->env, sizeof(*previous->env) * (size_t)r->env_count);
+    }
     /* A DirectoryIndex naming a directory whose index names the first... */
-    if (r->lookup_depth + r->internal_redirects >= REQUEST_MAX_INTERNAL_REDIRECTS) {
+    if (r->lookup_depth + r->switched_handlers + r->internal_redirects >= REQUEST_MAX_INTERNAL_REDIRECTS) {
         log_message(LOG_LEVEL_ERROR, "request exceeded the limit of %d nested lookups (%s); the last was %s",
                     REQUEST_MAX_INTERNAL_REDIRECTS, r->request_line, url_path);
         return 500;

@@ -115,6 +115,9 @@ typedef struct request {
     int internal_redirects;         /* request_internal_redirect() calls so far */
     int lookup_depth;               /* request_lookup() calls in progress (a DirectoryIndex
                                      * or MultiViews candidate being looked up) */
+    int switched_handlers;          /* request_run_handlers() calls in progress: a looked-up
+                                     * file's handler may look up again (a type map naming
+                                     * itself), so these count towards the same limit */
     const char *redirect_url;       /* the path before the last internal redirect, NULL if none */
     const char *redirect_query;     /* its query */
     int error_status;               /* in an ErrorDocument sub-request: the error it answers
@@ -237,6 +240,10 @@ typedef struct {
     const dir_config *dir;
     const char *handler;
     const char *content_type;
+    /* The environment (a copy): a refused candidate's SetEnvIf must not
+     * reach the next one (Apache's sub-request has its own). */
+    struct request_env_entry *env;
+    int env_count;
 } request_mapping;
 
 /* Apache's sub-request lookup followed by its "fast redirect", for a

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "../core/log.h"
 #include "connection.h"
 #include "filter.h"
 #include "stream.h"
@@ -63,6 +64,7 @@ static const status_text status_texts[] = {
     { 503, "Service Unavailable", "The server is temporarily unable to service your request due to maintenance downtime or capacity problems. Please try again later." },
     { 504, "Gateway Timeout", "The gateway did not receive a timely response from the upstream server or application." },
     { 505, "HTTP Version Not Supported", "The server does not support the major version of HTTP used in the request." },
+    { 506, "Variant Also Negotiates", "A variant for the requested resource is itself a negotiable resource. This indicates a configuration error." },
 };
 
 static const status_text *find_status(int status)
@@ -275,6 +277,20 @@ static void append_field(buffer *out, const char *name, size_t name_length, cons
 
 #define APPEND_FIELD(out, literal_name, value) append_field(out, literal_name, sizeof(literal_name) - 1, value)
 
+/* A value with CR or LF would end the field early and start another one
+ * (response splitting): text from the request (a decoded URL-path through
+ * SetEnvIf's $1 into Header's %{VAR}e) can reach a field.  Apache refuses
+ * such a response with a 500; the head is being written here, so the field
+ * is left out instead, and logged. */
+static bool field_is_safe(request *r, const char *name, const char *value)
+{
+    if (value[strcspn(value, "\r\n")] == '\0')
+        return true;
+    log_message(LOG_LEVEL_ERROR, "response header '%s' contains CR or LF; left out (%s)", name,
+                r->request_line ? r->request_line : "");
+    return false;
+}
+
 void response_serialize_head(request *r, buffer *out)
 {
     char number[24];
@@ -297,7 +313,7 @@ void response_serialize_head(request *r, buffer *out)
         http_format_date(date, r->last_modified);
         APPEND_FIELD(out, "Last-Modified: ", date);
     }
-    if (r->etag)
+    if (r->etag && field_is_safe(r, "ETag", r->etag))
         APPEND_FIELD(out, "ETag: ", r->etag);
     if (r->stream) {
         /* Streamed (stream.h): the length is unknown, or the handler's own
@@ -336,12 +352,14 @@ void response_serialize_head(request *r, buffer *out)
     } else {
         APPEND_FIELD(out, "Connection: ", "close");
     }
-    if (r->content_type && status_has_body(r->status))
+    if (r->content_type && status_has_body(r->status) && field_is_safe(r, "Content-Type", r->content_type))
         APPEND_FIELD(out, "Content-Type: ", r->content_type);
     /* force-no-vary (Apache's special variable, for caches that mishandle it) */
     bool no_vary = r->env_count && request_get_env(r, "force-no-vary");
     for (int i = 0; i < r->header_count; i++) {
         if (no_vary && strcasecmp(r->headers[i].name, "Vary") == 0)
+            continue;
+        if (!field_is_safe(r, r->headers[i].name, r->headers[i].value))
             continue;
         buffer_append_string(out, r->headers[i].name);
         buffer_append(out, ": ", 2);

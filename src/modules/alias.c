@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../core/buffer.h"
 #include "../core/match.h"
 #include "../core/regex.h"
 #include "../http/request.h"
@@ -65,12 +66,35 @@ char *alias_redirect_location(pool *p, const char *target, const char *rest, con
 
 /* RedirectMatch: the substituted URL is escaped except for its query, as
  * Apache does (the groups come from the decoded path). */
+/* The query and fragment of a redirect target are kept as written, but
+ * $N may have copied a decoded "%0d%0a" of the request's path into them:
+ * control characters and blanks are escaped, so that the Location field
+ * stays one field. */
+static const char *escape_controls(pool *p, const char *text)
+{
+    const unsigned char *c = (const unsigned char *)text;
+    while (*c > ' ' && *c != 0x7f)
+        c++;
+    if (!*c)
+        return text;
+    buffer out = { 0 };
+    for (c = (const unsigned char *)text; *c; c++) {
+        if (*c <= ' ' || *c == 0x7f)
+            buffer_printf(&out, "%%%02X", *c);
+        else
+            buffer_append_char(&out, (char)*c);
+    }
+    char *escaped = pool_strndup(p, out.data, out.length);
+    buffer_free(&out);
+    return escaped;
+}
+
 static char *regex_redirect_location(pool *p, const char *url, const char *query, const char *host)
 {
     const char *question = strchr(url, '?');
     char *before = question ? pool_strndup(p, url, (size_t)(question - url)) : (char *)url;
     char *location = pool_printf(p, "%s%s", uri_escape_path(p, absolute_url(p, before, host)),
-                                 question ? question : "");
+                                 question ? escape_controls(p, question) : "");
     if (query && !question)
         location = pool_printf(p, "%s?%s", location, query);
     return location;
@@ -336,11 +360,15 @@ typedef struct {
     const section_redirect *redirects;  /* the innermost section's first */
 } alias_dir_config;
 
-/* Apache escapes the target of a section redirect except its query and fragment. */
+/* Apache escapes the target of a section redirect except its query and
+ * fragment.  Those may hold a decoded "%0d%0a" of the request's path
+ * through $N: their control characters and blanks are escaped, so that
+ * the Location field stays one field. */
 static char *escape_target(pool *p, const char *target)
 {
     size_t keep = strcspn(target, "?#");
-    return pool_printf(p, "%s%s", uri_escape_path(p, pool_strndup(p, target, keep)), target + keep);
+    return pool_printf(p, "%s%s", uri_escape_path(p, pool_strndup(p, target, keep)),
+                       escape_controls(p, target + keep));
 }
 
 static bool section_redirect_applies(request *r, const section_redirect *rule, char **location)

@@ -236,6 +236,16 @@ static insert_kind read_insert(request *r, int directory_fd, const char *name, c
 {
     if (!name)
         return INSERT_NONE;
+    /* As Apache's sub-request: a file its <Files>, Require or Order/Deny
+     * refuse to a client is not shown in the listing either. */
+    size_t path_length = strlen(r->path);
+    const char *url = name[0] == '/' ? name
+                      : pool_printf(r->pool, "%s%s%s", r->path,
+                                    path_length && r->path[path_length - 1] == '/' ? "" : "/", name);
+    request_mapping previous;
+    if (request_lookup(r, url, &previous) != WEFT_OK)
+        return INSERT_NONE;
+    request_restore(r, &previous);
     int fd;
     const char *type_path = name;
     if (name[0] == '/') {

@@ -527,6 +527,11 @@ static int serve_choice(request *r, variant *variants, int count, const char *ur
         int rc = request_lookup(r, pool_printf(r->pool, "%s%s", url_directory, variants[chosen].name), &previous);
         if (rc == WEFT_DONE)
             return run_handlers ? WEFT_OK : WEFT_DONE;
+        if (rc == WEFT_OK && run_handlers && is_type_map(r)) {
+            /* Apache's answer to a map whose choice is a map (itself, say) */
+            log_message(LOG_LEVEL_ERROR, "type map variant %s is itself a type map", r->file_path);
+            return 506;
+        }
         if (rc == WEFT_OK) {
             response_add_header(r, "Content-Location", uri_escape_path(r->pool, variants[chosen].name));
             response_add_header_constant(r, "Vary", vary);
@@ -535,6 +540,14 @@ static int serve_choice(request *r, variant *variants, int count, const char *ur
         }
         variants[chosen].dropped = true;
     }
+    /* Apache leaves out the variants its sub-requests refuse: when that is
+     * all of them there is nothing to negotiate, and the name is missing
+     * (404) rather than a 406 that tells the refused files exist. */
+    bool all_refused = !run_handlers;
+    for (int i = 0; i < count && all_refused; i++)
+        all_refused = variants[i].dropped;
+    if (all_refused)
+        return WEFT_DECLINED;
     response_add_header_constant(r, "Vary", vary);
     response_add_header_constant(r, "TCN", "list");
     return 406;
@@ -545,7 +558,7 @@ static int negotiation_handler(request *r)
 {
     if (!r->file_path || !is_type_map(r))
         return WEFT_DECLINED;
-    if (r->lookup_depth + r->internal_redirects >= REQUEST_MAX_INTERNAL_REDIRECTS)
+    if (r->lookup_depth + r->switched_handlers + r->internal_redirects >= REQUEST_MAX_INTERNAL_REDIRECTS)
         return 500;  /* a map naming itself, or maps naming each other */
     char *text = read_type_map(r);
     if (!text) {

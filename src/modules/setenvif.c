@@ -119,6 +119,21 @@ static const char *header_value(request *r, const char *name, size_t *length)
     return value;
 }
 
+/* Apache's r->uri when its post_read_request hook runs the server-level
+ * rules: the path of the request-target as received, not yet decoded
+ * ("%20" stays); the rules in sections see the decoded path. */
+static const char *raw_path(request *r)
+{
+    const char *path = r->target;
+    if (path && path[0] != '/') {  /* absolute-form: the path after the authority */
+        const char *authority = strstr(path, "://");
+        path = authority ? strchr(authority + 3, '/') : NULL;
+    }
+    if (!path)
+        return r->path;
+    return pool_strndup(r->pool, path, strcspn(path, "?#"));
+}
+
 /* *from_header: the value is a request header's (fixed for the request). */
 static const char *attribute_value(request *r, const setenvif_rule *rule, size_t *length, bool *from_header)
 {
@@ -149,7 +164,7 @@ static const char *attribute_value(request *r, const setenvif_rule *rule, size_t
         value = pool_printf(r->pool, "HTTP/%d.%d", r->version_major, r->version_minor);
         break;
     case ATTRIBUTE_URI:
-        value = r->path;
+        value = rule->server_level ? raw_path(r) : r->path;
         break;
     }
     if (value)

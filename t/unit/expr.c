@@ -209,6 +209,43 @@ static void test_syntax_errors(void)
     ok(strstr(parse_error("true &&"), "offset 7") != NULL, "&& without a right side");
 }
 
+/* text made of count copies of unit between prefix and suffix */
+static char *repeated(const char *prefix, const char *unit, int count, const char *middle, const char *suffix,
+                      int suffix_count)
+{
+    buffer text = { 0 };
+    buffer_append_string(&text, prefix);
+    for (int i = 0; i < count; i++)
+        buffer_append_string(&text, unit);
+    buffer_append_string(&text, middle);
+    for (int i = 0; i < suffix_count; i++)
+        buffer_append_string(&text, suffix);
+    char *copy = pool_strdup(test_pool, text.data);
+    buffer_free(&text);
+    return copy;
+}
+
+/* Hostile nesting is refused at parse time: the parser and the evaluator
+ * (on a worker thread's 512 KiB stack) recurse as deep as the tree. */
+static void test_depth(void)
+{
+    is_int(run(repeated("", "!", 50, "true", "", 0)), 1, "50 nested ! evaluate");
+    is_int(run(repeated("", "(", 90, "true", ")", 90)), 1, "90 nested parentheses evaluate");
+    is_int(run(repeated("true", " && true", 90, "", "", 0)), 1, "a chain of 90 && evaluates");
+    ok(strstr(parse_error(repeated("", "!", 200000, "true", "", 0)), "levels deep") != NULL,
+       "200000 nested ! are refused, not a stack overflow");
+    ok(strstr(parse_error(repeated("", "(", 200000, "true", ")", 200000)), "levels deep") != NULL,
+       "200000 nested parentheses are refused");
+    ok(strstr(parse_error(repeated("true", " && true", 200000, "", "", 0)), "chained") != NULL,
+       "a chain of 200000 && is refused (the evaluator would recurse that deep)");
+    ok(strstr(parse_error(repeated("true", " || !true", 200000, "", "", 0)), "chained") != NULL,
+       "a chain of 200000 || is refused");
+    ok(strstr(parse_error(repeated("", "tolower(", 200000, "'a'", ")", 200000)), "levels deep") != NULL,
+       "200000 nested function calls are refused");
+    ok(strstr(parse_error(repeated("'", "%{tolower:", 200000, "a", "}", 200000)), "levels deep") != NULL,
+       "200000 nested %%{tolower:...} are refused");
+}
+
 static const char *string_value(const char *text)
 {
     char error[512] = "";
@@ -291,6 +328,7 @@ int main(void)
     test_ipmatch();
     test_logic_and_precedence();
     test_syntax_errors();
+    test_depth();
     test_string_expressions();
     test_truncations();
     pool_destroy(test_pool);
