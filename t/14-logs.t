@@ -32,7 +32,18 @@ my @requests = (
     ["HEAD /a.txt HTTP/1.1\r\n${H}User-Agent: quote\"in\"agent\r\nConnection: close\r\n\r\n", 'HEAD /a.txt HTTP/1.1'],
     ["GET /a.txt HTTP/1.0\r\nX-Test: hello\r\n\r\n", 'GET /a.txt HTTP/1.0'],
 );
-my @responses = map { $w->request($_->[0]) } @requests;
+# One at a time, each logged in all three files before the next is sent:
+# a response reaches the client before its log line is written, so a next
+# request on another thread could otherwise log first and the lines would
+# not be in request order.
+my @responses;
+for my $request (@requests) {
+    push @responses, $w->request($request->[0]);
+    my $n = scalar @responses;
+    wait_for(sub {
+        !grep { scalar(split /\n/, ($w->read_file("logs/$_") // '')) < $n } qw(access_log combined_log custom_log)
+    }, scale(5));
+}
 is($responses[0]{status}, 200, 'request 1 answered');
 is($responses[1]{status}, 404, 'request 2 answered');
 
