@@ -1,6 +1,7 @@
 /*
  * config_internal.h — what the pieces of the configuration engine share
- * (config.c, config_lexer.c, config_merge.c).  Modules use config.h only.
+ * (config.c, config_sections.c, config_lexer.c, config_merge.c).  Modules use
+ * config.h only.
  */
 #ifndef WEFT_CONFIG_INTERNAL_H
 #define WEFT_CONFIG_INTERNAL_H
@@ -8,6 +9,7 @@
 #include "buffer.h"
 #include "config.h"
 #include "pool.h"
+#include "server.h"
 
 /* Hands out logical lines of a configuration text: continuations joined,
  * CR before LF dropped, blanks at both ends trimmed.  Comments and blank
@@ -68,5 +70,84 @@ void config_copy_dir(void *copy, const void *original);
 void config_merge_dir(void *merged, const void *child, pool *p);
 /* Fills server->merge_order from server->sections (config_merge.c). */
 void config_order_sections(struct server_config *server, pool *p);
+
+/* ---- the parse (config.c, config_sections.c) ---------------------------- */
+
+#define SECTION_DEPTH_MAX 64
+
+typedef enum {
+    OPEN_PATH,       /* <Directory>, <Files>, <Location> and their Match forms */
+    OPEN_VHOST,      /* <VirtualHost> */
+    OPEN_MODULE,     /* a section a module defines (a "<Name" row), e.g. <RequireAll> */
+    OPEN_CONDITION,  /* <IfDefine>, <IfModule> */
+    OPEN_LIMIT,      /* <Limit>, <LimitExcept>: only narrows the methods access control applies to */
+    OPEN_BROKEN,     /* its opening line was wrong: contents skipped */
+} open_kind;
+
+typedef struct {
+    open_kind kind;
+    const char *name;  /* "Directory", or as written for unknown sections */
+    int line;
+    const config_section *section;        /* OPEN_PATH: copy of the section, for nested <Files> */
+    const config_directive *module_row;   /* OPEN_MODULE: the "<Name" row */
+    const char *missing_module;  /* <IfModule X> skipped because X is not built in */
+    int skipped_directives;      /* directive lines inside it */
+    unsigned saved_context;
+    server_config *saved_server;
+    dir_config *saved_dir;
+    const config_directive *saved_module_row;
+    bool saved_skipping;
+    unsigned saved_limit;
+} open_section;
+
+struct config_parse {
+    server_config *main;    /* the main server: ServerRoot, the vhost table */
+    server_config *server;  /* where SCOPE_SERVER rows write: main, or a vhost's own */
+    pool *pool;     /* the server's: whatever outlives config_load */
+    pool *scratch;  /* argument vectors and other parse-time garbage */
+    const config_options *options;
+    config_messages *errors;
+    config_messages *warnings;
+    int error_count;
+
+    const char *file;
+    int line;
+    unsigned context;  /* CONTEXT_SERVER, _VHOST, _DIRECTORY or _LOCATION */
+    dir_config *dir;   /* where SCOPE_DIRECTORY rows write */
+    const config_directive *module_row;  /* inside a module's section: only its rows are allowed */
+    bool skipping;     /* inside a false <IfDefine>/<IfModule> or a broken section */
+    unsigned limit;    /* inside <Limit>/<LimitExcept>: CONFIG_METHOD_* bits; else CONFIG_METHODS_ALL */
+
+    open_section open[SECTION_DEPTH_MAX];
+    int open_count;
+    /* per scope (nesting level, <IfDefine>/<IfModule> not counted): the
+     * <If>/<ElseIf> an <ElseIf>/<Else> there continues */
+    const section_condition *last_condition[SECTION_DEPTH_MAX + 1];
+    int open_base;     /* sections never span files: the current file's first slot */
+    int include_depth;
+
+    /* Define, UnDefine and -D: names, each with a value or NULL. */
+    char **variable_names;
+    char **variable_values;
+    int variable_count;
+    int variable_capacity;
+    int counting;      /* the open <IfModule> whose skipped directives are counted, or -1 */
+};
+
+/* config.c: applies a directive row to the struct it writes (context,
+ * argument count, setter, "set" bit); false after an error. */
+bool config_apply_row(config_parse *parse, const config_directive *d, const char *name, int count, char **args);
+/* An unknown directive or section: names its Apache module if it has one. */
+void config_report_unknown(config_parse *parse, const char *name, const char *what, const char *lookup);
+int config_call_setter(config_parse *parse, const config_directive *d, void *base, int argc, char **argv);
+/* The struct the row writes in the current context: the server's or the
+ * directory's. */
+void *config_parse_row_base(config_parse *parse, const config_directive *d);
+
+/* config_sections.c: a line "<Name args>" or "</Name>", and closing the
+ * innermost open section (also at the end of a file that left it open). */
+void config_open_section_line(config_parse *parse, const char *line);
+void config_close_section_line(config_parse *parse, const char *line);
+void config_pop_section(config_parse *parse);
 
 #endif

@@ -13,6 +13,7 @@
 #include "core/piped_log.c"
 #include "core/buffer.c"
 #include "core/config.c"
+#include "core/config_sections.c"
 #include "core/regex.c"
 #include "core/expr.c"
 #include "core/expr_eval.c"
