@@ -603,11 +603,15 @@ void request_restore(request *r, const request_mapping *previous)
     r->content_type = previous->content_type;
     r->env = previous->env;
     r->env_count = r->env_capacity = previous->env_count;
+    r->version_minor = previous->version_minor;
+    r->keep_alive = previous->keep_alive;
 }
 
 int request_lookup(request *r, const char *url_path, request_mapping *previous)
 {
-    *previous = (request_mapping){ r->path, r->file_path, r->dir, r->handler, r->content_type, NULL, r->env_count };
+    *previous = (request_mapping){ .path = r->path, .file_path = r->file_path, .dir = r->dir, .handler = r->handler,
+                                   .content_type = r->content_type, .env_count = r->env_count,
+                                   .version_minor = r->version_minor, .keep_alive = r->keep_alive };
     if (r->env_count) {
         previous->env = pool_alloc(r->pool, sizeof(*previous->env) * (size_t)r->env_count);
         memcpy(previous->env, r->env, sizeof(*previous->env) * (size_t)r->env_count);

@@ -244,6 +244,9 @@ typedef struct {
      * reach the next one (Apache's sub-request has its own). */
     struct request_env_entry *env;
     int env_count;
+    /* What a candidate's SetEnvIf (downgrade-1.0, nokeepalive) changes. */
+    int version_minor;
+    bool keep_alive;
 } request_mapping;
 
 /* Apache's sub-request lookup followed by its "fast redirect", for a
