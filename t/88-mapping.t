@@ -249,4 +249,18 @@ $t = WeftTest->new(conf => "ForceType text/plain\n", files => { 'www/index.html'
 ($code, $out, $err) = $t->check_config;
 isnt($code, 0, 'ForceType is for sections only (Apache: directory context)');
 
+# ServerName is checked when read: a wrong port or scheme would otherwise
+# show in every self-referential URL.
+for my $case (['ftp://x.example', qr/the scheme must be http or https/],
+              ['x.example:99999', qr/the port must be a number from 1 to 65535/],
+              [':80', qr/the host name is missing/],
+              ['[::1', qr/needs its closing/]) {
+    my ($name, $re) = @$case;
+    $t = WeftTest->new(conf => "ServerName $name\n", files => { 'www/index.html' => "x\n" });
+    ($code, $out, $err) = $t->check_config;
+    my $conf = $t->conf_path;
+    isnt($code, 0, "ServerName $name is refused at -t");
+    like($err, qr/^\Q$conf\E:1: ServerName .*$re/m, '... saying why, at file:line');
+}
+
 done_testing();

@@ -48,6 +48,31 @@ static int set_document_root(config_parse *parse, const config_directive *d, voi
     return WEFT_OK;
 }
 
+/* [scheme://]host[:port], as Apache's; checked here so that a typo is a -t
+ * error rather than a wrong port in every self-referential URL. */
+static int set_server_name(config_parse *parse, const config_directive *d, void *target, int argc,
+                           char **argv)
+{
+    const char *name = argv[0];
+    const char *separator = strstr(name, "://");
+    const char *host = separator ? separator + 3 : name;
+    size_t scheme_length = separator ? (size_t)(separator - name) : 0;
+    if (separator && !((scheme_length == 4 && strncasecmp(name, "http", 4) == 0) ||
+                       (scheme_length == 5 && strncasecmp(name, "https", 5) == 0)))
+        return config_error(parse, "ServerName %s: the scheme must be http or https", name);
+    const char *after_host = host[0] == '[' ? strchr(host, ']') : host;
+    if (!after_host)
+        return config_error(parse, "ServerName %s: an IPv6 address needs its closing ']'", name);
+    const char *colon = strchr(after_host, ':');
+    int port;
+    if (colon && !config_parse_port(colon + 1, &port))
+        return config_error(parse, "ServerName %s: the port must be a number from 1 to 65535", name);
+    if ((colon ? colon : host + strlen(host)) == host)
+        return config_error(parse, "ServerName %s: the host name is missing", name);
+    *(char **)target = pool_strdup(config_pool(parse), name);
+    return WEFT_OK;
+}
+
 static int set_server_tokens(config_parse *parse, const config_directive *d, void *target, int argc,
                              char **argv)
 {
@@ -586,7 +611,7 @@ static const config_directive core_directives[] = {
       .max_args = 1, .set = set_server_root, .format = config_format_string, .syntax = "directory",
       .help = "the directory relative paths start from (also the -d option)" },
     { .name = "ServerName", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(server_name), .min_args = 1,
-      .max_args = 1, .set = config_set_string, .syntax = "[scheme://]host[:port]",
+      .max_args = 1, .set = set_server_name, .format = config_format_string, .syntax = "[scheme://]host[:port]",
       .help = "the host name the server uses to identify itself" },
     { .name = "DocumentRoot", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(document_root),
       .min_args = 1, .max_args = 1, .set = set_document_root, .format = config_format_string, .default_value = "www",

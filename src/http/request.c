@@ -502,7 +502,7 @@ static server_name_parts split_server_name(const char *name)
     const char *colon = name[0] == '[' ? strchr(name, ']') : name;
     colon = colon ? strchr(colon, ':') : NULL;
     if (colon) {
-        parts.port = atoi(colon + 1);
+        parts.port = atoi(colon + 1);  /* 1..65535: checked when ServerName was read */
         end = colon;
     }
     parts.host = (slice){ name, (size_t)(end - name) };
