@@ -219,6 +219,7 @@ AddHandler application/x-httpd-php .php
 <Location /fpm>
 	SetHandler "proxy:fcgi://127.0.0.1:9000"
 </Location>
+AddHandler server-parsed .shtml
 EOF
 ($code, $out, $err) = $bad->check_config;
 isnt($code, 0, '-t fails on directives weft does not have');
@@ -239,6 +240,8 @@ for my $expected (
         . "(the files would be served as they are, source and all)",
     "$bad_file:16: SetHandler proxy:fcgi://127.0.0.1:9000: that is a handler of mod_proxy, which is not built "
         . "into weft",
+    "$bad_file:18: AddHandler server-parsed: that is a handler of mod_include, which is not built into weft; "
+        . "weft has",
 ) {
     like($err, qr/^\Q$expected\E/m, "-t says: $expected");
 }

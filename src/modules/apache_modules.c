@@ -239,9 +239,9 @@ const char *module_of_directive(const char *directive)
 
 /* ---- handlers ------------------------------------------------------------- */
 
-/* Handlers of Apache modules weft lacks.  A file whose handler is missing
- * would be served as it is: harmless for a type map, a disclosure for a
- * script's source. */
+/* Handlers of Apache modules weft lacks, to name the module in the -t
+ * error (a file whose handler is missing would be served as it is: a
+ * disclosure for a script's source, the flag says so in the message). */
 static const struct {
     const char *name;     /* a trailing ':' matches as a prefix (proxy:fcgi://...) */
     const char *module;

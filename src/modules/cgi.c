@@ -128,13 +128,11 @@ static int set_add_handler(config_parse *parse, const config_directive *d, void 
         if (!owner)
             return config_error(parse, "AddHandler %s: no handler of that name in weft; weft has %s", argv[0],
                                 names);
-        if (secret)
-            return config_error(parse, "AddHandler %s: that is a handler of %s, which is not built into weft "
-                                       "(the files would be served as they are, source and all)", argv[0], owner);
-        /* Debian's mime.conf has AddHandler type-map var: accepted, said. */
-        config_warning(parse, "AddHandler %s: that is a handler of %s, which is not built into weft; files "
-                              "with these extensions are served as they are", argv[0], owner);
-        return WEFT_OK;
+        /* As SetHandler: a handler nobody here runs is an error, not a file
+         * served as it is (a script's source, an SSI page's directives). */
+        return config_error(parse, "AddHandler %s: that is a handler of %s, which is not built into weft%s; "
+                                   "weft has %s", argv[0], owner,
+                            secret ? " (the files would be served as they are, source and all)" : "", names);
     }
     char *handler = pool_strdup(p, argv[0]);
     for (int i = 1; i < argc; i++) {

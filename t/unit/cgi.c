@@ -257,9 +257,14 @@ static void test_add_handler(void)
     ok(path_may_be_cgi(&dir.dir, "/a/x.cgi/more/path"), "a script component with PATH_INFO after it");
     ok(!path_may_be_cgi(&dir.dir, "/a/x.txt/more.html"), "no component with a script extension");
     ok(!path_may_be_cgi(&dir.dir, "/a/.cgi/x"), "a hidden .cgi directory is not a script");
-    const char *other[] = { "server-parsed", "shtml" };
+    const char *other[] = { "default-handler", "shtml" };
     apply(&dir.cgi, "AddHandler", 2, other);
     ok(!name_is_cgi(&dir.dir, "/a/b.shtml"), "another handler's extension is not cgi");
+    const char *missing[] = { "server-parsed", "shtml" };
+    int before = parse.error_count;
+    is_int(apply(&dir.cgi, "AddHandler", 2, missing), WEFT_ERROR,
+           "AddHandler of a handler of a module weft lacks (mod_include) is an error");
+    is_int(parse.error_count, before + 1, "... reported");
     const char *bad[] = { "cgi-script", "tar.gz" };
     int errors = parse.error_count;
     is_int(apply(&dir.cgi, "AddHandler", 2, bad), WEFT_ERROR, "AddHandler with a two-part extension is an error");
