@@ -32,6 +32,7 @@ use Test::More;
 use File::Path qw(make_path);
 use IO::Socket::IP;
 use POSIX qw(WNOHANG);
+use WeftApache qw(apache_missing);
 use WeftTest qw(scale);
 
 my $TREE = '/etc/apache2';
@@ -45,14 +46,9 @@ sub fail_loudly {
 }
 
 # ---------------------------------------------------------------- apache2 itself
-if (!-x $APACHE || !-f "$TREE/apache2.conf") {
-    fail_loudly("apache2 is not installed and we are not root to install it") if $> != 0;
-    my $log = `DEBIAN_FRONTEND=noninteractive apt-get install -y -q apache2 2>&1`;
-    my $code = $? >> 8;
-    note("apt-get install apache2 exited with $code");
-    fail_loudly("apache2 could not be installed (apt-get exit $code):\n" . substr($log, -2000))
-        if !-x $APACHE || !-f "$TREE/apache2.conf";
-}
+my $why_not = apache_missing();  # installs apache2 when we are root (WeftApache.pm)
+fail_loudly("the stock tree cannot be tested: $why_not") if $why_not;
+fail_loudly("apache2 is installed but $TREE/apache2.conf is missing") unless -f "$TREE/apache2.conf";
 
 my $w = WeftTest->new(bare => 1, conf => '');
 my $root = $w->root;

@@ -8,6 +8,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
+use WeftApache qw(apache_missing start_apache stop_apache);
 use WeftTest;
 use IO::Socket::IP;
 use POSIX ();
@@ -275,10 +276,8 @@ like($dump, qr/^<ElseIf "%\{HTTP_HOST\} =~ \/\^www/m, '... and an <ElseIf>');
 # ---- the same expressions in Apache 2.4, where it is installed: each one
 # sets a header when it holds, and both servers answer the same request
 SKIP: {
-    my $apache = '/usr/sbin/apache2';
-    my $modules = '/usr/lib/apache2/modules';
-    skip 'apache2 is not installed: no comparison with Apache (apt-get install apache2)', 1
-        unless -x $apache && -f "$modules/mod_headers.so" && -f "$modules/mod_mpm_event.so";
+    my $why_not = apache_missing(qw(mpm_event authz_core headers));
+    skip "$why_not: no comparison with Apache", 1 if $why_not;
     my $cmp = WeftTest->new(conf => '', files => { 'www/p/42' => "hi\n" });
     my $root = $cmp->root;
     my @exprs = (
@@ -313,23 +312,12 @@ SKIP: {
     $cmp->start;
 
     my $apache_port = WeftTest::free_port();
-    mkdir "$root/apache";
-    mkdir "$root/apache/logs";
-    chmod 0777, "$root/apache/logs";
-    my $user = $> == 0 ? "User nobody\nGroup nogroup\n" : '';
-    open my $conf, '>', "$root/apache/httpd.conf" or die "httpd.conf: $!";
-    print $conf "ServerRoot $root/apache\n",
-        map({ "LoadModule ${_}_module $modules/mod_$_.so\n" } qw(mpm_event authz_core headers)),
-        $user, "Listen 127.0.0.1:$apache_port\nServerName h.example\nErrorLog $root/apache/logs/error_log\n",
-        "PidFile $root/apache/logs/httpd.pid\nDocumentRoot $root/www\n$ifs";
-    close $conf;
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>', "$root/apache/out";
-        open STDERR, '>&', \*STDOUT;
-        { no warnings 'exec'; exec $apache, '-X', '-f', "$root/apache/httpd.conf"; }
-        POSIX::_exit(127);
+    my ($pid, $problem) = start_apache(root => $root, port => $apache_port, modules => [qw(mpm_event authz_core headers)],
+                                       config => "ServerName h.example\nDocumentRoot $root/www\n$ifs");
+    unless ($pid) {
+        fail("apache2 serves the same <If> sections: $problem");
+        $cmp->stop;
+        last SKIP;
     }
     my $raw = "GET /p/42?q=1 HTTP/1.1\r\nHost: h.example:80\r\nUser-Agent: ua\r\nX-Multi: a\r\nX-Multi: b\r\n"
         . "Connection: close\r\n\r\n";
@@ -338,10 +326,12 @@ SKIP: {
         my $r = WeftTest::send_raw($s, $raw) // 1;
         return WeftTest::read_response($s, method => 'GET');
     }, WeftTest::scale(15), 0.1);
-    kill 'TERM', $pid;
-    waitpid $pid, 0;
-    skip "apache2 did not answer: " . (WeftTest::_slurp("$root/apache/out") // ''), 1
-        unless $apache_answer && $apache_answer->{status};
+    stop_apache($pid);
+    unless ($apache_answer && $apache_answer->{status}) {
+        fail('apache2 answered the request: ' . (WeftTest::_slurp("$root/apache/out") // ''));
+        $cmp->stop;
+        last SKIP;
+    }
     my $weft_answer = $cmp->request($raw);
     my (@apache, @weft);
     for my $i (0 .. $#exprs) {

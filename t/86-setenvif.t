@@ -11,6 +11,7 @@ use lib 't/lib';
 use Test::More;
 use POSIX ();
 use IO::Socket::IP;
+use WeftApache qw(apache_missing start_apache stop_apache);
 use WeftTest qw(wait_for scale);
 use WeftCgi;
 
@@ -342,37 +343,21 @@ is($ours[0], 'HTTP/1.1 200 | Connection: close | X-Vars: 42-secret-secret-42|(nu
 is($ours[1], 'HTTP/1.1 200 | Connection: close | X-Vars: (null)|(null)|(null)|1||127.0.0.1|(null)|(null)|(null)'
    . ' | X-Vars2: [abc]|[abc]|[$0]|1|(null) | X-Dir: -', 'plain strings and "^" prefixes (matched without PCRE2)');
 
-my $apache = '/usr/sbin/apache2';
-my $modules = '/usr/lib/apache2/modules';
-my @needed = qw(mpm_event authz_core setenvif headers dir);
-my @missing = grep { !-f "$modules/mod_$_.so" } @needed;
+my $why_not = apache_missing(qw(mpm_event authz_core setenvif headers dir));
 SKIP: {
-    skip "apache2 is not installed ($apache, @missing): weft's answers not compared with Apache's",
-        scalar(@raw) + 1 if !-x $apache || @missing;
+    skip "$why_not: weft's answers not compared with Apache's", scalar(@raw) + 1 if $why_not;
     my $port = $c->port2;
     my $root = $c->root;
-    my $user = $> == 0 ? "User nobody\nGroup nogroup\n" : '';
-    $c->write_file('conf/apache.conf', join('', map { "LoadModule ${_}_module $modules/mod_$_.so\n" } @needed)
-        . "ServerRoot $root\nServerName localhost\nListen 127.0.0.1:$port\nPidFile $root/logs/apache.pid\n"
-        . "ErrorLog $root/logs/apache_error\n${user}DocumentRoot $root/www\nDirectoryIndex index.html\n"
-        . "Include $root/conf/shared.conf\n");
-    my $pid = fork;
-    die "fork: $!" unless defined $pid;
-    if ($pid == 0) {
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>', "$root/logs/apache.out";
-        open STDERR, '>&', \*STDOUT;
-        { no warnings 'exec'; exec $apache, '-X', '-d', $root, '-f', "$root/conf/apache.conf"; }
-        POSIX::_exit(127);
-    }
-    my $up = wait_for(sub { IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $port) ? 1 : 0 }, scale(10));
-    ok($up, 'apache2 -X serves the same rules') or diag($c->read_file('logs/apache.out') // '');
+    my ($pid, $problem) = start_apache(root => $root, port => $port,
+        modules => [qw(mpm_event authz_core setenvif headers dir)],
+        config => "DocumentRoot $root/www\nDirectoryIndex index.html\nInclude $root/conf/shared.conf\n");
+    my $up = defined $pid;
+    ok($up, 'apache2 -X serves the same rules') or diag($problem);
     for my $i (0 .. $#raw) {
         (my $shown = $raw[$i]) =~ s/\r\n/ /g;
         is($ours[$i], $up ? answer_at($port, $raw[$i]) : 'not started', "as Apache: $shown");
     }
-    kill 'TERM', $pid;
-    waitpid($pid, 0);
+    stop_apache($pid);
 }
 $c->stop;
 

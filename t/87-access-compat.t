@@ -13,6 +13,7 @@ use POSIX ();
 use IO::Socket::IP;
 use Socket qw(AF_INET inet_aton getnameinfo getaddrinfo NI_NAMEREQD SOCK_STREAM unpack_sockaddr_in
               pack_sockaddr_in inet_ntoa);
+use WeftApache qw(apache_missing start_apache stop_apache);
 use WeftTest qw(scale);
 
 my @areas = qw(deny-allow-open allow-deny-closed allow-deny-default deny-allow-default partial-ok
@@ -284,32 +285,16 @@ is(status_of('POST', '/limit-header/'), 405,
 
 # ---- the same requests against Apache httpd 2.4, where it is installed ---------
 
-my $apache = '/usr/sbin/apache2';
-my $modules = '/usr/lib/apache2/modules';
-my @needed = qw(mpm_event authz_core authz_host access_compat setenvif headers dir);
-my @missing = grep { !-f "$modules/mod_$_.so" } @needed;
+my $why_not = apache_missing(qw(mpm_event authz_core authz_host access_compat setenvif headers dir));
 SKIP: {
-    skip "apache2 is not installed ($apache, @missing): weft's answers not compared with Apache's",
-        scalar(@asked) + 1 if !-x $apache || @missing;
+    skip "$why_not: weft's answers not compared with Apache's", scalar(@asked) + 1 if $why_not;
     my $port = $w->port2;
     my $root = $w->root;
-    my $user = $> == 0 ? "User nobody\nGroup nogroup\n" : '';
-    $w->write_file('conf/apache.conf', join('', map { "LoadModule ${_}_module $modules/mod_$_.so\n" } @needed)
-        . "ServerRoot $root\nServerName localhost\nListen 127.0.0.1:$port\nPidFile $root/logs/apache.pid\n"
-        . "ErrorLog $root/logs/apache_error\n${user}DocumentRoot $root/www\nDirectoryIndex index.html\n"
-        . "Include $root/conf/access.conf\n");
-    my $pid = fork;
-    die "fork: $!" unless defined $pid;
-    if ($pid == 0) {
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>', "$root/logs/apache.out";
-        open STDERR, '>&', \*STDOUT;
-        { no warnings 'exec'; exec $apache, '-X', '-d', $root, '-f', "$root/conf/apache.conf"; }
-        POSIX::_exit(127);
-    }
-    my $up = WeftTest::wait_for(sub { IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $port) ? 1 : 0 },
-                                scale(10));
-    ok($up, 'apache2 -X serves the same access.conf') or diag($w->read_file('logs/apache.out') // '');
+    my ($pid, $problem) = start_apache(root => $root, port => $port,
+        modules => [qw(mpm_event authz_core authz_host access_compat setenvif headers dir)],
+        config => "DocumentRoot $root/www\nDirectoryIndex index.html\nInclude $root/conf/access.conf\n");
+    my $up = defined $pid;
+    ok($up, 'apache2 -X serves the same access.conf') or diag($problem);
     for my $asked (@asked) {
         my ($method, $path, $headers, $weft) = @$asked;
         my $theirs = $up ? status_at($port, $method, $path, %$headers) : 'not started';
@@ -318,8 +303,7 @@ SKIP: {
         is(($weft == 403 ? 'refused' : 'let in'), ($theirs eq '403' ? 'refused' : 'let in'),
            "as Apache: $what ($weft, Apache $theirs)");
     }
-    kill 'TERM', $pid;
-    waitpid($pid, 0);
+    stop_apache($pid);
 }
 
 $w->stop;
