@@ -5,6 +5,8 @@
 #include "compress.h"
 
 #include <brotli/encode.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <zlib.h>
 
 #include "../core/log.h"
@@ -15,13 +17,71 @@ struct compressor {
     bool started;     /* gzip: header written */
     bool finished;
     bool live;        /* native state initialised (and not yet released) */
-    z_stream zlib;
+    z_stream *zlib;   /* from spare_streams or made here; never moved (zlib points back at it) */
+    gzip_settings zlib_settings;
     uLong crc;
     BrotliEncoderState *brotli;
 };
 
 /* What the buffer grows by while a compressor writes into it. */
 #define OUTPUT_STEP 16384
+
+/* ---- spare zlib streams ----------------------------------------------------
+ * deflateInit2 allocates about 270 KiB (window, hash chains, pending
+ * output).  Freed at the end of every response, glibc hands that memory of
+ * a thread's arena back to the kernel (madvise), so the next response began
+ * on cold, faulting pages: measured, a tenth of the CPU of a compressed
+ * response went to the faults, the zeroing and the cache misses.  A few
+ * streams per child are kept instead, reset (deflateReset: what zlib does
+ * between two streams anyway) and taken again by a compressor with the same
+ * settings.  Bounded, so that a child that compressed once keeps at most
+ * SPARE_STREAMS of them. */
+#define SPARE_STREAMS 4
+
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    z_stream *stream;
+    gzip_settings settings;
+} spare_streams[SPARE_STREAMS];
+
+static bool same_settings(const gzip_settings *a, const gzip_settings *b)
+{
+    return a->level == b->level && a->window_bits == b->window_bits && a->memory_level == b->memory_level;
+}
+
+static z_stream *take_spare_stream(const gzip_settings *settings)
+{
+    z_stream *stream = NULL;
+    pthread_mutex_lock(&spare_lock);
+    for (int i = 0; i < SPARE_STREAMS && !stream; i++) {
+        if (spare_streams[i].stream && same_settings(&spare_streams[i].settings, settings)) {
+            stream = spare_streams[i].stream;
+            spare_streams[i].stream = NULL;
+        }
+    }
+    pthread_mutex_unlock(&spare_lock);
+    return stream;
+}
+
+static void give_back_stream(z_stream *stream, const gzip_settings *settings)
+{
+    bool kept = false;
+    if (deflateReset(stream) == Z_OK) {
+        pthread_mutex_lock(&spare_lock);
+        for (int i = 0; i < SPARE_STREAMS && !kept; i++) {
+            if (!spare_streams[i].stream) {
+                spare_streams[i].stream = stream;
+                spare_streams[i].settings = *settings;
+                kept = true;
+            }
+        }
+        pthread_mutex_unlock(&spare_lock);
+    }
+    if (!kept) {
+        deflateEnd(stream);
+        free(stream);
+    }
+}
 
 static void release_compressor(void *data)
 {
@@ -30,7 +90,7 @@ static void release_compressor(void *data)
         return;
     z->live = false;
     if (z->coding == CODING_GZIP)
-        deflateEnd(&z->zlib);
+        give_back_stream(z->zlib, &z->zlib_settings);
     else
         BrotliEncoderDestroyInstance(z->brotli);
 }
@@ -52,12 +112,21 @@ compressor *compressor_create(pool *p, content_coding coding, const gzip_setting
         /* Raw deflate (negative bits): the gzip header and trailer are ours,
          * as Apache writes them.  zlib refuses a raw window of 8 bits and
          * would use 9 for it anyway. */
-        int status = deflateInit2(&z->zlib, clamp(settings.level, 0, 9), Z_DEFLATED,
-                                  -clamp(settings.window_bits, 9, 15), clamp(settings.memory_level, 1, 9),
-                                  Z_DEFAULT_STRATEGY);
-        if (status != Z_OK) {
-            log_module_message(LOG_LEVEL_ERROR, "deflate", "deflateInit2 failed (%d)", status);
-            return NULL;
+        settings.level = clamp(settings.level, 0, 9);
+        settings.window_bits = clamp(settings.window_bits, 9, 15);
+        settings.memory_level = clamp(settings.memory_level, 1, 9);
+        z->zlib_settings = settings;
+        z->zlib = take_spare_stream(&settings);
+        if (!z->zlib) {
+            z->zlib = calloc(1, sizeof(z_stream));
+            int status = z->zlib ? deflateInit2(z->zlib, settings.level, Z_DEFLATED, -settings.window_bits,
+                                                settings.memory_level, Z_DEFAULT_STRATEGY)
+                                 : Z_MEM_ERROR;
+            if (status != Z_OK) {
+                log_module_message(LOG_LEVEL_ERROR, "deflate", "deflateInit2 failed (%d)", status);
+                free(z->zlib);
+                return NULL;
+            }
         }
         z->crc = crc32(0, Z_NULL, 0);
     } else if (coding == CODING_BROTLI) {
@@ -104,8 +173,8 @@ static int write_gzip(compressor *z, const void *data, size_t length, bool finis
         uInt slice_length = left > (1u << 30) ? (1u << 30) : (uInt)left;
         bool last_slice = slice_length == left;
         int flush = finish && last_slice ? Z_FINISH : Z_NO_FLUSH;
-        z->zlib.next_in = (Bytef *)in;
-        z->zlib.avail_in = slice_length;
+        z->zlib->next_in = (Bytef *)in;
+        z->zlib->avail_in = slice_length;
         if (slice_length)
             z->crc = crc32(z->crc, in, slice_length);
         int status;
@@ -113,23 +182,23 @@ static int write_gzip(compressor *z, const void *data, size_t length, bool finis
             buffer_reserve(out, OUTPUT_STEP);
             size_t room = out->capacity - out->length;
             uInt avail = room > UINT32_MAX ? UINT32_MAX : (uInt)room;
-            z->zlib.next_out = (Bytef *)out->data + out->length;
-            z->zlib.avail_out = avail;
-            status = deflate(&z->zlib, flush);
-            out->length += avail - z->zlib.avail_out;
+            z->zlib->next_out = (Bytef *)out->data + out->length;
+            z->zlib->avail_out = avail;
+            status = deflate(z->zlib, flush);
+            out->length += avail - z->zlib->avail_out;
             if (status == Z_STREAM_ERROR) {
                 log_module_message(LOG_LEVEL_ERROR, "deflate", "deflate failed");
                 out->data[out->length] = '\0';
                 return WEFT_ERROR;
             }
-        } while (z->zlib.avail_out == 0 || z->zlib.avail_in > 0 || (flush == Z_FINISH && status != Z_STREAM_END));
+        } while (z->zlib->avail_out == 0 || z->zlib->avail_in > 0 || (flush == Z_FINISH && status != Z_STREAM_END));
         in += slice_length;
         left -= slice_length;
     } while (left > 0);
     if (finish) {
         unsigned char trailer[8];
         put_le32(trailer, (uint32_t)z->crc);
-        put_le32(trailer + 4, (uint32_t)z->zlib.total_in);  /* ISIZE: the length modulo 2^32 */
+        put_le32(trailer + 4, (uint32_t)z->zlib->total_in);  /* ISIZE: the length modulo 2^32 */
         buffer_append(out, trailer, sizeof(trailer));
     }
     out->data[out->length] = '\0';

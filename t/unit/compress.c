@@ -148,6 +148,45 @@ static void settings(void)
     pool_destroy(p);
 }
 
+/* Streams given back at the end of a response are reset and taken again,
+ * only by a compressor with the same settings: alternating level 1 and 9,
+ * every round's output is byte-for-byte the first round's of its level. */
+static void spare_streams_reused(void)
+{
+    unsigned char *input = make_input(100 * 1024, true);
+    buffer first[2] = { { 0 }, { 0 } };
+    bool all_intact = true, all_same = true;
+    for (int round = 0; round < 12; round++) {
+        const gzip_settings level = round % 2 ? (gzip_settings){ 9, 15, 9 } : (gzip_settings){ 1, 15, 9 };
+        pool *p = pool_create(4096);
+        compressor *z = compressor_create(p, CODING_GZIP, &level, NULL);
+        buffer out = { 0 }, plain = { 0 };
+        /* An abandoned stream every third round: given back mid-stream. */
+        if (round % 3 == 2) {
+            compressor *abandoned = compressor_create(p, CODING_GZIP, &level, NULL);
+            all_intact = all_intact && abandoned && compressor_write(abandoned, input, 3000, false, &out) == WEFT_OK;
+            out.length = 0;
+        }
+        all_intact = all_intact && z && compressor_write(z, input, 100 * 1024, true, &out) == WEFT_OK &&
+                     gunzip(&out, &plain) && plain.length == 100 * 1024 && memcmp(plain.data, input, plain.length) == 0;
+        if (round < 2)
+            buffer_append(&first[round], out.data, out.length);
+        else
+            all_same = all_same && out.length == first[round % 2].length &&
+                       memcmp(out.data, first[round % 2].data, out.length) == 0;
+        buffer_free(&out);
+        buffer_free(&plain);
+        pool_destroy(p);
+    }
+    ok(all_intact, "12 responses through given-back streams decompress intact");
+    ok(all_same && first[0].length != first[1].length,
+       "each is the first response of its level to the byte (level 1: %zu bytes, level 9: %zu)", first[0].length,
+       first[1].length);
+    buffer_free(&first[0]);
+    buffer_free(&first[1]);
+    free(input);
+}
+
 static void choose(const char *field, bool gzip, bool brotli, content_coding expected)
 {
     content_coding got = compress_choose(field, gzip, brotli);
@@ -220,6 +259,7 @@ int main(void)
         round_trip((content_coding)coding, 1024 * 1024, true, 65536);
     }
     settings();
+    spare_streams_reused();
     choices();
     return done_testing();
 }
