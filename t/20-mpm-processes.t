@@ -127,7 +127,13 @@ EOF
     $v->start;
     wait_for(sub { $v->child_pids == 2 }, scale(10));
     ok(-s $v->path('logs/scoreboard'), 'ScoreBoardFile: the scoreboard is a file under ServerRoot');
-    my $sa = $v->status_auto;
+    # The second child's threads may still be starting (slowly under the
+    # sanitizers) when its process is there: ask until all six are counted.
+    my $sa;
+    wait_for(sub {
+        $sa = $v->status_auto;
+        return $sa && ($sa->{BusyWorkers} + $sa->{IdleWorkers}) == 6;
+    }, scale(10));
     ok($sa && ($sa->{BusyWorkers} + $sa->{IdleWorkers}) == 6, 'ScoreBoardFile: server-status sees 2 x 3 threads through it')
         or diag($sa ? "Busy $sa->{BusyWorkers} Idle $sa->{IdleWorkers}" : 'no status');
     $v->stop(name => 'ScoreBoardFile server');

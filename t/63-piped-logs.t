@@ -89,6 +89,9 @@ ok((grep { /\[notice\].*resuming normal operations/ } @error), 'the error log re
 my $access_logger = logger_of('piped_access');
 ok($access_logger, "the access log program is pid " . ($access_logger // '?'));
 kill 'KILL', $access_logger if $access_logger;
+# Until it is dead, the killed program may still take a line out of the pipe
+# (woken by the data before the signal) and die with it: wait for that.
+wait_for(sub { !grep { $_ == $access_logger } loggers() }, scale(5)) if $access_logger;
 # Right away, before the program is back: these wait in the pipe.
 my @during = request_paths('during', 10);
 ok(wait_for(sub {
