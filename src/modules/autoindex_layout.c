@@ -124,25 +124,23 @@ void autoindex_table(listing *l, const sort_order *order, const listing_entry *p
             buffer_append_string(out, "&nbsp;");
         buffer_append_string(out, "</th>");
     }
-    buffer_append_string(out, "<th>");
-    append_sort_link(l, order, SORT_NAME, "Name");
-    buffer_append_string(out, "</th>");
-    if (!(flags & INDEX_SUPPRESS_LAST_MODIFIED)) {
-        columns++;
+    /* Name always; the others unless IndexOptions suppresses them. */
+    static const struct {
+        unsigned suppressed_by;
+        sort_column key;
+        const char *title;
+    } headings[] = {
+        { 0, SORT_NAME, "Name" },
+        { INDEX_SUPPRESS_LAST_MODIFIED, SORT_MODIFIED, "Last modified" },
+        { INDEX_SUPPRESS_SIZE, SORT_SIZE, "Size" },
+        { INDEX_SUPPRESS_DESCRIPTION, SORT_DESCRIPTION, "Description" },
+    };
+    for (size_t i = 0; i < COUNT_OF(headings); i++) {
+        if (flags & headings[i].suppressed_by)
+            continue;
+        columns += headings[i].suppressed_by != 0;
         buffer_append_string(out, "<th>");
-        append_sort_link(l, order, SORT_MODIFIED, "Last modified");
-        buffer_append_string(out, "</th>");
-    }
-    if (!(flags & INDEX_SUPPRESS_SIZE)) {
-        columns++;
-        buffer_append_string(out, "<th>");
-        append_sort_link(l, order, SORT_SIZE, "Size");
-        buffer_append_string(out, "</th>");
-    }
-    if (!(flags & INDEX_SUPPRESS_DESCRIPTION)) {
-        columns++;
-        buffer_append_string(out, "<th>");
-        append_sort_link(l, order, SORT_DESCRIPTION, "Description");
+        append_sort_link(l, order, headings[i].key, headings[i].title);
         buffer_append_string(out, "</th>");
     }
     char *rule = flags & INDEX_SUPPRESS_RULES ? ""
