@@ -126,8 +126,11 @@ sub report_failures {
     # A good configuration again: the next graceful restart works.
     $w->write_conf($CONF . "DocumentRoot \"\@ROOT\@/www3\"\n");
     $w->signal('USR1');
-    ok(wait_for(sub { ($w->get('/')->{body} // '') eq "v3\n" }, scale(10)),
-        'after the configuration is fixed, the next graceful restart applies it');
+    my $last;
+    ok(wait_for(sub { $last = $w->get('/'); ($last->{body} // '') eq "v3\n" }, scale(10)),
+        'after the configuration is fixed, the next graceful restart applies it')
+        or diag("last answer: " . ($last->{body} // $last->{error} // '(none)') . "\nchildren: "
+                . join(' ', $w->child_pids) . "\n" . WeftTest::_tail($w->error_log, 20));
 }
 
 # ---------------------------------------------------------------- ServerLimit / ThreadLimit are fixed
