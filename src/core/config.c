@@ -80,6 +80,22 @@ int config_error(config_parse *parse, const char *format, ...)
     return WEFT_ERROR;
 }
 
+int config_error_at(config_parse *parse, const char *file, int line, const char *format, ...)
+{
+    const char *saved_file = parse->file;
+    int saved_line = parse->line;
+    parse->file = file;
+    parse->line = line;
+    va_list args;
+    va_start(args, format);
+    record_message(parse, parse->errors, format, args);
+    va_end(args);
+    parse->file = saved_file;
+    parse->line = saved_line;
+    parse->error_count++;
+    return WEFT_ERROR;
+}
+
 void config_warning(config_parse *parse, const char *format, ...)
 {
     va_list args;
@@ -581,6 +597,13 @@ static void finish_virtual_hosts(config_parse *parse, const char *main_file)
             parse->line = 0;
             (*m)->vhost_config(parse, parse->main, vhost_server(parse->main, i));
         }
+    }
+    for (const module *const *m = weft_modules; *m; m++) {
+        if (!(*m)->config_complete)
+            continue;
+        parse->file = main_file;
+        parse->line = 0;
+        (*m)->config_complete(parse, parse->main);
     }
 }
 

@@ -513,10 +513,11 @@ static int set_listen(config_parse *parse, const config_directive *d, void *targ
                                        "or a bracketed IPv6 address", text);
     }
 
-    if (argc > 1 && strcasecmp(argv[1], "http") != 0) {
+    if (argc > 1) {
         if (strcasecmp(argv[1], "https") == 0)
-            return config_error(parse, "https is not supported yet");
-        return config_error(parse, "Listen protocol must be http, not '%s'", argv[1]);
+            entry.https = true;
+        else if (strcasecmp(argv[1], "http") != 0)
+            return config_error(parse, "Listen protocol must be http or https, not '%s'", argv[1]);
     }
 
     server_config *server = config_server(parse);
@@ -599,8 +600,8 @@ static void format_listen(FILE *out, const config_directive *d, const void *base
 {
     const server_config *server = base;
     for (int i = 0; i < server->listen_count; i++) {
-        const char *text = server->listens[i].text;
-        config_dump_line(out, d, 1, &text);
+        const char *words[2] = { server->listens[i].text, "https" };
+        config_dump_line(out, d, server->listens[i].https ? 2 : 1, words);
     }
 }
 
@@ -708,7 +709,7 @@ static const config_directive core_directives[] = {
       .syntax = "level [module:level ...]",
       .help = "the least important messages the error log records" },
     { .name = "Listen", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(listens), .min_args = 1, .max_args = 2,
-      .set = set_listen, .format = format_listen, .syntax = "[address:]port [http]",
+      .set = set_listen, .format = format_listen, .syntax = "[address:]port [http|https]",
       .help = "an address and port to accept connections on (repeatable)" },
     { .name = "Define", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_SERVER, .min_args = 1, .max_args = 2,
       .set = config_set_define, .syntax = "name [value]",

@@ -13,6 +13,7 @@
 #include "server.h"
 
 struct request;
+struct connection;
 struct connection_protocol;
 
 typedef struct module {
@@ -98,6 +99,19 @@ typedef struct module {
     /* The handler names this module answers (SetHandler, AddHandler),
      * NULL-terminated; NULL = none.  Checked at configuration time. */
     const char *const *handlers;
+
+    /* ---- appended for TLS (modules/ssl.c) ---- */
+    /* After every vhost_config: the whole configuration is built (tables
+     * that span the main server and all vhosts, e.g. which listeners speak
+     * TLS).  As post_config. */
+    int (*config_complete)(config_parse *parse, server_config *main);
+    /* In each child, after privileges are dropped and before its threads
+     * start (a module's background thread starts here). */
+    void (*child_init)(const server_config *server);
+    /* A connection was accepted, before anything is read: a module may put
+     * its own I/O layer under it (c->io, TLS).  WEFT_OK/WEFT_DECLINED go
+     * on; WEFT_ERROR closes the connection. */
+    int (*connection_open)(struct connection *c);
 } module;
 
 extern const module *const weft_modules[];

@@ -118,6 +118,7 @@ typedef struct {
     char *text;                        /* as written, for messages: "127.0.0.1:8080" */
     struct sockaddr_storage address;
     socklen_t address_length;
+    bool https;                        /* "Listen 443 https": TLS even without SSLEngine (modules/ssl) */
     const char *file;
     int line;
 } listen_address;

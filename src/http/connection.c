@@ -84,6 +84,9 @@ void connection_init(connection *c, int fd, const server_config *server, const s
 {
     c->fd = fd;
     c->io = &connection_plain_io;
+    c->io_context = NULL;
+    c->io_wants = 0;
+    c->listen_index = -1;
     c->protocol = NULL;
     c->server = server;
     c->phase = PHASE_READ_HEAD;
@@ -103,6 +106,14 @@ void connection_init(connection *c, int fd, const server_config *server, const s
     address_text(peer, c->peer_address, sizeof(c->peer_address), &c->peer_port);
     c->local_known = false;
     c->head_started_ms = monotonic_ms();
+}
+
+int connection_open_modules(connection *c)
+{
+    for (const module *const *m = weft_modules; *m; m++)
+        if ((*m)->connection_open && (*m)->connection_open(c) == WEFT_ERROR)
+            return WEFT_ERROR;
+    return WEFT_OK;
 }
 
 static void find_local_address(const connection *constant)

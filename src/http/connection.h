@@ -81,9 +81,18 @@ typedef struct connection_protocol {
     connection_wait (*run)(connection *c, const struct connection_worker *worker);
 } connection_protocol;
 
+/* connection.io_wants: the I/O layer cannot go on until the socket is
+ * ready in the other direction than the connection waits for (TLS: a read
+ * that must first write a handshake flight, a write that must first read);
+ * the event loop then watches both. */
+enum { CONNECTION_IO_WANTS_READ = 1, CONNECTION_IO_WANTS_WRITE = 2 };
+
 struct connection {
     int fd;
     const connection_io *io;
+    void *io_context;              /* the I/O layer's own state (TLS: its SSL), NULL for plain TCP */
+    unsigned io_wants;             /* CONNECTION_IO_WANTS_* (above), set by the I/O layer */
+    int listen_index;              /* which Listen accepted it (server->listens), -1 if unknown */
     const connection_protocol *protocol;  /* NULL = HTTP/1.1 (this file) */
     const server_config *server;
 
@@ -161,6 +170,9 @@ static inline void connection_input_ready(connection *c, bool peer_closed)
  * address accept() returned.  The local address is looked up when first
  * asked for. */
 void connection_init(connection *c, int fd, const server_config *server, const struct sockaddr_storage *peer);
+/* Runs the modules' connection_open hooks (module.h): WEFT_ERROR when one
+ * refused the connection (the caller closes it). */
+int connection_open_modules(connection *c);
 /* Releases what the connection holds (not the socket). */
 void connection_release(connection *c);
 

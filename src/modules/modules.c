@@ -31,10 +31,12 @@ extern const module file_cache_module;
 extern const module filter_module;
 extern const module deflate_module;
 extern const module brotli_module;
+extern const module ssl_module;
 
 const module *const weft_modules[] = {
     &core_module,
     &mpm_module,
+    &ssl_module,          /* TLS: its contexts are built before the modules that attach to them */
     &mime_module,
     &vhost_module,
     &overrides_module,

@@ -335,6 +335,12 @@ static bool park(child_state *state, connection_slot *slot, connection_wait wait
     slot->parked_at_ms = now;
 
     uint32_t wanted = (wait == CONNECTION_WAIT_WRITE ? EPOLLOUT : EPOLLIN | EPOLLRDHUP) | EPOLLET;
+    /* An I/O layer (TLS) may need the other direction to make progress:
+     * a handshake that reads must first send its flight. */
+    if (slot->connection.io_wants & CONNECTION_IO_WANTS_WRITE)
+        wanted |= EPOLLOUT;
+    if (slot->connection.io_wants & CONNECTION_IO_WANTS_READ)
+        wanted |= EPOLLIN | EPOLLRDHUP;
     if (!slot->registered || slot->armed_events != wanted) {
         struct epoll_event event = { .events = wanted, .data.u64 = event_data(slot->index, slot->generation) };
         int operation = slot->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
@@ -509,8 +515,9 @@ static void unreserve_slot(child_state *state, connection_slot *slot)
 
 /* Accepts one connection into a slot.  NULL when there is none to take
  * (EAGAIN), when the child is saturated or stopping, or on errors. */
-static connection_slot *accept_one(child_state *state, int listen_fd, connection_worker *worker)
+static connection_slot *accept_one(child_state *state, int listen_index, connection_worker *worker)
 {
+    int listen_fd = state->context->listen_fds[listen_index];
     connection_slot *slot = reserve_slot(state);
     if (!slot)
         return NULL;
@@ -564,6 +571,11 @@ static connection_slot *accept_one(child_state *state, int listen_fd, connection
         atomic_fetch_add_explicit(&worker->score->connection_count, 1, memory_order_relaxed);
     connection_init(&slot->connection, fd, state->server, &peer);
     slot->connection.budget = &state->budget;
+    slot->connection.listen_index = listen_index;
+    if (connection_open_modules(&slot->connection) != WEFT_OK) {
+        close_slot(state, slot);
+        return NULL;
+    }
     if (recycle) {
         log_message(LOG_LEVEL_INFO, "child reached MaxConnectionsPerChild (%d): recycling", limit);
         begin_stop(state);
@@ -644,10 +656,9 @@ static size_t cut_buffer_hogs(void *context, size_t wanted)
 static void on_listen_event(child_state *state, int listen_index, connection_worker *worker,
                             dispatch_thread *thread)
 {
-    int listen_fd = state->context->listen_fds[listen_index];
     connection_slot *first = NULL;
     connection_slot *slot;
-    while ((slot = accept_one(state, listen_fd, worker))) {
+    while ((slot = accept_one(state, listen_index, worker))) {
         if (!first) {
             first = slot;
             continue;
@@ -871,6 +882,9 @@ static int setup(child_state *state, sigset_t *signals)
      * from its first use (first_use), so an idle child with a large
      * connection cap stays small. */
     state->slots = xcalloc(state->slot_count, sizeof(connection_slot));
+    for (int i = 0; weft_modules[i]; i++)
+        if (weft_modules[i]->child_init)
+            weft_modules[i]->child_init(state->server);
     /* Modules' own descriptors (the file cache's inotify instance).  Their
      * events go first in a batch: a change must be seen before requests
      * that arrived after it. */
