@@ -141,6 +141,7 @@ void config_warning(config_parse *parse, const char *format, ...) PRINTF_LIKE(2,
 /* The same at a position recorded earlier (a module that checks a file in
  * post_config reports the line that named it). */
 int config_error_at(config_parse *parse, const char *file, int line, const char *format, ...) PRINTF_LIKE(4, 5);
+void config_warning_at(config_parse *parse, const char *file, int line, const char *format, ...) PRINTF_LIKE(4, 5);
 const char *config_file_name(const config_parse *parse);
 int config_line_number(const config_parse *parse);
 pool *config_pool(config_parse *parse);

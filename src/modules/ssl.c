@@ -341,6 +341,34 @@ static EVP_PKEY *load_key(config_parse *parse, const server_config *main, const 
     return key;
 }
 
+/* Apache warns and starts with a certificate outside its validity: a
+ * renewal that failed must not take the site down, and clients say why
+ * they refuse it. */
+static void warn_if_out_of_date(config_parse *parse, SSL_CTX *context, const ssl_file_reference *certificate)
+{
+    X509 *x509 = SSL_CTX_get0_certificate(context);  /* the one just loaded */
+    if (!x509)
+        return;
+    const ASN1_TIME *not_after = X509_get0_notAfter(x509);
+    const ASN1_TIME *not_before = X509_get0_notBefore(x509);
+    bool expired = X509_cmp_current_time(not_after) < 0;
+    bool early = !expired && X509_cmp_current_time(not_before) > 0;
+    if (!expired && !early)
+        return;
+    char when[64] = "?";
+    BIO *text = BIO_new(BIO_s_mem());
+    if (text && ASN1_TIME_print(text, expired ? not_after : not_before) == 1) {
+        int length = BIO_read(text, when, (int)sizeof(when) - 1);
+        when[length > 0 ? length : 0] = '\0';
+    }
+    BIO_free(text);
+    ERR_clear_error();
+    config_warning_at(parse, certificate->file, certificate->line,
+                      expired ? "the certificate in %s expired on %s; clients will refuse it"
+                              : "the certificate in %s is not valid before %s; clients will refuse it",
+                      certificate->path, when);
+}
+
 static bool load_pair(config_parse *parse, const server_config *main, const server_config *server, SSL_CTX *context,
                       const ssl_file_reference *certificate, const ssl_file_reference *key_reference)
 {
@@ -352,6 +380,7 @@ static bool load_pair(config_parse *parse, const server_config *main, const serv
         return config_error_at(parse, certificate->file, certificate->line,
                                "%s holds no certificate OpenSSL can read (%s)", certificate->path,
                                openssl_reason(reason, sizeof(reason))), false;
+    warn_if_out_of_date(parse, context, certificate);
     /* Apache 2.4.8+: without SSLCertificateKeyFile the key is in the
      * certificate's file. */
     const ssl_file_reference *from = key_reference ? key_reference : certificate;
@@ -399,11 +428,43 @@ static bool apply_protocols(SSL_CTX *context, unsigned bits)
     return SSL_CTX_set_min_proto_version(context, lowest) == 1 && SSL_CTX_set_max_proto_version(context, highest) == 1;
 }
 
-static int verify_accepting_unknown_issuers(int good, X509_STORE_CTX *store)
+/* mod_ssl's SSLVerifyDepth counts the certificates above the client's,
+ * the trusted CA included: depth 1 accepts a certificate its CA signed
+ * directly, not one below an intermediate.  OpenSSL's own limit does not
+ * count the trust anchor (one more), so the depth is checked here, as
+ * mod_ssl's verify callback does. */
+static bool chain_too_long(X509_STORE_CTX *store)
 {
-    (void)store;
-    (void)good;
-    return 1;  /* optional_no_ca: the application looks at SSL_CLIENT_VERIFY */
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    int depth = ssl ? SSL_get_verify_depth(ssl) : -1;
+    if (depth < 0 || X509_STORE_CTX_get_error_depth(store) <= depth)
+        return false;
+    X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_CHAIN_TOO_LONG);
+    return true;
+}
+
+static int verify_client(int good, X509_STORE_CTX *store)
+{
+    return good && !chain_too_long(store);
+}
+
+/* optional_no_ca: a certificate of an unknown CA passes (the application
+ * looks at SSL_CLIENT_VERIFY); any other failure (expired, bad signature)
+ * still ends the handshake, as in mod_ssl. */
+static int verify_client_unknown_issuers(int good, X509_STORE_CTX *store)
+{
+    if (chain_too_long(store))
+        return 0;
+    switch (X509_STORE_CTX_get_error(store)) {
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_CERT_UNTRUSTED:
+        return 1;
+    default:
+        return good;
+    }
 }
 
 static bool apply_conf_commands(config_parse *parse, SSL_CTX *context, const ssl_conf_command_list *commands)
@@ -528,9 +589,8 @@ int ssl_build_context(config_parse *parse, const server_config *main, server_con
         if (config->verify_client == SSL_VERIFY_CLIENT_REQUIRE)
             mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
         SSL_CTX_set_verify(context, mode, config->verify_client == SSL_VERIFY_CLIENT_OPTIONAL_NO_CA
-                                              ? verify_accepting_unknown_issuers : NULL);
-        /* Apache's SSLVerifyDepth counts the CAs above the client's
-         * certificate; OpenSSL's depth counts the same. */
+                                              ? verify_client_unknown_issuers : verify_client);
+        /* Read back by the callbacks, which enforce Apache's meaning. */
         SSL_CTX_set_verify_depth(context, config->verify_depth);
     }
 

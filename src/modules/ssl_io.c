@@ -496,7 +496,11 @@ int ssl_post_read(request *r)
         return WEFT_DECLINED;
     const tls_state *state = c->io_context;
     if (state->plain_http) {
-        r->keep_alive = false;
+        /* The connection decides keep-alive after the request's hooks
+         * (connection.c: prepare_response), from close_after_response:
+         * r->keep_alive alone would be overwritten and the connection
+         * stay open, unlike Apache's, which closes. */
+        c->close_after_response = true;
         response_set_error_explained(r, 400, plain_http_explanation);
         return WEFT_DONE;
     }
