@@ -290,6 +290,104 @@ sub capture_client_hello {
     return $hello;
 }
 
+# The serial of the certificate s_client printed ('' if none).
+sub peer_serial {
+    my ($output) = @_;
+    return '' unless $output =~ /(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n)/s;
+    my ($code, $out) = run({ timeout => 20, input => $1 }, 'openssl', 'x509', '-noout', '-serial');
+    return $code == 0 && $out =~ /serial=(\w+)/ ? $1 : '';
+}
+
+# Load: forked clients running curl for a bounded time, each curl fetching
+# `per_curl` URLs (1: a new connection, and a full handshake, per request;
+# more: keep-alive).  Every request must answer 200 with `expect`.
+#
+#   my $load = WeftTLS::start_load(port => $p, ca => $ca, name => 'a.test', path => '/id.txt',
+#                                  expect => "site a\n", clients => [1, 1, 10], duration => 5);
+#   my $res = WeftTLS::finish_load($load);   # { requests, failures, errors => [...] }
+sub start_load {
+    my (%o) = @_;
+    my @kids;
+    my $id = 0;
+    for my $per_curl (@{ $o{clients} || [1] }) {
+        $id++;
+        pipe(my $rd, my $wr) or croak "pipe: $!";
+        my $pid = fork;
+        croak "fork: $!" unless defined $pid;
+        if ($pid == 0) {
+            close $rd;
+            print {$wr} _load_client(\%o, $per_curl, $id);
+            close $wr;
+            _exit(0);
+        }
+        close $wr;
+        push @kids, { pid => $pid, fh => $rd };
+    }
+    return { kids => \@kids, started => time, duration => $o{duration} // 5 };
+}
+
+sub _load_client {
+    my ($o, $per_curl, $id) = @_;
+    my $end = time + ($o->{duration} // 5);
+    my ($ok, $fail, $runs) = (0, 0, 0);
+    my @errors;
+    my $name = $o->{name} // 'a.test';
+    my $url = "https://$name:$o->{port}" . ($o->{path} // '/');
+    my $expect = ($o->{expect} // '') . "\n200\n";
+    for (my $i = 0; $i < 100_000 && time < $end; $i++) {
+        $runs++;
+        my @urls = map { "$url?client=$id&run=$runs&n=$_" } 1 .. $per_curl;
+        my ($code, $out, $err) = curl(max_time => 20, args => [
+            '--cacert', $o->{ca}, '--resolve', "$name:$o->{port}:127.0.0.1", '--write-out', '\n%{http_code}\n',
+            @urls ]);
+        my $good = () = $out =~ /\Q$expect\E/g;
+        $ok += $good;
+        if ($good != $per_curl || $code != 0) {
+            $fail += $per_curl - $good || 1;
+            push @errors, "client $id run $runs: curl exit $code, $good of $per_curl answered: "
+                . substr("$err $out", 0, 300) if @errors < 10;
+        }
+    }
+    return join("\n", "ok $ok fail $fail", @errors) . "\n";
+}
+
+sub finish_load {
+    my ($load) = @_;
+    require IO::Select;
+    my %res = (requests => 0, failures => 0, errors => []);
+    my $deadline = $load->{started} + $load->{duration} + 60;
+    for my $k (@{ $load->{kids} }) {
+        my $data = '';
+        my $select = IO::Select->new($k->{fh});
+        for (my $i = 0; $i < 100_000 && time < $deadline; $i++) {
+            last unless $select->can_read($deadline - time);
+            my $n = sysread($k->{fh}, $data, 65536, length $data);
+            last unless $n;
+        }
+        close $k->{fh};
+        kill 'KILL', $k->{pid} if waitpid($k->{pid}, WNOHANG) == 0 && !_reaped_soon($k->{pid});
+        waitpid($k->{pid}, 0);
+        if ($data =~ /^ok (\d+) fail (\d+)\n(.*)$/s) {
+            $res{requests} += $1;
+            $res{failures} += $2;
+            push @{ $res{errors} }, grep { length } split /\n/, $3;
+        } else {
+            $res{failures}++;
+            push @{ $res{errors} }, 'a load client reported nothing';
+        }
+    }
+    return \%res;
+}
+
+sub _reaped_soon {
+    my ($pid) = @_;
+    for (1 .. 200) {
+        return 1 if waitpid($pid, WNOHANG) != 0;
+        sleep 0.01;
+    }
+    return 0;
+}
+
 # curl with arguments; returns (exit code, stdout, stderr).
 sub curl {
     my (%o) = @_;
