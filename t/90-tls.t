@@ -120,7 +120,7 @@ $six
     SSLProtocol TLSv1.2
     SSLCipherSuite ECDHE-RSA-AES256-GCM-SHA384
 </VirtualHost>
-# SSLStrictSNIVHostCheck: two name-based hosts.
+# SSLStrictSNIVHostCheck in the default of two name-based hosts.
 <VirtualHost 127.0.0.1:\@PORT7\@>
     ServerName a.test
     DocumentRoot "\@ROOT\@/a"
@@ -135,7 +135,6 @@ $six
     SSLEngine on
     SSLCertificateFile $P{'b.crt'}
     SSLCertificateKeyFile $P{'b.key'}
-    SSLStrictSNIVHostCheck on
 </VirtualHost>
 # SSLVerifyDepth: carol's chain has an intermediate CA.
 <VirtualHost 127.0.0.1:\@PORT8\@>
@@ -322,7 +321,7 @@ sub show {
     my $strict = fetch(7, 'a.test', '-noservername');
     is($strict->{status}, 403, 'SSLStrictSNIVHostCheck on, no SNI: 403') or show($strict);
     $strict = fetch(7, 'b.test', '-noservername');
-    is($strict->{status}, 403, 'SSLStrictSNIVHostCheck on, no SNI, Host of the second vhost: 403') or show($strict);
+    is($strict->{status}, 403, 'SSLStrictSNIVHostCheck on in the default vhost, no SNI, Host of the second: 403') or show($strict);
     $strict = fetch(7, 'b.test', '-servername', 'b.test');
     is($strict->{status}, 200, 'SSLStrictSNIVHostCheck on, SNI b.test: 200') or show($strict);
 }
@@ -519,6 +518,85 @@ EOF
     my $got = WeftTLS::s_client(port => $t->port, args => ['-servername', 'a.test'], input => request_text('a.test'));
     like($got, qr{^HTTP/1\.1 200}m, '... and the server starts and serves with it');
     $t->stop(name => 'expired certificate server');
+}
+
+# 'closed' once the peer closed (whatever it sent before), 'open' at the deadline.
+sub closed_by {
+    my ($sock, $deadline) = @_;
+    my $select = IO::Select->new($sock);
+    for (my $i = 0; $i < 10_000; $i++) {
+        my $left = $deadline - time;
+        return 'open' if $left <= 0;
+        next unless $select->can_read($left);
+        my $n = sysread($sock, my $buffer, 65536);
+        return 'closed' if !defined $n || $n == 0;
+    }
+    return 'open';
+}
+
+# ---------------------------------------------------------------- certbot's configuration
+# The plain vhost serves the HTTP-01 challenge; Listen 443 (no "https")
+# inside <IfModule mod_ssl.c>, the TLS vhost in another, as certbot and
+# Debian write them.  RequestReadTimeout also bounds a handshake that
+# stalls (mod_reqtimeout's header stage covers it in Apache).
+{
+    my $t = WeftTest->new(conf => <<"EOF", dirs => [qw(a acme)],
+Listen 127.0.0.1:\@PORT\@
+<IfModule mod_ssl.c>
+    Listen 127.0.0.1:\@PORT2\@
+</IfModule>
+RequestReadTimeout header=2-4,MinRate=500 body=5,MinRate=500
+# A silent connection must reach weft (not wait in the kernel) to be timed.
+AcceptFilter http none
+AcceptFilter https none
+<VirtualHost 127.0.0.1:\@PORT\@>
+    ServerName a.test
+    DocumentRoot "\@ROOT\@/a"
+    Alias /.well-known/acme-challenge/ "\@ROOT\@/acme/"
+    <Directory "\@ROOT\@/acme/">
+        Require all granted
+    </Directory>
+</VirtualHost>
+<IfModule mod_ssl.c>
+<VirtualHost 127.0.0.1:\@PORT2\@>
+    ServerName a.test
+    DocumentRoot "\@ROOT\@/a"
+    SSLEngine on
+    SSLProtocol all -SSLv2 -SSLv3 -TLSv1 -TLSv1.1
+    SSLHonorCipherOrder off
+    SSLCertificateFile $P{'a.crt'}
+    SSLCertificateKeyFile $P{'a.key'}
+</VirtualHost>
+</IfModule>
+$user
+EOF
+        files => { 'a/id.txt' => "site a\n", 'acme/token-123' => "token-123.thumbprint\n" });
+    $t->start;
+    my $challenge = $t->request("GET /.well-known/acme-challenge/token-123 HTTP/1.1\r\nHost: a.test\r\n"
+                                . "Connection: close\r\n\r\n");
+    is($challenge->{status}, 200, 'certbot: the HTTP-01 challenge is served on the plain port');
+    is($challenge->{body}, "token-123.thumbprint\n", '... with the token\'s content');
+    my ($status, $body) = WeftTLS::https_get(port => $t->port2, ca => $P{ca}, path => '/id.txt');
+    is("$status $body", "200 site a\n", 'certbot: Listen without "https" + a vhost with SSLEngine on speaks TLS');
+    my $plain = $t->request("GET /id.txt HTTP/1.1\r\nHost: a.test\r\n\r\n", port => $t->port2);
+    is($plain->{status}, 400, '... and answers plain HTTP with 400');
+
+    # Stalled handshakes end with RequestReadTimeout's header stage.
+    my $hello = WeftTLS::capture_client_hello(name => 'a.test');
+    my @stalled;
+    for my $bytes ('', substr($hello, 0, 50), $hello) {
+        my $sock = $t->connect(port => $t->port2) or next;
+        send_raw($sock, $bytes, scale(5)) if length $bytes;
+        push @stalled, $sock;
+    }
+    my $t0 = time;
+    my $deadline = $t0 + scale(15);
+    my @states = map { closed_by($_, $deadline) } @stalled;
+    is_deeply(\@states, [qw(closed closed closed)],
+              'silent, half-ClientHello and stalled-after-ClientHello connections are closed by the '
+              . 'header timeout') or diag("after " . (time - $t0) . " s: @states");
+    close $_ for @stalled;
+    $t->stop(name => 'certbot-style server');
 }
 
 done_testing;

@@ -510,7 +510,11 @@ int ssl_post_read(request *r)
     if (state->sni_given && r->server != state->server && context_of(r->server) &&
         context_of(r->server) != context_of(state->server))
         return 421;
-    if (!state->sni_given && r->server != c->server && ssl_settings(r->server)->strict_sni) {
+    /* mod_ssl looks at both: the server the handshake used (a client
+     * without SNI must not reach a name-based host behind a strict
+     * default) and the one the request is for. */
+    if (!state->sni_given && r->server != c->server &&
+        (ssl_settings(r->server)->strict_sni || (state->server && ssl_settings(state->server)->strict_sni))) {
         log_message(LOG_LEVEL_INFO, "%s: no host name was sent by SNI, and SSLStrictSNIVHostCheck is on",
                     c->peer_address);
         return 403;
