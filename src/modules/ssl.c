@@ -422,9 +422,9 @@ static bool apply_protocols(SSL_CTX *context, unsigned bits)
     for (size_t i = 0; i < COUNT_OF(table); i++)
         if (!(bits & table[i].bit) && table[i].version > lowest && table[i].version < highest)
             SSL_CTX_set_options(context, table[i].disable);
-    /* The old versions only work at security level 0 (SHA-1 signatures). */
-    if (lowest < TLS1_2_VERSION)
-        SSL_CTX_set_security_level(context, 0);
+    /* TLS 1.0 and 1.1 also need "@SECLEVEL=0" in SSLCipherSuite, as with
+     * Apache on OpenSSL 3: the security level is not lowered behind the
+     * administrator's back ("all -SSLv3" then means TLS 1.2 and 1.3). */
     return SSL_CTX_set_min_proto_version(context, lowest) == 1 && SSL_CTX_set_max_proto_version(context, highest) == 1;
 }
 
@@ -595,9 +595,14 @@ int ssl_build_context(config_parse *parse, const server_config *main, server_con
     }
 
     /* Sessions of one server resume only there: the context id is the
-     * server's name and its place in the configuration. */
+     * server's name and its place in the configuration, which a graceful
+     * restart keeps (a ticket issued before it still resumes after). */
+    int place = -1;
+    for (int i = 0; i < vhost_count(main); i++)
+        if (vhost_server(main, i) == server)
+            place = i;
     char id[SSL_MAX_SID_CTX_LENGTH + 1];
-    snprintf(id, sizeof(id), "%.24s#%p", server->server_name ? server->server_name : "weft", (void *)server);
+    snprintf(id, sizeof(id), "%.24s#%d", server->server_name ? server->server_name : "weft", place);
     SSL_CTX_set_session_id_context(context, (const unsigned char *)id, (unsigned)strlen(id));
 
     if (!apply_conf_commands(parse, context, &config->conf_commands))
@@ -635,44 +640,125 @@ SSL_CTX *ssl_server_context(const server_config *server)
     return ssl_settings(server)->context;
 }
 
+/* ---- weft -D DUMP_CONFIG ------------------------------------------------------------ */
+
+static const void *row_field(const config_directive *d, const void *base)
+{
+    return (const char *)base + d->offset;
+}
+
+static void format_engine(FILE *out, const config_directive *d, const void *base)
+{
+    const ssl_engine_setting *engine = row_field(d, base);
+    const char *word = engine->on ? "On" : "Off";
+    config_dump_line(out, d, 1, &word);
+}
+
+static void format_file_list(FILE *out, const config_directive *d, const void *base)
+{
+    const ssl_file_list *list = row_field(d, base);
+    for (int i = 0; i < list->count; i++)
+        config_dump_line(out, d, 1, &list->items[i].path);
+}
+
+static void format_file(FILE *out, const config_directive *d, const void *base)
+{
+    const ssl_file_reference *reference = row_field(d, base);
+    if (reference->path)
+        config_dump_line(out, d, 1, &reference->path);
+}
+
+static void format_verify_client(FILE *out, const config_directive *d, const void *base)
+{
+    static const char *const names[] = { "none", "optional", "require", "optional_no_ca" };
+    int value = *(const int *)row_field(d, base);
+    const char *word = value >= 0 && (size_t)value < COUNT_OF(names) ? names[value] : "none";
+    config_dump_line(out, d, 1, &word);
+}
+
+static void format_protocol(FILE *out, const config_directive *d, const void *base)
+{
+    static const char *const names[] = { "+TLSv1", "+TLSv1.1", "+TLSv1.2", "+TLSv1.3" };
+    unsigned bits = *(const unsigned *)row_field(d, base);
+    const char *words[5] = { "-all" };
+    int count = 1;
+    for (size_t i = 0; i < COUNT_OF(names); i++)
+        if (bits & (1u << i))
+            words[count++] = names[i];
+    config_dump_line(out, d, count, words);
+}
+
+static void format_cipher_suite(FILE *out, const config_directive *d, const void *base)
+{
+    const ssl_cipher_setting *setting = row_field(d, base);
+    const char *tls12 = setting->tls12 ? setting->tls12 : INTERMEDIATE_CIPHERS;
+    config_dump_line(out, d, 1, &tls12);
+    if (setting->tls13) {
+        const char *words[2] = { "TLSv1.3", setting->tls13 };
+        config_dump_line(out, d, 2, words);
+    }
+}
+
+static void format_conf_commands(FILE *out, const config_directive *d, const void *base)
+{
+    const ssl_conf_command_list *list = row_field(d, base);
+    for (int i = 0; i < list->count; i++) {
+        const char *words[2] = { list->items[i].name, list->items[i].value };
+        config_dump_line(out, d, 2, words);
+    }
+}
+
+static void format_nothing(FILE *out, const config_directive *d, const void *base)
+{
+}
+
 #define SERVER_FIELD(field) .scope = SCOPE_SERVER, .offset = offsetof(ssl_server_config, field), \
                             .size = sizeof(((ssl_server_config *)0)->field)
 
 static const config_directive ssl_directives[] = {
     { .name = "SSLEngine", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(engine), .min_args = 1,
       .max_args = 1, .set = set_engine, .syntax = "On|Off",
+      .format = format_engine,
       .help = "serve this server's connections over TLS (its Listen may also say https)" },
     { .name = "SSLCertificateFile", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(certificates),
       .min_args = 1, .max_args = 1, .set = set_file_list, .syntax = "file",
+      .format = format_file_list,
       .help = "a PEM certificate, followed by its chain; repeat for another key type (RSA and ECDSA side by "
               "side: each client gets the one it supports)" },
     { .name = "SSLCertificateKeyFile", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(keys), .min_args = 1,
       .max_args = 1, .set = set_file_list, .syntax = "file",
+      .format = format_file_list,
       .help = "the private key of the SSLCertificateFile at the same position (omitted: the key is in the "
               "certificate's file); read by the control process as root" },
     { .name = "SSLCertificateChainFile", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(chain), .min_args = 1,
       .max_args = 1, .set = set_file, .syntax = "file",
+      .format = format_file,
       .help = "intermediate CA certificates sent after a certificate whose file has no chain (obsolete: put "
               "the chain in SSLCertificateFile)" },
     { .name = "SSLCACertificateFile", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(ca_file),
       .min_args = 1, .max_args = 1, .set = set_file, .syntax = "file",
+      .format = format_file,
       .help = "CA certificates that client certificates are verified against; their names are sent to "
               "clients" },
     { .name = "SSLCACertificatePath", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(ca_path),
       .min_args = 1, .max_args = 1, .set = set_file, .syntax = "directory",
+      .format = format_file,
       .help = "a directory of hashed CA certificates (c_rehash) for verifying client certificates" },
     { .name = "SSLVerifyClient", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(verify_client),
       .min_args = 1, .max_args = 1, .set = set_verify_client, .default_value = "none",
       .syntax = "none|optional|require|optional_no_ca",
+      .format = format_verify_client,
       .help = "ask the client for a certificate during the handshake (server and virtual host level)" },
     { .name = "SSLVerifyDepth", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(verify_depth),
       .min_args = 1, .max_args = 1, .set = config_set_integer, .default_value = "1", .syntax = "number",
       .help = "how many CA certificates may stand between a client certificate and a trusted CA" },
     { .name = "SSLProtocol", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(protocols), .min_args = 1,
       .max_args = ARGS_UNLIMITED, .set = set_protocol, .default_value = "-all +TLSv1.2 +TLSv1.3",
-      .syntax = "[+|-]protocol ...", .help = "the TLS versions offered (all, TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)" },
+      .syntax = "[+|-]protocol ...", .format = format_protocol,
+      .help = "the TLS versions offered (all, TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)" },
     { .name = "SSLCipherSuite", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(ciphers), .min_args = 1,
       .max_args = 2, .set = set_cipher_suite, .syntax = "[SSL|TLSv1.3] cipher-spec",
+      .format = format_cipher_suite,
       .help = "OpenSSL cipher list for TLS 1.2 and below (default: Mozilla's intermediate profile), or with "
               "TLSv1.3 first, the TLS 1.3 cipher suites" },
     { .name = "SSLHonorCipherOrder", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(honor_cipher_order),
@@ -686,14 +772,17 @@ static const config_directive ssl_directives[] = {
       .help = "On: a client that sends no SNI is refused (403) by a name-based virtual host" },
     { .name = "SSLOpenSSLConfCmd", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(conf_commands),
       .min_args = 2, .max_args = 2, .set = set_conf_command, .syntax = "command value",
+      .format = format_conf_commands,
       .help = "an OpenSSL SSL_CONF command applied to the context last (Curves, Options, ...)" },
     { .name = "SSLPassPhraseDialog", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(pass_phrase_dialog),
       .min_args = 1, .max_args = 1, .set = set_pass_phrase_dialog, .default_value = "builtin",
       .syntax = "builtin|exec:/path",
+      .format = config_format_string,
       .help = "how an encrypted key's pass phrase is had: asked on the terminal (builtin), or printed by a "
               "program called with server:port and the key type" },
     { .name = "SSLRandomSeed", .contexts = CONTEXT_SERVER_ONLY, .scope = SCOPE_SERVER, .min_args = 2,
       .max_args = 3, .set = set_random_seed, .syntax = "startup|connect source [bytes]",
+      .format = format_nothing,
       .help = "accepted for Apache's files; OpenSSL seeds itself from the kernel" },
     { .name = NULL },
 };
