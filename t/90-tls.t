@@ -81,6 +81,17 @@ $six
     SSLCertificateFile $P{'b.crt'}
     SSLCertificateKeyFile $P{'b.key'}
 </VirtualHost>
+# A name-based host with its own protocol and cipher limits (chosen by
+# SNI before the protocol version is: mod_ssl 2.4.42+ honours them).
+<VirtualHost 127.0.0.1:\@PORT\@>
+    ServerName c.test
+    DocumentRoot "\@ROOT\@/b"
+    SSLEngine on
+    SSLCertificateFile $P{'b.crt'}
+    SSLCertificateKeyFile $P{'b.key'}
+    SSLProtocol -all +TLSv1.3
+    SSLCipherSuite TLSv1.3 TLS_CHACHA20_POLY1305_SHA256
+</VirtualHost>
 # Client certificates required, then optional.
 <VirtualHost 127.0.0.1:\@PORT3\@>
     ServerName a.test
@@ -271,6 +282,21 @@ sub show {
     my $no13 = fetch(6, undef, '-servername', 'a.test', '-tls1_3');
     ok($no13->{code} != 0 && ($no13->{cipher} // '(NONE)') eq '(NONE)', 'SSLProtocol TLSv1.2: -tls1_3 fails')
         or show($no13);
+}
+
+# ---------------------------------------------------------------- per name-based host, by SNI
+{
+    my $c13 = fetch(1, 'c.test', '-servername', 'c.test');
+    is("$c13->{protocol} $c13->{cipher}", 'TLSv1.3 TLS_CHACHA20_POLY1305_SHA256',
+       'SNI c.test: its own SSLCipherSuite TLSv1.3 applies') or show($c13);
+    is($c13->{status}, 200, '... and it serves');
+    my $c12 = fetch(1, undef, '-servername', 'c.test', '-tls1_2');
+    ok($c12->{code} != 0 && ($c12->{cipher} // '(NONE)') eq '(NONE)', 'SNI c.test: its SSLProtocol refuses TLS 1.2')
+        or show($c12);
+    my $a12 = fetch(1, 'a.test', '-servername', 'a.test', '-tls1_2');
+    is($a12->{protocol}, 'TLSv1.2', 'SNI a.test on the same port: TLS 1.2 still works') or show($a12);
+    my $a13 = fetch(1, 'a.test', '-servername', 'a.test', '-tls1_3', '-ciphersuites', 'TLS_AES_128_GCM_SHA256');
+    is($a13->{cipher}, 'TLS_AES_128_GCM_SHA256', '... and so does another TLS 1.3 suite') or show($a13);
 }
 
 # ---------------------------------------------------------------- client certificates

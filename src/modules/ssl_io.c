@@ -323,6 +323,100 @@ const server_config *ssl_connection_server(const connection *c)
 
 /* ---- SNI and ALPN ------------------------------------------------------------- */
 
+/* The chosen server's TLS 1.2 ciphers and TLS 1.3 suites, copied from its
+ * context (SSL_set_SSL_CTX keeps the ones the connection started with). */
+static void adopt_ciphers(SSL *ssl, SSL_CTX *context)
+{
+    char tls12[8192], tls13[512];
+    size_t length12 = 0, length13 = 0;
+    tls12[0] = tls13[0] = '\0';
+    STACK_OF(SSL_CIPHER) *ciphers = SSL_CTX_get_ciphers(context);
+    for (int i = 0; i < sk_SSL_CIPHER_num(ciphers); i++) {
+        const SSL_CIPHER *cipher = sk_SSL_CIPHER_value(ciphers, i);
+        bool v13 = strcmp(SSL_CIPHER_get_version(cipher), "TLSv1.3") == 0;
+        char *list = v13 ? tls13 : tls12;
+        size_t *length = v13 ? &length13 : &length12;
+        size_t size = v13 ? sizeof(tls13) : sizeof(tls12);
+        int wrote = snprintf(list + *length, size - *length, "%s%s", *length ? ":" : "", SSL_CIPHER_get_name(cipher));
+        if (wrote > 0 && (size_t)wrote < size - *length)
+            *length += (size_t)wrote;
+    }
+    if (length12)
+        SSL_set_cipher_list(ssl, tls12);
+    SSL_set_ciphersuites(ssl, tls13);
+    ERR_clear_error();
+}
+
+/* Moves the connection to the virtual host the client named, with its
+ * certificates and the settings SSL_set_SSL_CTX leaves behind: client
+ * verification, options, protocol versions, security level and ciphers
+ * (mod_ssl 2.4.42+ with OpenSSL 1.1.1 honours a name-based host's
+ * SSLProtocol and SSLCipherSuite the same way).  Idempotent. */
+static void adopt_named_server(SSL *ssl, connection *c, tls_state *state, const char *name)
+{
+    state->sni_given = true;
+    const server_config *chosen = vhost_select(c->server, connection_local_address(c), connection_local_port(c),
+                                               name, strlen(name));
+    SSL_CTX *context = context_of(chosen);
+    if (!context)
+        return;  /* that vhost speaks no TLS: the listener's default answers */
+    state->server = chosen;
+    if (context == SSL_get_SSL_CTX(ssl))
+        return;
+    SSL_set_SSL_CTX(ssl, context);
+    SSL_set_verify(ssl, SSL_CTX_get_verify_mode(context), SSL_CTX_get_verify_callback(context));
+    SSL_set_verify_depth(ssl, SSL_CTX_get_verify_depth(context));
+    STACK_OF(X509_NAME) *names = SSL_CTX_get_client_CA_list(context);
+    SSL_set_client_CA_list(ssl, names ? SSL_dup_CA_list(names) : NULL);
+    SSL_clear_options(ssl, SSL_get_options(ssl));
+    SSL_set_options(ssl, SSL_CTX_get_options(context));
+    SSL_set_min_proto_version(ssl, SSL_CTX_get_min_proto_version(context));
+    SSL_set_max_proto_version(ssl, SSL_CTX_get_max_proto_version(context));
+    SSL_set_security_level(ssl, SSL_CTX_get_security_level(context));
+    adopt_ciphers(ssl, context);
+}
+
+/* The host_name of a ClientHello's server_name extension (RFC 6066: a
+ * list of type, 16-bit length, name). */
+static bool client_hello_server_name(SSL *ssl, char *out, size_t size)
+{
+    const unsigned char *data;
+    size_t length;
+    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &data, &length) != 1 || length < 2 ||
+        (((size_t)data[0] << 8) | data[1]) != length - 2)
+        return false;
+    for (size_t at = 2; at + 3 <= length;) {
+        unsigned type = data[at];
+        size_t name_length = ((size_t)data[at + 1] << 8) | data[at + 2];
+        at += 3;
+        if (name_length > length - at)
+            return false;
+        if (type == TLSEXT_NAMETYPE_host_name) {
+            if (name_length == 0 || name_length >= size || memchr(data + at, '\0', name_length))
+                return false;
+            memcpy(out, data + at, name_length);
+            out[name_length] = '\0';
+            return true;
+        }
+        at += name_length;
+    }
+    return false;
+}
+
+/* The virtual host is chosen from the ClientHello, before OpenSSL picks the
+ * protocol version (the servername callback comes after it). */
+static int on_client_hello(SSL *ssl, int *alert, void *unused)
+{
+    connection *c = SSL_get_app_data(ssl);
+    tls_state *state = c ? c->io_context : NULL;
+    char name[256];
+    if (state && client_hello_server_name(ssl, name, sizeof(name)))
+        adopt_named_server(ssl, c, state, name);
+    return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+/* Acknowledges the name (and records it in the session); the move to its
+ * virtual host was made by on_client_hello. */
 static int on_server_name(SSL *ssl, int *alert, void *unused)
 {
     connection *c = SSL_get_app_data(ssl);
@@ -330,23 +424,7 @@ static int on_server_name(SSL *ssl, int *alert, void *unused)
     const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     if (!state || !name || !*name)
         return SSL_TLSEXT_ERR_NOACK;
-    state->sni_given = true;
-    const server_config *chosen = vhost_select(c->server, connection_local_address(c), connection_local_port(c),
-                                               name, strlen(name));
-    SSL_CTX *context = context_of(chosen);
-    if (!context)
-        return SSL_TLSEXT_ERR_OK;  /* that vhost speaks no TLS: the listener's default answers */
-    state->server = chosen;
-    if (context != SSL_get_SSL_CTX(ssl)) {
-        SSL_set_SSL_CTX(ssl, context);
-        /* SSL_set_SSL_CTX takes the certificates, not the verification
-         * settings: the chosen server's client-certificate policy. */
-        SSL_set_verify(ssl, SSL_CTX_get_verify_mode(context), SSL_CTX_get_verify_callback(context));
-        SSL_set_verify_depth(ssl, SSL_CTX_get_verify_depth(context));
-        STACK_OF(X509_NAME) *names = SSL_CTX_get_client_CA_list(context);
-        SSL_set_client_CA_list(ssl, names ? SSL_dup_CA_list(names) : NULL);
-        SSL_set_options(ssl, SSL_CTX_get_options(context));
-    }
+    adopt_named_server(ssl, c, state, name);
     return SSL_TLSEXT_ERR_OK;
 }
 
@@ -370,6 +448,7 @@ static int on_alpn(SSL *ssl, const unsigned char **out, unsigned char *out_lengt
 
 void ssl_io_prepare_context(SSL_CTX *context)
 {
+    SSL_CTX_set_client_hello_cb(context, on_client_hello, NULL);
     SSL_CTX_set_tlsext_servername_callback(context, on_server_name);
     SSL_CTX_set_alpn_select_cb(context, on_alpn, NULL);
 }
