@@ -499,6 +499,9 @@ config_error_like("SSLEngine on\nSSLCertificateFile $P{'a.crt'}\nSSLCertificateK
                   . "SSLCipherSuite NO-SUCH-CIPHER\n", 5, qr/NO-SUCH-CIPHER/, 'an unknown cipher');
 config_error_like("SSLEngine on\nSSLCertificateFile $P{'a.crt'}\nSSLCertificateKeyFile $P{'a.key'}\n"
                   . "SSLProtocol SSLv3\n", 5, qr/SSLv3/, 'SSLProtocol SSLv3');
+config_error_like("SSLEngine on\nSSLCertificateFile $P{'a.crt'}\nSSLCertificateKeyFile $P{'a.key'}\n"
+                  . "<Location /private>\n    SSLVerifyClient require\n</Location>\n", 6, qr/SSLVerifyClient/,
+                  'SSLVerifyClient per directory (no renegotiation)');
 
 {
     # An encrypted key whose pass phrase a program prints.
