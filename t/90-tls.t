@@ -14,6 +14,7 @@ use lib 't/lib';
 use Test::More;
 use File::Temp qw(tempdir);
 use IO::Select;
+use POSIX ();
 use IO::Socket::IP;
 use Socket ();
 use Time::HiRes qw(time sleep);
@@ -379,7 +380,7 @@ SKIP: {
 
 # ---------------------------------------------------------------- privileges
 SKIP: {
-    skip('not running as root: the key files are the user\'s own', 3) unless $as_root;
+    skip('not running as root: the key files are the user\'s own', 4) unless $as_root;
     my @st = stat $P{'a.key'};
     ok($st[4] == 0 && ($st[2] & 0777) == 0600, 'the key file is root\'s, mode 0600');
     my @kids = $w->child_pids;
@@ -387,6 +388,15 @@ SKIP: {
     ok(@kids && !@root_kids, 'no child runs as root (User nobody)') or diag("children @kids, root: @root_kids");
     my $got = fetch(1, 'a.test', '-servername', 'a.test');
     is($got->{status}, 200, 'HTTPS works: the control process read the key before the children dropped root');
+    # What the children's user could do with the key file: nothing.
+    my $pid = fork;
+    if (defined $pid && $pid == 0) {
+        POSIX::setgid((getpwnam('nobody'))[3]);
+        POSIX::setuid($nobody_uid);
+        POSIX::_exit(open(my $fh, '<', $P{'a.key'}) ? 1 : 0);
+    }
+    waitpid($pid, 0);
+    is($? >> 8, 0, 'the children\'s user (nobody) cannot open the key file');
 }
 
 # ---------------------------------------------------------------- handshake garbage
