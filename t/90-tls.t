@@ -63,6 +63,7 @@ Listen 127.0.0.1:\@PORT6\@ https
 Listen 127.0.0.1:\@PORT7\@ https
 Listen 127.0.0.1:\@PORT8\@ https
 Listen 127.0.0.1:\@PORT9\@ https
+Listen 127.0.0.1:\@PORT11\@ https
 $six
 # Name-based: a.test (RSA and ECDSA) is the default, b.test by SNI.
 <VirtualHost 127.0.0.1:\@PORT\@>
@@ -169,13 +170,23 @@ $six
     SSLVerifyClient require
     SSLVerifyDepth 2
 </VirtualHost>
+# The client CA from a hashed directory.
+<VirtualHost 127.0.0.1:\@PORT11\@>
+    ServerName a.test
+    DocumentRoot "\@ROOT\@/a"
+    SSLEngine on
+    SSLCertificateFile $P{'a.crt'}
+    SSLCertificateKeyFile $P{'a.key'}
+    SSLCACertificatePath $P{'client-ca-dir'}
+    SSLVerifyClient require
+</VirtualHost>
 $six_vhost
 EOF
 
 my $w = WeftTest->new(conf => $conf, dirs => [qw(a b)],
                       files => { 'a/id.txt' => "site a\n", 'b/id.txt' => "site b\n", 'www/id.txt' => "main\n" });
 $w->start;
-my %port = map { $_ => $w->port_n($_) } 1 .. 10;
+my %port = map { $_ => $w->port_n($_) } 1 .. 11;
 
 sub request_text {
     my ($host, $path) = @_;
@@ -327,6 +338,15 @@ sub show {
     $expired = fetch(4, 'a.test', '-servername', 'a.test', '-cert', $P{'expired-client.crt'},
                      '-key', $P{'expired-client.key'});
     ok(!defined $expired->{status}, 'SSLVerifyClient optional, an expired certificate: refused') or show($expired);
+
+    like($alice->{output}, qr/Acceptable client certificate CA names\n.*CN = Weft Test Client CA/,
+         'the certificate request names the client CA (SSLCACertificateFile)') or show($alice);
+    my $by_path = fetch(11, 'a.test', '-servername', 'a.test', '-cert', $P{'alice.crt'}, '-key', $P{'alice.key'});
+    is($by_path->{status}, 200, 'SSLCACertificatePath: alice\'s certificate is verified') or show($by_path);
+    like($by_path->{output}, qr/Acceptable client certificate CA names\n.*CN = Weft Test Client CA/,
+         '... and the certificate request names the CA of the directory, as mod_ssl') or show($by_path);
+    $none = fetch(11, 'a.test', '-servername', 'a.test');
+    ok(!defined $none->{status}, 'SSLCACertificatePath + require, no certificate: no response') or show($none);
 
     # carol -> intermediate -> client CA: three certificates, depth 2.
     my @carol = ('-cert', $P{'carol.crt'}, '-key', $P{'carol.key'}, '-cert_chain', $P{'client-intermediate'});

@@ -571,10 +571,19 @@ int ssl_build_context(config_parse *parse, const server_config *main, server_con
             config_error_at(parse, ca->file, ca->line, "cannot load the CA certificates from %s: %s", ca->path,
                             openssl_reason(reason, sizeof(reason)));
             good = false;
-        } else if (config->ca_file.path) {
-            STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(config->ca_file.path);
-            if (names)
+        } else {
+            /* The names sent in the certificate request: mod_ssl takes
+             * them from both the file and the directory. */
+            STACK_OF(X509_NAME) *names = config->ca_file.path ? SSL_load_client_CA_file(config->ca_file.path) : NULL;
+            if (!names)
+                names = sk_X509_NAME_new_null();
+            if (names && config->ca_path.path)
+                SSL_add_dir_cert_subjects_to_stack(names, config->ca_path.path);
+            if (names && sk_X509_NAME_num(names) > 0)
                 SSL_CTX_set_client_CA_list(context, names);
+            else
+                sk_X509_NAME_pop_free(names, X509_NAME_free);
+            ERR_clear_error();
         }
     }
     if (config->verify_client != SSL_VERIFY_CLIENT_NONE) {

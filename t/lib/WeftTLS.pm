@@ -206,6 +206,11 @@ sub make_pki {
     $pki{'client-intermediate'} = "$dir/client-intermediate.crt";
     @pki{qw(carol.crt carol.key)} =
         make_leaf($dir, 'carol', 'client-intermediate', '/O=Weft Clients/CN=carol', usage => 'clientAuth');
+    # The client CA as a hashed directory (SSLCACertificatePath).
+    make_path("$dir/client-ca.d");
+    spew("$dir/client-ca.d/client-ca.pem", slurp("$dir/client-ca.crt"));
+    openssl('rehash', "$dir/client-ca.d");
+    $pki{'client-ca-dir'} = "$dir/client-ca.d";
     _make_expired($dir, 'expired-client', 'client-ca', '/O=Weft Clients/CN=expired', 'clientAuth');
     @pki{qw(expired-client.crt expired-client.key)} = ("$dir/expired-client.crt", "$dir/expired-client.key");
     # The keys are root's; the certificates anybody's.
