@@ -15,6 +15,7 @@ use Test::More;
 use File::Temp qw(tempdir);
 use IO::Select;
 use POSIX ();
+use Digest::SHA ();
 use IO::Socket::IP;
 use Socket ();
 use Time::HiRes qw(time sleep);
@@ -70,6 +71,7 @@ $six
     ServerName a.test
     ServerAlias localhost
     DocumentRoot "\@ROOT\@/a"
+    ScriptAlias /cgi-bin/ "\@ROOT\@/cgi-bin/"
     SSLEngine on
     SSLCertificateFile $P{'a.crt'}
     SSLCertificateKeyFile $P{'a.key'}
@@ -183,8 +185,13 @@ $six
 $six_vhost
 EOF
 
-my $w = WeftTest->new(conf => $conf, dirs => [qw(a b)],
-                      files => { 'a/id.txt' => "site a\n", 'b/id.txt' => "site b\n", 'www/id.txt' => "main\n" });
+srand(90);
+my $big = join('', map { pack('N', int rand 4294967296) } 1 .. (6 * 1024 * 1024 / 4));
+my $w = WeftTest->new(conf => $conf, dirs => [qw(a b cgi-bin)],
+                      files => { 'a/id.txt' => "site a\n", 'b/id.txt' => "site b\n", 'www/id.txt' => "main\n",
+                                 'a/big.bin' => $big,
+                                 'cgi-bin/count' => { mode => 0755, content =>
+                                     "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\nwc -c\n" } });
 $w->start;
 my %port = map { $_ => $w->port_n($_) } 1 .. 11;
 
@@ -230,6 +237,32 @@ sub show {
     is($body, "site b\n", '... and gets b.test\'s content');
     ($status, $body) = WeftTLS::https_get(port => $port{1}, ca => $P{ca}, name => 'a.test', path => '/id.txt');
     is("$status $body", "200 site a\n", 'curl: a.test');
+}
+
+# ---------------------------------------------------------------- large bodies both ways
+{
+    my $want = Digest::SHA::sha256_hex($big);
+    # Two downloads on one keep-alive connection, the second read slowly
+    # (the server's writes then block: OpenSSL's retry of the same record).
+    my ($code, $out, $err) = WeftTLS::curl(max_time => scale(60), args => [
+        '--cacert', $P{ca}, '--resolve', "a.test:$port{1}:127.0.0.1", '--write-out', '%{num_connects} ',
+        '-o', "$pki_dir/big1", "https://a.test:$port{1}/big.bin",
+        '--limit-rate', '3M', '-o', "$pki_dir/big2", "https://a.test:$port{1}/big.bin" ]);
+    is($code, 0, 'curl downloads a 6 MiB file twice over TLS') or diag($err);
+    is(Digest::SHA::sha256_hex(WeftTLS::slurp("$pki_dir/big1")), $want, '... intact the first time');
+    is(Digest::SHA::sha256_hex(WeftTLS::slurp("$pki_dir/big2")), $want, '... and the second, read slowly');
+    is($out, '1 0 ', '... on one keep-alive connection');
+    my (undef, $part) = WeftTLS::curl(args => ['--cacert', $P{ca}, '--resolve', "a.test:$port{1}:127.0.0.1",
+                                               '-r', '1000000-1000099', "https://a.test:$port{1}/big.bin"]);
+    is($part, substr($big, 1000000, 100), 'a Range request over TLS');
+
+    # A 3 MiB request body through TLS to a CGI that counts it.
+    WeftTLS::spew("$pki_dir/upload", substr($big, 0, 3 * 1024 * 1024));
+    ($code, $out, $err) = WeftTLS::curl(max_time => scale(60), args => [
+        '--cacert', $P{ca}, '--resolve', "a.test:$port{1}:127.0.0.1", '--data-binary', "\@$pki_dir/upload",
+        '-H', 'Content-Type: application/octet-stream', "https://a.test:$port{1}/cgi-bin/count" ]);
+    is($code, 0, 'curl uploads 3 MiB over TLS') or diag($err);
+    like($out, qr/^\s*3145728\s*$/, '... and the CGI reads every byte') or diag($out);
 }
 
 # ---------------------------------------------------------------- RSA and ECDSA side by side
