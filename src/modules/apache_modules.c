@@ -159,7 +159,7 @@ static const struct {
                    "SSLCACertificateFile", "SSLCACertificatePath", "SSLProtocol", "SSLCipherSuite",
                    "SSLHonorCipherOrder", "SSLOptions", "SSLVerifyClient", "SSLVerifyDepth",
                    "SSLSessionCache", "SSLSessionCacheTimeout", "SSLRandomSeed", "SSLPassPhraseDialog",
-                   "SSLStaplingCache", "SSLUseStapling", "SSLCompression", "SSLSessionTickets",
+                   "SSLCompression", "SSLSessionTickets",
                    "SSLProxyEngine", "SSLCARevocationFile", "SSLOpenSSLConfCmd" } },
     { "mod_proxy", { "ProxyPass", "ProxyPassReverse", "ProxyPassReverseCookieDomain",
                      "ProxyPassReverseCookiePath", "ProxyRequests", "ProxyPreserveHost", "ProxyPassMatch",
