@@ -234,10 +234,9 @@ unlink "$ca/stall";
 # ---------------------------------------------------------------- the responder down
 
 $w->write_conf(conf(extra => "SSLStaplingResponderTimeout 5\nLogLevel info"));
-my $before = () = $w->error_log =~ /OCSP stapling: no response/g;
 ok($w->signal('USR1'), 'graceful restart with SSLStaplingFakeTryLater at its default (On)');
-ok(wait_for(sub { (() = $w->error_log =~ /OCSP stapling: no response.*(?:refused|connect)/gi) > 0 }, scale(20)),
-   'a refused connection to the responder is logged');
+ok(wait_for(sub { (() = $w->error_log =~ /OCSP stapling: no response.*connect/g) > 0 }, scale(20)),
+   'the unreachable responder is logged (OpenSSL retries a refused connect until the timeout)');
 is(wait_staple($w->port, 'trylater'), 'trylater', 'handshakes go on with a tryLater staple');
 ($done) = s_client($w->port);
 ok($done, 'handshakes complete while the responder is down');
