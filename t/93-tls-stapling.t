@@ -173,7 +173,6 @@ MinSpareThreads 1
 MaxSpareThreads 16
 MaxClients 8
 SSLStaplingCache "shmcb:\@ROOT\@/logs/ocsp(128000)"
-SSLStaplingErrorCacheTimeout 2
 $extra
 <VirtualHost 127.0.0.1:\@PORT\@>
     ServerName localhost
@@ -211,14 +210,29 @@ for (1 .. 4) {
 is($status, 'successful good', 'further handshakes staple the cached response');
 is(scalar(() = $w->child_pids($w->pid)), 2, 'two children serve');
 is(requests_seen(), 2, 'the responder was asked once per certificate, not once per child or handshake');
+
+# A graceful restart keeps the responses: the new children staple at once
+# and ask nobody (the responder stalls now: a fetch would not answer).
+$w->write_file('ca/stall', '');
+my @old_children = $w->child_pids($w->pid);
+ok($w->signal('USR1'), 'graceful restart');
+ok(wait_for(sub {
+    my @now = $w->child_pids($w->pid);
+    my %old = map { $_ => 1 } @old_children;
+    return @now >= 2 && !grep { $old{$_} } @now;
+}, scale(20)), 'a new generation of children serves');
+($done, $status) = s_client($w->port);
+ok($done && $status eq 'successful good', "its first handshake is stapled from the carried-over response ($status)");
+is(requests_seen(), 2, 'no responder was asked');
 $w->stop;
+unlink "$ca/stall";
 
 # ---------------------------------------------------------------- a stalled responder
 
 # Fresh shared memory: nothing is held yet; the first fetch hangs.
 unlink "$ca/requests.log";
 $w->write_file('ca/stall', '');
-$w->write_conf(conf(extra => "SSLStaplingResponderTimeout 10\nSSLStaplingFakeTryLater off\nLogLevel info"));
+$w->write_conf(conf(extra => "SSLStaplingResponderTimeout 10\nSSLStaplingErrorCacheTimeout 2\nSSLStaplingFakeTryLater off\nLogLevel info"));
 $w->start;
 ok(wait_for(sub { requests_seen() >= 1 }, scale(10)), 'the stalled responder got the fetch');
 ($done, $status) = s_client($w->port);
@@ -233,7 +247,7 @@ unlink "$ca/stall";
 
 # ---------------------------------------------------------------- the responder down
 
-$w->write_conf(conf(extra => "SSLStaplingResponderTimeout 5\nLogLevel info"));
+$w->write_conf(conf(extra => "SSLStaplingResponderTimeout 5\nSSLStaplingErrorCacheTimeout 2\nLogLevel info"));
 ok($w->signal('USR1'), 'graceful restart with SSLStaplingFakeTryLater at its default (On)');
 ok(wait_for(sub { (() = $w->error_log =~ /OCSP stapling: no response.*connect/g) > 0 }, scale(20)),
    'the unreachable responder is logged (OpenSSL retries a refused connect until the timeout)');
@@ -249,7 +263,23 @@ is(wait_staple($w->port, 'successful good'), 'successful good',
 ok($w->wait_error_log(qr/\[ssl:info\].*OCSP stapling: response for '\/CN=good'.*status good/, scale(5)),
    'the successful fetch is logged at info');
 $w->stop;
+
+# ---------------------------------------------------------------- single process
+
+# -X: the fetching thread lives in the process that frees the
+# configuration when it stops; it is joined first, also mid-fetch.
+$w->write_conf(conf(extra => "SSLStaplingResponderTimeout 3"));
+$w->start(x => 1);
+is(wait_staple($w->port, 'successful good'), 'successful good', '-X (single process) staples too');
+unlink "$ca/requests.log";
+$w->write_file('ca/stall', '');
+$w->stop(name => 'weft -X');
+$w->write_conf(conf(extra => "SSLStaplingResponderTimeout 3"));
+$w->start(x => 1);
+ok(wait_for(sub { requests_seen() >= 1 }, scale(10)), '-X: a fetch hangs on the stalled responder');
+$w->stop(name => 'weft -X stopped while its fetch hangs');
 stop_responder($responder);
+unlink "$ca/stall";
 
 # ---------------------------------------------------------------- configuration
 

@@ -340,9 +340,44 @@ static void add_context(config_parse *parse, stapling_table *table, SSL_CTX *ctx
     ERR_clear_error();
 }
 
+/* The control process's tables, newest first (a configuration being
+ * loaded, the one serving, one being retired): a reload starts from the
+ * newest one's responses, so a graceful restart (certbot's daily one
+ * included) staples at once and asks no responder before they are due.  A
+ * reload that fails frees its table, and the serving one is newest again. */
+static stapling_table *newest_table;
+
+static void carry_over(stapling_table *table, stapling_table *previous)
+{
+    size_t room = table->region->slot_size - sizeof(stapling_slot);
+    for (int i = 0; i < table->count; i++) {
+        const stapling_cert *cert = &table->certs[i];
+        for (int j = 0; j < previous->count; j++) {
+            const stapling_cert *old = &previous->certs[j];
+            if (OCSP_id_cmp(cert->id, old->id) != 0 || strcmp(cert->url, old->url) != 0)
+                continue;
+            stapling_slot *to = stapling_slot_at(table->region, cert->slot);
+            stapling_region_lock(previous->region);
+            const stapling_slot *from = stapling_slot_at(previous->region, old->slot);
+            if (from->response_length <= room) {
+                memcpy(to, from, sizeof(stapling_slot) + from->response_length);
+                to->lease_until = 0;  /* an old child's fetch goes to the old region */
+                to->lease_pid = 0;
+            }
+            stapling_region_unlock(previous->region);
+            break;
+        }
+    }
+}
+
 static void table_cleanup(void *data)
 {
     stapling_table *table = data;
+    for (stapling_table **link = &newest_table; *link; link = &(*link)->older)
+        if (*link == table) {
+            *link = table->older;
+            break;
+        }
     stapling_thread_stop(table);
     for (int i = 0; i < table->count; i++)
         cert_release(&table->certs[i]);
@@ -408,6 +443,10 @@ static int stapling_config_complete(config_parse *parse, server_config *main)
     if (!table->region)
         return config_error(parse, "SSLStaplingCache: cannot map %zu bytes of shared memory: %s",
                             (size_t)per_slot * (size_t)table->count, strerror(errno));
+    if (newest_table)
+        carry_over(table, newest_table);
+    table->older = newest_table;
+    newest_table = table;
     main_settings->table = table;
     return WEFT_OK;
 }

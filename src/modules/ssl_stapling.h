@@ -107,6 +107,7 @@ struct stapling_table {
     int capacity;
     stapling_region *region;
     size_t region_size;
+    stapling_table *older;      /* the control process's list of live tables */
 };
 
 /* ---- ssl_stapling.c ---- */
