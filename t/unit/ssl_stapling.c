@@ -2,8 +2,9 @@
  * SSLStaplingCache syntax, the responder URL from authorityInfoAccess, the
  * table built from a real SSL_CTX, the lease logic of the shared slots,
  * the checks of OCSP responses made here with OpenSSL (good, revoked,
- * wrong signer, stale), and the status callback, called directly and in a
- * real in-memory TLS handshake with a client asking for the staple.  The
+ * wrong signer, stale), the status callback, called directly and in a
+ * real in-memory TLS handshake with a client asking for the staple, a
+ * refresh from an unreachable responder, and the carry-over on reload.  The
  * configuration engine is not linked: the config_* functions the module
  * names have stand-ins below. */
 #include "tap.h"
@@ -16,6 +17,10 @@
 #include "core/piped_log.c"
 #include "modules/ssl_stapling.c"
 #include "modules/ssl_stapling_fetch.c"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
@@ -483,6 +488,71 @@ static void test_handshake(void)
     ok(client_status_length <= 0, "no response held: the handshake goes on without a staple");
 }
 
+/* A responder that cannot be reached: the slot records the failure, keeps
+ * its response, frees the lease and is due again after the error timeout. */
+static void test_failed_refresh(void)
+{
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t length = sizeof address;
+    bind(listener, (struct sockaddr *)&address, sizeof address);
+    getsockname(listener, (struct sockaddr *)&address, &length);
+    close(listener);  /* nobody listens there now */
+    stapling_cert *cert = &table.certs[0];
+    char *saved_port = cert->port;
+    char port[16];
+    snprintf(port, sizeof port, "%d", ntohs(address.sin_port));
+    cert->port = port;
+    test_settings.responder_timeout = 1;
+    test_settings.error_timeout = 7;
+
+    unsigned char *der;
+    long der_length = make_response(ca, ca_key, V_OCSP_CERTSTATUS_GOOD, -60, 3600, true, &der);
+    int64_t now = (int64_t)time(NULL);
+    store(STAPLING_GOOD, der, der_length, now + 3600);
+    OPENSSL_free(der);
+    stapling_slot *slot = stapling_slot_at(table.region, 0);
+    slot->refresh_at = 0;
+    slot->lease_until = 0;
+    ok(stapling_slot_claim(slot, now, 1, 6), "lease taken");
+    is_int(stapling_refresh(&table, cert, now), STAPLING_FAILED, "an unreachable responder: failed");
+    ok(slot->lease_until == 0, "the lease is released");
+    ok(slot->refresh_at >= now + 7 && slot->refresh_at <= (int64_t)time(NULL) + 7,
+       "retried after SSLStaplingErrorCacheTimeout");
+    is_int(slot->response_length, der_length, "the still valid response is kept");
+    unsigned char *copy;
+    is_int(staple_length(&copy), der_length, "and still stapled");
+    OPENSSL_free(copy);
+    cert->port = saved_port;
+    test_settings.responder_timeout = 10;
+    test_settings.error_timeout = 600;
+}
+
+/* A reload's new table starts from the serving one's responses. */
+static void test_carry_over(void)
+{
+    stapling_table next;
+    memset(&next, 0, sizeof next);
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    SSL_CTX_use_certificate(ctx, leaf);
+    SSL_CTX_use_PrivateKey(ctx, leaf_key);
+    SSL_CTX_add1_chain_cert(ctx, ca);
+    add_context(NULL, &next, ctx, &test_settings);
+    next.region = region_create((uint32_t)next.count, 4096, &next.region_size);
+    stapling_slot *old = stapling_slot_at(table.region, 0);
+    old->lease_until = 12345;
+    carry_over(&next, &table);
+    stapling_slot *copied = stapling_slot_at(next.region, 0);
+    ok(copied->response_length == old->response_length &&
+           memcmp(copied->response, old->response, old->response_length) == 0 &&
+           copied->refresh_at == old->refresh_at,
+       "the response and its refresh time carried over");
+    is_int(copied->lease_until, 0, "not the old region's lease");
+    old->lease_until = 0;
+    table_cleanup(&next);
+    SSL_CTX_free(ctx);
+}
+
 int main(void)
 {
     log_threshold = LOG_LEVEL_EMERG;  /* the module's error lines would clutter TAP */
@@ -494,6 +564,8 @@ int main(void)
     test_check_response();
     test_callback();
     test_handshake();
+    test_failed_refresh();
+    test_carry_over();
     table_cleanup(&table);
     SSL_CTX_free(test_server_ctx);
     X509_free(ca), X509_free(leaf), X509_free(other_ca), X509_free(responder);
