@@ -143,8 +143,9 @@ sub requests_seen {
 
 # One handshake asking for the staple: (handshake completed, status text).
 sub s_client {
-    my ($port) = @_;
-    my $out = `timeout 20 openssl s_client -connect 127.0.0.1:$port -servername localhost -status </dev/null 2>&1`;
+    my ($port, $name) = @_;
+    $name //= 'localhost';
+    my $out = `timeout 20 openssl s_client -connect 127.0.0.1:$port -servername $name -status </dev/null 2>&1`;
     my $done = $out =~ /^New, TLSv1\.[23], Cipher is (?!\(NONE\))/m ? 1 : 0;
     my $status = $out =~ /OCSP response: no response sent/ ? 'none'
         : $out =~ /OCSP Response Status: (\w+)/ ? $1 : 'unreadable';
@@ -154,9 +155,9 @@ sub s_client {
 
 # Handshakes until the staple reads $want (bounded); returns the last status.
 sub wait_staple {
-    my ($port, $want) = @_;
+    my ($port, $want, $name) = @_;
     my $status = '';
-    wait_for(sub { (undef, $status) = s_client($port); $status eq $want }, scale(20), 0.3);
+    wait_for(sub { (undef, $status) = s_client($port, $name); $status eq $want }, scale(20), 0.3);
     return $status;
 }
 
@@ -166,6 +167,7 @@ sub conf {
     return <<"EOF";
 Listen 127.0.0.1:\@PORT\@ https
 Listen 127.0.0.1:\@PORT2\@ https
+Listen 127.0.0.1:\@PORT3\@ https
 ServerName localhost
 StartServers 2
 ThreadsPerChild 4
@@ -190,6 +192,23 @@ $extra
     SSLCertificateChainFile \@ROOT\@/ca/ca.pem
     SSLUseStapling on
 </VirtualHost>
+# Name-based, chosen by SNI; the same certificates as above (one fetch each).
+<VirtualHost 127.0.0.1:\@PORT3\@>
+    ServerName good.test
+    SSLEngine on
+    SSLCertificateFile \@ROOT\@/ca/good.pem
+    SSLCertificateKeyFile \@ROOT\@/ca/good.key
+    SSLCertificateChainFile \@ROOT\@/ca/ca.pem
+    SSLUseStapling on
+</VirtualHost>
+<VirtualHost 127.0.0.1:\@PORT3\@>
+    ServerName revoked.test
+    SSLEngine on
+    SSLCertificateFile \@ROOT\@/ca/revoked.pem
+    SSLCertificateKeyFile \@ROOT\@/ca/revoked.key
+    SSLCertificateChainFile \@ROOT\@/ca/ca.pem
+    SSLUseStapling on
+</VirtualHost>
 EOF
 }
 
@@ -202,6 +221,10 @@ is(wait_staple($w->port, 'successful good'), 'successful good',
    's_client -status: "OCSP Response Status: successful", "Cert Status: good"');
 is(wait_staple($w->port2, 'successful revoked'), 'successful revoked',
    'the revoked certificate: "Cert Status: revoked"');
+is(wait_staple($w->port_n(3), 'successful revoked', 'revoked.test'), 'successful revoked',
+   'SNI revoked.test: its certificate\'s staple (revoked)');
+is(wait_staple($w->port_n(3), 'successful good', 'good.test'), 'successful good',
+   'SNI good.test on the same port: good');
 my ($done, $status) = s_client($w->port);
 ok($done, 'handshakes complete with the staple');
 for (1 .. 4) {
@@ -209,7 +232,8 @@ for (1 .. 4) {
 }
 is($status, 'successful good', 'further handshakes staple the cached response');
 is(scalar(() = $w->child_pids($w->pid)), 2, 'two children serve');
-is(requests_seen(), 2, 'the responder was asked once per certificate, not once per child or handshake');
+is(requests_seen(), 2,
+   'the responder was asked once per certificate, not once per child, vhost or handshake');
 
 # A graceful restart keeps the responses: the new children staple at once
 # and ask nobody (the responder stalls now: a fetch would not answer).

@@ -317,7 +317,17 @@ static bool add_certificate(config_parse *parse, stapling_table *table, SSL_CTX 
         free(table->certs);
         table->certs = grown;
     }
-    entry.slot = (uint32_t)table->count;
+    /* The same certificate in several contexts (a wildcard one in many
+     * vhosts): one slot, one fetch. */
+    entry.slot = (uint32_t)table->slot_count;
+    for (int i = 0; i < table->count; i++)
+        if (!table->certs[i].shares_slot && X509_cmp(table->certs[i].cert, cert) == 0 &&
+            strcmp(table->certs[i].url, entry.url) == 0) {
+            entry.slot = table->certs[i].slot;
+            entry.shares_slot = true;
+        }
+    if (!entry.shares_slot)
+        table->slot_count++;
     table->certs[table->count++] = entry;
     return true;
 }
@@ -432,17 +442,17 @@ static int stapling_config_complete(config_parse *parse, server_config *main)
 
     /* The configured size bounds the region: it is shared out among the
      * certificates. */
-    int64_t per_slot = main_settings->cache.size / table->count;
+    int64_t per_slot = main_settings->cache.size / table->slot_count;
     if (per_slot > MAX_SLOT_SIZE)
         per_slot = MAX_SLOT_SIZE;
     per_slot &= ~(int64_t)63;
     if (per_slot < (int64_t)(sizeof(stapling_slot) + MIN_RESPONSE_ROOM))
         return config_error(parse, "SSLStaplingCache %s is too small for %d certificates (at least %zu bytes each)",
-                            main_settings->cache.spec, table->count, sizeof(stapling_slot) + MIN_RESPONSE_ROOM);
-    table->region = region_create((uint32_t)table->count, (uint32_t)per_slot, &table->region_size);
+                            main_settings->cache.spec, table->slot_count, sizeof(stapling_slot) + MIN_RESPONSE_ROOM);
+    table->region = region_create((uint32_t)table->slot_count, (uint32_t)per_slot, &table->region_size);
     if (!table->region)
         return config_error(parse, "SSLStaplingCache: cannot map %zu bytes of shared memory: %s",
-                            (size_t)per_slot * (size_t)table->count, strerror(errno));
+                            (size_t)per_slot * (size_t)table->slot_count, strerror(errno));
     if (newest_table)
         carry_over(table, newest_table);
     table->older = newest_table;

@@ -99,12 +99,14 @@ typedef struct {
     char *host, *port, *path;
     const stapling_server_config *settings;
     uint32_t slot;
+    bool shares_slot;           /* the same certificate in another context fetches for it */
 } stapling_cert;
 
 struct stapling_table {
     stapling_cert *certs;
     int count;
     int capacity;
+    int slot_count;             /* distinct certificates */
     stapling_region *region;
     size_t region_size;
     stapling_table *older;      /* the control process's list of live tables */

@@ -234,6 +234,8 @@ static void *stapler_main(void *arg)
         int64_t wake_at = now + RECHECK_SECONDS;
         for (int i = 0; i < table->count && !atomic_load(&stopping); i++) {
             stapling_cert *cert = &table->certs[i];
+            if (cert->shares_slot)
+                continue;
             stapling_slot *slot = stapling_slot_at(table->region, cert->slot);
             int lease = (cert->settings->responder_timeout > 0 ? cert->settings->responder_timeout : 10) +
                         LEASE_MARGIN;

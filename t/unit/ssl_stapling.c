@@ -538,7 +538,16 @@ static void test_carry_over(void)
     SSL_CTX_use_PrivateKey(ctx, leaf_key);
     SSL_CTX_add1_chain_cert(ctx, ca);
     add_context(NULL, &next, ctx, &test_settings);
-    next.region = region_create((uint32_t)next.count, 4096, &next.region_size);
+    /* The same certificate loaded again for another vhost: one slot. */
+    SSL_CTX *again = SSL_CTX_new(TLS_server_method());
+    X509 *copy = X509_dup(leaf);
+    SSL_CTX_use_certificate(again, copy);
+    SSL_CTX_use_PrivateKey(again, leaf_key);
+    SSL_CTX_add1_chain_cert(again, ca);
+    add_context(NULL, &next, again, &test_settings);
+    ok(next.count == 2 && next.slot_count == 1 && next.certs[1].shares_slot && next.certs[1].slot == 0,
+       "the same certificate in two contexts shares one slot (one fetch)");
+    next.region = region_create((uint32_t)next.slot_count, 4096, &next.region_size);
     stapling_slot *old = stapling_slot_at(table.region, 0);
     old->lease_until = 12345;
     carry_over(&next, &table);
@@ -549,8 +558,14 @@ static void test_carry_over(void)
        "the response and its refresh time carried over");
     is_int(copied->lease_until, 0, "not the old region's lease");
     old->lease_until = 0;
+    SSL *ssl = SSL_new(again);
+    int rc = stapling_status_callback(ssl, &next);
+    ok(rc == SSL_TLSEXT_ERR_OK, "the context sharing the slot staples its response");
+    SSL_free(ssl);
     table_cleanup(&next);
     SSL_CTX_free(ctx);
+    SSL_CTX_free(again);
+    X509_free(copy);
 }
 
 int main(void)
