@@ -334,6 +334,11 @@ EOF
 is($rc, 0, 'a certificate without an OCSP responder passes -t');
 like($out . $err, qr/names no OCSP responder.*stapling disabled/, '... with a warning');
 
+($rc, $out, $err) = $plain->run_weft($plain->weft_args, '-D', 'DUMP_CONFIG', '-C', 'SSLStaplingResponseMaxAge 900',
+                                     '-C', 'SSLStaplingForceURL http://127.0.0.1:9/ocsp');
+like($out, qr/^SSLUseStapling On\n(?s:.*)^SSLStaplingCache shmcb:logs\/ocsp\(64000\)\n(?s:.*)^SSLStaplingResponseMaxAge 900\n(?s:.*)^SSLStaplingForceURL http:\/\/127\.0\.0\.1:9\/ocsp\n/m,
+     'DUMP_CONFIG shows the stapling directives');
+
 ($rc, $out, $err) = $plain->run_weft($plain->weft_args, '-t', '-C', 'SSLStaplingCache dbm:/tmp/x');
 isnt($rc, 0, 'SSLStaplingCache dbm: is refused');
 

@@ -481,7 +481,8 @@ static int set_use_stapling(config_parse *parse, const config_directive *directi
 
 static void format_use_stapling(FILE *out, const config_directive *directive, const void *base)
 {
-    const char *value = ((const stapling_use_setting *)base)->on ? "On" : "Off";
+    const stapling_use_setting *use = (const void *)((const char *)base + directive->offset);
+    const char *value = use->on ? "On" : "Off";
     config_dump_line(out, directive, 1, &value);
 }
 
@@ -507,7 +508,7 @@ static int set_max_age(config_parse *parse, const config_directive *directive, v
 static void format_max_age(FILE *out, const config_directive *directive, const void *base)
 {
     char value[16];
-    snprintf(value, sizeof value, "%d", *(const int *)base);
+    snprintf(value, sizeof value, "%d", *(const int *)((const char *)base + directive->offset));
     const char *argument = value;
     config_dump_line(out, directive, 1, &argument);
 }
@@ -556,7 +557,7 @@ static const config_directive stapling_directives[] = {
       .set = config_set_seconds, .default_value = "300", .syntax = "seconds",
       .help = "clock difference tolerated when checking thisUpdate and nextUpdate" },
     { .name = "SSLStaplingForceURL", .contexts = CONTEXT_SERVER_OR_VHOST, FIELD(force_url),
-      .set = set_force_url, .syntax = "http://url",
+      .set = set_force_url, .format = config_format_string, .syntax = "http://url",
       .help = "ask this OCSP responder instead of the certificate's authorityInfoAccess one" },
     { .name = "SSLStaplingFakeTryLater", .contexts = CONTEXT_SERVER_OR_VHOST, FIELD(fake_try_later),
       .set = config_set_flag, .default_value = "On", .syntax = "On|Off",
