@@ -236,6 +236,7 @@ static void *stapler_main(void *arg)
             stapling_cert *cert = &table->certs[i];
             if (cert->shares_slot)
                 continue;
+            now = (int64_t)time(NULL);  /* a fetch before this one may have taken a while */
             stapling_slot *slot = stapling_slot_at(table->region, cert->slot);
             int lease = (cert->settings->responder_timeout > 0 ? cert->settings->responder_timeout : 10) +
                         LEASE_MARGIN;
