@@ -12,9 +12,10 @@
  *       layout; that key is used and never rotated)
  *
  * Everything that must be shared is made in the control process, in
- * config_complete, before the children are forked: the cache with this
- * configuration (unmapped with its pool), the ticket keys once for the life
- * of the process (ssl_tickets.c).
+ * config_complete, before the children are forked: the cache with the
+ * configuration (unmapped with the pool of the last configuration that
+ * uses it: a reload with the same size keeps it), the ticket keys once for
+ * the life of the process (ssl_tickets.c).
  */
 #include "ssl_session.h"
 
@@ -170,9 +171,44 @@ static int read_key_file(config_parse *parse, const key_file_setting *setting, u
     return WEFT_OK;
 }
 
-static void destroy_cache(void *cache)
+/* A reload that asks for the same size takes the cache over, sessions and
+ * all, so that a graceful restart does not cost every client a full
+ * handshake; the configurations using it share it until the last one is
+ * freed.  Control process only (one thread). */
+typedef struct {
+    session_cache *cache;
+    int64_t bytes;
+    int users;
+} cache_use;
+
+static cache_use *latest_cache;
+
+static void release_cache(void *data)
 {
-    session_cache_destroy(cache);
+    cache_use *use = data;
+    if (--use->users > 0)
+        return;
+    session_cache_destroy(use->cache);
+    if (latest_cache == use)
+        latest_cache = NULL;
+    free(use);
+}
+
+static session_cache *acquire_cache(config_parse *parse, int64_t bytes, char *error, size_t size)
+{
+    cache_use *use = latest_cache;
+    if (use && use->bytes == bytes) {
+        use->users++;
+    } else {
+        session_cache *cache = session_cache_create((size_t)bytes, error, size);
+        if (!cache)
+            return NULL;
+        use = xmalloc(sizeof *use);
+        *use = (cache_use){ .cache = cache, .bytes = bytes, .users = 1 };
+        latest_cache = use;
+    }
+    pool_cleanup_add(config_pool(parse), release_cache, use);
+    return use->cache;
 }
 
 /* Every server (the main one, then each vhost) with a TLS context. */
@@ -223,10 +259,9 @@ static int ssl_session_complete(config_parse *parse, server_config *main)
     session_cache *cache = NULL;
     if (global->cache.mode == CACHE_SHMCB) {
         char error[256];
-        cache = session_cache_create((size_t)global->cache.bytes, error, sizeof error);
+        cache = acquire_cache(parse, global->cache.bytes, error, sizeof error);
         if (!cache)
             return config_error(parse, "SSLSessionCache %s: %s", global->cache.text, error);
-        pool_cleanup_add(config_pool(parse), destroy_cache, cache);
     }
 
     /* A key lives one period after it stops sealing: as long as the

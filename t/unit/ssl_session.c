@@ -483,7 +483,21 @@ static void test_key_file(void)
     module_settings.ticket_key_file.path = good;
     parse.errors = 0;
     ok(ssl_session_complete(&parse, &main) == WEFT_OK && parse.errors == 0, "a 48-byte key file is taken");
-    ok(ssl_session_complete(&parse, &main) == WEFT_OK, "attaching again to the same context is harmless");
+    session_cache *first = context_cache(main_context);
+    config_parse reload = { .pool = pool_create(4096) };
+    ok(ssl_session_complete(&reload, &main) == WEFT_OK, "attaching again to the same context is harmless");
+    ok(first && context_cache(main_context) == first && latest_cache->users == 2,
+       "a reload with the same cache size keeps the cache (and its sessions)");
+    pool_destroy(reload.pool);
+    ok(latest_cache && latest_cache->users == 1 && latest_cache->cache == first, "still there for the first");
+    reload.pool = pool_create(4096);
+    module_settings.cache.bytes = 3 * SESSION_CACHE_MIN_BYTES;
+    ssl_session_complete(&reload, &main);
+    ok(context_cache(main_context) != first && session_cache_slot_count(context_cache(main_context)) == 24,
+       "a reload with another size makes a new one");
+    pool_destroy(reload.pool);
+    module_settings.cache.bytes = 65536;
+    ssl_session_complete(&parse, &main);
     SSL_CTX *tls13 = new_client_context(TLS1_3_VERSION, false);
     saved_session saved, old;
     is_int(handshake_elsewhere(main_context, tls13, NULL, 0, old.der, &old.length), 0, "a ticket of the file's key");
@@ -496,8 +510,6 @@ static void test_key_file(void)
     is_int(ticket_keys_rotations(), rotations, "(no rotation happened)");
     ssl_session_clock_offset = 0;
 
-    /* Another server with the same file (a second weft, or after a full
-     * restart) opens the first one's tickets. */
     SSL_CTX_free(tls13);
     pool_destroy(parse.pool);  /* unmaps the cache config_complete made */
     SSL_CTX_free(main_context);
