@@ -31,9 +31,10 @@
 /* Slots per set: a session ID's hash picks a set, and a full set evicts its
  * expired entries first, then its oldest. */
 #define SESSION_CACHE_WAYS 8
-/* Bytes of one slot; a session whose DER is longer (one that holds a large
- * client certificate) is not cached, and the client makes a full handshake. */
-#define SESSION_CACHE_SLOT_BYTES 1024
+/* Bytes of one slot (456 of them for the session): a server's session is
+ * 130-200 bytes, more with the client's certificate; one that does not fit
+ * (an RSA client certificate) is not cached, and resumes only by ticket. */
+#define SESSION_CACHE_SLOT_BYTES 512
 /* The smallest and largest SSLSessionCache shmcb sizes. */
 #define SESSION_CACHE_MIN_BYTES ((size_t)SESSION_CACHE_WAYS * SESSION_CACHE_SLOT_BYTES)
 #define SESSION_CACHE_MAX_BYTES ((size_t)256 << 20)

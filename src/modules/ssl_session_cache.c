@@ -295,14 +295,19 @@ static session_cache *context_cache(SSL_CTX *ctx)
 static int on_new_session(SSL *ssl, SSL_SESSION *session)
 {
     session_cache *cache = context_cache(SSL_get_SSL_CTX(ssl));
+    /* OpenSSL hands over TLS 1.3 sessions sealed in stateless tickets too:
+     * nothing will look them up by ID, they would only take slots. */
+    if (!cache || (SSL_version(ssl) >= TLS1_3_VERSION && !(SSL_get_options(ssl) & SSL_OP_NO_TICKET)))
+        return 0;
     unsigned int id_length;
     const unsigned char *id = SSL_SESSION_get_id(session, &id_length);
     int der_length = i2d_SSL_SESSION(session, NULL);
-    if (!cache || der_length <= 0 || (size_t)der_length > SESSION_CACHE_SLOT_BYTES)
-        return 0;
     unsigned char der[SESSION_CACHE_SLOT_BYTES];
     unsigned char *end = der;
-    i2d_SSL_SESSION(session, &end);
+    if (der_length <= 0)
+        return 0;
+    if ((size_t)der_length <= sizeof der)
+        i2d_SSL_SESSION(session, &end);
     time_t expires = (time_t)SSL_SESSION_get_time(session) + (time_t)SSL_SESSION_get_timeout(session) +
                      ssl_session_clock_offset;
     if (session_cache_store(cache, id, id_length, der, (size_t)der_length, expires) == WEFT_DECLINED)

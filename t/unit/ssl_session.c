@@ -266,6 +266,13 @@ static void test_session_ids(session_cache *cache)
      * renewed one the second handshake gave resumes, through the cache again. */
     is_int(resume_saved(server, tls13, &saved), 1, "the session the resumption gave resumes in a third process");
 
+    SSL_CTX *both = configured_context(cache, CACHE_SHMCB, true, 300);
+    before = session_cache_statistics(cache);
+    is_int(resume_across(both, tls13, &saved), 1, "TLS 1.3 with tickets and a cache: resumes by ticket");
+    is_int(session_cache_statistics(cache).stores, before.stores,
+           "(stateless tickets' sessions take no cache slot)");
+    SSL_CTX_free(both);
+
     SSL_CTX *uncached = configured_context(NULL, CACHE_NONE, false, 300);
     is_int(resume_across(uncached, tls12, &saved), 0, "SSLSessionCache none, no tickets: no resumption");
     SSL_CTX_free(uncached);
@@ -328,10 +335,12 @@ static void test_expiry(session_cache *cache)
 static void test_eviction_and_corruption(void)
 {
     char error[256];
-    ok(session_cache_create(100, error, sizeof error) == NULL && strstr(error, "8192"),
+    char minimum[32];
+    snprintf(minimum, sizeof minimum, "%zu", SESSION_CACHE_MIN_BYTES);
+    ok(session_cache_create(100, error, sizeof error) == NULL && strstr(error, minimum),
        "a cache smaller than one set is refused: %s", error);
     session_cache *cache = session_cache_create(SESSION_CACHE_MIN_BYTES, error, sizeof error);
-    is_int(session_cache_slot_count(cache), SESSION_CACHE_WAYS, "8192 bytes: one set of %d slots", SESSION_CACHE_WAYS);
+    is_int(session_cache_slot_count(cache), SESSION_CACHE_WAYS, "the smallest size: one set of %d slots", SESSION_CACHE_WAYS);
     unsigned char id[32] = { 0 }, der[SESSION_CACHE_SLOT_BYTES];
     time_t later = ssl_session_now() + 100;
     for (int i = 0; i < SESSION_CACHE_WAYS + 1; i++) {
