@@ -22,8 +22,8 @@ BAIL_OUT('the openssl command is needed (Debian package openssl)') unless $opens
 BAIL_OUT('the timeout command is needed (coreutils)') unless $timeout;
 
 sub conf {
-    my ($tickets) = @_;
-    return <<"EOF";
+    my ($tickets, $vhosts) = @_;
+    return ($vhosts // '') . <<"EOF";
 Listen 127.0.0.1:\@PORT\@ https
 SSLEngine on
 SSLCertificateFile conf/cert.pem
@@ -43,12 +43,14 @@ EOF
 }
 
 sub make_certificate {
-    my ($w) = @_;
+    my ($w, $name, $file) = @_;
+    $name //= 'localhost';
+    $file //= '';
     my $conf = $w->path('conf');
-    my $out = `'$openssl' req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost -keyout '$conf/key.pem' -out '$conf/cert.pem' 2>&1`;
+    my $out = `'$openssl' req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=$name -keyout '$conf/key$file.pem' -out '$conf/cert$file.pem' 2>&1`;
     BAIL_OUT("openssl req failed: $out") if $?;
-    chmod 0644, "$conf/cert.pem";
-    chmod 0600, "$conf/key.pem";
+    chmod 0644, "$conf/cert$file.pem";
+    chmod 0600, "$conf/key$file.pem";
 }
 
 my $request_file;
@@ -57,8 +59,9 @@ my $request_file;
 # Returns (reused 0/1 or undef when the handshake failed, the output).
 sub s_client {
     my ($w, @args) = @_;
+    my $name = $w->{sni} // 'localhost';
     my @command = ($timeout, scale(10), $openssl, 's_client', '-connect', '127.0.0.1:' . $w->port,
-        '-servername', 'localhost', '-ign_eof', @args);
+        '-servername', $name, '-ign_eof', @args);
     my $pid = open(my $from, '-|') // die "fork: $!";
     if (!$pid) {
         open STDIN, '<', $request_file or _exit(127);
@@ -118,10 +121,11 @@ sub resume_many {
 }
 
 sub new_server {
-    my ($tickets) = @_;
-    my $w = WeftTest->new(conf => conf($tickets), files => { 'www/index.html' => "hello\n" });
+    my ($tickets, $vhosts) = @_;
+    my $w = WeftTest->new(conf => conf($tickets, $vhosts), files => { 'www/index.html' => "hello\n" });
     $request_file = $w->write_file('conf/request', "GET /index.html HTTP/1.0\r\nHost: localhost\r\n\r\n");
     make_certificate($w);
+    make_certificate($w, 'other.test', 2) if $vhosts;
     $w->start;
     return $w;
 }
@@ -188,6 +192,31 @@ $w->stop;
     resume_many($off, 'tls13-stateful', 12, args => $TLS13, chain => 1);
     resume_many($off, 'tls12-tickets-off', 8, args => $TLS12);
     $off->stop;
+}
+
+# ---------------------------------------------------------------- SNI
+# The second virtual host has a context of its own: OpenSSL looks the
+# session up before SNI moves the connection to it, and it still resumes.
+{
+    my $sni = new_server('Off', <<'EOF');
+<VirtualHost *:@PORT@>
+    ServerName localhost
+</VirtualHost>
+<VirtualHost *:@PORT@>
+    ServerName other.test
+    SSLEngine on
+    SSLCertificateFile conf/cert2.pem
+    SSLCertificateKeyFile conf/key2.pem
+</VirtualHost>
+EOF
+    $request_file = $sni->write_file('conf/request', "GET /index.html HTTP/1.0\r\nHost: other.test\r\n\r\n");
+    $sni->{sni} = 'other.test';
+    my ($new, $output) = s_client($sni, '-tls1_2');
+    like($output, qr/CN ?= ?other\.test/, 'SNI other.test: that virtual host\'s certificate');
+    last_pid($sni) if defined $new;
+    resume_many($sni, 'sni-tls12-session-id', 6, args => $NO_TICKET);
+    resume_many($sni, 'sni-tls13-stateful', 6, args => $TLS13, chain => 1);
+    $sni->stop;
 }
 
 done_testing();

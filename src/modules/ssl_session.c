@@ -223,16 +223,10 @@ static int tls_servers(server_config *main, server_config **servers, int capacit
     return count;
 }
 
-/* One session ID context for every context of the configuration: OpenSSL
- * looks a session up before SNI has moved the connection to its vhost's
- * context, and a session only resumes under the context ID it was made in. */
-static const unsigned char session_id_context[] = "weft";
-
 static void attach(SSL_CTX *ctx, const ssl_session_config *own, session_cache *cache)
 {
     long timeout = own->timeout > 0 ? own->timeout : 1;
     session_cache_attach(ctx, cache, own->cache.mode == CACHE_NONE_NOT_NULL, timeout);
-    SSL_CTX_set_session_id_context(ctx, session_id_context, sizeof session_id_context - 1);
     ticket_keys_attach(ctx);
     if (own->tickets)
         SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
