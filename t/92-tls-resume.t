@@ -13,7 +13,6 @@ use warnings;
 use lib 't/lib';
 use Test::More;
 use POSIX qw(_exit);
-use Time::HiRes qw(sleep);
 use WeftTest qw(wait_for scale);
 
 my ($openssl) = grep { -x } map { "$_/openssl" } split /:/, $ENV{PATH};
@@ -54,14 +53,14 @@ sub make_certificate {
 }
 
 my $request_file;
+my $server_name = 'localhost';    # what the client sends in SNI
 
 # One connection: a request over it, then the server closes (HTTP/1.0).
 # Returns (reused 0/1 or undef when the handshake failed, the output).
 sub s_client {
     my ($w, @args) = @_;
-    my $name = $w->{sni} // 'localhost';
     my @command = ($timeout, scale(10), $openssl, 's_client', '-connect', '127.0.0.1:' . $w->port,
-        '-servername', $name, '-ign_eof', @args);
+        '-servername', $server_name, '-ign_eof', @args);
     my $pid = open(my $from, '-|') // die "fork: $!";
     if (!$pid) {
         open STDIN, '<', $request_file or _exit(127);
@@ -210,7 +209,7 @@ $w->stop;
 </VirtualHost>
 EOF
     $request_file = $sni->write_file('conf/request', "GET /index.html HTTP/1.0\r\nHost: other.test\r\n\r\n");
-    $sni->{sni} = 'other.test';
+    $server_name = 'other.test';
     my ($new, $output) = s_client($sni, '-tls1_2');
     like($output, qr/CN ?= ?other\.test/, 'SNI other.test: that virtual host\'s certificate');
     last_pid($sni) if defined $new;
