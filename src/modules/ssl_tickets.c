@@ -95,6 +95,7 @@ static void rotate_when_due(time_t now)
     if (!store->fixed && store->period > 0 && now >= store->current_since + store->period &&
         make_random_key(&next))
         rotate_to(&next, now);
+    OPENSSL_cleanse(&next, sizeof next);
 }
 
 int ticket_keys_configure(const unsigned char *file_key, int period)
@@ -125,6 +126,7 @@ int ticket_keys_configure(const unsigned char *file_key, int period)
         made->current = next;
         made->current_since = (int64_t)now;
         store = made;
+        OPENSSL_cleanse(&next, sizeof next);
         return WEFT_OK;
     }
     if (!store_lock())
@@ -134,21 +136,28 @@ int ticket_keys_configure(const unsigned char *file_key, int period)
     if (!file_key || memcmp(&store->current, &next, sizeof next) != 0)
         rotate_to(&next, now);
     pthread_mutex_unlock(&store->lock);
+    OPENSSL_cleanse(&next, sizeof next);
     return WEFT_OK;
 }
 
 void ticket_keys_rotate(void)
 {
     ticket_key next;
-    if (!store || store->fixed || !make_random_key(&next) || !store_lock())
+    if (!store || !make_random_key(&next) || !store_lock())
         return;
-    rotate_to(&next, ssl_session_now());
+    if (!store->fixed)
+        rotate_to(&next, ssl_session_now());
     pthread_mutex_unlock(&store->lock);
+    OPENSSL_cleanse(&next, sizeof next);
 }
 
 uint64_t ticket_keys_rotations(void)
 {
-    return store ? store->rotations : 0;
+    if (!store || !store_lock())
+        return 0;
+    uint64_t rotations = store->rotations;
+    pthread_mutex_unlock(&store->lock);
+    return rotations;
 }
 
 /* The key to seal a new ticket with (1), or the one that opens a ticket of
