@@ -223,6 +223,17 @@ typedef struct {
     int length;
 } saved_session;
 
+static int session_id_length(const saved_session *saved)
+{
+    const unsigned char *cursor = saved->der;
+    SSL_SESSION *session = d2i_SSL_SESSION(NULL, &cursor, saved->length);
+    unsigned int length = 0;
+    if (session)
+        SSL_SESSION_get_id(session, &length);
+    SSL_SESSION_free(session);
+    return session ? (int)length : -1;
+}
+
 /* A full handshake in one process, then a resumption in another. */
 static int resume_across(SSL_CTX *server_ctx, SSL_CTX *client_ctx, saved_session *saved)
 {
@@ -275,6 +286,11 @@ static void test_session_ids(session_cache *cache)
 
     SSL_CTX *uncached = configured_context(NULL, CACHE_NONE, false, 300);
     is_int(resume_across(uncached, tls12, &saved), 0, "SSLSessionCache none, no tickets: no resumption");
+    is_int(session_id_length(&saved), 0, "none: the server sends no session ID");
+    SSL_CTX_free(uncached);
+    uncached = configured_context(NULL, CACHE_NONE_NOT_NULL, false, 300);
+    is_int(resume_across(uncached, tls12, &saved), 0, "SSLSessionCache nonenotnull: no resumption either");
+    is_int(session_id_length(&saved), 32, "nonenotnull: but a session ID is sent");
     SSL_CTX_free(uncached);
     SSL_CTX_free(server);
     SSL_CTX_free(tls12);
