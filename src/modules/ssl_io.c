@@ -274,6 +274,14 @@ static void tls_close(connection *c)
 {
     tls_state *state = c->io_context;
     if (state) {
+        /* Closed without tls_shutdown (the client had said it was done):
+         * close_notify now, else OpenSSL takes the close for a truncation
+         * and drops the session from the shared cache (ssl_session.c). */
+        if (state->handshake_done && !state->plain_http && !(SSL_get_shutdown(state->ssl) & SSL_SENT_SHUTDOWN)) {
+            ERR_clear_error();
+            SSL_shutdown(state->ssl);
+            forget_errors();
+        }
         SSL_free(state->ssl);
         free(state);
         c->io_context = NULL;
