@@ -214,6 +214,12 @@ sub fetch {
 }
 
 # s_client's output without its hex dumps and PEM blocks.
+sub fetch_from {
+    my ($port, @args) = @_;
+    my ($code, $out) = WeftTLS::s_client(port => $port, args => \@args);
+    return $out;
+}
+
 sub show {
     my ($got) = @_;
     my $text = $got->{output} =~ s/^-----BEGIN.*?^-----END[^\n]*\n//msgr;
@@ -568,22 +574,28 @@ config_error_like("SSLEngine on\nSSLCertificateFile $P{'a.crt'}\nSSLCertificateK
 
 {
     # An encrypted key whose pass phrase a program prints.
-    my $t = WeftTest->new(conf => <<"EOF", files => { 'pass.sh' => { content => "#!/bin/sh\necho '$WeftTLS::PASS_PHRASE'\n", mode => 0755 }, 'www/id.txt' => "main\n" });
+    my $t = WeftTest->new(conf => <<"EOF", files => { 'pass.sh' => { content => "#!/bin/sh\necho \"\$1 \$2\" >> \"\$(dirname \"\$0\")/pass.log\"\necho '$WeftTLS::PASS_PHRASE'\n", mode => 0755 }, 'www/id.txt' => "main\n" });
 Listen 127.0.0.1:\@PORT\@ https
 ServerName a.test
 SSLPassPhraseDialog exec:\@ROOT\@/pass.sh
 SSLEngine on
 SSLCertificateFile $P{'a.crt'}
 SSLCertificateKeyFile $P{'a-encrypted.key'}
+SSLCertificateFile $P{'a-ec.crt'}
+SSLCertificateKeyFile $P{'a-ec-encrypted.key'}
 SSLRandomSeed startup builtin
 SSLRandomSeed connect file:/dev/urandom 512
 $user
 EOF
     my ($code, $out, $err) = $t->check_config;
-    is($code, 0, 'SSLPassPhraseDialog exec: with an encrypted key passes -t') or diag($out . $err);
+    is($code, 0, 'SSLPassPhraseDialog exec: with encrypted RSA and ECDSA keys passes -t') or diag($out . $err);
+    is($t->read_file('pass.log'), "a.test:443 RSA\na.test:443 ECC\n",
+       '... the program is called with servername:port and the key type, as by mod_ssl');
     $t->start;
     my ($status, $body) = WeftTLS::https_get(port => $t->port, ca => $P{ca}, path => '/id.txt');
     is("$status $body", "200 main\n", '... and serves HTTPS with the decrypted key');
+    my $ec = fetch_from($t->port, '-servername', 'a.test', '-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-GCM-SHA256');
+    like($ec, qr/O = Weft ECDSA/, '... and with the decrypted ECDSA key');
     $t->stop(name => 'exec: pass phrase server');
 
     $t->write_file('pass.sh', { content => "#!/bin/sh\nexit 3\n", mode => 0755 });

@@ -308,8 +308,26 @@ static void free_context(void *data)
     SSL_CTX_free(data);
 }
 
+/* The second argument of an SSLPassPhraseDialog exec: program, as mod_ssl
+ * names the certificate's key algorithm. */
+static const char *key_type_name(SSL_CTX *context)
+{
+    X509 *certificate = SSL_CTX_get0_certificate(context);
+    EVP_PKEY *public_key = certificate ? X509_get0_pubkey(certificate) : NULL;
+    switch (public_key ? EVP_PKEY_get_base_id(public_key) : EVP_PKEY_NONE) {
+    case EVP_PKEY_RSA:
+        return "RSA";
+    case EVP_PKEY_DSA:
+        return "DSA";
+    case EVP_PKEY_EC:
+        return "ECC";
+    default:
+        return "UNKNOWN";
+    }
+}
+
 static EVP_PKEY *load_key(config_parse *parse, const server_config *main, const server_config *server,
-                          const ssl_file_reference *reference)
+                          const ssl_file_reference *reference, const char *key_type)
 {
     BIO *file = BIO_new_file(reference->path, "r");
     if (!file) {
@@ -323,7 +341,7 @@ static EVP_PKEY *load_key(config_parse *parse, const server_config *main, const 
         .dialog = main_settings->pass_phrase_dialog ? main_settings->pass_phrase_dialog : "builtin",
         .server = pool_printf(config_pool(parse), "%s:%d",
                               server->server_name ? server->server_name : "localhost", 443),
-        .key_type = "RSA",
+        .key_type = key_type,
         .key_path = reference->path,
     };
     EVP_PKEY *key = PEM_read_bio_PrivateKey(file, NULL, pass_phrase_callback, &asking);
@@ -384,7 +402,7 @@ static bool load_pair(config_parse *parse, const server_config *main, const serv
     /* Apache 2.4.8+: without SSLCertificateKeyFile the key is in the
      * certificate's file. */
     const ssl_file_reference *from = key_reference ? key_reference : certificate;
-    EVP_PKEY *key = load_key(parse, main, server, from);
+    EVP_PKEY *key = load_key(parse, main, server, from, key_type_name(context));
     if (!key)
         return false;
     bool good = SSL_CTX_use_PrivateKey(context, key) == 1 && SSL_CTX_check_private_key(context) == 1;

@@ -193,6 +193,10 @@ sub make_pki {
     openssl('pkey', '-in', "$dir/a.key", '-aes256', '-passout', "pass:$PASS_PHRASE", '-out', "$dir/a-encrypted.key");
     chmod 0600, "$dir/a-encrypted.key";
     $pki{'a-encrypted.key'} = "$dir/a-encrypted.key";
+    openssl('pkey', '-in', "$dir/a-ec.key", '-aes256', '-passout', "pass:$PASS_PHRASE",
+            '-out', "$dir/a-ec-encrypted.key");
+    chmod 0600, "$dir/a-ec-encrypted.key";
+    $pki{'a-ec-encrypted.key'} = "$dir/a-ec-encrypted.key";
 
     _make_ca($dir, 'client-ca', '/O=Weft Test/CN=Weft Test Client CA');
     $pki{'client-ca'} = "$dir/client-ca.crt";
