@@ -778,7 +778,8 @@ static const config_directive ssl_directives[] = {
       .help = "ask the client for a certificate during the handshake (server and virtual host level)" },
     { .name = "SSLVerifyDepth", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(verify_depth),
       .min_args = 1, .max_args = 1, .set = config_set_integer, .default_value = "1", .syntax = "number",
-      .help = "how many CA certificates may stand between a client certificate and a trusted CA" },
+      .help = "how far a client certificate may be from a trusted CA: 0 self-signed only, 1 signed by a "
+              "trusted CA, 2 with one intermediate CA between, ..." },
     { .name = "SSLProtocol", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(protocols), .min_args = 1,
       .max_args = ARGS_UNLIMITED, .set = set_protocol, .default_value = "-all +TLSv1.2 +TLSv1.3",
       .syntax = "[+|-]protocol ...", .format = format_protocol,
