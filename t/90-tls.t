@@ -313,6 +313,39 @@ sub show {
     ok($weak->{code} != 0 && (!$weak->{cipher} || $weak->{cipher} eq '(NONE)'),
        'defaults: a static-RSA CBC cipher (AES128-SHA) is refused') or show($weak);
 
+    # A scan of the defaults, one cipher at a time (what sslscan does):
+    # exactly Mozilla's intermediate list is accepted.
+    my (undef, $all) = WeftTLS::run({ timeout => 20 }, 'openssl', 'ciphers', '-s', '-tls1_2',
+                                    'ALL:COMPLEMENTOFALL:@SECLEVEL=0');
+    my @tls12 = grep { !/^TLS_/ } split /:/, $all =~ s/\s+//gr;
+    cmp_ok(scalar @tls12, '>=', 40, scalar(@tls12) . ' TLS 1.2 ciphers to try');
+    my @accepted12;
+    for my $cipher (@tls12) {
+        my $got = fetch(1, undef, '-servername', 'a.test', '-tls1_2', '-cipher', "$cipher:\@SECLEVEL=0");
+        push @accepted12, $cipher if ($got->{cipher} // '(NONE)') eq $cipher;
+    }
+    is_deeply([sort @accepted12], [sort qw(ECDHE-ECDSA-AES128-GCM-SHA256 ECDHE-RSA-AES128-GCM-SHA256
+        ECDHE-ECDSA-AES256-GCM-SHA384 ECDHE-RSA-AES256-GCM-SHA384 ECDHE-ECDSA-CHACHA20-POLY1305
+        ECDHE-RSA-CHACHA20-POLY1305 DHE-RSA-AES128-GCM-SHA256 DHE-RSA-AES256-GCM-SHA384 DHE-RSA-CHACHA20-POLY1305)],
+        'scan: the TLS 1.2 ciphers accepted by default are Mozilla intermediate\'s');
+    my @accepted13;
+    for my $suite (qw(TLS_AES_128_GCM_SHA256 TLS_AES_256_GCM_SHA384 TLS_CHACHA20_POLY1305_SHA256
+                      TLS_AES_128_CCM_SHA256 TLS_AES_128_CCM_8_SHA256)) {
+        my $got = fetch(1, undef, '-servername', 'a.test', '-tls1_3', '-ciphersuites', $suite);
+        push @accepted13, $suite if ($got->{cipher} // '(NONE)') eq $suite;
+    }
+    is_deeply(\@accepted13, [qw(TLS_AES_128_GCM_SHA256 TLS_AES_256_GCM_SHA384 TLS_CHACHA20_POLY1305_SHA256)],
+              'scan: the TLS 1.3 suites accepted by default are the three AEAD ones (no CCM)');
+    for my $group (qw(X25519 P-256 P-384)) {
+        my $got = fetch(1, undef, '-servername', 'a.test', '-groups', $group);
+        is($got->{protocol}, 'TLSv1.3', "scan: key exchange group $group is accepted") or show($got);
+    }
+    for my $group (qw(P-521 ffdhe2048 X448)) {
+        my $got = fetch(1, undef, '-servername', 'a.test', '-tls1_3', '-groups', $group);
+        ok($got->{code} != 0 && ($got->{cipher} // '(NONE)') eq '(NONE)', "scan: group $group is not offered")
+            or show($got);
+    }
+
     my $only13 = fetch(5, 'a.test', '-servername', 'a.test');
     is($only13->{cipher}, 'TLS_CHACHA20_POLY1305_SHA256', 'SSLCipherSuite TLSv1.3 ...: the one suite is used')
         or show($only13);
