@@ -157,7 +157,7 @@ static const struct {
                        "RewriteOptions" } },
     { "mod_ssl", { "SSLEngine", "SSLCertificateFile", "SSLCertificateKeyFile", "SSLCertificateChainFile",
                    "SSLCACertificateFile", "SSLCACertificatePath", "SSLProtocol", "SSLCipherSuite",
-                   "SSLHonorCipherOrder", "SSLOptions", "SSLVerifyClient", "SSLVerifyDepth",
+                   "SSLHonorCipherOrder", "SSLVerifyClient", "SSLVerifyDepth",
                    "SSLSessionCache", "SSLSessionCacheTimeout", "SSLRandomSeed", "SSLPassPhraseDialog",
                    "SSLStaplingCache", "SSLUseStapling", "SSLCompression", "SSLSessionTickets",
                    "SSLProxyEngine", "SSLCARevocationFile", "SSLOpenSSLConfCmd" } },
