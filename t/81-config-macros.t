@@ -19,7 +19,7 @@ my $w = WeftTest->new(
     files => {
         'www/index.htm'    => "the index of dir_module's block\n",
         'www/defined.txt'  => "a Define inside <VirtualHost> is global\n",
-        'conf/ports.conf'  => "Listen 127.0.0.1:\${WEFT_TEST_PORT}\n<IfModule ssl_module>\n\tListen 443\n</IfModule>\n",
+        'conf/ports.conf'  => "Listen 127.0.0.1:\${WEFT_TEST_PORT}\n<IfModule mod_gnutls.c>\n\tListen 443\n</IfModule>\n",
         'www/broken'       => { content => "#!/bin/sh\necho 'not a header line'\n", mode => 0755 },
     },
     no_conf => 1,
@@ -44,7 +44,7 @@ KeepAlive On
 User ${APACHE_RUN_USER}
 Group ${APACHE_RUN_GROUP}
 ErrorLog ${APACHE_LOG_DIR}/error.log
-LogLevel warn ssl:warn
+LogLevel warn ssl:warn proxy:warn
 LoadModule mime_module /usr/lib/apache2/modules/mod_mime.so
 LoadModule dir_module /usr/lib/apache2/modules/mod_dir.so
 LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
@@ -151,12 +151,12 @@ my $rewrite_block = line_of('<IfModule mod_rewrite.c>');
 my $rewrite_end = line_of('</IfModule>', line_of('RewriteRule') - 1);
 my $ssl_ports = "$root/conf/ports.conf";
 my @expected = (
-    "$file:" . line_of('ssl:warn') . ": LogLevel ssl:warn: mod_ssl is not built into weft; ignored",
+    "$file:" . line_of('proxy:warn') . ": LogLevel proxy:warn: mod_proxy is not built into weft; ignored",
     "$file:" . line_of('LoadModule mpm_event') . ": LoadModule mpm_event_module: weft has its own MPM "
         . "(worker-style threads with an event loop) and ignores mod_mpm_event; its <IfModule> sections are skipped",
     "$file:" . line_of('LoadModule rewrite') . ": LoadModule rewrite_module: mod_rewrite is not built into weft; "
         . "its directives will be refused",
-    "$ssl_ports:2: mod_ssl is not built into weft; 1 directive in $ssl_ports:2-4 is skipped",
+    "$ssl_ports:2: mod_gnutls is not built into weft; 1 directive in $ssl_ports:2-4 is skipped",
     "$file:$rewrite_block: mod_rewrite is not built into weft; 3 directives in $file:$rewrite_block-$rewrite_end are skipped",
     "$file:" . line_of('<IfDefine ${WEFT_TEST_UNSET}>') . ': Config variable ${WEFT_TEST_UNSET} is not defined',
     "$file:" . line_of('KeepAliveTimeout 3') . ": KeepAliveTimeout in <VirtualHost> is ignored: weft applies it "
@@ -203,7 +203,7 @@ $w->stop;
 # ---- what -t refuses, and how it says so
 my $bad = WeftTest->new(conf => <<'EOF');
 RewriteEngine On
-SSLEngine on
+SSLProxyEngine on
 ProxyPass /app http://127.0.0.1:9/
 php_value memory_limit 256M
 NoSuchThing here
@@ -226,7 +226,7 @@ isnt($code, 0, '-t fails on directives weft does not have');
 my $bad_file = $bad->conf_path;
 for my $expected (
     "$bad_file:1: RewriteEngine is a directive of mod_rewrite, which is not built into weft",
-    "$bad_file:2: SSLEngine is a directive of mod_ssl, which is not built into weft",
+    "$bad_file:2: SSLProxyEngine is a directive of mod_ssl that weft does not implement",
     "$bad_file:3: ProxyPass is a directive of mod_proxy, which is not built into weft",
     "$bad_file:4: php_value is a directive of mod_php, which is not built into weft",
     "$bad_file:5: Invalid command 'NoSuchThing': weft has no such directive (misspelled?)",

@@ -249,6 +249,14 @@ int response_set_error(request *r, int status)
     return WEFT_OK;
 }
 
+int response_set_error_explained(request *r, int status, const char *explanation_html)
+{
+    response_set_error(r, status);
+    const char *reason = http_status_reason(status);
+    set_html_body(r, pool_printf(r->pool, "%d %s", status, reason), reason, explanation_html);
+    return WEFT_OK;
+}
+
 int response_set_redirect(request *r, int status, const char *location)
 {
     r->status = status;

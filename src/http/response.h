@@ -30,6 +30,10 @@ void response_set_body_pieces(request *r, int fd, const body_piece *pieces, int 
  * Allow header for 405 where the caller added it).  Returns WEFT_OK. */
 int response_set_error(request *r, int status);
 
+/* The same with the page's paragraph given (HTML, already escaped): mod_ssl's
+ * "You're speaking plain HTTP to an SSL-enabled server port". */
+int response_set_error_explained(request *r, int status, const char *explanation_html);
+
 /* ServerSignature's line for r ("" when Off), after prefix: "<hr>\n" on
  * error pages, "" in listings, as Apache's ap_psignature. */
 char *response_signature(request *r, const char *prefix);

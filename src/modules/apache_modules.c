@@ -31,6 +31,7 @@ static const struct {
     { "cgid", "cgi" },
     { "env", "cgi" },            /* SetEnv, PassEnv, UnsetEnv */
     { "log_config", "log_config" },
+    { "socache_shmcb", "ssl" },  /* SSLSessionCache shmcb: (modules/ssl_session.c) */
 };
 
 /* weft modules whose name is also an Apache module's, but which do not do
@@ -152,15 +153,13 @@ static const struct {
     { "mod_cgid", { "ScriptSock", "CGIDScriptTimeout" } },
     { "mod_mpm_event", { "AsyncRequestWorkerFactor" } },
     { "mod_mpm_worker", { "MaxMemFree", "ThreadStackSize" } },
+    { "mod_ssl", { "SSLOptions", "SSLSessionCache", "SSLSessionCacheTimeout", "SSLStaplingCache",
+                   "SSLUseStapling", "SSLSessionTickets", "SSLProxyEngine", "SSLCARevocationFile",
+                   "SSLCARevocationPath", "SSLProxyVerify", "SSLProxyCACertificateFile", "SSLInsecureRenegotiation",
+                   "SSLRequire", "SSLRequireSSL", "SSLUserName", "SSLSessionTicketKeyFile" } },
     /* Modules weft does not have. */
     { "mod_rewrite", { "RewriteEngine", "RewriteRule", "RewriteCond", "RewriteBase", "RewriteMap",
                        "RewriteOptions" } },
-    { "mod_ssl", { "SSLEngine", "SSLCertificateFile", "SSLCertificateKeyFile", "SSLCertificateChainFile",
-                   "SSLCACertificateFile", "SSLCACertificatePath", "SSLProtocol", "SSLCipherSuite",
-                   "SSLHonorCipherOrder", "SSLVerifyClient", "SSLVerifyDepth",
-                   "SSLSessionCache", "SSLSessionCacheTimeout", "SSLRandomSeed", "SSLPassPhraseDialog",
-                   "SSLStaplingCache", "SSLUseStapling", "SSLCompression", "SSLSessionTickets",
-                   "SSLProxyEngine", "SSLCARevocationFile", "SSLOpenSSLConfCmd" } },
     { "mod_proxy", { "ProxyPass", "ProxyPassReverse", "ProxyPassReverseCookieDomain",
                      "ProxyPassReverseCookiePath", "ProxyRequests", "ProxyPreserveHost", "ProxyPassMatch",
                      "ProxyTimeout", "ProxyVia", "ProxyErrorOverride", "ProxySet", "BalancerMember",

@@ -705,8 +705,7 @@ static void test_listen(void)
         { "Listen ::1:80\n",
           "Invalid address in Listen '::1:80': IPv6 addresses go in brackets, like [::1]:8080" },
         { "Listen [::g]:80\n", "Invalid IPv6 address in Listen '[::g]:80'" },
-        { "Listen 443 https\n", "https is not supported yet" },
-        { "Listen 80 gopher\n", "Listen protocol must be http, not 'gopher'" },
+        { "Listen 80 gopher\n", "Listen protocol must be http or https, not 'gopher'" },
         { "Listen 0.0.0.0:80\nListen 80\n", "Cannot define multiple Listeners on the same IP:port" },
     };
     for (size_t i = 0; i < COUNT_OF(bad); i++) {
