@@ -153,10 +153,10 @@ static const struct {
     { "mod_cgid", { "ScriptSock", "CGIDScriptTimeout" } },
     { "mod_mpm_event", { "AsyncRequestWorkerFactor" } },
     { "mod_mpm_worker", { "MaxMemFree", "ThreadStackSize" } },
-    { "mod_ssl", { "SSLOptions", "SSLSessionCache", "SSLSessionCacheTimeout", "SSLStaplingCache",
+    { "mod_ssl", { "SSLSessionCache", "SSLSessionCacheTimeout", "SSLStaplingCache",
                    "SSLUseStapling", "SSLSessionTickets", "SSLProxyEngine", "SSLCARevocationFile",
                    "SSLCARevocationPath", "SSLProxyVerify", "SSLProxyCACertificateFile", "SSLInsecureRenegotiation",
-                   "SSLRequire", "SSLRequireSSL", "SSLUserName", "SSLSessionTicketKeyFile" } },
+                   "SSLUserName", "SSLSessionTicketKeyFile" } },
     /* Modules weft does not have. */
     { "mod_rewrite", { "RewriteEngine", "RewriteRule", "RewriteCond", "RewriteBase", "RewriteMap",
                        "RewriteOptions" } },
