@@ -220,14 +220,26 @@ static const char *certificate_variable(pool *p, X509 *certificate, const char *
     return NULL;
 }
 
-/* NONE, SUCCESS or FAILED:reason (mod_ssl's GENERIC, for optional_no_ca,
- * needs a verify mode weft does not have). */
+/* NONE, SUCCESS, GENERIC or FAILED:reason.  A session whose verification
+ * failed completed its handshake only because SSLVerifyClient
+ * optional_no_ca accepted the certificate: an issuer that is merely unknown
+ * is then mod_ssl's GENERIC, anything else a failure. */
 static const char *client_verify(pool *p, SSL *ssl)
 {
     long result = SSL_get_verify_result(ssl);
     bool presented = SSL_get0_peer_certificate(ssl) != NULL;
     if (result == X509_V_OK)
         return presented ? "SUCCESS" : "NONE";
+    switch (result) {
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_CERT_UNTRUSTED:
+        if (presented)
+            return "GENERIC";
+        break;
+    }
     return pool_printf(p, "FAILED:%s", X509_verify_cert_error_string(result));
 }
 

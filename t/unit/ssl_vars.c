@@ -114,6 +114,11 @@ static int count_prefix(const collected *c, const char *prefix)
     return count;
 }
 
+static int accept_any(int good, X509_STORE_CTX *store)
+{
+    return 1;
+}
+
 static void test_session(void)
 {
     EVP_PKEY *ca_key = EVP_EC_gen("P-256");
@@ -244,6 +249,30 @@ static void test_session(void)
     is_int(count_prefix(&exported, "SSL_CLIENT_S_DN"), 0, "ExportCertData alone: no DN variables");
     ok(collected_value(&exported, "SSL_CLIENT_CERT") && collected_value(&exported, "SSL_SERVER_CERT"),
        "ExportCertData: SSL_CLIENT_CERT and SSL_SERVER_CERT");
+
+    /* SSLVerifyClient optional_no_ca: a self-signed client certificate
+     * accepted by the verify callback is GENERIC */
+    SSL_free(server);
+    SSL_free(client);
+    EVP_PKEY *own_key = EVP_EC_gen("P-256");
+    static const char *const own_subject[] = { "CN", "mallory", NULL };
+    X509 *own = make_certificate(own_key, own_subject, NULL, NULL, 9, NULL);
+    SSL_CTX_set_verify(server_context, SSL_VERIFY_PEER, accept_any);
+    SSL_CTX_use_certificate(client_context, own);
+    SSL_CTX_use_PrivateKey(client_context, own_key);
+    server = SSL_new(server_context);
+    client = SSL_new(client_context);
+    BIO_new_bio_pair(&server_bio, 0, &client_bio, 0);
+    SSL_set_bio(server, server_bio, server_bio);
+    SSL_set_bio(client, client_bio, client_bio);
+    SSL_set_accept_state(server);
+    SSL_set_connect_state(client);
+    ok(handshake(server, client), "a handshake with an unknown issuer, accepted (optional_no_ca)");
+    is_string(ssl_vars_lookup(p, server, "SSL_CLIENT_VERIFY", 0), "GENERIC", "SSL_CLIENT_VERIFY=GENERIC");
+    is_string(ssl_vars_lookup(p, server, "SSL_CLIENT_S_DN_CN", 0), "mallory", "... with its subject");
+    is_string(ssl_vars_lookup(p, server, "SSL_TLS_SNI", 0), NULL, "no SNI sent: SSL_TLS_SNI unset");
+    X509_free(own);
+    EVP_PKEY_free(own_key);
 
     SSL_free(server);
     SSL_free(client);
