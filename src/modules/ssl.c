@@ -535,9 +535,14 @@ int ssl_build_context(config_parse *parse, const server_config *main, server_con
     }
 
     /* Sessions of one server resume only there: the context id is the
-     * server's name and its place in the configuration. */
+     * server's name and its place in the configuration, which a graceful
+     * restart keeps (a ticket issued before it still resumes after). */
+    int place = -1;
+    for (int i = 0; i < vhost_count(main); i++)
+        if (vhost_server(main, i) == server)
+            place = i;
     char id[SSL_MAX_SID_CTX_LENGTH + 1];
-    snprintf(id, sizeof(id), "%.24s#%p", server->server_name ? server->server_name : "weft", (void *)server);
+    snprintf(id, sizeof(id), "%.24s#%d", server->server_name ? server->server_name : "weft", place);
     SSL_CTX_set_session_id_context(context, (const unsigned char *)id, (unsigned)strlen(id));
 
     if (!apply_conf_commands(parse, context, &config->conf_commands))

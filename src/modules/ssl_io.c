@@ -172,7 +172,13 @@ static size_t tls_pending(const connection *c)
 /* ---- writing ------------------------------------------------------------------ */
 
 /* Up to `wanted` bytes of the vectors starting at byte `skip`, contiguous:
- * a pointer into the vector when one holds them all, else copied. */
+ * a pointer into the vector when one holds them all, else up to
+ * GATHER_SIZE bytes copied (a response head with the start of its body
+ * leave in one record; large bodies are contiguous and go uncopied).  The
+ * result depends only on the arguments, so a retried write gets the same
+ * bytes again. */
+#define GATHER_SIZE 4096
+
 static const char *gather(const struct iovec *vectors, int count, size_t skip, size_t wanted, char *scratch,
                           size_t *gathered)
 {
@@ -190,6 +196,8 @@ static const char *gather(const struct iovec *vectors, int count, size_t skip, s
         return (const char *)vectors[index].iov_base + skip;
     }
     size_t have = 0;
+    if (wanted > GATHER_SIZE)
+        wanted = GATHER_SIZE;
     for (; index < count && have < wanted; index++, skip = 0) {
         size_t take = vectors[index].iov_len - skip;
         if (take > wanted - have)
@@ -209,7 +217,9 @@ static ssize_t tls_writev(connection *c, const struct iovec *vectors, int count,
     size_t total = 0;
     for (int i = 0; i < count; i++)
         total += vectors[i].iov_len;
-    static _Thread_local char scratch[RECORD_SIZE];
+    /* On the stack, not in thread-local storage: every thread of every
+     * child would carry it, TLS or not (docs/mpm.md: idle memory). */
+    char scratch[GATHER_SIZE];
     size_t written = 0;
     while (written < total) {
         /* After a refused write, the same bytes again (OpenSSL has the
