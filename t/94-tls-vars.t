@@ -157,6 +157,7 @@ sub fetch {
     } else {
         push @command, '--cacert', "$tls/ca.crt", '--resolve', "localhost:$port:127.0.0.1";
         push @command, '--cert', "$tls/$o{as}.crt", '--key', "$tls/$o{as}.key" if $o{as};
+        push @command, '--tls-max', '1.2' if $o{tls12};
         $url = "https://localhost:$port$path";
     }
     my $pid = open(my $fh, '-|') // die "fork: $!";
@@ -240,6 +241,14 @@ $r = fetch('/std/env.cgi');
 is($e{SSL_CLIENT_VERIFY}, 'NONE', 'no client certificate: SSL_CLIENT_VERIFY=NONE');
 ok(!exists $e{SSL_CLIENT_S_DN_CN}, '... and no SSL_CLIENT_S_DN_CN');
 is($e{SSL_PROTOCOL}, 'TLSv1.3', '... SSL_PROTOCOL still');
+
+$r = fetch('/std/env.cgi', as => 'bob', tls12 => 1);
+%e = env_of($r);
+is($e{SSL_PROTOCOL}, 'TLSv1.2', 'TLS 1.2: SSL_PROTOCOL=TLSv1.2');
+like($e{SSL_CIPHER} // '', qr/^ECDHE-ECDSA-/, '... SSL_CIPHER in OpenSSL\'s TLS 1.2 naming');
+is($e{SSL_SECURE_RENEG}, 'true', '... SSL_SECURE_RENEG=true');
+is($e{SSL_CLIENT_S_DN_CN}, 'bob', '... SSL_CLIENT_S_DN_CN=bob');
+is($e{SSL_CLIENT_M_SERIAL}, '77', '... SSL_CLIENT_M_SERIAL');
 
 $r = fetch('/std/env.cgi', plain => 1, port => $plain_port);
 %e = env_of($r);
