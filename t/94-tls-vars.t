@@ -254,6 +254,32 @@ $r = fetch('/std/env.cgi', plain => 1, port => $plain_port);
 %e = env_of($r);
 is_deeply([grep { /^(SSL_|HTTPS)/ } sort keys %e], [], '+StdEnvVars on a plain connection: nothing');
 
+# ---------------------------------------------------------------- resumption (openssl s_client)
+# SSL_SESSION_RESUMED follows the session: Initial, then Resumed for a
+# client offering the ticket it got (one child, so whatever the core's
+# ticket keys are shared through).
+sub s_client {
+    my ($session_option) = @_;
+    my $request = $w->write_file('tls/request.txt',
+                                 "GET /std/env.cgi HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    my $pid = open(my $fh, '-|') // die "fork: $!";
+    if ($pid == 0) {
+        open STDIN, '<', $request;
+        open STDERR, '>', '/dev/null';
+        { no warnings 'exec';
+          exec 'timeout', scale(10), 'openssl', 's_client', '-connect', "127.0.0.1:$tls_port", '-servername', 'localhost',
+               '-CAfile', "$tls/ca.crt", '-quiet', '-ign_eof', @$session_option; }
+        POSIX::_exit(127);
+    }
+    my $text = do { local $/; <$fh> } // '';
+    close $fh;
+    return env_of({ body => $text });
+}
+%e = s_client(['-sess_out', "$tls/session.pem"]);
+is($e{SSL_SESSION_RESUMED}, 'Initial', 'a new session: SSL_SESSION_RESUMED=Initial');
+%e = s_client(['-sess_in', "$tls/session.pem"]);
+is($e{SSL_SESSION_RESUMED}, 'Resumed', 'the same session offered again: SSL_SESSION_RESUMED=Resumed');
+
 # ---------------------------------------------------------------- +ExportCertData
 $r = fetch('/export/env.cgi', as => 'alice');
 %e = env_of($r);
