@@ -175,7 +175,7 @@ static expr_part *parse_variable(parser *ps)
         else if ((length == 3 && strncasecmp(name, "ENV", 3) == 0) || (length == 6 && strncasecmp(name, "REQENV", 6) == 0))
             prefix = "ENV:";
         if (!prefix)
-            return fail(ps, start, "'%.*s:' is not a variable function weft supports (HTTP:, REQ:, ENV:, "
+            return fail(ps, start, "'%.*s:' is not a variable function weft supports (HTTP:, REQ:, ENV:, SSL:, "
                                    "REQENV:, tolower:, toupper:, escape:, unescape:)", (int)length, name), NULL;
         if (argument_length == 0)
             return fail(ps, start, "'%%{%.*s:}' needs a name", (int)length, name), NULL;
