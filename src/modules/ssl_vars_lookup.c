@@ -406,10 +406,11 @@ void ssl_vars_environment(pool *p, SSL *ssl, unsigned options, ssl_vars_add *add
 
 /* ---- SSLRequire ------------------------------------------------------------------------------ */
 
+/* word as a word of its own at `at` (not part of a name, nor ap_expr's -eq). */
 static bool word_at(const char *at, const char *start, const char *word)
 {
     size_t length = strlen(word);
-    bool before = at == start || !(isalnum((unsigned char)at[-1]) || at[-1] == '_');
+    bool before = at == start || !(isalnum((unsigned char)at[-1]) || at[-1] == '_' || at[-1] == '-');
     return before && strncmp(at, word, length) == 0 && !(isalnum((unsigned char)at[length]) || at[length] == '_');
 }
 

@@ -335,6 +335,8 @@ static void test_require(void)
               "%{N} -ge 128 and %{N} -lt 512 and %{eq} -lt 3", "orderings compare numbers");
     is_string(ssl_require_to_expr(test_pool, "%{SEQUENCE} eq \"1\"", error, sizeof error), "%{SEQUENCE} == \"1\"",
               "a name holding eq is left alone");
+    is_string(ssl_require_to_expr(test_pool, "%{N} -eq 3 || %{N} -lt 2 || %{N} -ne 1", error, sizeof error),
+              "%{N} -eq 3 || %{N} -lt 2 || %{N} -ne 1", "ap_expr's -eq, -lt, -ne are left alone");
 
     is_int(require("%{SSL_CLIENT_S_DN_O} eq \"Snake Oil, Ltd.\" and %{SSL_CLIENT_S_DN_OU} in {\"Staff\", \"CA\", \"Dev\"}"),
            1, "mod_ssl's documented example holds");
