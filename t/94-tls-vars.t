@@ -52,6 +52,7 @@ Redirect /old /new
 <If "%{SSL:SSL_CLIENT_S_DN_CN} == 'alice'">
     Header set X-Alice "yes"
 </If>
+Header set X-Client "cn=%{SSL_CLIENT_S_DN_CN}s https=%{HTTPS}s"
 <Location /alice.txt>
     Require expr %{SSL_CLIENT_S_DN_CN} == 'alice'
 </Location>
@@ -304,11 +305,13 @@ $r = fetch('/index.html', as => 'alice');
 status_is($r, 200, 'a static file over TLS');
 is($r->{headers}{'x-tls'}, 'on', '<If "%{HTTPS} == \'on\'"> holds over TLS');
 is($r->{headers}{'x-alice'}, 'yes', '<If "%{SSL:SSL_CLIENT_S_DN_CN} == \'alice\'">');
+is($r->{headers}{'x-client'}, 'cn=alice https=on', 'Header set X "%{SSL_CLIENT_S_DN_CN}s %{HTTPS}s"');
 $r = fetch('/index.html', as => 'bob');
 ok(!defined $r->{headers}{'x-alice'}, '... not for bob');
 $r = fetch('/index.html', plain => 1, port => $plain_port);
 status_is($r, 200, 'a static file over plain HTTP');
 ok(!defined $r->{headers}{'x-tls'}, '<If %{HTTPS}> does not hold on a plain connection');
+is($r->{headers}{'x-client'}, 'cn=(null) https=off', '... and %{VAR}s of nothing is "(null)", as Apache');
 
 status_is(fetch('/alice.txt', as => 'alice'), 200, 'Require expr %{SSL_CLIENT_S_DN_CN} == \'alice\': alice 200');
 status_is(fetch('/alice.txt', as => 'bob'), 403, '... bob 403');
