@@ -185,7 +185,7 @@ static int set_ssl_require(config_parse *parse, const config_directive *d, void 
     char error[768];
     weft_expr *expr = expr_parse(config_pool(parse), converted, error, sizeof error);
     if (!expr)
-        return config_error(parse, "SSLRequire: %s", error);
+        return config_error(parse, "SSLRequire, rewritten into an expression (eq as ==): %s", error);
     ssl_requirement *requirement = pool_calloc(config_pool(parse), sizeof *requirement);
     requirement->expr = expr;
     requirement->text = pool_strdup(config_pool(parse), text);
