@@ -153,8 +153,8 @@ static const struct {
     { "mod_cgid", { "ScriptSock", "CGIDScriptTimeout" } },
     { "mod_mpm_event", { "AsyncRequestWorkerFactor" } },
     { "mod_mpm_worker", { "MaxMemFree", "ThreadStackSize" } },
-    { "mod_ssl", { "SSLSessionCache", "SSLSessionCacheTimeout", "SSLStaplingCache",
-                   "SSLUseStapling", "SSLSessionTickets", "SSLProxyEngine", "SSLCARevocationFile",
+    { "mod_ssl", { "SSLSessionCache", "SSLSessionCacheTimeout",
+                   "SSLSessionTickets", "SSLProxyEngine", "SSLCARevocationFile",
                    "SSLCARevocationPath", "SSLProxyVerify", "SSLProxyCACertificateFile", "SSLInsecureRenegotiation",
                    "SSLUserName", "SSLSessionTicketKeyFile" } },
     /* Modules weft does not have. */

@@ -32,12 +32,14 @@ extern const module filter_module;
 extern const module deflate_module;
 extern const module brotli_module;
 extern const module ssl_module;
+extern const module ssl_stapling_module;
 extern const module ssl_vars_module;
 
 const module *const weft_modules[] = {
     &core_module,
     &mpm_module,
     &ssl_module,          /* TLS: its contexts are built before the modules that attach to them */
+    &ssl_stapling_module, /* attaches its status callback to the ssl module's contexts */
     &ssl_vars_module,     /* access: SSLRequireSSL, SSLRequire; fixups: HTTPS, SSL_* for CGI */
     &mime_module,
     &vhost_module,
