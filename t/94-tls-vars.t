@@ -27,12 +27,13 @@ MaxClients 1
 ThreadsPerChild 4
 MinSpareThreads 1
 MaxSpareThreads 4
-LogFormat "%U %{SSL_PROTOCOL}x %{SSL_CIPHER}x %{HTTPS}x %{SSL_CLIENT_S_DN_CN}x %{version}c %{NO_SUCH}x" tls
+LogFormat "%U %{SSL_PROTOCOL}x %{SSL_CIPHER}x %{HTTPS}x %{SSL_CLIENT_S_DN_CN}x %{version}c %{NO_SUCH}x %u" tls
 CustomLog logs/access_log tls
 ScriptAlias /cgi/ "@ROOT@/cgi/"
 ScriptAlias /std/ "@ROOT@/cgi/"
 ScriptAlias /export/ "@ROOT@/cgi/"
 ScriptAlias /both/ "@ROOT@/cgi/"
+ScriptAlias /user/ "@ROOT@/cgi/"
 Redirect /old /new
 <Location /std/>
     SSLOptions +StdEnvVars
@@ -42,6 +43,9 @@ Redirect /old /new
 </Location>
 <Location /both/>
     SSLOptions +StdEnvVars +ExportCertData
+</Location>
+<Location /user/>
+    SSLUserName SSL_CLIENT_S_DN_CN
 </Location>
 <Location /both/env.cgi/less>
     SSLOptions -StdEnvVars
@@ -300,6 +304,14 @@ $r = fetch('/both/env.cgi/less', as => 'alice');
 %e = env_of($r);
 ok(!exists $e{SSL_PROTOCOL} && exists $e{SSL_CLIENT_CERT}, 'a nested -StdEnvVars leaves ExportCertData on');
 
+# ---------------------------------------------------------------- SSLUserName
+$r = fetch('/user/env.cgi', as => 'alice');
+%e = env_of($r);
+is($e{REMOTE_USER}, 'alice', 'SSLUserName SSL_CLIENT_S_DN_CN: REMOTE_USER=alice');
+$r = fetch('/user/env.cgi');
+%e = env_of($r);
+ok(!exists $e{REMOTE_USER}, '... no REMOTE_USER without a certificate');
+
 # ---------------------------------------------------------------- expressions
 $r = fetch('/index.html', as => 'alice');
 status_is($r, 200, 'a static file over TLS');
@@ -355,11 +367,13 @@ is($r->{headers}{location}, "http://127.0.0.1:$plain_port/dir/", 'DirectorySlash
 # ---------------------------------------------------------------- the access log
 my @lines = $w->wait_access_log_lines(40);
 my ($tls_line) = grep { m{^/std/env\.cgi TLSv1\.3 } } @lines;
-like($tls_line // '', qr{^/std/env\.cgi TLSv1\.3 TLS_\w+ on (alice|-) TLSv1\.3 -$},
+like($tls_line // '', qr{^/std/env\.cgi TLSv1\.3 TLS_\w+ on (alice|-) TLSv1\.3 - -$},
      'LogFormat %{SSL_PROTOCOL}x %{SSL_CIPHER}x %{HTTPS}x %{SSL_CLIENT_S_DN_CN}x %{version}c %{NO_SUCH}x over TLS')
     or diag(join "\n", @lines);
-ok((grep { m{^/alice\.txt TLSv1\.3 TLS_\w+ on alice TLSv1\.3 -$} } @lines), '... with alice\'s CN');
-ok((grep { m{^/index\.html - - off - - -$} } @lines), '... "-" and off over plain HTTP');
+ok((grep { m{^/alice\.txt TLSv1\.3 TLS_\w+ on alice TLSv1\.3 - -$} } @lines), '... with alice\'s CN');
+ok((grep { m{^/index\.html - - off - - - -$} } @lines), '... "-" and off over plain HTTP');
+ok((grep { m{^/user/env\.cgi TLSv1\.3 TLS_\w+ on alice TLSv1\.3 - alice$} } @lines),
+   '%u is the SSLUserName');
 
 $w->stop;
 done_testing();

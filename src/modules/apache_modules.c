@@ -156,7 +156,7 @@ static const struct {
     { "mod_ssl", { "SSLSessionCache", "SSLSessionCacheTimeout",
                    "SSLSessionTickets", "SSLProxyEngine", "SSLCARevocationFile",
                    "SSLCARevocationPath", "SSLProxyVerify", "SSLProxyCACertificateFile", "SSLInsecureRenegotiation",
-                   "SSLUserName", "SSLSessionTicketKeyFile" } },
+                   "SSLSessionTicketKeyFile" } },
     /* Modules weft does not have. */
     { "mod_rewrite", { "RewriteEngine", "RewriteRule", "RewriteCond", "RewriteBase", "RewriteMap",
                        "RewriteOptions" } },

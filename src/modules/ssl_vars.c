@@ -41,6 +41,7 @@ typedef struct {
     ssl_options_setting options;
     ssl_requirement *requirements;  /* all must hold */
     bool require_ssl;
+    char *user_name;                /* SSLUserName: the variable that names r->user */
 } ssl_vars_dir_config;
 
 extern const module ssl_vars_module;
@@ -258,7 +259,17 @@ static int ssl_vars_fixups(request *r)
     if (!ssl)
         return WEFT_DECLINED;
     request_set_env(r, "HTTPS", "on");  /* always, as mod_ssl */
-    ssl_vars_environment(r->pool, ssl, request_options(r), add_to_request, r);
+    unsigned options = request_options(r);
+    ssl_vars_environment(r->pool, ssl, options, add_to_request, r);
+    /* SSLUserName: REMOTE_USER for CGI, %u in the log (mod_ssl's fixup) */
+    const char *user_name = r->dir ? ssl_vars_settings(r->dir)->user_name : NULL;
+    if (user_name) {
+        const char *user = request_expr_variable(r, user_name, r->pool);
+        if (user && *user)
+            r->user = pool_strdup(r->pool, user);
+        else
+            log_message(LOG_LEVEL_INFO, "Failed to set r->user to '%s' for %s", user_name, r->path ? r->path : "-");
+    }
     return WEFT_OK;
 }
 
@@ -302,6 +313,9 @@ static const config_directive ssl_vars_directives[] = {
       .max_args = 0, .set = set_require_ssl, .format = format_require_ssl,
       .syntax = "",
       .help = "403 for a request that did not come over TLS" },
+    { .name = "SSLUserName", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(user_name), .min_args = 1, .max_args = 1,
+      .set = config_set_string, .format = config_format_string, .syntax = "variable",
+      .help = "the variable (SSL_CLIENT_S_DN_CN, ...) whose value becomes the request's user: REMOTE_USER, %u" },
     { .name = NULL },
 };
 #undef DIR_FIELD
