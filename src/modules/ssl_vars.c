@@ -1,10 +1,12 @@
 /*
  * ssl_vars.c — module "ssl_vars" (see ssl_vars.h): SSLOptions, SSLRequire,
- * SSLRequireSSL, and mod_ssl's variables for the rest of weft:
- *  - `variable` hook: %{SSL_*} in expressions, %{SSL_*}x in LogFormat;
+ * SSLRequireSSL, SSLUserName, and mod_ssl's variables for the rest of weft:
+ *  - `variable` hook: %{SSL_*} in expressions, %{SSL_*}x in LogFormat,
+ *    %{SSL_*}s in Header;
  *  - fixups: HTTPS=on in the environment of every request over TLS, the
  *    SSL_* variables with SSLOptions +StdEnvVars, the certificates with
- *    +ExportCertData (CGI reads the request's environment);
+ *    +ExportCertData (CGI reads the request's environment), r->user from
+ *    SSLUserName;
  *  - access: SSLRequireSSL, then every SSLRequire, 403 when one fails.
  */
 #include "ssl_vars.h"

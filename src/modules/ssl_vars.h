@@ -1,8 +1,8 @@
 /*
  * ssl_vars.h — what requests see of TLS (module "ssl_vars"): mod_ssl's
  * environment variables (HTTPS, SSL_PROTOCOL, SSL_CLIENT_S_DN_CN, ...) for
- * expressions, LogFormat's %{NAME}x and CGI; SSLOptions, SSLRequire and
- * SSLRequireSSL.
+ * expressions, LogFormat's %{NAME}x, Header's %{NAME}s and CGI;
+ * SSLOptions, SSLRequire, SSLRequireSSL and SSLUserName.
  *
  * The variables are computed from the connection's SSL (ssl.h's
  * ssl_connection_handle) when asked, never stored: a request that asks for
@@ -49,8 +49,9 @@ void ssl_vars_environment(pool *p, SSL *ssl, unsigned options, ssl_vars_add *add
 /* SSLRequire's expression (mod_ssl's older language: eq, ne, in {...},
  * =~ m#re#, and, or, !, file() ...) rewritten into Apache's expression
  * language (core/expr.h): eq/ne become ==/!=, which compare strings as
- * mod_ssl's do.  NULL with a reason in error for what weft cannot take
- * (file(), PeerExtList()). */
+ * mod_ssl's do; <, <=, >, >=, lt .. ge become -lt .. -ge (numbers, which
+ * is what mod_ssl's length-first ordering gives for them).  NULL with a
+ * reason in error for what weft cannot take (file(), PeerExtList()). */
 char *ssl_require_to_expr(pool *p, const char *text, char *error, size_t error_size);
 
 #endif
