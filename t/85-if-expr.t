@@ -236,8 +236,14 @@ config_error_like("Header set X-A \"expr=%{REQUEST_URI}\"\n", 1,
                   qr/.*a value computed by an expression \(expr=\) is not supported/, 'Header with an expr= value');
 config_error_like("<Location />\n    Require expr \"%{REQUEST_URI} == \"\n</Location>\n", 2,
                   qr/syntax error at offset 18 .*unexpected end/, 'Require expr');
-config_error_like("<Location />\n    Require expr %{HTTP_HOST} == 'x y'\n</Location>\n", 2,
-                  qr/syntax error/, 'Require expr split into words is refused, never misread');
+{
+    # Apache reads Require's arguments as written (RAW_ARGS): the quotes of
+    # an unquoted expression stay, as in mod_ssl's documented
+    # Require expr %{SSL_CLIENT_S_DN_CN} == 'alice' (t/94 serves it).
+    my $t = WeftTest->new(conf => "<Location />\n    Require expr %{HTTP_HOST} == 'x y'\n</Location>\n");
+    my ($status, undef, $stderr) = $t->check_config;
+    is($status, 0, 'Require expr written as several words is read as written') or diag $stderr;
+}
 config_error_like("ErrorDocument 404 \"a %{BADVAR}\"\n", 1,
                   qr/Cannot parse expression in ErrorDocument: syntax error at offset 2 .*variable 'BADVAR'/,
                   'ErrorDocument with an unknown variable');

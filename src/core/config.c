@@ -431,8 +431,21 @@ static void handle_line(config_parse *parse, const char *line)
     int argc = config_split_words(parse->scratch, line, &argv, &problem);
     if (argc < 0)
         config_error(parse, "%s", problem);
-    else if (argc > 0)
+    else if (argc > 0) {
+        parse->raw_line = line;
         run_directive(parse, argc, argv);
+        parse->raw_line = NULL;
+    }
+}
+
+const char *config_raw_arguments(const config_parse *parse)
+{
+    const char *text = parse->raw_line;
+    if (!text)
+        return NULL;
+    text += strspn(text, " \t");
+    text += strcspn(text, " \t");
+    return text + strspn(text, " \t");
 }
 
 /* ---- files and Include ------------------------------------------------- */

@@ -149,6 +149,10 @@ struct server_config *config_server(config_parse *parse);
 /* Resolves path against ServerRoot unless absolute (result in the config pool). */
 char *config_resolve_path(config_parse *parse, const char *path);
 bool config_is_defined(const config_parse *parse, const char *name);
+/* For a setter: the directive's arguments as written, quotes and all
+ * (Apache's RAW_ARGS, SSLRequire's expression); NULL when the row is not
+ * being applied from a line (a default value). */
+const char *config_raw_arguments(const config_parse *parse);
 
 /* Was this directive set (by a file or -C/-c) in the struct at `base`?
  * base is a server_config or a dir_config, according to the row's scope. */

@@ -132,6 +132,7 @@ struct config_parse {
     int variable_count;
     int variable_capacity;
     int counting;      /* the open <IfModule> whose skipped directives are counted, or -1 */
+    const char *raw_line;  /* the directive line being applied (config_raw_arguments), NULL if none */
 };
 
 /* config.c: applies a directive row to the struct it writes (context,

@@ -116,6 +116,28 @@ static int find_name(const char *const *names, size_t count, const char *name, s
     return -1;
 }
 
+/* mod_ssl's variables (SSL_PROTOCOL, SSL_CLIENT_S_DN_CN, ...), answered by
+ * a module (module.h `variable`, modules/ssl_vars.c).  As in Apache, any
+ * name of the family parses; one mod_ssl does not define is unset. */
+static bool is_ssl_variable(const char *name, size_t length)
+{
+    if (length <= 4 || strncmp(name, "SSL_", 4) != 0)
+        return false;
+    for (size_t i = 4; i < length; i++)
+        if (!is_name_char(name[i]))
+            return false;
+    return true;
+}
+
+/* %{SSL:NAME}: NAME is an SSL_ variable or HTTPS. */
+static expr_part *ssl_variable_part(parser *ps, const char *start, const char *name, size_t length)
+{
+    if (is_ssl_variable(name, length) || (length == 5 && strncmp(name, "HTTPS", 5) == 0))
+        return part_new(ps, PART_VARIABLE, name, length);
+    return fail(ps, start, "'%%{SSL:%.*s}' is not a mod_ssl variable weft knows (SSL_..., HTTPS)", (int)length,
+                name), NULL;
+}
+
 /* %{NAME} or %{func:argument}; ps->at is at the '%'. */
 static expr_part *parse_string_until(parser *ps, char quote);
 
@@ -143,13 +165,17 @@ static expr_part *parse_variable(parser *ps)
             return fail(ps, start, "'%%{' without a closing '}'"), NULL;
         size_t argument_length = (size_t)(end - argument);
         ps->at = end + 1;
+        if (length == 3 && strncasecmp(name, "SSL", 3) == 0) {
+            /* mod_ssl's %{SSL:SSL_CIPHER}: the variable itself */
+            return ssl_variable_part(ps, start, argument, argument_length);
+        }
         const char *prefix = NULL;
         if ((length == 4 && strncasecmp(name, "HTTP", 4) == 0) || (length == 3 && strncasecmp(name, "REQ", 3) == 0))
             prefix = "HTTP:";
         else if ((length == 3 && strncasecmp(name, "ENV", 3) == 0) || (length == 6 && strncasecmp(name, "REQENV", 6) == 0))
             prefix = "ENV:";
         if (!prefix)
-            return fail(ps, start, "'%.*s:' is not a variable function weft supports (HTTP:, REQ:, ENV:, "
+            return fail(ps, start, "'%.*s:' is not a variable function weft supports (HTTP:, REQ:, ENV:, SSL:, "
                                    "REQENV:, tolower:, toupper:, escape:, unescape:)", (int)length, name), NULL;
         if (argument_length == 0)
             return fail(ps, start, "'%%{%.*s:}' needs a name", (int)length, name), NULL;
@@ -167,6 +193,8 @@ static expr_part *parse_variable(parser *ps)
         part->number = time;
         return part;
     }
+    if (is_ssl_variable(name, length))
+        return part_new(ps, PART_VARIABLE, name, length);
     int variable = find_name(variable_names, COUNT_OF(variable_names), name, length);
     if (variable < 0)
         return fail(ps, start, "variable '%.*s' is unknown or not supported by weft", (int)length, name), NULL;

@@ -9,8 +9,10 @@
  * The core knows no request: variables are asked through a callback with a
  * canonical name ("HTTP_HOST", "REQUEST_URI", "HTTP:User-Agent" for
  * %{HTTP:User-Agent} and req('User-Agent'), "ENV:x" for %{ENV:x} and
- * reqenv('x'), "REMOTE_ADDR" also for -R).  NULL means "not set" and reads
- * as the empty string, as in Apache.  TIME_* variables are the evaluator's.
+ * reqenv('x'), "REMOTE_ADDR" also for -R, "SSL_CIPHER" also for
+ * %{SSL:SSL_CIPHER}; any SSL_ name parses, as with mod_ssl).  NULL means
+ * "not set" and reads as the empty string, as in Apache.  TIME_* variables
+ * are the evaluator's.
  *
  * What is parsed is exactly what is evaluated: anything of ap_expr outside
  * the subset (an unknown variable, function or operator) is a parse error,

@@ -112,6 +112,12 @@ typedef struct module {
      * its own I/O layer under it (c->io, TLS).  WEFT_OK/WEFT_DECLINED go
      * on; WEFT_ERROR closes the connection. */
     int (*connection_open)(struct connection *c);
+    /* A request variable the module knows (mod_ssl's SSL_*: ssl_vars.c),
+     * asked for names the http layer does not know itself by expressions'
+     * %{NAME}, LogFormat's %{NAME}x and whoever else reads request
+     * variables (http/request_vars.h): the value, or NULL when the module
+     * does not know the name or it is unset.  Allocates from r->pool. */
+    const char *(*variable)(struct request *r, const char *name);
 } module;
 
 extern const module *const weft_modules[];

@@ -156,6 +156,12 @@ static inline ssize_t connection_read(connection *c, void *data, size_t length)
     return count;
 }
 
+/* Does c arrive over TLS (its I/O layer says so)?  NULL: no. */
+static inline bool connection_is_secure(const connection *c)
+{
+    return c && c->io && c->io->secure;
+}
+
 /* The event loop delivered an event for c (or may have missed one): its
  * socket may have input again.  peer_closed: the event reported the peer's
  * end of stream or an error (EPOLLRDHUP, EPOLLHUP, EPOLLERR). */

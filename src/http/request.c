@@ -511,6 +511,10 @@ static server_name_parts split_server_name(const char *name)
 
 const char *request_scheme(request *r)
 {
+    /* mod_ssl's http_scheme hook: a TLS connection is https whatever
+     * ServerName says (which still decides for a TLS-terminating proxy). */
+    if (connection_is_secure(r->connection))
+        return "https";
     server_name_parts parts = split_server_name(r->server->server_name);
     if (parts.scheme.length)
         return pool_strndup(r->pool, parts.scheme.data, parts.scheme.length);

@@ -55,6 +55,9 @@ typedef struct {
     void (*close)(connection *c);
     size_t (*pending)(const connection *c);     /* NULL: never buffers */
     const char *(*protocol)(const connection *c);  /* NULL: no ALPN */
+    /* The layer encrypts (TLS): the request's scheme is https, HTTPS=on
+     * (connection_is_secure). */
+    bool secure;
 } connection_io;
 
 typedef struct {
@@ -218,8 +221,9 @@ int request_internal_redirect(request *r, const char *location);
  * changing r; NULL if a hook answers it otherwise.  For PATH_TRANSLATED. */
 char *request_map_path(request *r, const char *url_path);
 
-/* Self-referential URLs (Apache's ap_construct_url): the scheme is
- * ServerName's when it has one ("https://www.example.com"), else "http";
+/* Self-referential URLs (Apache's ap_construct_url): the scheme is https
+ * on a TLS connection (connection_is_secure), else ServerName's when it has
+ * one ("https://www.example.com"), else "http";
  * with UseCanonicalName Off (the default) the host and port are those of
  * the client's Host field, with On ServerName's, with DNS the local address
  * (no reverse lookup) and the port as with Off; a missing host is

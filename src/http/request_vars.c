@@ -9,6 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../core/module.h"
+#include "connection.h"
+
 /* All fields of that name joined with ", ", as Apache's headers_in has
  * them (it merges repeated fields when it reads the head). */
 static const char *header_variable(request *r, const char *field)
@@ -56,9 +59,9 @@ const char *request_expr_variable(void *request_pointer, const char *name, pool 
     if (strcmp(name, "THE_REQUEST") == 0)
         return r->request_line;
     if (strcmp(name, "REQUEST_SCHEME") == 0)
-        return request_scheme(r);  /* ServerName's scheme, else http (no TLS in weft yet) */
+        return request_scheme(r);  /* https on TLS, else ServerName's scheme, else http */
     if (strcmp(name, "HTTPS") == 0)
-        return "off";
+        return connection_is_secure(c) ? "on" : "off";
     if (strcmp(name, "REMOTE_HOST") == 0) {
         /* Apache's REMOTE_NAME: the name HostnameLookups found, else the address */
         const char *host = request_remote_host(r);
@@ -98,6 +101,18 @@ const char *request_expr_variable(void *request_pointer, const char *name, pool 
         return pool_printf(r->pool, "%d", r->status ? r->status : 200);
     if (strcmp(name, "AUTH_TYPE") == 0)
         return NULL;  /* weft authenticates no one */
+    return request_module_variable(r, name);
+}
+
+const char *request_module_variable(request *r, const char *name)
+{
+    for (const module *const *m = weft_modules; *m; m++) {
+        if (!(*m)->variable)
+            continue;
+        const char *value = (*m)->variable(r, name);
+        if (value)
+            return value;
+    }
     return NULL;
 }
 

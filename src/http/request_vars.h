@@ -14,6 +14,10 @@
 /* expr_variable_lookup for a request (request_pointer is a request *). */
 const char *request_expr_variable(void *request_pointer, const char *name, pool *p);
 
+/* A variable one of the modules provides (module.h `variable`: mod_ssl's
+ * SSL_* from ssl_vars), NULL when none knows it or it is unset. */
+const char *request_module_variable(request *r, const char *name);
+
 /* A context evaluating against r, allocating from r's pool. */
 void request_expr_context(request *r, expr_context *context);
 

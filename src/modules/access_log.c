@@ -23,6 +23,7 @@
 #include "../core/log.h"
 #include "../core/vhost.h"
 #include "../core/piped_log.h"
+#include "../http/request_vars.h"
 
 
 typedef struct {
@@ -495,6 +496,38 @@ static void write_environment(line_writer *w, const log_item *item)
         emit_dash(w);
 }
 
+/* %{NAME}x: a request variable as expressions read it (mod_ssl's
+ * %{SSL_PROTOCOL}x, %{HTTPS}x; the SSL_* come from ssl_vars); '-' when
+ * unset or unknown. */
+static void write_variable(line_writer *w, const log_item *item)
+{
+    request *r = (request *)w->r;  /* variables are computed into its pool */
+    const char *value = item->text_length ? request_expr_variable(r, item->text, r->pool) : NULL;
+    if (value && *value)
+        emit_escaped(w, value, strlen(value));
+    else
+        emit_dash(w);
+}
+
+/* %{version}c, %{cipher}c, %{subjectdn}c, %{issuerdn}c: mod_ssl's older
+ * names for %{SSL_PROTOCOL}x and friends; any other name logs '-'. */
+static bool prepare_ssl_connection(log_item *item, pool *p, char **error)
+{
+    static const char *const names[][2] = {
+        { "version", "SSL_PROTOCOL" },       { "cipher", "SSL_CIPHER" },
+        { "subjectdn", "SSL_CLIENT_S_DN" },  { "issuerdn", "SSL_CLIENT_I_DN" },
+    };
+    (void)p;
+    (void)error;
+    const char *variable = "";
+    for (size_t i = 0; i < COUNT_OF(names); i++)
+        if (strcasecmp(item->text, names[i][0]) == 0)
+            variable = names[i][1];
+    item->text = variable;
+    item->text_length = strlen(variable);
+    return true;
+}
+
 static void write_request_header(line_writer *w, const log_item *item)
 {
     slice value;
@@ -605,6 +638,7 @@ static const format_directive format_directives[] = {
     { 'A', write_field, FIELD_LOCAL_ADDRESS, NULL },
     { 'b', write_number, NUMBER_BODY_CLF, NULL },
     { 'B', write_number, NUMBER_BODY, NULL },
+    { 'c', write_variable, 0, prepare_ssl_connection },
     { 'C', write_cookie, 0, NULL },
     { 'D', write_duration, DURATION_MICROSECONDS, NULL },
     { 'e', write_environment, 0, NULL },
@@ -631,6 +665,7 @@ static const format_directive format_directives[] = {
     { 'U', write_field, FIELD_URL_PATH, NULL },
     { 'v', write_field, FIELD_SERVER_NAME, NULL },
     { 'V', write_host, 0, NULL },
+    { 'x', write_variable, 0, NULL },
     { 'X', write_connection_status, 0, NULL },
 };
 

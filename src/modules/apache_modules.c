@@ -153,9 +153,8 @@ static const struct {
     { "mod_cgid", { "ScriptSock", "CGIDScriptTimeout" } },
     { "mod_mpm_event", { "AsyncRequestWorkerFactor" } },
     { "mod_mpm_worker", { "MaxMemFree", "ThreadStackSize" } },
-    { "mod_ssl", { "SSLOptions", "SSLProxyEngine", "SSLCARevocationFile",
-                   "SSLCARevocationPath", "SSLProxyVerify", "SSLProxyCACertificateFile", "SSLInsecureRenegotiation",
-                   "SSLRequire", "SSLRequireSSL", "SSLUserName" } },
+    { "mod_ssl", { "SSLProxyEngine", "SSLCARevocationFile", "SSLCARevocationPath", "SSLProxyVerify",
+                   "SSLProxyCACertificateFile", "SSLInsecureRenegotiation" } },
     /* Modules weft does not have. */
     { "mod_rewrite", { "RewriteEngine", "RewriteRule", "RewriteCond", "RewriteBase", "RewriteMap",
                        "RewriteOptions" } },

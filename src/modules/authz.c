@@ -249,14 +249,25 @@ static int set_require(config_parse *parse, const config_directive *d, void *tar
     } else if (strcasecmp(type, "expr") == 0) {
         if (argc < 2)
             return config_error(parse, "Require expr needs an expression");
-        /* Apache reads the rest of the line; words split apart are joined
-         * again (a quoted word lost its quotes, so such an expression fails
-         * to parse rather than meaning something else). */
+        /* Apache reads the rest of the line as written: one quoted
+         * argument is the expression, several words are the line's own
+         * text, quotes and all (config_raw_arguments), so that
+         * Require expr %{SSL_CLIENT_S_DN_CN} == 'alice' works as in mod_ssl's
+         * docs.  Without the line (never, from a file), words are joined. */
         buffer text = { 0 };
         for (int i = 1; i < argc; i++) {
             if (i > 1)
                 buffer_append(&text, " ", 1);
             buffer_append_string(&text, argv[i]);
+        }
+        const char *raw = argc > 2 ? config_raw_arguments(parse) : NULL;
+        for (int word = 0; raw && word < (negated ? 2 : 1); word++) {
+            raw += strcspn(raw, " \t");  /* past "not" and "expr" */
+            raw += strspn(raw, " \t");
+        }
+        if (raw) {
+            buffer_clear(&text);
+            buffer_append_string(&text, raw);
         }
         item.kind = ITEM_EXPR;
         item.expr = config_compile_expr(parse, text.data);

@@ -104,11 +104,12 @@ static const char *expand_value(request *r, const header_action *action)
         }
         c++;
         if (*c == '{') {
-            /* %{VAR}e (the setter checked the form): "(null)" when unset, as Apache */
+            /* %{VAR}e (the setter checked the form), or %{VAR}s, mod_ssl's
+             * variables (SSL_CLIENT_S_DN_CN): "(null)" when unset, as Apache */
             const char *end = strchr(c, '}');
             char *name = pool_strndup(r->pool, c + 1, (size_t)(end - c - 1));
-            const char *env = request_get_env(r, name);
-            buffer_append_string(&out, env ? env : "(null)");
+            const char *value = end[1] == 's' ? request_expr_variable(r, name, r->pool) : request_get_env(r, name);
+            buffer_append_string(&out, value ? value : "(null)");
             c = end + 1;
         } else if (*c == 't')
             buffer_printf(&out, "t=%lld", (long long)start);
@@ -454,14 +455,14 @@ static int set_header(config_parse *parse, const config_directive *d, void *targ
         c++;
         if (*c == '{') {
             const char *end = strchr(c, '}');
-            if (end && end > c + 1 && end[1] == 'e') {
+            if (end && end > c + 1 && (end[1] == 'e' || end[1] == 's')) {
                 c = end + 1;
                 formatted = true;
                 continue;
             }
         }
         if (*c != '%' && *c != 't' && *c != 'D')
-            return config_error(parse, "Header value '%s': weft understands %%%%, %%t, %%D and %%{VAR}e only",
+            return config_error(parse, "Header value '%s': weft understands %%%%, %%t, %%D, %%{VAR}e and %%{VAR}s only",
                                 value);
         formatted = true;
     }

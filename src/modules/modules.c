@@ -34,6 +34,7 @@ extern const module brotli_module;
 extern const module ssl_module;
 extern const module ssl_stapling_module;
 extern const module ssl_session_module;
+extern const module ssl_vars_module;
 
 const module *const weft_modules[] = {
     &core_module,
@@ -41,6 +42,7 @@ const module *const weft_modules[] = {
     &ssl_module,          /* TLS: its contexts are built before the modules that attach to them */
     &ssl_stapling_module, /* attaches its status callback to the ssl module's contexts */
     &ssl_session_module,  /* config_complete: the shared session cache and ticket keys */
+    &ssl_vars_module,     /* access: SSLRequireSSL, SSLRequire; fixups: HTTPS, SSL_* for CGI */
     &mime_module,
     &vhost_module,
     &overrides_module,

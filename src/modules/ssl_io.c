@@ -311,6 +311,7 @@ static const connection_io tls_io = {
     .close = tls_close,
     .pending = tls_pending,
     .protocol = tls_protocol,
+    .secure = true,  /* https scheme, HTTPS=on (connection_is_secure) */
 };
 
 SSL *ssl_connection_handle(const connection *c)

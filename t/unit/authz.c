@@ -26,6 +26,7 @@ int config_error(config_parse *parse, const char *format, ...) { return WEFT_ERR
 pool *config_pool(config_parse *parse) { return NULL; }
 /* Require expr is tested in t/unit/expr.c and t/85-if-expr.t */
 weft_expr *config_compile_expr(struct config_parse *parse, const char *text) { return NULL; }
+const char *config_raw_arguments(const config_parse *parse) { return NULL; }
 bool request_expr_holds(request *r, const weft_expr *expr, const char *user) { return false; }
 const char *expr_text(const weft_expr *expr) { return ""; }
 void config_dump_line(FILE *out, const config_directive *directive, int argc, const char *const *argv) {}

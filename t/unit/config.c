@@ -95,6 +95,16 @@ static void merge_fake_add_types(void *merged, const void *child, pool *p)
     *(mime_addition **)merged = copies;
 }
 
+/* FakeRaw: what config_raw_arguments gave its setter. */
+static char fake_raw[256];
+
+static int set_fake_raw(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    const char *raw = config_raw_arguments(parse);
+    snprintf(fake_raw, sizeof fake_raw, "%s", raw ? raw : "(none)");
+    return WEFT_OK;
+}
+
 static const config_directive fake_directives[] = {
     { .name = "FakeString", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(group), .min_args = 1,
       .max_args = 1, .set = config_set_string, .help = "a string" },
@@ -106,6 +116,8 @@ static const config_directive fake_directives[] = {
       .max_args = 1, .set = config_set_path, .default_value = "logs/fake.scoreboard", .help = "a path" },
     { .name = "FakeTwo", .contexts = CONTEXT_SERVER_ONLY, .scope = SCOPE_SERVER, .min_args = 2, .max_args = 2,
       .set = config_set_ignored, .help = "two words" },
+    { .name = "FakeRaw", .contexts = CONTEXT_SERVER_ONLY, .scope = SCOPE_SERVER, .min_args = 1,
+      .max_args = ARGS_UNLIMITED, .set = set_fake_raw, .help = "arguments as written" },
     { .name = "FakeIgnored", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_SERVER, .min_args = 0,
       .max_args = ARGS_UNLIMITED, .set = config_set_ignored, .help = "anything" },
     { .name = "FakeAddType", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_DIRECTORY,
@@ -311,6 +323,18 @@ static void test_server_tokens(void)
         is_string(server ? server->server_header : NULL, cases[i].header, "ServerTokens %s", cases[i].value);
         config_free(server);
     }
+}
+
+/* Apache's RAW_ARGS: the arguments as written, quotes and all, after
+ * ${VAR} and continuation lines (SSLRequire, Require expr). */
+static void test_raw_arguments(void)
+{
+    server_config *server = load_text("Listen 80\nDefine who alice\n"
+                                      "FakeRaw   %{A} eq \"x  y\" and \\\n  'z' == '${who}'\n");
+    ok(server != NULL, "a line for a raw-arguments row loads");
+    is_string(fake_raw, "%{A} eq \"x  y\" and   'z' == 'alice'",
+              "config_raw_arguments: the rest of the line as written");
+    config_free(server);
 }
 
 static void test_error_classes(void)
@@ -747,6 +771,7 @@ int main(void)
     test_full_configuration();
     test_defaults();
     test_server_tokens();
+    test_raw_arguments();
     test_error_classes();
     test_many_errors();
     test_post_config_errors();

@@ -26,6 +26,7 @@ static const char *const fake_variables[][2] = {
     { "HTTP:X-Count", "12" },
     { "ENV:flag", "yes" },
     { "SERVER_PORT", "8080" },
+    { "SSL_CLIENT_S_DN_CN", "alice" },
 };
 
 static const char *remote_override;
@@ -84,6 +85,13 @@ static void test_string_comparisons(void)
     is_int(run("req('User-Agent') =~ /X11/"), 1, "req('header')");
     is_int(run("http('X-Count') -eq 12"), 1, "http('header') as an integer");
     is_int(run("%{ENV:flag} == 'yes' && reqenv('flag') == 'yes'"), 1, "ENV: and reqenv()");
+    /* mod_ssl's variables, answered by a module (ssl_vars) */
+    is_int(run("%{SSL_CLIENT_S_DN_CN} == 'alice'"), 1, "%%{SSL_CLIENT_S_DN_CN}");
+    is_int(run("%{SSL:SSL_CLIENT_S_DN_CN} == 'alice' && %{SSL:HTTPS} == 'off'"), 1, "%%{SSL:NAME}, %%{SSL:HTTPS}");
+    is_int(run("%{SSL_NOT_SET_HERE} == ''"), 1, "any SSL_ name parses, unset is empty (as mod_ssl)");
+    is_int(run("%{SSL:REQUEST_URI} == ''"), -1, "%%{SSL:...} takes SSL_ names and HTTPS only");
+    is_int(run("%{SSL_} == ''"), -1, "SSL_ alone is no variable");
+    is_int(run("%{SSL_A-B} == ''"), -1, "nor a name with a '-'");
     is_int(run("'%{REQUEST_METHOD} %{REQUEST_URI}' == 'GET /products/42'"), 1, "interpolation in strings");
     is_int(run("'a' . %{REQUEST_METHOD} . 1 == 'aGET1'"), 1, "concatenation with '.'");
     is_int(run("'it\\'s' == \"it's\""), 1, "backslash escapes a quote");

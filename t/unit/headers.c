@@ -67,6 +67,7 @@ void config_warning(config_parse *parse, const char *format, ...) { parse->warni
 /* expr= conditions are tested in t/unit/expr.c and t/85-if-expr.t */
 weft_expr *config_compile_expr(struct config_parse *parse, const char *text) { parse->errors++; return NULL; }
 bool request_expr_holds(request *r, const weft_expr *expr, const char *user) { return true; }
+const char *request_expr_variable(void *request_pointer, const char *name, pool *p) { return NULL; }
 pool *config_pool(config_parse *parse) { return parse->pool; }
 weft_regex *config_compile_regex(config_parse *parse, const char *pattern, unsigned flags)
 {

@@ -49,6 +49,19 @@ int connection_peer_port(const connection *c) { return c->peer_port; }
 const char *connection_local_address(const connection *c) { return c->local_address; }
 int connection_local_port(const connection *c) { return c->local_port; }
 
+/* The request variables (http/request_vars.c) as a TLS request has them. */
+const char *request_expr_variable(void *request_pointer, const char *name, pool *p)
+{
+    static const char *const variables[][2] = {
+        { "SSL_PROTOCOL", "TLSv1.3" }, { "SSL_CIPHER", "TLS_AES_128_GCM_SHA256" }, { "HTTPS", "on" },
+        { "SSL_CLIENT_S_DN", "CN=alice \"A\",O=Example" }, { "SSL_TLS_SNI", "" },
+    };
+    for (size_t i = 0; i < COUNT_OF(variables); i++)
+        if (strcmp(variables[i][0], name) == 0)
+            return variables[i][1];
+    return NULL;
+}
+
 typedef struct {
     const char *name;
     const char *value;
@@ -514,6 +527,12 @@ static void test_directives(pool *p)
             "%{VAR}e: the request environment, escaped; case-insensitive names; unset is -");
     r->env = NULL;
     r->env_count = 0;
+    is_line(line_for(p, "%{SSL_PROTOCOL}x %{SSL_CIPHER}x %{HTTPS}x|%{SSL_CLIENT_S_DN}x|%{SSL_TLS_SNI}x %{NONE}x %x", r),
+            "TLSv1.3 TLS_AES_128_GCM_SHA256 on|CN=alice \\\"A\\\",O=Example|- - -",
+            "%{VAR}x: request variables (mod_ssl's), escaped; empty, unknown or none is -");
+    is_line(line_for(p, "%{version}c %{cipher}c %{subjectdn}c %{errcode}c %c", r),
+            "TLSv1.3 TLS_AES_128_GCM_SHA256 CN=alice \\\"A\\\",O=Example - -",
+            "mod_ssl's %{version}c, %{cipher}c, %{subjectdn}c; others -");
     is_line(line_for(p, "%{c}a %{c}h", r), "192.0.2.7 192.0.2.7", "%{c}a (no proxy: the peer)");
     is_line(line_for(p, "%b %B %O %I %S", r), "- 0 180 75 255", "%b %B %O %I %S");
     r->body_bytes_sent = 42;
