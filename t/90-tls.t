@@ -629,6 +629,12 @@ EOF
     is("$status $body", "200 main\n", '... and serves HTTPS with the decrypted key');
     my $ec = fetch_from($t->port, '-servername', 'a.test', '-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-GCM-SHA256');
     like($ec, qr/O = Weft ECDSA/, '... and with the decrypted ECDSA key');
+    my $asked = () = $t->read_file('pass.log') =~ /\n/g;
+    $t->signal('USR1');
+    my $again = wait_for(sub { my $n = () = $t->read_file('pass.log') =~ /\n/g; $n >= $asked + 2 }, scale(15));
+    ok($again, 'a graceful restart asks the program again, for both keys (docs/tls.md: Key handling)');
+    ($status, $body) = WeftTLS::https_get(port => $t->port, ca => $P{ca}, path => '/id.txt');
+    is("$status $body", "200 main\n", '... and serves after it');
     $t->stop(name => 'exec: pass phrase server');
 
     $t->write_file('pass.sh', { content => "#!/bin/sh\nexit 3\n", mode => 0755 });
