@@ -617,5 +617,18 @@ int ssl_post_read(request *r)
                     c->peer_address);
         return 403;
     }
+    /* A resumed session carries the client certificate of the handshake
+     * that made it, for the server it was made for.  Whatever path led
+     * here (a session made on another virtual host of this port), a
+     * server that requires a certificate gets a verified one or refuses,
+     * as mod_ssl re-checks on every request. */
+    if (context_of(r->server) && ssl_settings(r->server)->verify_client == SSL_VERIFY_CLIENT_REQUIRE) {
+        X509 *peer = SSL_get0_peer_certificate(state->ssl);
+        if (!peer || SSL_get_verify_result(state->ssl) != X509_V_OK) {
+            log_message(LOG_LEVEL_INFO, "%s: %s requires a verified client certificate and this TLS session has "
+                                        "none", c->peer_address, r->server->server_name ? r->server->server_name : "the server");
+            return 403;
+        }
+    }
     return WEFT_DECLINED;
 }
