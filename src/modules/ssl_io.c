@@ -250,7 +250,13 @@ static ssize_t tls_writev(connection *c, const struct iovec *vectors, int count,
         }
         if (written)
             return (ssize_t)written;
-        return blocked_or_failed(c, state, result, "write");
+        /* A write never says 0: the caller would retry it for ever (a
+         * client that sent close_notify and left turns EPIPE into
+         * SSL_ERROR_ZERO_RETURN, and a worker thread spun on it). */
+        ssize_t failed = blocked_or_failed(c, state, result, "write");
+        if (failed == 0)
+            errno = EPIPE;
+        return failed == 0 ? -1 : failed;
     }
     c->io_wants = 0;
     return (ssize_t)written;
