@@ -14,6 +14,7 @@
 #include "child.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -37,6 +38,7 @@
 #include "dispatch.h"
 
 #define TICK_MS 100                 /* timer sweep period: timeouts are this precise */
+#define TRIM_AFTER_QUIET_MS 500     /* malloc_trim once a child has been this long without work */
 #define STOP_GRACE_MS 2000          /* how long a stopping child still answers parked connections */
 #define THREAD_STACK_SIZE (512 * 1024)
 /* A keep-alive connection idle for less than this is likely to carry the
@@ -102,6 +104,12 @@ typedef struct {
     slot_list parked[PARK_LISTS];
     uint32_t open_connections;
     uint64_t connections_accepted;
+    /* Giving freed memory back once a burst is over (sweep_timeouts):
+     * the activity count at the last tick, how many ticks it has not
+     * moved, and whether memory was trimmed since it last moved. */
+    uint64_t activity_seen;
+    int quiet_ticks;
+    bool trimmed;
     bool accepting;
     bool standby;             /* a sibling in a lower slot takes the new connections */
     bool listening;           /* the listening sockets are in the epoll set: accepting && !standby */
@@ -696,6 +704,39 @@ static void rearm_special(child_state *state, int fd, uint32_t index, const char
     stop_now(state);
 }
 
+/* Requests served and connections accepted by this child so far. */
+static uint64_t child_activity(const child_state *state)
+{
+    uint64_t total = state->connections_accepted;
+    const child_context *context = state->context;
+    if (context->board)
+        for (int i = 0; i < state->server->threads_per_child; i++)
+            total += atomic_load_explicit(&scoreboard_thread_at(context->board, context->slot, i)->access_count,
+                                          memory_order_relaxed);
+    return total;
+}
+
+/* A burst of connections leaves freed memory in every worker thread's
+ * malloc arena (a TLS handshake alone allocates and frees tens of
+ * kilobytes); glibc keeps it.  Once the child has served nothing for
+ * half a second, hand it back to the kernel, once per burst: idle keep-alive
+ * connections then cost what they hold, not what their handshakes used.
+ * Decided with the lock held; the trim itself runs after it is released. */
+static bool time_to_trim(child_state *state)
+{
+    uint64_t activity = child_activity(state);
+    if (activity != state->activity_seen) {
+        state->activity_seen = activity;
+        state->quiet_ticks = 0;
+        state->trimmed = false;
+        return false;
+    }
+    if (state->trimmed || ++state->quiet_ticks < TRIM_AFTER_QUIET_MS / TICK_MS)
+        return false;
+    state->trimmed = true;
+    return true;
+}
+
 static void sweep_timeouts(child_state *state)
 {
     uint64_t expirations;
@@ -705,6 +746,7 @@ static void sweep_timeouts(child_state *state)
     slot_list expired = { NULL, NULL };
     pthread_mutex_lock(&state->lock);
     bool force = state->stopping && now >= state->stop_deadline_ms;
+    bool trim = time_to_trim(state);
     /* At the connection cap we stopped accepting; once a keep-alive
      * connection has been idle long enough to be evicted, listen again so
      * that a waiting client can take its place. */
@@ -736,6 +778,8 @@ static void sweep_timeouts(child_state *state)
         }
     }
     pthread_mutex_unlock(&state->lock);
+    if (trim)
+        malloc_trim(0);
     connection_slot *slot;
     connection_worker worker = { .score = NULL, .stopping = true };
     while ((slot = list_pop(&expired))) {
