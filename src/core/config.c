@@ -80,32 +80,32 @@ int config_error(config_parse *parse, const char *format, ...)
     return WEFT_ERROR;
 }
 
-void config_warning_at(config_parse *parse, const char *file, int line, const char *format, ...)
+static void record_at(config_parse *parse, config_messages *list, const char *file, int line, const char *format,
+                      va_list args)
 {
     const char *saved_file = parse->file;
     int saved_line = parse->line;
     parse->file = file;
     parse->line = line;
-    va_list args;
-    va_start(args, format);
-    record_message(parse, parse->warnings, format, args);
-    va_end(args);
+    record_message(parse, list, format, args);
     parse->file = saved_file;
     parse->line = saved_line;
 }
 
-int config_error_at(config_parse *parse, const char *file, int line, const char *format, ...)
+void config_warning_at(config_parse *parse, const char *file, int line, const char *format, ...)
 {
-    const char *saved_file = parse->file;
-    int saved_line = parse->line;
-    parse->file = file;
-    parse->line = line;
     va_list args;
     va_start(args, format);
-    record_message(parse, parse->errors, format, args);
+    record_at(parse, parse->warnings, file, line, format, args);
     va_end(args);
-    parse->file = saved_file;
-    parse->line = saved_line;
+}
+
+int config_error_at(config_parse *parse, const char *file, int line, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    record_at(parse, parse->errors, file, line, format, args);
+    va_end(args);
     parse->error_count++;
     return WEFT_ERROR;
 }

@@ -213,6 +213,12 @@ int config_set_string(config_parse *, const config_directive *, void *, int, cha
 int config_set_path(config_parse *, const config_directive *, void *, int, char **);
 int config_set_ignored(config_parse *, const config_directive *, void *, int, char **);
 
+/* Applies a relative "Options"-style setting on top of another one
+ * (Apache's merge rule: +X/-X modify what is inherited, a plain list
+ * replaces it); core Options and SSLOptions both merge this way. */
+struct options_setting;
+void config_options_combine(struct options_setting *base, const struct options_setting *child);
+
 /* A TCP port written in a file: 1 to 65535, decimal digits only. */
 bool config_parse_port(const char *text, int *port);
 /* Include / IncludeOptional: the engine reads the named files, directories

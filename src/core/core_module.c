@@ -295,9 +295,7 @@ static int parse_options(config_parse *parse, int argc, char **argv, options_set
     return WEFT_OK;
 }
 
-/* Applies a relative setting on top of another one (Apache's merge rule:
- * +/- modify what is inherited, a plain list replaces it). */
-static void combine_options(options_setting *base, const options_setting *child)
+void config_options_combine(options_setting *base, const options_setting *child)
 {
     if (!child->relative) {
         *base = *child;
@@ -317,7 +315,7 @@ static int set_options(config_parse *parse, const config_directive *d, void *tar
     /* Two Options lines in one section add up, as in Apache. */
     const void *base = (const char *)target - d->offset;
     if (config_was_set(base, d))
-        combine_options(target, &parsed);
+        config_options_combine(target, &parsed);
     else
         *(options_setting *)target = parsed;
     return WEFT_OK;
@@ -325,7 +323,7 @@ static int set_options(config_parse *parse, const config_directive *d, void *tar
 
 static void merge_options(void *merged, const void *child, pool *p)
 {
-    combine_options(merged, child);
+    config_options_combine(merged, child);
 }
 
 /* ---- DirectoryIndex, SetHandler, logs ---------------------------------- */
@@ -762,7 +760,7 @@ static void resolve_root_options(config_parse *parse, server_config *server)
     options_setting base = { 0 };
     if (count > 0)
         parse_options(parse, count, words, &base);
-    combine_options(&base, root);
+    config_options_combine(&base, root);
     *root = base;
 }
 

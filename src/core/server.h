@@ -36,7 +36,7 @@ enum { CANONICAL_NAME_OFF = 0, CANONICAL_NAME_ON = 1, CANONICAL_NAME_DNS = 2 };
 
 /* "Options +A -B" is relative (applied on top of the enclosing value);
  * "Options A B" replaces it. */
-typedef struct {
+typedef struct options_setting {
     unsigned value;   /* absolute form */
     unsigned add;     /* relative form */
     unsigned remove;

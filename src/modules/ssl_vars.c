@@ -25,13 +25,9 @@
 #include "ssl.h"
 
 /* SSLOptions: Apache's +/- rule, as core Options (a list without signs
- * replaces what is inherited, +X and -X change it). */
-typedef struct {
-    bool relative;
-    unsigned value;   /* absolute setting */
-    unsigned add;     /* relative: +X */
-    unsigned remove;  /* relative: -X */
-} ssl_options_setting;
+ * replaces what is inherited, +X and -X change it): the same struct and
+ * merge (config_options_combine). */
+typedef options_setting ssl_options_setting;
 
 typedef struct ssl_requirement {
     const weft_expr *expr;
@@ -67,18 +63,6 @@ static SSL *request_ssl(const request *r)
 }
 
 /* ---- SSLOptions -------------------------------------------------------------- */
-
-static void combine_options(ssl_options_setting *base, const ssl_options_setting *child)
-{
-    if (!child->relative) {
-        *base = *child;
-    } else if (base->relative) {
-        base->add = (base->add & ~child->remove) | child->add;
-        base->remove = (base->remove & ~child->add) | child->remove;
-    } else {
-        base->value = (base->value & ~child->remove) | child->add;
-    }
-}
 
 static int set_ssl_options(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
 {
@@ -124,7 +108,7 @@ static int set_ssl_options(config_parse *parse, const config_directive *d, void 
     /* A second SSLOptions line in one place works on the first, as in mod_ssl. */
     const void *base = (const char *)target - d->offset;
     if (config_was_set(base, d))
-        combine_options(target, &parsed);
+        config_options_combine(target, &parsed);
     else
         *(ssl_options_setting *)target = parsed;
     return WEFT_OK;
@@ -132,7 +116,7 @@ static int set_ssl_options(config_parse *parse, const config_directive *d, void 
 
 static void merge_ssl_options(void *merged, const void *child, pool *p)
 {
-    combine_options(merged, child);
+    config_options_combine(merged, child);
 }
 
 static void format_ssl_options(FILE *out, const config_directive *d, const void *base)
