@@ -86,8 +86,12 @@ chmod 0644, $victim_file;
 ok($w->wait_error_log(qr/cannot re-arm its timer, stopping to be replaced/, scale(5)),
    'the child that cannot re-arm its timer says so in the error log')
     or diag(WeftTest::_tail($w->error_log, 10));
-ok(wait_for(sub { my @n = $w->child_pids; @n == 2 && !grep { $_ == $victim } @n }, scale(10)),
-   'it stops, and the control process replaces it: two children again, without it')
+# Replaced: the victim is gone and at least two children serve.  While the
+# replacement starts, its threads are not idle yet, so regulation may fork
+# one more (MinSpareThreads 8); three children are within MaxSpareThreads
+# and stay.
+ok(wait_for(sub { my @n = $w->child_pids; @n >= 2 && !grep { $_ == $victim } @n }, scale(10)),
+   'it stops, and the control process replaces it: two children again (or more), without it')
     or diag('children now: ' . join(' ', $w->child_pids));
 ok((grep { $_ == $other } $w->child_pids), 'the other child goes on');
 unlink $victim_file;
