@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "../os/os.h"
 #include "../core/common.h"
 #include "../core/log.h"
 
@@ -101,12 +102,7 @@ static void slot_clear(cache_slot *slot)
  * checksums make whatever it left half-written harmless. */
 static bool cache_lock(session_cache *cache)
 {
-    int status = pthread_mutex_lock(&cache->header->lock);
-    if (status == EOWNERDEAD) {
-        pthread_mutex_consistent(&cache->header->lock);
-        return true;
-    }
-    return status == 0;
+    return os_shared_mutex_lock(&cache->header->lock);
 }
 
 static void cache_unlock(session_cache *cache)
@@ -131,8 +127,8 @@ session_cache *session_cache_create(size_t bytes, char *error, size_t size)
     size_t header_bytes = (sizeof(cache_header) + 63) & ~(size_t)63;
     size_t mapped = header_bytes + set_count * SESSION_CACHE_MIN_BYTES;
     /* Anonymous memory comes zeroed: every slot starts empty. */
-    void *region = mmap(NULL, mapped, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (region == MAP_FAILED) {
+    void *region = os_shared_region(mapped);
+    if (!region) {
         snprintf(error, size, "cannot map %zu bytes of shared memory: %s", mapped, strerror(errno));
         return NULL;
     }
@@ -140,12 +136,7 @@ session_cache *session_cache_create(size_t bytes, char *error, size_t size)
     cache->header = region;
     cache->slots = (cache_slot *)((char *)region + header_bytes);
     cache->mapped_bytes = mapped;
-    pthread_mutexattr_t attributes;
-    pthread_mutexattr_init(&attributes);
-    pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED);
-    pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST);
-    int status = pthread_mutex_init(&cache->header->lock, &attributes);
-    pthread_mutexattr_destroy(&attributes);
+    int status = os_shared_mutex_init(&cache->header->lock);
     if (status != 0) {
         snprintf(error, size, "cannot make its process-shared lock: %s", strerror(status));
         munmap(region, mapped);

@@ -28,6 +28,7 @@
 #include <openssl/http.h>
 #include <openssl/x509v3.h>
 
+#include "../os/os.h"
 #include "../core/log.h"
 #include "../core/module.h"
 #include "../core/vhost.h"
@@ -127,8 +128,7 @@ void stapling_region_lock(stapling_region *region)
     /* A child killed while copying leaves the mutex to its survivors
      * (robust); what it was writing is consistent, because a response's
      * length is set only once its bytes are in place. */
-    if (pthread_mutex_lock(&region->lock) == EOWNERDEAD)
-        pthread_mutex_consistent(&region->lock);
+    os_shared_mutex_lock(&region->lock);
 }
 
 void stapling_region_unlock(stapling_region *region)
@@ -139,16 +139,13 @@ void stapling_region_unlock(stapling_region *region)
 static stapling_region *region_create(uint32_t count, uint32_t slot_size, size_t *size)
 {
     *size = REGION_HEAD_SIZE + (size_t)count * slot_size;
-    void *memory = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (memory == MAP_FAILED)
+    stapling_region *region = os_shared_region(*size);  /* zeroed: every slot due at once, no response */
+    if (!region)
         return NULL;
-    stapling_region *region = memory;  /* zeroed: every slot due at once, no response */
-    pthread_mutexattr_t attributes;
-    pthread_mutexattr_init(&attributes);
-    pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED);
-    pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST);
-    pthread_mutex_init(&region->lock, &attributes);
-    pthread_mutexattr_destroy(&attributes);
+    if (os_shared_mutex_init(&region->lock) != 0) {
+        munmap(region, *size);
+        return NULL;
+    }
     region->count = count;
     region->slot_size = slot_size;
     return region;

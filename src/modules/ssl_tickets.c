@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "../os/os.h"
 #include "../core/common.h"
 #include "../core/log.h"
 
@@ -49,14 +50,10 @@ static ticket_store *store;
 
 static bool store_lock(void)
 {
-    int status = pthread_mutex_lock(&store->lock);
-    if (status == EOWNERDEAD) {
-        /* The holder died between two memcpy at worst: a torn key only
-         * fails to decrypt its own tickets, and the next rotation replaces it. */
-        pthread_mutex_consistent(&store->lock);
-        return true;
-    }
-    return status == 0;
+    /* A holder that died did so between two memcpy at worst: a torn key
+     * only fails to decrypt its own tickets, and the next rotation
+     * replaces it. */
+    return os_shared_mutex_lock(&store->lock);
 }
 
 static bool make_random_key(ticket_key *key)
@@ -107,18 +104,11 @@ int ticket_keys_configure(const unsigned char *file_key, int period)
         return WEFT_ERROR;
     time_t now = ssl_session_now();
     if (!store) {
-        void *region = mmap(NULL, sizeof *store, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-        if (region == MAP_FAILED)
+        ticket_store *made = os_shared_region(sizeof *store);
+        if (!made)
             return WEFT_ERROR;
-        ticket_store *made = region;
-        pthread_mutexattr_t attributes;
-        pthread_mutexattr_init(&attributes);
-        pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED);
-        pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST);
-        int status = pthread_mutex_init(&made->lock, &attributes);
-        pthread_mutexattr_destroy(&attributes);
-        if (status != 0) {
-            munmap(region, sizeof *store);
+        if (os_shared_mutex_init(&made->lock) != 0) {
+            munmap(made, sizeof *store);
             return WEFT_ERROR;
         }
         made->period = period;

@@ -10,6 +10,8 @@
 #ifndef WEFT_OS_H
 #define WEFT_OS_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "../core/server.h"
@@ -72,5 +74,20 @@ const char *os_signal_name(int signo);
  * exactly TERM, INT, HUP, USR1 and WINCH, which child_main reads from its
  * signalfd (blocked from the fork on, so none sent early is lost). */
 void os_reset_signals(void);
+
+/* ---- shared_memory.c ----------------------------------------------------- */
+
+/* Memory every process forked afterwards shares (anonymous MAP_SHARED),
+ * zeroed; NULL with errno set.  Freed with munmap; a child keeps its own
+ * mapping after the parent unmaps. */
+void *os_shared_region(size_t size);
+/* A mutex for such memory: process-shared and robust, so that a child that
+ * dies holding it does not stop its siblings.  0 or an errno value. */
+int os_shared_mutex_init(pthread_mutex_t *mutex);
+/* Locks it; when its last holder died holding it (EOWNERDEAD), takes it
+ * over and marks it consistent: the data it guards must be safe to read
+ * half-written (lengths set last, checksums).  false if it could not be
+ * locked at all. */
+bool os_shared_mutex_lock(pthread_mutex_t *mutex);
 
 #endif

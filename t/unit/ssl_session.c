@@ -11,6 +11,7 @@
 #define WEFT_MODULE_CONFIG_STUBS
 
 #include "../../src/core/pool.c"
+#include "../../src/os/shared_memory.c"
 #include "../../src/modules/ssl_session_cache.c"
 #include "../../src/modules/ssl_tickets.c"
 #include "../../src/modules/ssl_session.c"

@@ -15,6 +15,7 @@
 #include "core/pool.c"
 #include "core/blocking.c"
 #include "core/piped_log.c"
+#include "os/shared_memory.c"
 #include "modules/ssl_stapling.c"
 #include "modules/ssl_stapling_fetch.c"
 
