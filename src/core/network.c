@@ -133,3 +133,18 @@ bool ip_address_parse(const char *text, int *family, unsigned char *address)
     }
     return true;
 }
+
+void ip_address_text(const struct sockaddr_storage *address, char *text, size_t size, int *port)
+{
+    strcpy(text, "-");
+    *port = 0;
+    if (address->ss_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)address;
+        inet_ntop(AF_INET, &v4->sin_addr, text, (socklen_t)size);
+        *port = ntohs(v4->sin_port);
+    } else if (address->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)address;
+        inet_ntop(AF_INET6, &v6->sin6_addr, text, (socklen_t)size);
+        *port = ntohs(v6->sin6_port);
+    }
+}

@@ -28,4 +28,9 @@ bool ip_network_contains(const ip_network *network, int family, const unsigned c
  * IPv4 address comes back as AF_INET.  false if text is not an address. */
 bool ip_address_parse(const char *text, int *family, unsigned char *address);
 
+/* A socket address as text ("127.0.0.1", "::1") and its port; "-" and 0
+ * for a family that is neither IPv4 nor IPv6. */
+struct sockaddr_storage;
+void ip_address_text(const struct sockaddr_storage *address, char *text, size_t size, int *port);
+
 #endif

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../core/log.h"
+#include "../core/network.h"
 #include "../core/module.h"
 #include "filter.h"
 #include "response.h"
@@ -65,21 +66,6 @@ const connection_io connection_plain_io = {
 };
 
 
-static void address_text(const struct sockaddr_storage *address, char *text, size_t size, int *port)
-{
-    strcpy(text, "-");
-    *port = 0;
-    if (address->ss_family == AF_INET) {
-        const struct sockaddr_in *v4 = (const struct sockaddr_in *)address;
-        inet_ntop(AF_INET, &v4->sin_addr, text, (socklen_t)size);
-        *port = ntohs(v4->sin_port);
-    } else if (address->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)address;
-        inet_ntop(AF_INET6, &v6->sin6_addr, text, (socklen_t)size);
-        *port = ntohs(v6->sin6_port);
-    }
-}
-
 void connection_init(connection *c, int fd, const server_config *server, const struct sockaddr_storage *peer)
 {
     c->fd = fd;
@@ -103,7 +89,7 @@ void connection_init(connection *c, int fd, const server_config *server, const s
     buffer_clear(&c->input);
     buffer_clear(&c->output);
 
-    address_text(peer, c->peer_address, sizeof(c->peer_address), &c->peer_port);
+    ip_address_text(peer, c->peer_address, sizeof(c->peer_address), &c->peer_port);
     c->local_known = false;
     c->head_started_ms = monotonic_ms();
 }
@@ -126,7 +112,7 @@ static void find_local_address(const connection *constant)
     struct sockaddr_storage address;
     socklen_t length = sizeof(address);
     if (c->fd >= 0 && getsockname(c->fd, (struct sockaddr *)&address, &length) == 0)
-        address_text(&address, c->local_address, sizeof(c->local_address), &c->local_port);
+        ip_address_text(&address, c->local_address, sizeof(c->local_address), &c->local_port);
     else
         strcpy(c->local_address, "-");
     c->local_known = true;

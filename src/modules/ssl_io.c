@@ -27,6 +27,7 @@
 #include <openssl/err.h>
 
 #include "../core/log.h"
+#include "../core/network.h"
 #include "../core/vhost.h"
 #include "../http/connection.h"
 #include "../http/response.h"
@@ -478,19 +479,6 @@ static bool address_is_wildcard(const listen_address *listen)
     return memcmp(&v6->sin6_addr, &in6addr_any, sizeof(in6addr_any)) == 0;
 }
 
-static void listen_address_text(const listen_address *listen, char *out, size_t size, int *port)
-{
-    if (listen->address.ss_family == AF_INET) {
-        const struct sockaddr_in *v4 = (const struct sockaddr_in *)&listen->address;
-        inet_ntop(AF_INET, &v4->sin_addr, out, (socklen_t)size);
-        *port = ntohs(v4->sin_port);
-    } else {
-        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&listen->address;
-        inet_ntop(AF_INET6, &v6->sin6_addr, out, (socklen_t)size);
-        *port = ntohs(v6->sin6_port);
-    }
-}
-
 /* Which listeners speak TLS: "Listen ... https", or the server a
  * connection there gets by address and port (Apache's IP-based choice,
  * before any Host) has SSLEngine on.  A wildcard listener whose vhosts
@@ -513,7 +501,7 @@ int ssl_config_complete(config_parse *parse, server_config *main)
         const listen_address *listen = &main->listens[i];
         char text[INET6_ADDRSTRLEN];
         int port;
-        listen_address_text(listen, text, sizeof(text), &port);
+        ip_address_text(&listen->address, text, sizeof(text), &port);
         bool wildcard = address_is_wildcard(listen);
         const server_config *chosen = vhost_select(main, wildcard ? NULL : text, port, NULL, 0);
         bool tls = context_of(chosen) != NULL;

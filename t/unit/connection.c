@@ -29,6 +29,7 @@
 #include "../../src/core/blocking.c"
 #include "../../src/core/budget.c"
 #include "../../src/http/body.c"
+#include "../../src/core/network.c"
 #include "../../src/http/connection.c"
 #include "../../src/http/filter.c"
 
