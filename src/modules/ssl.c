@@ -26,6 +26,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "../core/buffer.h"
 #include "../core/log.h"
 #include "../core/vhost.h"
 #include "../http/connection.h"
@@ -513,6 +514,25 @@ static bool apply_conf_commands(config_parse *parse, SSL_CTX *context, const ssl
     return good;
 }
 
+/* The context's final cipher lists as texts, once, so that a connection
+ * moved to this server by SNI gets them without rebuilding them. */
+static void record_cipher_lists(pool *p, ssl_server_config *config, SSL_CTX *context)
+{
+    buffer tls12 = { 0 }, tls13 = { 0 };
+    STACK_OF(SSL_CIPHER) *ciphers = SSL_CTX_get_ciphers(context);
+    for (int i = 0; i < sk_SSL_CIPHER_num(ciphers); i++) {
+        const SSL_CIPHER *cipher = sk_SSL_CIPHER_value(ciphers, i);
+        buffer *list = strcmp(SSL_CIPHER_get_version(cipher), "TLSv1.3") == 0 ? &tls13 : &tls12;
+        if (list->length)
+            buffer_append(list, ":", 1);
+        buffer_append_string(list, SSL_CIPHER_get_name(cipher));
+    }
+    config->cipher_list = tls12.length ? pool_strndup(p, tls12.data, tls12.length) : NULL;
+    config->cipher_suites = pool_strndup(p, tls13.data ? tls13.data : "", tls13.length);
+    buffer_free(&tls12);
+    buffer_free(&tls13);
+}
+
 int ssl_build_context(config_parse *parse, const server_config *main, server_config *server)
 {
     ssl_server_config *config = module_server_config(server, &ssl_module);
@@ -634,6 +654,7 @@ int ssl_build_context(config_parse *parse, const server_config *main, server_con
 
     if (!apply_conf_commands(parse, context, &config->conf_commands))
         good = false;
+    record_cipher_lists(config_pool(parse), config, context);
     ssl_io_prepare_context(context);
     if (!good)
         return WEFT_ERROR;

@@ -83,6 +83,12 @@ typedef struct {
 
     /* Derived by post_config/vhost_config. */
     SSL_CTX *context;
+    /* The context's ciphers as OpenSSL ended up with them (after
+     * SSLCipherSuite and SSLOpenSSLConfCmd): TLS 1.2 and below, and TLS
+     * 1.3, as cipher-list texts.  SSL_set_SSL_CTX keeps the ones a
+     * connection started with, so SNI applies these to it (ssl_io.c). */
+    const char *cipher_list;
+    const char *cipher_suites;
     /* Derived by config_complete, in the main server's struct only: which
      * listeners speak TLS (ssl_io.c). */
     struct ssl_listener_table *listeners;

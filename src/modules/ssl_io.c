@@ -339,30 +339,6 @@ const server_config *ssl_connection_server(const connection *c)
 
 /* ---- SNI and ALPN ------------------------------------------------------------- */
 
-/* The chosen server's TLS 1.2 ciphers and TLS 1.3 suites, copied from its
- * context (SSL_set_SSL_CTX keeps the ones the connection started with). */
-static void adopt_ciphers(SSL *ssl, SSL_CTX *context)
-{
-    char tls12[8192], tls13[512];
-    size_t length12 = 0, length13 = 0;
-    tls12[0] = tls13[0] = '\0';
-    STACK_OF(SSL_CIPHER) *ciphers = SSL_CTX_get_ciphers(context);
-    for (int i = 0; i < sk_SSL_CIPHER_num(ciphers); i++) {
-        const SSL_CIPHER *cipher = sk_SSL_CIPHER_value(ciphers, i);
-        bool v13 = strcmp(SSL_CIPHER_get_version(cipher), "TLSv1.3") == 0;
-        char *list = v13 ? tls13 : tls12;
-        size_t *length = v13 ? &length13 : &length12;
-        size_t size = v13 ? sizeof(tls13) : sizeof(tls12);
-        int wrote = snprintf(list + *length, size - *length, "%s%s", *length ? ":" : "", SSL_CIPHER_get_name(cipher));
-        if (wrote > 0 && (size_t)wrote < size - *length)
-            *length += (size_t)wrote;
-    }
-    if (length12)
-        SSL_set_cipher_list(ssl, tls12);
-    SSL_set_ciphersuites(ssl, tls13);
-    ERR_clear_error();
-}
-
 /* Moves the connection to the virtual host the client named, with its
  * certificates and the settings SSL_set_SSL_CTX leaves behind: client
  * verification, options, protocol versions, security level and ciphers
@@ -389,7 +365,11 @@ static void adopt_named_server(SSL *ssl, connection *c, tls_state *state, const 
     SSL_set_min_proto_version(ssl, SSL_CTX_get_min_proto_version(context));
     SSL_set_max_proto_version(ssl, SSL_CTX_get_max_proto_version(context));
     SSL_set_security_level(ssl, SSL_CTX_get_security_level(context));
-    adopt_ciphers(ssl, context);
+    const ssl_server_config *settings = ssl_settings(chosen);
+    if (settings->cipher_list)
+        SSL_set_cipher_list(ssl, settings->cipher_list);
+    SSL_set_ciphersuites(ssl, settings->cipher_suites);
+    ERR_clear_error();
 }
 
 /* The host_name of a ClientHello's server_name extension (RFC 6066: a
@@ -432,7 +412,7 @@ static int on_client_hello(SSL *ssl, int *alert, void *unused)
 }
 
 /* Acknowledges the name (and records it in the session); the move to its
- * virtual host was made by on_client_hello. */
+ * virtual host was made by on_client_hello, which saw the same name. */
 static int on_server_name(SSL *ssl, int *alert, void *unused)
 {
     connection *c = SSL_get_app_data(ssl);
@@ -440,7 +420,8 @@ static int on_server_name(SSL *ssl, int *alert, void *unused)
     const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     if (!state || !name || !*name)
         return SSL_TLSEXT_ERR_NOACK;
-    adopt_named_server(ssl, c, state, name);
+    if (!state->sni_given)  /* on_client_hello could not read the name */
+        adopt_named_server(ssl, c, state, name);
     return SSL_TLSEXT_ERR_OK;
 }
 
