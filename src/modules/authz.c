@@ -254,20 +254,20 @@ static int set_require(config_parse *parse, const config_directive *d, void *tar
          * text, quotes and all (config_raw_arguments), so that
          * Require expr %{SSL_CLIENT_S_DN_CN} == 'alice' works as in mod_ssl's
          * docs.  Without the line (never, from a file), words are joined. */
-        buffer text = { 0 };
-        for (int i = 1; i < argc; i++) {
-            if (i > 1)
-                buffer_append(&text, " ", 1);
-            buffer_append_string(&text, argv[i]);
-        }
         const char *raw = argc > 2 ? config_raw_arguments(parse) : NULL;
         for (int word = 0; raw && word < (negated ? 2 : 1); word++) {
             raw += strcspn(raw, " \t");  /* past "not" and "expr" */
             raw += strspn(raw, " \t");
         }
+        buffer text = { 0 };
         if (raw) {
-            buffer_clear(&text);
             buffer_append_string(&text, raw);
+        } else {
+            for (int i = 1; i < argc; i++) {
+                if (i > 1)
+                    buffer_append(&text, " ", 1);
+                buffer_append_string(&text, argv[i]);
+            }
         }
         item.kind = ITEM_EXPR;
         item.expr = config_compile_expr(parse, text.data);

@@ -59,19 +59,7 @@ static SSL_CTX *context_of(const server_config *server)
     return server ? ssl_server_context(server) : NULL;
 }
 
-/* ---- plain HTTP on a TLS port ------------------------------------------------ */
-
-static ssize_t plain_fallback_read(connection *c, void *data, size_t length)
-{
-    return connection_plain_io.read(c, data, length);
-}
-
 /* ---- reading ------------------------------------------------------------------ */
-
-static void forget_errors(void)
-{
-    ERR_clear_error();
-}
 
 /* Translates an OpenSSL result into the socket convention: sets errno and
  * io_wants, returns -1 or 0 (end of stream). */
@@ -92,14 +80,14 @@ static ssize_t blocked_or_failed(connection *c, tls_state *state, int result, co
     case SSL_ERROR_SYSCALL:
         if (errno == 0 || errno == EAGAIN)
             errno = ECONNRESET;  /* the peer went away without close_notify */
-        forget_errors();
+        ERR_clear_error();
         return -1;
     default: {
         unsigned long code = ERR_peek_last_error();
         const char *reason = code ? ERR_reason_error_string(code) : NULL;
         log_message(LOG_LEVEL_INFO, "TLS %s with %s failed: %s", what, c->peer_address,
                     reason ? reason : "protocol error");
-        forget_errors();
+        ERR_clear_error();
         errno = ECONNRESET;
         return -1;
     }
@@ -129,7 +117,7 @@ static ssize_t tls_read(connection *c, void *data, size_t length)
             return checked;
     }
     if (state->plain_http)
-        return plain_fallback_read(c, data, length);
+        return connection_plain_io.read(c, data, length);
     if (!state->handshake_done) {
         ERR_clear_error();
         int result = SSL_do_handshake(state->ssl);
@@ -153,7 +141,7 @@ static ssize_t tls_read(connection *c, void *data, size_t length)
             int error = SSL_get_error(state->ssl, result);
             if (error == SSL_ERROR_WANT_WRITE)
                 c->io_wants = CONNECTION_IO_WANTS_WRITE;
-            forget_errors();
+            ERR_clear_error();
             return (ssize_t)got;
         }
         return blocked_or_failed(c, state, result, "read");
@@ -243,7 +231,7 @@ static ssize_t tls_writev(connection *c, const struct iovec *vectors, int count,
         if (error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ) {
             state->retry_length = (int)gathered;
             c->io_wants = error == SSL_ERROR_WANT_READ ? CONNECTION_IO_WANTS_READ : 0;
-            forget_errors();
+            ERR_clear_error();
             if (written)
                 return (ssize_t)written;
             errno = EAGAIN;
@@ -272,7 +260,7 @@ static int tls_shutdown(connection *c)
         /* close_notify, once; a full socket just loses it (the FIN follows). */
         ERR_clear_error();
         SSL_shutdown(state->ssl);
-        forget_errors();
+        ERR_clear_error();
     }
     return shutdown(c->fd, SHUT_WR);
 }
@@ -287,7 +275,7 @@ static void tls_close(connection *c)
         if (state->handshake_done && !state->plain_http && !(SSL_get_shutdown(state->ssl) & SSL_SENT_SHUTDOWN)) {
             ERR_clear_error();
             SSL_shutdown(state->ssl);
-            forget_errors();
+            ERR_clear_error();
         }
         SSL_free(state->ssl);
         free(state);
