@@ -65,6 +65,18 @@ typedef enum {
 
 #define ARGS_UNLIMITED (-1)
 
+/* Which AllowOverride category lets a directive appear in an .htaccess file
+ * (Apache's req_override, as its manual lists under "Override:").  0: never
+ * in .htaccess.  A directive's row states it once, next to its contexts. */
+enum {
+    OVERRIDE_AUTHCONFIG = 1 << 0,  /* AuthType, AuthUserFile, Require, ... */
+    OVERRIDE_FILEINFO = 1 << 1,    /* document types, ErrorDocument, Rewrite*, Header, ... */
+    OVERRIDE_INDEXES = 1 << 2,     /* DirectoryIndex, autoindex's directives, ExpiresActive ... */
+    OVERRIDE_LIMIT = 1 << 3,       /* Order, Allow, Deny */
+    OVERRIDE_OPTIONS = 1 << 4,     /* Options, XBitHack */
+};
+#define OVERRIDE_ALL (OVERRIDE_AUTHCONFIG | OVERRIDE_FILEINFO | OVERRIDE_INDEXES | OVERRIDE_LIMIT | OVERRIDE_OPTIONS)
+
 typedef struct config_parse config_parse;
 typedef struct config_directive config_directive;
 
@@ -102,6 +114,7 @@ struct config_directive {
     const char *syntax;         /* e.g. "On|Off", "seconds" (for -h, manuals) */
     const char *help;
     config_formatter format;    /* DUMP_CONFIG; NULL = by the generic setter (config_dump.c) */
+    unsigned overrides;         /* OVERRIDE_* mask: where it may appear in .htaccess; 0 = not there */
 };
 
 /* What the command line contributes. */
