@@ -1183,17 +1183,17 @@ static const config_directive access_log_directives[] = {
       offsetof(access_log_server_config, log_formats), sizeof(log_format_definition *), NULL, NULL,
       "format [nickname]",
       "Defines an access log format, named by nickname; without one, the default format",
-      format_log_formats },
+      format_log_formats, 0 },
     { "CustomLog", CONTEXT_SERVER_OR_VHOST, SCOPE_SERVER, 2, 3, set_custom_log,
       offsetof(access_log_server_config, custom_logs), CUSTOM_LOGS_SIZE, NULL, NULL,
       "file|\"|program\" format|nickname [env=[!]variable]",
       "Logs every request to file (relative to ServerRoot), or to a program reading the lines on its "
       "standard input, in that format",
-      format_custom_logs },
+      format_custom_logs, 0 },
     { "TransferLog", CONTEXT_SERVER_OR_VHOST, SCOPE_SERVER, 1, 1, set_transfer_log,
       offsetof(access_log_server_config, custom_logs), CUSTOM_LOGS_SIZE, NULL, NULL,
       "file|\"|program\"", "Logs every request to file in the default format (LogFormat with one argument)",
-      format_nothing },
+      format_nothing, 0 },
     { .name = NULL },
 };
 
