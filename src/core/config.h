@@ -200,6 +200,11 @@ enum {
 /* The methods the enclosing <Limit>/<LimitExcept> names, CONFIG_METHODS_ALL
  * outside one. */
 unsigned config_limit_methods(const config_parse *parse);
+/* The innermost <Directory>, <Files> or <Location> section (or Match form)
+ * the directive being applied is in, <If> skipped; NULL at server or
+ * virtual-host level.  Per-directory mod_rewrite strips and re-adds its
+ * path.  An .htaccess file reads as a <Directory> of its own directory. */
+const struct config_section *config_current_section(const config_parse *parse);
 /* A method name's bit (case matters, as in Apache; HEAD is GET). */
 unsigned config_method_bit(const char *method);
 

@@ -291,6 +291,16 @@ unsigned config_limit_methods(const config_parse *parse)
     return parse->limit;
 }
 
+const config_section *config_current_section(const config_parse *parse)
+{
+    for (int i = parse->open_count - 1; i >= 0; i--) {
+        const open_section *s = &parse->open[i];
+        if (s->kind == OPEN_PATH && s->section && s->section->kind != SECTION_IF)
+            return s->section;
+    }
+    return NULL;
+}
+
 /* Apache's core: any token is a method (an unknown one is registered);
  * TRACE is TraceEnable's; the sections do not nest. */
 static void open_limit(config_parse *parse, const char *name, int argc, char **argv)
