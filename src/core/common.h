@@ -45,6 +45,15 @@ void *xmalloc(size_t size);
 void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *pointer, size_t size);
 char *xstrdup(const char *string);
+/* Zeroed memory that costs nothing until it is touched, for tables sized for
+ * the most a child may ever hold (connection slots, the dispatch queue).
+ * calloc gives that only above malloc's mmap threshold, which glibc raises
+ * as large blocks are freed; below it, calloc reuses freed heap and writes
+ * zeros over it: in a child forked from the control process, every such
+ * page becomes a private copy.  A private anonymous mapping, always.  Free
+ * with the same size. */
+void *xcalloc_untouched(size_t count, size_t size);
+void free_untouched(void *pointer, size_t count, size_t size);
 char *xstrndup(const char *string, size_t length);
 
 /* CLOCK_MONOTONIC in milliseconds: every deadline and interval in weft is

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 
 #define POOL_ALIGN 16
@@ -49,6 +50,27 @@ void *xcalloc(size_t count, size_t size)
         abort();
     }
     return pointer;
+}
+
+void *xcalloc_untouched(size_t count, size_t size)
+{
+    size_t bytes;
+    if (__builtin_mul_overflow(count ? count : 1, size ? size : 1, &bytes)) {
+        fprintf(stderr, "weft: out of memory (%zu x %zu bytes)\n", count, size);
+        abort();
+    }
+    void *pointer = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (UNLIKELY(pointer == MAP_FAILED)) {
+        fprintf(stderr, "weft: out of memory (%zu x %zu bytes)\n", count, size);
+        abort();
+    }
+    return pointer;
+}
+
+void free_untouched(void *pointer, size_t count, size_t size)
+{
+    if (pointer)
+        munmap(pointer, (count ? count : 1) * (size ? size : 1));
 }
 
 void *xrealloc(void *pointer, size_t size)

@@ -922,10 +922,9 @@ static int setup(child_state *state, sigset_t *signals)
     uint64_t slots = threads * per_thread;
     uint64_t most = (uint64_t)MPM_HARD_THREAD_LIMIT * MPM_MAX_CONNECTIONS_PER_THREAD;
     state->slot_count = (uint32_t)(slots < most ? slots : most);
-    /* calloc of a large table maps zero pages: a slot costs memory only
-     * from its first use (first_use), so an idle child with a large
-     * connection cap stays small. */
-    state->slots = xcalloc(state->slot_count, sizeof(connection_slot));
+    /* Untouched zero pages: a slot costs memory only from its first use
+     * (first_use), so an idle child with a large connection cap stays small. */
+    state->slots = xcalloc_untouched(state->slot_count, sizeof(connection_slot));
     for (int i = 0; weft_modules[i]; i++)
         if (weft_modules[i]->child_init)
             weft_modules[i]->child_init(state->server);
@@ -971,7 +970,7 @@ static void teardown(child_state *state)
         buffer_free(&slot->connection.output);
         pool_destroy(slot->connection.request_pool);
     }
-    free(state->slots);
+    free_untouched(state->slots, state->slot_count, sizeof(connection_slot));
     close(state->epoll_fd);
     close(state->signal_fd);
     close(state->wake_fd);

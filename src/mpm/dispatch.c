@@ -63,10 +63,11 @@ int dispatch_init(dispatch *d, int epoll_fd, uint64_t handoff_data, int threads,
     d->special_base = special_base;
     d->special_keys = special_keys;
     d->queue_capacity = (int)(connection_keys + special_keys);
-    d->queue = xcalloc((size_t)d->queue_capacity, sizeof(struct epoll_event));
-    d->queued_at = xcalloc((size_t)d->queue_capacity, sizeof(int32_t));
-    for (int i = 0; i < d->queue_capacity; i++)
-        d->queued_at[i] = -1;
+    /* Sized for every connection a child may hold, touched only as far as
+     * the queue ever gets: an idle child pays a page or two. */
+    d->queue = xcalloc_untouched((size_t)d->queue_capacity, sizeof(struct epoll_event));
+    d->queued_at_capacity = d->queue_capacity;
+    d->queued_at = xcalloc_untouched((size_t)d->queued_at_capacity, sizeof(int32_t));
     d->queue_head = 0;
     atomic_init(&d->queue_length, 0);
     d->thread_capacity = threads;
@@ -114,9 +115,9 @@ void dispatch_destroy(dispatch *d)
     if (d->handoff_fd >= 0)
         close(d->handoff_fd);
     d->handoff_fd = -1;
-    free(d->queue);
+    free_untouched(d->queue, (size_t)d->queue_capacity, sizeof(struct epoll_event));
     d->queue = NULL;
-    free(d->queued_at);
+    free_untouched(d->queued_at, (size_t)d->queued_at_capacity, sizeof(int32_t));
     d->queued_at = NULL;
     for (int i = 0; i < d->thread_capacity; i++)
         pthread_mutex_destroy(&d->threads[i].lock);
@@ -194,14 +195,14 @@ static void queue_grow(dispatch *d)
 {
     int length = atomic_load(&d->queue_length);
     int capacity = d->queue_capacity * 2;
-    struct epoll_event *queue = xcalloc((size_t)capacity, sizeof(struct epoll_event));
+    struct epoll_event *queue = xcalloc_untouched((size_t)capacity, sizeof(struct epoll_event));
     for (int i = 0; i < length; i++) {
         queue[i] = d->queue[(d->queue_head + i) % d->queue_capacity];
         int32_t *at = queued_at(d, queue[i].data.u64);
         if (at)
-            *at = i;
+            *at = i + 1;
     }
-    free(d->queue);
+    free_untouched(d->queue, (size_t)d->queue_capacity, sizeof(struct epoll_event));
     d->queue = queue;
     d->queue_capacity = capacity;
     d->queue_head = 0;
@@ -214,8 +215,8 @@ static void queue_grow(dispatch *d)
 static void queue_push(dispatch *d, struct epoll_event event)
 {
     int32_t *at = queued_at(d, event.data.u64);
-    if (at && *at >= 0) {
-        struct epoll_event *queued = &d->queue[*at];
+    if (at && *at > 0) {
+        struct epoll_event *queued = &d->queue[*at - 1];
         uint32_t queued_tag = (uint32_t)(queued->data.u64 >> 32);
         uint32_t tag = (uint32_t)(event.data.u64 >> 32);
         if (tag == queued_tag) {
@@ -238,7 +239,7 @@ static void queue_push(dispatch *d, struct epoll_event event)
     int position = (d->queue_head + length) % d->queue_capacity;
     d->queue[position] = event;
     if (at)
-        *at = position;
+        *at = position + 1;
     atomic_store(&d->queue_length, length + 1);
 }
 
@@ -280,8 +281,8 @@ static bool take_handoff(dispatch_thread *t)
         struct epoll_event *event = &t->batch[t->count + i];
         *event = d->queue[d->queue_head];
         int32_t *at = queued_at(d, event->data.u64);
-        if (at && *at == d->queue_head)
-            *at = -1;
+        if (at && *at == d->queue_head + 1)
+            *at = 0;
         d->queue_head = (d->queue_head + 1) % d->queue_capacity;
     }
     atomic_store(&d->queue_length, length - count);

@@ -99,7 +99,9 @@ typedef struct dispatch {
     int queue_capacity;
     int queue_head;
     _Atomic int queue_length;
-    int32_t *queued_at;            /* per key: its event's place in the ring, or -1 */
+    int32_t *queued_at;            /* per key: its event's place in the ring + 1, or 0: none
+                                    * (zero, so that the table is untouched until used) */
+    int queued_at_capacity;        /* its entries (the ring may grow, the keys do not) */
     uint32_t connection_keys;      /* keys [0, connection_keys) ... */
     uint32_t special_base;         /* ... and [special_base, special_base + special_keys) */
     uint32_t special_keys;

@@ -46,6 +46,7 @@ int control_fork_child(control_state *s, int slot)
     atomic_store_explicit(&record->generation, s->generation, memory_order_relaxed);
     atomic_store_explicit(&record->started_ms, realtime_ms(), memory_order_relaxed);
 
+    os_prepare_privileges(s->server, s->generation);
     pid_t pid = fork();
     if (pid < 0) {
         log_error_number(LOG_LEVEL_ERROR, errno, "fork: Unable to fork new process");

@@ -18,8 +18,8 @@
 
 /* ---- privileges.c ------------------------------------------------------ */
 
-/* In a child, when the effective uid is 0: setgid(Group), initgroups(User,
- * Group), chroot(ChrootDir) and chdir("/") when ChrootDir is set,
+/* In a child, when the effective uid is 0: setgid(Group), setgroups(the
+ * groups of User, and Group), chroot(ChrootDir) and chdir("/") when ChrootDir is set,
  * setuid(User), then prctl(PR_SET_DUMPABLE, 1) when
  * CoreDumpDirectory is set (the kernel turns core dumps off after a uid
  * change).  Verifies that the real and effective uid and gid are the targets
@@ -27,6 +27,11 @@
  * which needs root).  On failure logs the reason
  * (ALERT) and returns WEFT_ERROR; the caller exits with CHILD_EXIT_FATAL. */
 int os_drop_privileges(const server_config *server);
+/* In the control process, before it forks a child of server's
+ * configuration: resolves User, Group and the supplementary groups there
+ * (once per generation), so that the child switches without asking the
+ * name service.  Failures are reported by the child's os_drop_privileges. */
+void os_prepare_privileges(const server_config *server, int generation);
 
 /* "name" or "#uid".  WEFT_OK and the ids (gid = the user's primary group),
  * or WEFT_ERROR with a sentence in error. */

@@ -1,9 +1,10 @@
 /*
  * privileges.c — User, Group and ChrootDir: resolving names, and switching a
- * child to them (reference section 5).  The order is setgid, initgroups,
- * chroot, setuid: once the uid is no longer 0 neither the group list nor the
- * root directory can be changed any more, and everything that reads
- * /etc/passwd or /etc/group has run before the chroot hides them.
+ * child to them (reference section 5).  The control process resolves the
+ * names and the group list before it forks; the child's order is setgid,
+ * setgroups, chroot, setuid: once the uid is no longer 0 neither the group
+ * list nor the root directory can be changed any more, and nothing reads
+ * /etc/passwd or /etc/group after the chroot hides them.
  */
 #include "os.h"
 
@@ -121,6 +122,77 @@ static int enter_chroot(const char *directory)
     return WEFT_OK;
 }
 
+/* The identity a child switches to, resolved by the control process before
+ * it forks (os_prepare_privileges).  Resolving in the child instead would
+ * run the name service there: initgroups() reads /etc/group and dlopen()s
+ * NSS modules (libnss_systemd), which costs every child about 100 KiB of
+ * private memory in loader tables, relocated pages and stdio buffers. */
+typedef struct {
+    const server_config *server;  /* the configuration it was resolved for; NULL = none */
+    int generation;               /* and its generation: a reload may reuse the address */
+    bool resolved;                /* false: resolving failed, the child reports why */
+    uid_t uid;
+    gid_t gid;
+    gid_t *groups;                /* supplementary groups, the primary one included */
+    int group_count;
+} prepared_identity;
+
+static prepared_identity prepared;
+
+/* Resolves User, Group and the supplementary groups of server into *out;
+ * logs nothing, fills error. */
+static int resolve_identity(const server_config *server, prepared_identity *out, char *error, size_t error_size)
+{
+    const char *user = server->user ? server->user : "nobody";
+    if (os_resolve_user(user, &out->uid, &out->gid, error, error_size) != WEFT_OK)
+        return WEFT_ERROR;
+    if (out->uid == 0) {
+        snprintf(error, error_size, "User %s is root; children would serve requests as root", user);
+        return WEFT_ERROR;
+    }
+    if (server->group && os_resolve_group(server->group, &out->gid, error, error_size) != WEFT_OK)
+        return WEFT_ERROR;
+    /* initgroups(login, gid) without the child doing it: the login's groups
+     * plus gid.  A uid with no passwd entry has gid alone, as before. */
+    char login[256];
+    int count = 1;
+    gid_t *groups = malloc(sizeof *groups);
+    if (!groups) {
+        snprintf(error, error_size, "out of memory");
+        return WEFT_ERROR;
+    }
+    groups[0] = out->gid;
+    if (user_name_of(out->uid, login, sizeof login)) {
+        int wanted = 32;
+        for (int attempt = 0; attempt < 8; attempt++) {
+            gid_t *bigger = realloc(groups, (size_t)wanted * sizeof *groups);
+            if (!bigger)
+                break;
+            groups = bigger;
+            count = wanted;
+            if (getgrouplist(login, out->gid, groups, &count) >= 0)
+                break;
+            wanted = count > wanted ? count : wanted * 2;
+            count = 1;
+            groups[0] = out->gid;
+        }
+    }
+    free(out->groups);
+    out->groups = groups;
+    out->group_count = count;
+    return WEFT_OK;
+}
+
+void os_prepare_privileges(const server_config *server, int generation)
+{
+    if (geteuid() != 0 || (prepared.server == server && prepared.generation == generation))
+        return;
+    char error[256];
+    prepared.server = server;
+    prepared.generation = generation;
+    prepared.resolved = resolve_identity(server, &prepared, error, sizeof error) == WEFT_OK;
+}
+
 int os_drop_privileges(const server_config *server)
 {
     if (geteuid() != 0) {
@@ -135,32 +207,26 @@ int os_drop_privileges(const server_config *server)
         return WEFT_OK;
     }
 
+    /* Normally the control process resolved it before the fork; without
+     * that (or when it failed) the child resolves it and says why not. */
+    prepared_identity identity = prepared;
     char error[256];
+    if (identity.server != server || !identity.resolved) {
+        identity = (prepared_identity){ .server = server };
+        if (resolve_identity(server, &identity, error, sizeof error) != WEFT_OK) {
+            log_message(LOG_LEVEL_ALERT, "cannot drop privileges: %s", error);
+            return WEFT_ERROR;
+        }
+    }
     const char *user = server->user ? server->user : "nobody";
-    uid_t uid;
-    gid_t gid;
-    if (os_resolve_user(user, &uid, &gid, error, sizeof error) != WEFT_OK) {
-        log_message(LOG_LEVEL_ALERT, "cannot drop privileges: %s", error);
-        return WEFT_ERROR;
-    }
-    if (uid == 0) {
-        log_message(LOG_LEVEL_ALERT, "cannot drop privileges: User %s is root; children would serve "
-                                     "requests as root", user);
-        return WEFT_ERROR;
-    }
-    if (server->group && os_resolve_group(server->group, &gid, error, sizeof error) != WEFT_OK) {
-        log_message(LOG_LEVEL_ALERT, "cannot drop privileges: %s", error);
-        return WEFT_ERROR;
-    }
-
+    uid_t uid = identity.uid;
+    gid_t gid = identity.gid;
     if (setgid(gid) != 0) {
         log_error_number(LOG_LEVEL_ALERT, errno, "setgid: unable to set group id to Group %lu",
                          (unsigned long)gid);
         return WEFT_ERROR;
     }
-    char login[256];
-    int rc = user_name_of(uid, login, sizeof login) ? initgroups(login, gid) : setgroups(1, &gid);
-    if (rc != 0) {
+    if (setgroups((size_t)identity.group_count, identity.groups) != 0) {
         log_error_number(LOG_LEVEL_ALERT, errno, "initgroups: unable to set groups for User %s and "
                                                  "Group %lu", user, (unsigned long)gid);
         return WEFT_ERROR;
