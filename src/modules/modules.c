@@ -26,6 +26,7 @@ extern const module headers_module;
 extern const module expires_module;
 extern const module access_log_module;
 extern const module status_module;
+extern const module health_module;
 extern const module reqtimeout_module;
 extern const module file_cache_module;
 extern const module filter_module;
@@ -62,6 +63,7 @@ const module *const weft_modules[] = {
     &headers_module,
     &access_log_module,
     &status_module,
+    &health_module,       /* SetHandler health-check: 200, or 503 while draining */
     &reqtimeout_module,
     &file_cache_module,
     &filter_module,       /* SetOutputFilter & co.: adds output filters before the handler */
