@@ -183,8 +183,9 @@ static void read_signals(control_state *s)
             if (s->upgrade_fd >= 0 || s->stopping)
                 log_message(LOG_LEVEL_WARN, "SIGUSR2 from pid %ld ignored: %s", (long)info.ssi_pid,
                             s->stopping ? "stopping" : "an upgrade is already under way");
-            else
-                s->upgrade_fd = upgrade_send_sockets((pid_t)info.ssi_pid, (uid_t)info.ssi_uid);
+            else if ((s->upgrade_fd = upgrade_send_sockets((pid_t)info.ssi_pid, (uid_t)info.ssi_uid)) >= 0)
+                control_notice("SIGUSR2 received: listening sockets handed to the new weft (pid %ld); "
+                               "serving until it takes over", (long)info.ssi_pid);
             break;
         default: break;  /* SIGCHLD: the caller reaps anyway */
         }
@@ -384,7 +385,8 @@ static void stop_gracefully(control_state *s)
     for (int slot = 0; slot < s->server_limit; slot++)
         control_quiesce_child(s, slot, now);
     remove_pid_file(s);
-    control_notice("caught SIGWINCH, shutting down gracefully");
+    control_notice(s->handed_over ? "handed over to the new weft, shutting down gracefully"
+                                  : "caught SIGWINCH, shutting down gracefully");
 
     int timeout = s->server->graceful_shutdown_timeout;
     int64_t deadline = timeout > 0 ? now + (int64_t)timeout * 1000 : 0;

@@ -125,8 +125,6 @@ int upgrade_send_sockets(pid_t new_pid, uid_t uid)
         close(channel);
         return -1;
     }
-    log_message(LOG_LEVEL_NOTICE, "SIGUSR2 received: listening sockets handed to the new weft (pid %ld); "
-                                  "serving until it takes over", (long)new_pid);
     return channel;
 }
 
