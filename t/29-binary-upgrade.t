@@ -5,7 +5,9 @@
 # fails under a bounded load loop.  A new configuration that fails its check,
 # or a new server that cannot start, leaves the old one serving.  Socket
 # activation: sockets inherited with LISTEN_FDS/LISTEN_PID serve the Listen
-# of their address instead of a bind.
+# of their address instead of a bind.  Shared TLS state: two instances with
+# the same SSLSessionTicketKeyFile resume each other's sessions, also after
+# one of them was upgraded; rotation is a new file and a graceful restart.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -153,6 +155,93 @@ sub pid_in_file { my $t = WeftTest::_slurp($w->pid_file) // ''; return $t =~ /^(
     $s->stop;
     close $listener;
     close $spare;
+}
+
+# ---------------------------------------------------------------- a fleet's ticket key file
+{
+    my $key_a = join '', map { chr(int(rand(256))) } 1 .. 48;
+    my $key_b = join '', map { chr(int(rand(256))) } 1 .. 48;
+    my $first = WeftTest->new(conf => '', files => { 'www/index.html' => "hello\n" });
+    my $dir = $first->root;
+    my $made = `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost -keyout '$dir/key.pem' -out '$dir/cert.pem' 2>&1`;
+    BAIL_OUT("openssl req failed: $made") if $?;
+    chmod 0644, "$dir/cert.pem", "$dir/key.pem";
+    my $write_key = sub {
+        my ($name, $bytes) = @_;
+        open my $fh, '>:raw', "$dir/$name" or BAIL_OUT("$name: $!");
+        print {$fh} $bytes;
+        close $fh;
+        chmod 0644, "$dir/$name";
+    };
+    $write_key->('fleet.key', $key_a);
+    $write_key->('other.key', $key_b);
+    my $conf_for = sub {
+        my ($file) = @_;
+        return "Listen 127.0.0.1:\@PORT\@ https\nSSLEngine on\nSSLCertificateFile $dir/cert.pem\n"
+            . "SSLCertificateKeyFile $dir/key.pem\nSSLSessionCache none\nSSLSessionTicketKeyFile $dir/$file\n";
+    };
+    $first->write_conf($conf_for->('fleet.key'));
+    my $second = WeftTest->new(conf => $conf_for->('fleet.key'), files => { 'www/index.html' => "hello\n" });
+    my $other = WeftTest->new(conf => $conf_for->('other.key'), files => { 'www/index.html' => "hello\n" });
+    $first->start;
+    $second->start(foreground => 0);
+    $other->start;
+
+    open my $req, '>', "$dir/request" or BAIL_OUT("$dir/request: $!");
+    print {$req} "GET /index.html HTTP/1.0\r\n\r\n";
+    close $req;
+    # One connection with a request: 1 resumed, 0 a full handshake, undef failed.
+    my $s_client = sub {
+        my ($w, @args) = @_;
+        my $pid = open(my $from, '-|') // die "fork: $!";
+        if (!$pid) {
+            open STDIN, '<', "$dir/request" or _exit(127);
+            open STDERR, '>&', \*STDOUT or _exit(127);
+            my @command = ('timeout', scale(10), 'openssl', 's_client', '-connect', '127.0.0.1:' . $w->port,
+                '-servername', 'localhost', '-ign_eof', @args);
+            { no warnings 'exec'; exec { $command[0] } @command; }
+            _exit(127);
+        }
+        local $/;
+        my $text = <$from> // '';
+        close $from;
+        return undef unless $text =~ m{^HTTP/1\.1 200 }m;
+        return $text =~ /^Reused, /m ? 1 : $text =~ /^New, /m ? 0 : undef;
+    };
+    my $session = "$dir/session";
+
+    for my $version ('-tls1_2', '-tls1_3') {
+        is($s_client->($first, $version, '-sess_out', $session), 0, "$version: a new session on instance A");
+        is($s_client->($second, $version, '-sess_in', $session), 1,
+            "$version: it resumes on instance B (same SSLSessionTicketKeyFile)");
+        is($s_client->($other, $version, '-sess_in', $session), 0,
+            "$version: not on an instance with another key file (a full handshake)");
+    }
+
+    my $before = $second->pid;
+    is($s_client->($first, '-tls1_3', '-sess_out', $session), 0, 'a new session on A before B is upgraded');
+    my ($code, $o, $e) = $second->ctl('upgrade');
+    is($code, 0, 'instance B: -k upgrade') or diag("$o$e");
+    ok(wait_for(sub { WeftTest::_pid_gone($before) }, scale(15)), '... the old B is gone');
+    $second->adopt_pid_file;
+    is($s_client->($second, '-tls1_3', '-sess_in', $session), 1, 'the session from A resumes on the upgraded B');
+
+    # Rotation: a new file, then a graceful restart of every instance.
+    is($s_client->($first, '-tls1_3', '-sess_out', "$session.old"), 0, 'a session under the first key');
+    $write_key->('fleet.key', $key_b);
+    for my $w ($first, $second) {
+        my $n = () = $w->error_log =~ /Doing graceful restart/g;
+        $w->ctl('graceful');
+        ok(wait_for(sub { (() = $w->error_log =~ /Doing graceful restart/g) > $n }, scale(10)),
+            'rotation: graceful restart after the key file was replaced');
+    }
+    sleep scale(1);
+    is($s_client->($first, '-tls1_3', '-sess_out', $session), 0, 'a new session on A under the new key');
+    is($s_client->($other, '-tls1_3', '-sess_in', $session), 1, '... resumes on the instance that had that key');
+    is($s_client->($second, '-tls1_3', '-sess_in', $session), 1, '... and on B, rotated too');
+    is($s_client->($second, '-tls1_3', '-sess_in', "$session.old"), 1,
+        'a ticket under the previous key still resumes on B for one more period');
+    $_->stop for $first, $second, $other;
 }
 
 $w->stop;
