@@ -176,10 +176,12 @@ my @hlines = grep { /weft\// } split /\n/, hlog();
 my @failed = grep { /\s(5\d\d|-1)\s/ && !m{/healthz} } @hlines;
 is(scalar @failed, 0, 'HAProxy logged no 5xx or failed request') or diag(join "\n", @failed[0 .. ($#failed < 9 ? $#failed : 9)]);
 
-# httplog's "actconn/feconn/beconn/srv_conn/retries": requests HAProxy had
+# httplog's "actconn/feconn/beconn/srv_conn/retries" (after the termination
+# state, e.g. "---- 8/8/7/3/0"): requests HAProxy had
 # to send again (retry-on empty-response) are reported, not hidden.
-my $retried = grep { m{ \d+/\d+/\d+/\d+/\+?([1-9]\d*) } } @hlines;
-diag("HAProxy logged " . scalar(@hlines) . " requests, $retried of them retried (empty response on a reused connection)");
+my @retried = grep { m{ [-A-Za-z]{4} \d+/\d+/\d+/\d+/\+?[1-9]\d* } } @hlines;
+diag("HAProxy logged " . scalar(@hlines) . " requests, " . scalar(@retried) . " of them retried");
+diag(join "\n", @retried[0 .. ($#retried < 4 ? $#retried : 4)]) if @retried;
 
 my @lines;
 push @lines, grep { m{ GET /index\.html } } split /\n/, $_->access_log for $a, $b;
