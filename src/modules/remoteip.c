@@ -313,7 +313,7 @@ static int remoteip_connection_open(connection *c)
  * append to one list, as in Apache, where each entry remembers which kind
  * it is. */
 static int add_proxy(config_parse *parse, const config_directive *d, void *target, const char *word,
-                     bool internal)
+                     bool internal, const char *file)
 {
     remoteip_proxy_list *list = target;
     ip_network network;
@@ -328,7 +328,7 @@ static int add_proxy(config_parse *parse, const config_directive *d, void *targe
         list->items = grown;
         list->capacity = capacity;
     }
-    list->items[list->count++] = (remoteip_proxy){ .network = network, .internal = internal };
+    list->items[list->count++] = (remoteip_proxy){ .network = network, .internal = internal, .file = file };
     return WEFT_OK;
 }
 
@@ -340,7 +340,7 @@ static bool is_internal_row(const config_directive *d)
 static int set_proxies(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
 {
     for (int i = 0; i < argc; i++)
-        if (add_proxy(parse, d, target, argv[i], is_internal_row(d)) != WEFT_OK)
+        if (add_proxy(parse, d, target, argv[i], is_internal_row(d), NULL) != WEFT_OK)
             return WEFT_ERROR;
     return WEFT_OK;
 }
@@ -351,6 +351,7 @@ static int set_proxy_list(config_parse *parse, const config_directive *d, void *
 {
     (void)argc;
     const char *path = config_resolve_path(parse, argv[0]);
+    const char *written = pool_strdup(config_pool(parse), argv[0]);
     FILE *file = fopen(path, "r");
     if (!file)
         return config_error(parse, "%s: cannot open %s: %s", d->name, path, strerror(errno));
@@ -369,7 +370,7 @@ static int set_proxy_list(config_parse *parse, const config_directive *d, void *
                 result = config_error(parse, "%s: '%s' at line %d of %s is not an IP address or network",
                                       d->name, word, number, path);
             else
-                result = add_proxy(parse, d, target, word, is_internal_row(d));
+                result = add_proxy(parse, d, target, word, is_internal_row(d), written);
         }
     }
     fclose(file);
@@ -384,35 +385,72 @@ static int set_header_name(config_parse *parse, const config_directive *d, void 
     return config_set_string(parse, d, target, argc, argv);
 }
 
+/* DUMP_CONFIG: each row shows its own entries (the rows share one list):
+ * the inline ones as networks, the -List ones as their files. */
+static void format_proxies(FILE *out, const config_directive *d, const void *base)
+{
+    const remoteip_proxy_list *list = (const remoteip_proxy_list *)((const char *)base + d->offset);
+    bool exceptions = strcasecmp(d->name, "RemoteIPProxyProtocolExceptions") == 0;
+    bool from_files = !exceptions && strcasecmp(d->name + strlen(d->name) - 4, "List") == 0;
+    bool internal = is_internal_row(d);
+    const char *words[256];
+    char texts[256][INET6_ADDRSTRLEN + 4];
+    int count = 0;
+    for (int i = 0; i < list->count && count < 256; i++) {
+        const remoteip_proxy *entry = &list->items[i];
+        if (!exceptions && (entry->internal != internal || (entry->file != NULL) != from_files))
+            continue;
+        if (from_files) {
+            bool seen = false;
+            for (int j = 0; j < count && !seen; j++)
+                seen = strcmp(words[j], entry->file) == 0;
+            if (!seen)
+                words[count++] = entry->file;
+            continue;
+        }
+        char address[INET6_ADDRSTRLEN];
+        if (!inet_ntop(entry->network.family, entry->network.address, address, sizeof(address)))
+            continue;
+        snprintf(texts[count], sizeof(texts[count]), "%s/%d", address, entry->network.prefix);
+        words[count] = texts[count];
+        count++;
+    }
+    if (from_files)
+        for (int i = 0; i < count; i++)
+            config_dump_line(out, d, 1, &words[i]);
+    else if (count)
+        config_dump_line(out, d, count, words);
+}
+
 #define FIELD(field) .scope = SCOPE_SERVER, .offset = offsetof(remoteip_config, field), \
                      .size = sizeof(((remoteip_config *)0)->field)
 
 static const config_directive remoteip_directives[] = {
     { .name = "RemoteIPHeader", .contexts = CONTEXT_SERVER_OR_VHOST, FIELD(header), .min_args = 1,
-      .max_args = 1, .set = set_header_name, .syntax = "header-field",
+      .max_args = 1, .set = set_header_name, .format = config_format_string, .syntax = "header-field",
       .help = "the request header field (X-Forwarded-For, X-Real-IP) whose addresses, walked from the right "
               "over trusted proxies, name the client" },
     { .name = "RemoteIPProxiesHeader", .contexts = CONTEXT_SERVER_OR_VHOST, FIELD(proxies_header),
-      .min_args = 1, .max_args = 1, .set = set_header_name, .syntax = "header-field",
+      .min_args = 1, .max_args = 1, .set = set_header_name, .format = config_format_string, .syntax = "header-field",
       .help = "a request header field that receives the trusted proxies the walk went through" },
     { .name = "RemoteIPTrustedProxy", .contexts = CONTEXT_SERVER_OR_VHOST, FIELD(proxies), .min_args = 1,
-      .max_args = ARGS_UNLIMITED, .set = set_proxies, .syntax = "address|network ...",
+      .max_args = ARGS_UNLIMITED, .set = set_proxies, .format = format_proxies, .syntax = "address|network ...",
       .help = "proxies trusted to report the client in RemoteIPHeader, which must then be a public address" },
     { .name = "RemoteIPInternalProxy", .contexts = CONTEXT_SERVER_OR_VHOST, FIELD(proxies), .min_args = 1,
-      .max_args = ARGS_UNLIMITED, .set = set_proxies, .syntax = "address|network ...",
+      .max_args = ARGS_UNLIMITED, .set = set_proxies, .format = format_proxies, .syntax = "address|network ...",
       .help = "internal proxies, trusted to report any client address in RemoteIPHeader, private ones too" },
     { .name = "RemoteIPTrustedProxyList", .contexts = CONTEXT_SERVER_OR_VHOST, FIELD(proxies), .min_args = 1,
-      .max_args = 1, .set = set_proxy_list, .syntax = "file",
+      .max_args = 1, .set = set_proxy_list, .format = format_proxies, .syntax = "file",
       .help = "RemoteIPTrustedProxy for each address or network in a file ('#' starts a comment)" },
     { .name = "RemoteIPInternalProxyList", .contexts = CONTEXT_SERVER_OR_VHOST, FIELD(proxies), .min_args = 1,
-      .max_args = 1, .set = set_proxy_list, .syntax = "file",
+      .max_args = 1, .set = set_proxy_list, .format = format_proxies, .syntax = "file",
       .help = "RemoteIPInternalProxy for each address or network in a file ('#' starts a comment)" },
     { .name = "RemoteIPProxyProtocol", .contexts = CONTEXT_SERVER_OR_VHOST, FIELD(proxy_protocol),
       .min_args = 1, .max_args = 1, .set = config_set_flag, .default_value = "Off", .syntax = "On|Off",
       .help = "connections to this server's addresses must begin with a PROXY protocol header (v1 or v2), "
               "whose source becomes the client; without one they are closed" },
     { .name = "RemoteIPProxyProtocolExceptions", .contexts = CONTEXT_SERVER_OR_VHOST, FIELD(exceptions),
-      .min_args = 1, .max_args = ARGS_UNLIMITED, .set = set_proxies, .syntax = "address|network ...",
+      .min_args = 1, .max_args = ARGS_UNLIMITED, .set = set_proxies, .format = format_proxies, .syntax = "address|network ...",
       .help = "peers that need not send a PROXY header where RemoteIPProxyProtocol is On" },
     { .name = NULL },
 };

@@ -13,6 +13,7 @@
 typedef struct {
     ip_network network;
     bool internal;   /* RemoteIPInternalProxy: may report private addresses */
+    const char *file; /* the -List file it came from, NULL if written inline (for DUMP_CONFIG) */
 } remoteip_proxy;
 
 typedef struct {
