@@ -387,7 +387,7 @@ static void prepare_response(connection *c, const connection_worker *worker)
     if (worker->score) {
         scoreboard_set_status(worker->score, THREAD_WRITING);
         const char *line = r->request_line ? r->request_line : "";
-        scoreboard_note_request(worker->score, c->peer_address, line,
+        scoreboard_note_request(worker->score, request_client_address(r), line,
                                 strnlen(line, 4 * SCOREBOARD_REQUEST_SIZE), r->server->server_name,
                                 r->start_seconds);
     }

@@ -156,6 +156,11 @@ typedef struct request {
     int connection_requests;        /* requests completed earlier on this connection */
     bool aborted;                   /* the client went away before the response was sent */
     const char *remote_host;        /* request_remote_host's answer once asked; NULL before */
+    /* The client as a module found it behind proxies (mod_remoteip's
+     * RemoteIPHeader, Apache's r->useragent_ip), numeric text in the
+     * request pool; NULL = the connection's peer.  Read it through
+     * request_client_address(). */
+    const char *client_address;
 
     /* Request body as a handler read it (body.h); the connection layer
      * discards only what is left. */
@@ -202,6 +207,23 @@ const char *connection_peer_address(const connection *c);
 int connection_peer_port(const connection *c);
 const char *connection_local_address(const connection *c);
 int connection_local_port(const connection *c);
+
+/* The client the request is from (Apache's useragent_ip): what
+ * mod_remoteip found in RemoteIPHeader, else the connection's peer (which
+ * a PROXY protocol header already replaced).  %a, Require ip, Allow/Deny,
+ * REMOTE_ADDR for CGI and expressions, the scoreboard's client: everything
+ * that asks "who is the client" asks here; %{c}a and CONN_REMOTE_ADDR ask
+ * connection_peer_address().  r->connection must be set.  The port is the
+ * connection's: a forwarded address comes without one. */
+static inline const char *request_client_address(const request *r)
+{
+    return r->client_address ? r->client_address : connection_peer_address(r->connection);
+}
+
+static inline int request_client_port(const request *r)
+{
+    return connection_peer_port(r->connection);
+}
 
 /* The client's host name as HostnameLookups (r->dir) asks: the reverse
  * DNS name with On, the same only if it resolves back to the address with
