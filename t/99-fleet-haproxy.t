@@ -8,7 +8,12 @@
 # start.  Asserted: wrk saw 0 non-2xx/3xx responses and 0 socket errors,
 # and every access-log line of wrk's requests carries the client's address
 # (127.0.0.1, where wrk connects from), not HAProxy's (its server lines bind
-# their outgoing connections to 127.0.0.2 with `source`).
+# their outgoing connections to 127.0.0.2 with `source`; HAProxy's health
+# checks, sent with a PROXY v2 LOCAL header, are logged with 127.0.0.2,
+# which shows that the source address is in effect).  HAProxy runs with
+# retries 0, so no failure is hidden by a retry.  A build without
+# RemoteIPProxyProtocol still runs the test, without send-proxy-v2, and then
+# expects 127.0.0.2 everywhere (said in a diag).
 #
 # haproxy and wrk are installed with apt-get when missing and we are root;
 # otherwise the test fails (it never skips).
@@ -188,6 +193,16 @@ my @other = grep { !/^\Q$want\E / } @lines;
 is(scalar @other, 0, $PROXY ? "every access-log line carries the client's address ($want), not HAProxy's (127.0.0.2)"
     : "every access-log line carries HAProxy's address ($want): no PROXY protocol in this build")
     or diag(join "\n", @other[0 .. ($#other < 9 ? $#other : 9)]);
+
+# The check above means something only if HAProxy's connections do come
+# from 127.0.0.2: its health checks carry a PROXY v2 LOCAL header (no
+# client), so their lines show the connection's own peer.
+my @checks;
+push @checks, grep { m{ GET /healthz } } split /\n/, $_->access_log for $a, $b;
+cmp_ok(scalar @checks, '>', 10, 'HAProxy\'s health checks are logged (' . scalar(@checks) . ')');
+my @not_haproxy = grep { !/^127\.0\.0\.2 / } @checks;
+is(scalar @not_haproxy, 0, 'they come from HAProxy\'s source address, 127.0.0.2')
+    or diag(join "\n", @not_haproxy[0 .. ($#not_haproxy < 4 ? $#not_haproxy : 4)]);
 
 $a->stop;
 $b->stop;
