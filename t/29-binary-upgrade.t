@@ -65,6 +65,15 @@ sub pid_in_file { my $t = WeftTest::_slurp($w->pid_file) // ''; return $t =~ /^(
     is($w->get('/index.html')->{status}, 200, 'the new server serves');
 }
 
+# ---------------------------------------------------------------- a stray SIGUSR2
+{
+    my $serving = $w->pid;
+    ok(kill('USR2', $serving), 'SIGUSR2 sent by a process that waits for no sockets');
+    ok($w->wait_error_log(qr/SIGUSR2 from pid $$, but it waits for no sockets/), 'it is logged');
+    ok(!WeftTest::_pid_gone($serving), 'the server keeps running');
+    is($w->get('/index.html')->{status}, 200, '... and serving');
+}
+
 # ---------------------------------------------------------------- broken configuration
 {
     my $serving = $w->pid;
