@@ -632,6 +632,8 @@ int control_run(const config_options *options, server_config *server, int flags)
     } else if (server->pid_file && !upgrade_pending() && write_pid_file(s, server->pid_file) != WEFT_OK) {
         rc = 1;
     } else if (single) {
+        if (upgrade_pending())
+            take_over(s);  /* -X serves in this process: nothing more to wait for */
         rc = run_single_process(s);
     } else {
         s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
