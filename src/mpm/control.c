@@ -418,22 +418,21 @@ static void report_ready_if_due(control_state *s, int64_t now, int64_t ready_dea
 }
 
 /* A binary upgrade (upgrade.h): our children serve, so the old control
- * process may stop; the PidFile becomes ours (the old one removes it only
- * while it holds its own pid). */
+ * process may stop; the PidFile becomes ours. */
 static void take_over(control_state *s)
 {
-    upgrade_take_over();
-    control_notice("took over the listening sockets from the previous weft");
+    /* The PidFile first: the old process removes it when it stops unless it
+     * names someone else, and it stops when it hears from us. */
     const char *path = s->server->pid_file;
     bool replaced;
-    if (!path)
-        return;
-    if (os_pid_file_write(path, getpid(), &replaced) != WEFT_OK) {
+    if (path && os_pid_file_write(path, getpid(), &replaced) != WEFT_OK) {
         log_message(LOG_LEVEL_ERROR, "could not write pid file %s: %s", path, strerror(errno));
-        return;
+    } else if (path) {
+        free(s->pid_file);
+        s->pid_file = xstrdup(path);
     }
-    free(s->pid_file);
-    s->pid_file = xstrdup(path);
+    upgrade_take_over();
+    control_notice("took over the listening sockets from the previous weft");
 }
 
 static control_action run_loop(control_state *s)

@@ -62,7 +62,8 @@ int upgrade_receive_sockets(pid_t old_pid, char *error, size_t size)
                  (long)old_pid, HANDOVER_TIMEOUT_MS / 1000);
         return WEFT_ERROR;
     }
-    count = os_receive_fds(channel, fds, OS_PASS_MAX_FDS, (int)(deadline - monotonic_ms()));
+    /* It sends them right after connecting. */
+    count = os_receive_fds(channel, fds, OS_PASS_MAX_FDS, HANDOVER_TIMEOUT_MS);
     if (count <= 0) {
         snprintf(error, size, "the running weft (pid %ld) sent no listening sockets%s%s", (long)old_pid,
                  count < 0 ? ": " : "", count < 0 ? strerror(errno) : "");
