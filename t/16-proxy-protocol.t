@@ -132,6 +132,9 @@ is(remote_of(exchange($v2, chunk => 1)), '200 203.0.113.9:40000', 'v2 INET byte 
 is(remote_of(exchange(v2(family => 'inet6', source => '2001:db8::1', destination => '2001:db8::2', sport => 1234,
                          dport => 443, tlvs => [[0x01, 'h2'], [0x04, ''], [0xE0, 'x' x 300]]), chunk => 7)),
    '200 2001:db8::1:1234', 'v2 INET6 with TLVs, in 7-byte pieces');
+is(remote_of(exchange(v2(family => 'inet', source => '203.0.113.10', destination => '127.0.0.1', sport => 5,
+                         dport => 6, tlvs => [[0xE1, 'y' x 20000], [0xE2, 'z' x 40000]]))),
+   '200 203.0.113.10:5', 'v2 with 60 KB of TLVs and the request in one write (more than a read buffer)');
 is(remote_of(exchange(v2(local => 1))) =~ s/:\d+$//r, '200 127.0.0.1', 'v2 LOCAL keeps the TCP peer');
 is(remote_of(exchange(v2(local => 1, family => 'inet', source => '203.0.113.1', destination => '127.0.0.1',
                          sport => 1, dport => 2))) =~ s/:\d+$//r,

@@ -20,10 +20,12 @@
  * Where the PROXY header is read.  The header comes before a TLS
  * ClientHello, and mod_ssl's layer reads the socket itself (SSL_set_fd).
  * So this module's connection_open runs after ssl's (modules.c) and puts a
- * thin I/O layer on top of whatever is there: its read() first peeks at the
- * socket, feeds the parser and consumes exactly the header's bytes, then
- * hands the connection back to the layer below (TLS or plain) and reads
- * through it.  Nothing blocks: until the header is complete, read() says
+ * thin I/O layer on top of whatever is there.  Over TLS its read() peeks at
+ * the socket, feeds the parser and consumes exactly the header's bytes,
+ * then hands the connection back to the TLS layer and reads through it.
+ * Over plain TCP it reads into the connection's own buffer and moves what
+ * follows the header to its front: no system call beyond the one the
+ * request needed anyway.  Nothing blocks: until the header is complete, read() says
  * EAGAIN and the connection waits in the event loop like any connection
  * whose first request has not arrived, bounded by the same timeouts
  * (RequestReadTimeout header=, Timeout).  A malformed header makes read()
@@ -218,9 +220,61 @@ static int read_header(connection *c, proxy_state *state)
     }
 }
 
+/* Plain TCP below: the header is read straight into the caller's buffer
+ * and what follows it moved to the front, so that it costs no system call
+ * of its own (read_header's peek and consume are two). */
+static ssize_t read_in_place(connection *c, proxy_state *state, unsigned char *data, size_t length)
+{
+    for (;;) {
+        ssize_t got = recv(c->fd, data, length, 0);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0) {
+            if (got == 0 && state->parser.total > 0)
+                log_module_message(LOG_LEVEL_INFO, "remoteip",
+                                   "%s closed the connection inside its PROXY header", state->tcp_peer);
+            return got;  /* EAGAIN: wait; 0 or another error: the connection closes */
+        }
+        size_t used = 0;
+        int rc = proxy_parse(&state->parser, data, (size_t)got, &used);
+        if (rc == WEFT_ERROR) {
+            log_module_message(LOG_LEVEL_INFO, "remoteip", "%s sent no valid PROXY header (%s): closing",
+                               state->tcp_peer, state->parser.error);
+            errno = EPROTO;
+            return -1;
+        }
+        if (rc == WEFT_AGAIN) {
+            if ((size_t)got < length) {
+                errno = EAGAIN;  /* a short read: the queue is empty, more raises an edge */
+                return -1;
+            }
+            continue;
+        }
+        size_t rest = (size_t)got - used;
+        memmove(data, data + used, rest);
+        use_header(c, state);
+        unwrap(c);
+        bool filled = (size_t)got == length;
+        if (!filled && (rest > 0 || !c->peer_closed)) {
+            if (rest > 0)
+                return (ssize_t)rest;
+            errno = EAGAIN;  /* nothing after the header yet, and the queue is empty */
+            return -1;
+        }
+        /* The buffer was full (more may be queued), or the end of stream
+         * the event loop reported sits behind the header. */
+        ssize_t more = c->io->read(c, data + rest, length - rest);
+        if (more > 0)
+            return (ssize_t)rest + more;
+        return rest > 0 ? (ssize_t)rest : more;
+    }
+}
+
 static ssize_t proxy_read(connection *c, void *data, size_t length)
 {
     proxy_state *state = c->io_context;
+    if (state->below == &connection_plain_io)
+        return read_in_place(c, state, data, length);
     int rc = read_header(c, state);
     if (rc == WEFT_AGAIN) {
         errno = EAGAIN;
