@@ -1,12 +1,15 @@
 #!/usr/bin/perl
 # RemoteIPProxyProtocol: a listener that expects the PROXY protocol reads a
 # v1 or v2 header before anything else (in one write, or byte by byte), and
-# its source address becomes the client everywhere (%a, %{c}a, Require ip,
-# CGI's REMOTE_ADDR and REMOTE_PORT); LOCAL and UNKNOWN keep the TCP peer;
-# a connection without a valid header is closed unanswered, one that stalls
-# inside it is closed by the header timeout; RemoteIPProxyProtocolExceptions
-# need not send one; a listener without it treats a header as a bad request;
-# TLS on the same listener comes after the header (curl --haproxy-protocol).
+# its source address becomes the client of the requests (%a, Require ip,
+# CGI's REMOTE_ADDR and REMOTE_PORT) while %{c}a stays the balancer, as in
+# Apache; RemoteIPHeader is not walked on such a connection; LOCAL and
+# UNKNOWN keep the TCP peer; a connection without a valid header is closed
+# unanswered, one that stalls inside it is closed by the header timeout;
+# RemoteIPProxyProtocolExceptions send none; a listener without it treats a
+# header as a bad request; Off in a vhost carves its address out of a
+# server-wide On; TLS on the same listener comes after the header (curl
+# --haproxy-protocol).
 use strict;
 use warnings;
 use lib 't/lib';
@@ -42,6 +45,7 @@ ScriptAlias /cgi-bin/ "\@ROOT\@/cgi-bin/"
 <VirtualHost 127.0.0.1:\@PORT\@>
     RemoteIPProxyProtocol On
     RemoteIPProxyProtocolExceptions 127.0.0.2
+    RemoteIPHeader X-Forwarded-For
 </VirtualHost>
 <VirtualHost 127.0.0.1:\@PORT2\@>
 </VirtualHost>
@@ -60,6 +64,7 @@ EOF
 #!$perl
 print "Content-Type: text/plain\\r\\n\\r\\n";
 print "REMOTE_ADDR=\$ENV{REMOTE_ADDR}\\nREMOTE_PORT=\$ENV{REMOTE_PORT}\\n";
+print "HTTP_X_FORWARDED_FOR=", (\$ENV{HTTP_X_FORWARDED_FOR} // '-'), "\\n";
 EOF
     },
 );
@@ -132,6 +137,9 @@ is(remote_of(exchange($v2, chunk => 1)), '200 203.0.113.9:40000', 'v2 INET byte 
 is(remote_of(exchange(v2(family => 'inet6', source => '2001:db8::1', destination => '2001:db8::2', sport => 1234,
                          dport => 443, tlvs => [[0x01, 'h2'], [0x04, ''], [0xE0, 'x' x 300]]), chunk => 7)),
    '200 2001:db8::1:1234', 'v2 INET6 with TLVs, in 7-byte pieces');
+is(remote_of(exchange(v2(family => 'inet', source => '203.0.113.10', destination => '127.0.0.1', sport => 5,
+                         dport => 6, tlvs => [[0xE1, 'y' x 20000], [0xE2, 'z' x 40000]]))),
+   '200 203.0.113.10:5', 'v2 with 60 KB of TLVs and the request in one write (more than a read buffer)');
 is(remote_of(exchange(v2(local => 1))) =~ s/:\d+$//r, '200 127.0.0.1', 'v2 LOCAL keeps the TCP peer');
 is(remote_of(exchange(v2(local => 1, family => 'inet', source => '203.0.113.1', destination => '127.0.0.1',
                          sport => 1, dport => 2))) =~ s/:\d+$//r,
@@ -144,9 +152,13 @@ is(exchange("PROXY TCP4 203.0.113.50 127.0.0.1 1000 80\r\n",
 is(exchange("PROXY TCP4 198.51.100.50 127.0.0.1 1000 80\r\n",
             request => "GET /only-client/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")->{status},
    403, 'Require ip denies another source');
-ok(wait_for(sub { $w->access_log =~ m{^198\.51\.100\.50 198\.51\.100\.50 1000 403 /only-client/$}m }, scale(5)),
-   '%a and %{c}a are both the header\'s source, %{remote}p its port')
+ok(wait_for(sub { $w->access_log =~ m{^198\.51\.100\.50 127\.0\.0\.1 1000 403 /only-client/$}m }, scale(5)),
+   '%a is the header\'s source, %{c}a the balancer, %{remote}p the source port')
     or diag($w->access_log);
+my $with_xff = "GET /cgi-bin/addr.cgi HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.99\r\nConnection: close\r\n\r\n";
+my $r = exchange("PROXY TCP4 203.0.113.7 127.0.0.1 51000 $port\r\n", request => $with_xff);
+is(remote_of($r) . ' ' . ((($r->{body} // '') =~ /^HTTP_X_FORWARDED_FOR=(.*)$/m)[0] // '?'),
+   '200 203.0.113.7:51000 203.0.113.99', 'RemoteIPHeader is not walked on a PROXY connection');
 
 # ---- no header, a bad one, a stalled one: closed without an answer
 sub closed_unanswered {
@@ -186,6 +198,8 @@ SKIP: {
        'RemoteIPProxyProtocolExceptions: 127.0.0.2 needs no header');
     is(exchange("PROXY TCP4 203.0.113.7 127.0.0.1 1 80\r\n", local => '127.0.0.2')->{status}, 400,
        '... and a header it sends is not read as one');
+    is(remote_of(exchange('', local => '127.0.0.2', request => $with_xff)), '200 203.0.113.99:0',
+       '... and RemoteIPHeader is walked for it');
 }
 is(remote_of(exchange('', port => $w->port2)) =~ s/:\d+$//r, '200 127.0.0.1',
    'a listener without RemoteIPProxyProtocol answers plain requests');
@@ -200,4 +214,25 @@ is("$status $body", "200 hello\n", 'TLS after a v1 header (curl --haproxy-protoc
 like($status, qr/^curl /, 'TLS without the header is refused');
 
 $w->stop;
+
+# RemoteIPProxyProtocol On for the whole server, Off in one vhost: that
+# vhost's address is carved out (Apache's enabled and disabled lists).
+my $v = WeftTest->new(
+    conf => <<'EOF',
+Listen 127.0.0.1:@PORT@
+Listen 127.0.0.1:@PORT2@
+RemoteIPProxyProtocol On
+<VirtualHost 127.0.0.1:@PORT2@>
+    RemoteIPProxyProtocol Off
+</VirtualHost>
+EOF
+    files => { 'www/index.html' => "hello\n" },
+);
+$v->start;
+my $plain_get = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+is(exchange("PROXY TCP4 203.0.113.7 127.0.0.1 1 80\r\n", port => $v->port, request => $plain_get)->{status},
+   200, 'server-wide On: the main address expects a header');
+is($v->request($plain_get)->{status}, undef, '... and closes a connection without one');
+is($v->request($plain_get, port => $v->port2)->{status}, 200, 'a vhost with Off takes a plain request on its address');
+$v->stop;
 done_testing();

@@ -47,7 +47,7 @@ EOF
         'cgi-bin/addr.cgi' => { mode => 0755, content => <<"EOF" },
 #!$perl
 print "Content-Type: text/plain\\r\\n\\r\\n";
-print "\$_=", (\$ENV{\$_} // '-'), "\\n" for qw(REMOTE_ADDR HTTP_X_FORWARDED_FOR HTTP_X_REAL_IP HTTP_X_FORWARDED_BY FROM_CLIENT);
+print "\$_=", (\$ENV{\$_} // '-'), "\\n" for qw(REMOTE_ADDR REMOTE_PORT HTTP_X_FORWARDED_FOR HTTP_X_REAL_IP HTTP_X_FORWARDED_BY FROM_CLIENT);
 EOF
     },
 );
@@ -69,8 +69,8 @@ my @cases = (
     ["X-Forwarded-For: 10.1.2.3\r\n", '10.1.2.3|-|-', 'an internal proxy may report a private client'],
     ["X-Forwarded-For: 203.0.113.5, 198.51.100.7\r\n", '203.0.113.5|-|198.51.100.7',
      'through a trusted proxy (from the -List file): RemoteIPProxiesHeader names it'],
-    ["X-Forwarded-For:  203.0.113.5 ,198.51.100.7 , 100.64.0.1\r\n", '203.0.113.5|-|198.51.100.7, 100.64.0.1',
-     'spaces around elements; two trusted proxies, listed left to right'],
+    ["X-Forwarded-For:  203.0.113.5 ,198.51.100.7 , 100.64.0.1\r\n", '203.0.113.5|-|100.64.0.1, 198.51.100.7',
+     'spaces around elements; two trusted proxies, listed as the walk met them (nearest first)'],
     ["X-Forwarded-For: 10.9.9.9, 198.51.100.7\r\n", '198.51.100.7|10.9.9.9|-',
      'a trusted (external) proxy may not report a private client: it is the client'],
     ["X-Forwarded-For: 172.16.0.1, 198.51.100.7\r\n", '198.51.100.7|172.16.0.1|-', '... 172.16/12'],
@@ -95,6 +95,8 @@ my @cases = (
 is(seen($_->[0]), $_->[1], $_->[2]) for @cases;
 
 is(seen("X-Forwarded-For: 203.0.113.5\r\n", fields => ['FROM_CLIENT']), 'yes', 'SetEnvIf Remote_Addr sees the client');
+is(seen("X-Forwarded-For: 203.0.113.5\r\n", fields => ['REMOTE_PORT']), '0',
+   'REMOTE_PORT is 0 for a forwarded client (its port is not known), as Apache');
 is($w->request("GET /only-client/ HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.77\r\nConnection: close\r\n\r\n")
      ->{status}, 200, 'Require ip grants the client');
 is($w->request("GET /only-client/ HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 198.51.100.77\r\nConnection: close\r\n\r\n")

@@ -90,6 +90,8 @@ void connection_init(connection *c, int fd, const server_config *server, const s
     buffer_clear(&c->output);
 
     ip_address_text(peer, c->peer_address, sizeof(c->peer_address), &c->peer_port);
+    c->proxy_protocol = false;
+    c->proxy_client_address[0] = '\0';
     c->local_known = false;
     c->head_started_ms = monotonic_ms();
 }

@@ -159,8 +159,9 @@ typedef struct request {
     /* The client as a module found it behind proxies (mod_remoteip's
      * RemoteIPHeader, Apache's r->useragent_ip), numeric text in the
      * request pool; NULL = the connection's peer.  Read it through
-     * request_client_address(). */
+     * request_client_address().  client_port goes with it (0: unknown). */
     const char *client_address;
+    int client_port;
 
     /* Request body as a handler read it (body.h); the connection layer
      * discards only what is left. */
@@ -209,12 +210,13 @@ const char *connection_local_address(const connection *c);
 int connection_local_port(const connection *c);
 
 /* The client the request is from (Apache's useragent_ip): what
- * mod_remoteip found in RemoteIPHeader, else the connection's peer (which
- * a PROXY protocol header already replaced).  %a, Require ip, Allow/Deny,
+ * mod_remoteip set from the connection's PROXY protocol header or from
+ * RemoteIPHeader, else the connection's peer.  %a, Require ip, Allow/Deny,
  * REMOTE_ADDR for CGI and expressions, the scoreboard's client: everything
  * that asks "who is the client" asks here; %{c}a and CONN_REMOTE_ADDR ask
  * connection_peer_address().  r->connection must be set.  The port is the
- * connection's: a forwarded address comes without one. */
+ * PROXY header's source port, 0 for an address from a header field (it
+ * comes without one, as Apache), else the peer's. */
 static inline const char *request_client_address(const request *r)
 {
     return r->client_address ? r->client_address : connection_peer_address(r->connection);
@@ -222,7 +224,7 @@ static inline const char *request_client_address(const request *r)
 
 static inline int request_client_port(const request *r)
 {
-    return connection_peer_port(r->connection);
+    return r->client_address ? r->client_port : connection_peer_port(r->connection);
 }
 
 /* The client's host name as HostnameLookups (r->dir) asks: the reverse

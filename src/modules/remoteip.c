@@ -2,41 +2,43 @@
  * remoteip.c — Apache's mod_remoteip: the client's address as a proxy or a
  * load balancer in front of weft reports it.
  *
- * Two sources, as in Apache:
+ * Two sources, as in Apache 2.4:
  *  - RemoteIPProxyProtocol On: the PROXY protocol header (v1 or v2,
  *    http/proxy_protocol.h) the balancer sends before anything else on the
- *    connection.  Its source address replaces the connection's peer
- *    (Apache's c->client_ip), so %a, %{c}a, Require ip and REMOTE_ADDR all
- *    see the client.  A connection that is expected to carry one and does
- *    not is closed unanswered (logged at info), except from the addresses of
- *    RemoteIPProxyProtocolExceptions, which need not send one.
+ *    connection.  Its source becomes the client of every request on the
+ *    connection (Apache's r->useragent_ip), the peer stays the balancer
+ *    (%{c}a, Apache's c->client_ip), and RemoteIPHeader is not consulted
+ *    on such a connection.  A connection that is expected to carry one and
+ *    does not is closed unanswered (logged at info), except from the
+ *    addresses of RemoteIPProxyProtocolExceptions, which send none.
  *  - RemoteIPHeader X-Forwarded-For (or X-Real-IP): per request, the
  *    right-to-left walk over the addresses proxies appended, as long as the
- *    address that presented each one is a trusted proxy
- *    (remoteip_walk.c); the result is the request's client
- *    (request_client_address, Apache's r->useragent_ip), the connection's
- *    peer stays what it was (%{c}a).
+ *    address that presented each one is a trusted proxy (remoteip_walk.c).
+ * Either way the result is what request_client_address() answers.
  *
  * Where the PROXY header is read.  The header comes before a TLS
  * ClientHello, and mod_ssl's layer reads the socket itself (SSL_set_fd).
  * So this module's connection_open runs after ssl's (modules.c) and puts a
- * thin I/O layer on top of whatever is there: its read() first peeks at the
- * socket, feeds the parser and consumes exactly the header's bytes, then
- * hands the connection back to the layer below (TLS or plain) and reads
- * through it.  Nothing blocks: until the header is complete, read() says
- * EAGAIN and the connection waits in the event loop like any connection
- * whose first request has not arrived, bounded by the same timeouts
- * (RequestReadTimeout header=, Timeout).  A malformed header makes read()
- * fail, and the connection layer closes the connection without a word.
+ * thin I/O layer on top of whatever is there.  Over TLS its read() peeks at
+ * the socket, feeds the parser and consumes exactly the header's bytes,
+ * then hands the connection back to the TLS layer and reads through it.
+ * Over plain TCP it reads into the connection's own buffer and moves what
+ * follows the header to its front: no system call beyond the one the
+ * request needed anyway.  Nothing blocks: until the header is complete,
+ * read() says EAGAIN and the connection waits in the event loop like any
+ * connection whose first request has not arrived, bounded by the same
+ * timeouts (RequestReadTimeout header=, Timeout).  A malformed header makes
+ * read() fail, and the connection layer closes the connection without a
+ * word.
  *
- * Which connections must carry one.  Apache enables RemoteIPProxyProtocol
- * per server, but checks it per connection against the addresses of every
- * server that enabled it: in effect per listening address.  weft does the
- * same: a connection must send a header when the main server has it On, or
- * when a <VirtualHost> with it On is one the connection's local
- * address:port selects (the address's default, or any vhost of it that
- * has a ServerName).  Decided per listener at startup where the listener's
- * address settles it, else per connection from its local address.
+ * Which connections must carry one.  Apache's RemoteIPProxyProtocol is a
+ * per-server directive that it turns into lists of addresses: those of the
+ * servers that say On, less those of the servers that say Off; a
+ * connection's local address is looked up in them.  weft decides per local
+ * address:port the same way: the main server's setting, unless a
+ * <VirtualHost> of that address (its default, or any of its vhosts with a
+ * ServerName) set the other value.  Decided per listener at startup where
+ * the listener's address settles it, else per connection.
  */
 #include "remoteip.h"
 
@@ -63,15 +65,19 @@ remoteip_config *remoteip_settings(const server_config *server)
 
 typedef enum {
     LISTENER_NO_PROXY,
-    LISTENER_PROXY,          /* every connection, the server is `servers[i]` */
+    LISTENER_PROXY,          /* every connection */
     LISTENER_BY_ADDRESS,     /* decided per connection by its local address */
 } listener_kind;
 
 struct remoteip_listeners {
     int count;
     listener_kind *kinds;
-    const server_config **servers;
-    const server_config **enabled;  /* the vhosts with it On, NULL-terminated */
+    /* The vhosts whose RemoteIPProxyProtocol differs from the main
+     * server's (they set it themselves), NULL-terminated. */
+    const server_config **differing;
+    /* RemoteIPProxyProtocolExceptions of every server: Apache keeps one
+     * list for the whole server, whichever section the lines are in. */
+    remoteip_proxy_list exceptions;
 };
 
 static bool address_is_wildcard(const listen_address *listen)
@@ -82,54 +88,82 @@ static bool address_is_wildcard(const listen_address *listen)
     return memcmp(&v6->sin6_addr, &in6addr_any, sizeof(in6addr_any)) == 0;
 }
 
-/* The server that makes a connection to local_address:port carry a PROXY
- * header, NULL if none does. */
-static const server_config *proxy_server_for(const server_config *main, const remoteip_listeners *table,
-                                             const char *local_address, int port)
+/* Must a connection to local_address:port begin with a PROXY header?  The
+ * main server's setting, unless a vhost of that address set the other one
+ * (Apache: the addresses of the servers that say On, less those of the
+ * servers that say Off): the address's default vhost first, then the
+ * others of the address that have a ServerName. */
+static bool proxy_required(const server_config *main, const remoteip_listeners *table, const char *local_address,
+                           int port)
 {
-    if (remoteip_settings(main)->proxy_protocol)
-        return main;
+    bool main_on = remoteip_settings(main)->proxy_protocol;
+    if (!table->differing[0])
+        return main_on;
     const server_config *chosen = vhost_select(main, local_address, port, NULL, 0);
-    if (remoteip_settings(chosen)->proxy_protocol)
-        return chosen;
-    for (const server_config *const *v = table->enabled; *v; v++) {
+    if (remoteip_settings(chosen)->proxy_protocol != main_on)
+        return !main_on;
+    for (const server_config *const *v = table->differing; *v; v++) {
         const char *name = (*v)->server_name;
         if (name && vhost_select(main, local_address, port, name, strlen(name)) == *v)
-            return *v;
+            return !main_on;
     }
-    return NULL;
+    return main_on;
+}
+
+static void add_exceptions(pool *p, remoteip_proxy_list *all, const remoteip_proxy_list *some)
+{
+    remoteip_proxy *grown = pool_alloc(p, sizeof(*grown) * (size_t)(all->count + some->count));
+    if (all->count)
+        memcpy(grown, all->items, sizeof(*grown) * (size_t)all->count);
+    memcpy(grown + all->count, some->items, sizeof(*grown) * (size_t)some->count);
+    all->items = grown;
+    all->count += some->count;
 }
 
 static int remoteip_config_complete(config_parse *parse, server_config *main)
 {
-    int enabled = remoteip_settings(main)->proxy_protocol ? 1 : 0;
-    for (int v = 0; v < vhost_count(main); v++)
-        enabled += remoteip_settings(vhost_server(main, v))->proxy_protocol;
+    bool main_on = remoteip_settings(main)->proxy_protocol;
+    int enabled = main_on ? 1 : 0, differing = 0;
+    for (int v = 0; v < vhost_count(main); v++) {
+        bool on = remoteip_settings(vhost_server(main, v))->proxy_protocol;
+        enabled += on;
+        differing += on != main_on;
+    }
     if (!enabled)
         return WEFT_OK;
     pool *p = config_pool(parse);
     remoteip_listeners *table = pool_calloc(p, sizeof(*table));
     table->count = main->listen_count;
     table->kinds = pool_calloc(p, sizeof(*table->kinds) * (size_t)(table->count + 1));
-    table->servers = pool_calloc(p, sizeof(*table->servers) * (size_t)(table->count + 1));
-    table->enabled = pool_calloc(p, sizeof(*table->enabled) * (size_t)(vhost_count(main) + 1));
-    int count = 0;
+    table->differing = pool_calloc(p, sizeof(*table->differing) * (size_t)(differing + 1));
+    differing = 0;
     for (int v = 0; v < vhost_count(main); v++)
-        if (remoteip_settings(vhost_server(main, v))->proxy_protocol)
-            table->enabled[count++] = vhost_server(main, v);
+        if (remoteip_settings(vhost_server(main, v))->proxy_protocol != main_on)
+            table->differing[differing++] = vhost_server(main, v);
+    /* Vhosts that set no exceptions share main's items: each list once. */
+    const remoteip_proxy_list *seen[vhost_count(main) + 1];
+    int seen_count = 0;
+    for (int v = -1; v < vhost_count(main); v++) {
+        const remoteip_proxy_list *list = &remoteip_settings(v < 0 ? main : vhost_server(main, v))->exceptions;
+        bool known = !list->count;
+        for (int j = 0; j < seen_count && !known; j++)
+            known = seen[j]->items == list->items;
+        if (known)
+            continue;
+        seen[seen_count++] = list;
+        add_exceptions(p, &table->exceptions, list);
+    }
     for (int i = 0; i < table->count; i++) {
         const listen_address *listen = &main->listens[i];
         char text[INET6_ADDRSTRLEN];
         int port;
         ip_address_text(&listen->address, text, sizeof(text), &port);
-        if (address_is_wildcard(listen) && vhost_needs_local_address(main) &&
-            !remoteip_settings(main)->proxy_protocol) {
+        if (address_is_wildcard(listen) && vhost_needs_local_address(main) && table->differing[0]) {
             table->kinds[i] = LISTENER_BY_ADDRESS;
             continue;
         }
-        const server_config *server = proxy_server_for(main, table, address_is_wildcard(listen) ? NULL : text, port);
-        table->kinds[i] = server ? LISTENER_PROXY : LISTENER_NO_PROXY;
-        table->servers[i] = server;
+        bool required = proxy_required(main, table, address_is_wildcard(listen) ? NULL : text, port);
+        table->kinds[i] = required ? LISTENER_PROXY : LISTENER_NO_PROXY;
     }
     /* Only main's struct holds it: connections start with the main server. */
     remoteip_settings(main)->listeners = table;
@@ -142,7 +176,6 @@ typedef struct {
     proxy_parser parser;
     const connection_io *below;
     void *below_context;
-    char tcp_peer[INET6_ADDRSTRLEN];  /* the balancer, for the log */
 } proxy_state;
 
 /* Hands c back to the layer below, for good. */
@@ -154,22 +187,26 @@ static void unwrap(connection *c)
     free(state);
 }
 
+/* The header's source becomes the client of every request on c
+ * (remoteip_post_read); the peer stays the balancer. */
 static void use_header(connection *c, const proxy_state *state)
 {
     const proxy_header *h = &state->parser.header;
     if (h->family != AF_INET && h->family != AF_INET6) {
         if (log_enabled(LOG_LEVEL_DEBUG))
             log_module_message(LOG_LEVEL_DEBUG, "remoteip", "PROXY v%d header from %s names no client (%s): "
-                               "the connection's own address stands", h->version, state->tcp_peer,
-                               h->local ? "LOCAL" : "UNKNOWN/UNSPEC");
+                               "the connection's own address stands", h->version, c->peer_address,
+                               h->local ? "LOCAL" : "UNKNOWN/UNSPEC/UNIX");
         return;
     }
-    if (!inet_ntop(h->family, h->source, c->peer_address, sizeof(c->peer_address)))
+    if (!inet_ntop(h->family, h->source, c->proxy_client_address, sizeof(c->proxy_client_address))) {
+        c->proxy_client_address[0] = '\0';
         return;
-    c->peer_port = h->source_port;
+    }
+    c->proxy_client_port = h->source_port;
     if (log_enabled(LOG_LEVEL_DEBUG))
-        log_module_message(LOG_LEVEL_DEBUG, "remoteip", "PROXY v%d header from %s: client %s:%d",
-                           h->version, state->tcp_peer, c->peer_address, c->peer_port);
+        log_module_message(LOG_LEVEL_DEBUG, "remoteip", "PROXY v%d header from %s: client %s:%d", h->version,
+                           c->peer_address, c->proxy_client_address, c->proxy_client_port);
 }
 
 /* Peeks at what has arrived and consumes exactly the header's bytes:
@@ -187,7 +224,7 @@ static int read_header(connection *c, proxy_state *state)
         if (got == 0) {
             if (state->parser.total > 0)
                 log_module_message(LOG_LEVEL_INFO, "remoteip",
-                                   "%s closed the connection inside its PROXY header", state->tcp_peer);
+                                   "%s closed the connection inside its PROXY header", c->peer_address);
             errno = 0;
             return WEFT_ERROR;
         }
@@ -195,7 +232,7 @@ static int read_header(connection *c, proxy_state *state)
         int rc = proxy_parse(&state->parser, peeked, (size_t)got, &used);
         if (rc == WEFT_ERROR) {
             log_module_message(LOG_LEVEL_INFO, "remoteip", "%s sent no valid PROXY header (%s): closing",
-                               state->tcp_peer, state->parser.error);
+                               c->peer_address, state->parser.error);
             errno = EPROTO;
             return WEFT_ERROR;
         }
@@ -218,9 +255,61 @@ static int read_header(connection *c, proxy_state *state)
     }
 }
 
+/* Plain TCP below: the header is read straight into the caller's buffer
+ * and what follows it moved to the front, so that it costs no system call
+ * of its own (read_header's peek and consume are two). */
+static ssize_t read_in_place(connection *c, proxy_state *state, unsigned char *data, size_t length)
+{
+    for (;;) {
+        ssize_t got = recv(c->fd, data, length, 0);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0) {
+            if (got == 0 && state->parser.total > 0)
+                log_module_message(LOG_LEVEL_INFO, "remoteip",
+                                   "%s closed the connection inside its PROXY header", c->peer_address);
+            return got;  /* EAGAIN: wait; 0 or another error: the connection closes */
+        }
+        size_t used = 0;
+        int rc = proxy_parse(&state->parser, data, (size_t)got, &used);
+        if (rc == WEFT_ERROR) {
+            log_module_message(LOG_LEVEL_INFO, "remoteip", "%s sent no valid PROXY header (%s): closing",
+                               c->peer_address, state->parser.error);
+            errno = EPROTO;
+            return -1;
+        }
+        if (rc == WEFT_AGAIN) {
+            if ((size_t)got < length) {
+                errno = EAGAIN;  /* a short read: the queue is empty, more raises an edge */
+                return -1;
+            }
+            continue;
+        }
+        size_t rest = (size_t)got - used;
+        memmove(data, data + used, rest);
+        use_header(c, state);
+        unwrap(c);
+        bool filled = (size_t)got == length;
+        if (!filled && (rest > 0 || !c->peer_closed)) {
+            if (rest > 0)
+                return (ssize_t)rest;
+            errno = EAGAIN;  /* nothing after the header yet, and the queue is empty */
+            return -1;
+        }
+        /* The buffer was full (more may be queued), or the end of stream
+         * the event loop reported sits behind the header. */
+        ssize_t more = c->io->read(c, data + rest, length - rest);
+        if (more > 0)
+            return (ssize_t)rest + more;
+        return rest > 0 ? (ssize_t)rest : more;
+    }
+}
+
 static ssize_t proxy_read(connection *c, void *data, size_t length)
 {
     proxy_state *state = c->io_context;
+    if (state->below == &connection_plain_io)
+        return read_in_place(c, state, data, length);
     int rc = read_header(c, state);
     if (rc == WEFT_AGAIN) {
         errno = EAGAIN;
@@ -281,17 +370,13 @@ static int remoteip_connection_open(connection *c)
     const remoteip_listeners *table = remoteip_settings(c->server)->listeners;
     if (!table)
         return WEFT_DECLINED;
-    const server_config *server = NULL;
     listener_kind kind = c->listen_index >= 0 && c->listen_index < table->count ? table->kinds[c->listen_index]
                                                                                  : LISTENER_BY_ADDRESS;
-    if (kind == LISTENER_PROXY)
-        server = table->servers[c->listen_index];
-    else if (kind == LISTENER_BY_ADDRESS)
-        server = proxy_server_for(c->server, table, connection_local_address(c), connection_local_port(c));
-    if (!server)
+    if (kind == LISTENER_NO_PROXY ||
+        (kind == LISTENER_BY_ADDRESS &&
+         !proxy_required(c->server, table, connection_local_address(c), connection_local_port(c))))
         return WEFT_DECLINED;
-    const remoteip_config *settings = remoteip_settings(server);
-    if (address_listed(c->peer_address, settings->exceptions.items, settings->exceptions.count))
+    if (address_listed(c->peer_address, table->exceptions.items, table->exceptions.count))
         return WEFT_DECLINED;
     proxy_state *state = malloc(sizeof(*state));
     if (!state) {
@@ -301,9 +386,9 @@ static int remoteip_connection_open(connection *c)
     proxy_parser_init(&state->parser);
     state->below = c->io;
     state->below_context = c->io_context;
-    memcpy(state->tcp_peer, c->peer_address, sizeof(state->tcp_peer));
     c->io = &proxy_io;
     c->io_context = state;
+    c->proxy_protocol = true;
     return WEFT_OK;
 }
 

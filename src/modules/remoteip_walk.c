@@ -18,8 +18,8 @@
  * with everything to its left; the header is left with what was not
  * consumed, or removed when everything was.  If the peer itself is not a
  * listed proxy (when there is a list), nothing happens.  The hops that were
- * trusted (not internal) proxies, left to right, are what
- * RemoteIPProxiesHeader receives.
+ * trusted (not internal) proxies, in the order the walk met them (nearest
+ * first), are what RemoteIPProxiesHeader receives.
  */
 #include "remoteip.h"
 
@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 
 #include "../core/log.h"
+#include "../http/connection.h"
 
 bool remoteip_is_private(int family, const unsigned char *a)
 {
@@ -135,8 +136,20 @@ static char *cgi_name(request *r, const char *field)
 
 int remoteip_post_read(request *r)
 {
+    if (!r->connection)
+        return WEFT_DECLINED;
+    /* A PROXY header takes precedence: Apache does not walk the header
+     * field on such a connection. */
+    if (r->connection->proxy_protocol) {
+        if (r->connection->proxy_client_address[0]) {
+            r->client_address = r->connection->proxy_client_address;
+            r->client_port = r->connection->proxy_client_port;
+            r->remote_host = NULL;
+        }
+        return WEFT_OK;
+    }
     const remoteip_config *config = remoteip_settings(r->server);
-    if (!config->header || !r->connection)
+    if (!config->header)
         return WEFT_DECLINED;
     const remoteip_proxy_list *list = &config->proxies;
     const char *peer = connection_peer_address(r->connection);
@@ -191,7 +204,7 @@ int remoteip_post_read(request *r)
         if (!internal && remoteip_is_private(next_family, next))
             break;
         if (!internal)
-            proxies = proxies ? pool_printf(r->pool, "%s, %s", client, proxies) : client;
+            proxies = proxies ? pool_printf(r->pool, "%s, %s", proxies, client) : client;
         family = next_family;
         memcpy(address, next, sizeof(address));
         client = address_text(r, family, address);
@@ -205,6 +218,7 @@ int remoteip_post_read(request *r)
     if (client == peer)
         return WEFT_DECLINED;
     r->client_address = client;
+    r->client_port = 0;  /* as Apache: the port is not known, and the peer's would mislead */
     r->remote_host = NULL;  /* a host name looked up earlier was the peer's */
     keep_prefix(r, config->header, remaining);
     if (proxies) {
