@@ -7,8 +7,9 @@
 # binary upgrade, and instance A a graceful-stop (with DrainDelay) and a
 # start.  Asserted: wrk saw 0 non-2xx/3xx responses and 0 socket errors,
 # and every access-log line of wrk's requests carries the client's address
-# (127.0.0.1, where wrk connects from), not HAProxy's (its server lines bind
-# their outgoing connections to 127.0.0.2 with `source`; HAProxy's health
+# (127.0.0.1, where wrk connects from) as %a and HAProxy's only as %{c}a
+# (its server lines bind their outgoing connections to 127.0.0.2 with
+# `source`; HAProxy's health
 # checks, sent with a PROXY v2 LOCAL header, are logged with 127.0.0.2,
 # which shows that the source address is in effect).  HAProxy runs with
 # retries 0, so no failure is hidden by a retry.  A build without
@@ -52,7 +53,7 @@ MaxClients 32
 KeepAliveTimeout 30
 DrainDelay 2
 GracefulShutdownTimeout 20
-LogFormat "%a %r %>s" fleet
+LogFormat "%a %{c}a %r %>s" fleet
 CustomLog logs/access_log fleet
 <Location /healthz>
     SetHandler health-check
@@ -188,9 +189,10 @@ is(scalar @retried, 0, 'HAProxy retried no request (of ' . scalar(@hlines) . ' i
 my @lines;
 push @lines, grep { m{ GET /index\.html } } split /\n/, $_->access_log for $a, $b;
 cmp_ok(scalar @lines, '>=', $requests // 1, 'the access logs hold every request wrk made (' . scalar(@lines) . ')');
-my $want = $PROXY ? '127.0.0.1' : '127.0.0.2';
+# %a the client, %{c}a the peer that connected (HAProxy).
+my $want = $PROXY ? '127.0.0.1 127.0.0.2' : '127.0.0.2 127.0.0.2';
 my @other = grep { !/^\Q$want\E / } @lines;
-is(scalar @other, 0, $PROXY ? "every access-log line carries the client's address ($want), not HAProxy's (127.0.0.2)"
+is(scalar @other, 0, $PROXY ? "every access-log line carries the client's address (127.0.0.1) as %a, HAProxy's (127.0.0.2) as %{c}a"
     : "every access-log line carries HAProxy's address ($want): no PROXY protocol in this build")
     or diag(join "\n", @other[0 .. ($#other < 9 ? $#other : 9)]);
 
@@ -200,7 +202,7 @@ is(scalar @other, 0, $PROXY ? "every access-log line carries the client's addres
 my @checks;
 push @checks, grep { m{ GET /healthz } } split /\n/, $_->access_log for $a, $b;
 cmp_ok(scalar @checks, '>', 10, 'HAProxy\'s health checks are logged (' . scalar(@checks) . ')');
-my @not_haproxy = grep { !/^127\.0\.0\.2 / } @checks;
+my @not_haproxy = grep { !/^127\.0\.0\.2 127\.0\.0\.2 / } @checks;
 is(scalar @not_haproxy, 0, 'they come from HAProxy\'s source address, 127.0.0.2')
     or diag(join "\n", @not_haproxy[0 .. ($#not_haproxy < 4 ? $#not_haproxy : 4)]);
 
