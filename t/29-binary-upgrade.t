@@ -3,7 +3,8 @@
 # sockets over from the running control process (SCM_RIGHTS), starts its
 # children, and only then has the old one stop: no connection is refused or
 # fails under a bounded load loop.  A new configuration that fails its check,
-# or a new server that cannot start, leaves the old one serving.  Socket
+# a new server that cannot start, or one killed as it starts (a preloaded
+# fork() that kills it), leaves the old one serving.  Socket
 # activation: sockets inherited with LISTEN_FDS/LISTEN_PID serve the Listen
 # of their address instead of a bind.  Shared TLS state: two instances with
 # the same SSLSessionTicketKeyFile resume each other's sessions, also after
@@ -106,6 +107,48 @@ sub pid_in_file { my $t = WeftTest::_slurp($w->pid_file) // ''; return $t =~ /^(
     is(pid_in_file(), $serving, '... its PidFile unchanged');
     is($w->get('/index.html')->{status}, 200, '... and it serves');
     $w->write_conf($CONF);
+}
+
+# ---------------------------------------------------------------- a new server that crashes at start
+{
+    # A preloaded fork() that kills the new control process (SIGKILL, no
+    # core) when it forks its first child: forks 1 and 2 detach it.
+    my $dir = $w->root;
+    open my $src, '>', "$dir/crash_shim.c" or BAIL_OUT("crash_shim.c: $!");
+    print {$src} <<'CODE';
+#include <dlfcn.h>
+#include <signal.h>
+#include <unistd.h>
+static int forks;
+pid_t fork(void)
+{
+    static pid_t (*real)(void);
+    if (!real)
+        real = (pid_t (*)(void))dlsym(RTLD_NEXT, "fork");
+    if (++forks == 3)
+        kill(getpid(), SIGKILL);
+    return real();
+}
+CODE
+    close $src;
+    my $built = `cc -O2 -D_GNU_SOURCE -fPIC -shared -o '$dir/crash_shim.so' '$dir/crash_shim.c' -ldl 2>&1`;
+    BAIL_OUT("cannot build the crash shim (a C compiler is needed): $built") if $?;
+    my $serving = $w->pid;
+    my $gave_up = () = $w->error_log =~ /the new weft exited before taking over; still serving/g;
+    my $load = $w->start_load(clients => 2, duration => scale(3), path => '/index.html', per_connection => 1);
+    my $asan = join ':', grep { length } ($ENV{ASAN_OPTIONS} // ''), 'verify_asan_link_order=0';
+    my ($code, $out, $err) = $w->run_weft({ env => { LD_PRELOAD => "$dir/crash_shim.so", ASAN_OPTIONS => $asan } },
+        $w->weft_args, '-k', 'upgrade');
+    isnt($code, 0, '-k upgrade fails when the new server is killed as it starts its first child')
+        or diag("$out$err");
+    ok(wait_for(sub { (() = $w->error_log =~ /the new weft exited before taking over; still serving/g) > $gave_up },
+        scale(10)), 'the old server logs that it keeps serving');
+    my $res = $load->finish;
+    is($res->{failures}, 0, "no request failed meanwhile ($res->{requests} requests)");
+    report($res);
+    ok(!WeftTest::_pid_gone($serving), 'the old server still runs');
+    is(pid_in_file(), $serving, '... its PidFile unchanged');
+    is($w->get('/index.html')->{status}, 200, '... and it serves');
 }
 
 # ---------------------------------------------------------------- upgrade of a server that is not running
