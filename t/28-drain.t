@@ -3,7 +3,7 @@
 # while the server drains — while a DrainFile exists, and during the
 # DrainDelay of -k graceful-stop, when the listening sockets still accept;
 # every response on a kept-alive connection then carries Connection: close,
-# and requests in flight finish.
+# and requests in flight finish.  A TERM during the drain stops at once.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -104,6 +104,19 @@ sub keep_alive_get {
     cmp_ok(time - $t0, '>=', 2.5, '... not before DrainDelay has passed');
     ok(!WeftTest::_listening($w->port), 'nothing listens afterwards');
     ok(!-e $w->pid_file, 'the PidFile is removed');
+}
+
+# ---------------------------------------------------------------- TERM during DrainDelay
+{
+    $w->write_conf($w->conf_text =~ s/^DrainDelay 3$/DrainDelay 30/mr);
+    $w->start;
+    my $t0 = time;
+    $w->signal('WINCH');
+    ok(wait_for(sub { health() == 503 }, scale(5)), 'a second graceful-stop (DrainDelay 30) drains');
+    $w->signal('TERM');
+    ok(wait_for(sub { !$w->running }, scale(10)), 'SIGTERM during the drain stops the server');
+    cmp_ok(time - $t0, '<', 15, '... without waiting for DrainDelay');
+    like($w->error_log, qr/caught SIGTERM, shutting down/, '... as a stop');
 }
 
 $w->stop;
