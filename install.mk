@@ -61,7 +61,7 @@ CONF_SED = -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CONFDIR@|$(CONFDIR)|g' \
            -e 's|@USER@|$(WEFT_USER)|g' -e 's|@GROUP@|$(WEFT_GROUP)|g'
 
 INSTALL_FILES = $(INSTALL_BUILD)/weft.conf $(INSTALL_BUILD)/weft.service $(INSTALL_BUILD)/weft-forking.service \
-                $(INSTALL_BUILD)/weft.logrotate
+                $(INSTALL_BUILD)/weft.logrotate $(INSTALL_BUILD)/weft.socket
 
 .PHONY: man install uninstall FORCE
 FORCE:
@@ -120,7 +120,8 @@ install: $(INSTALL_BINARY) man $(INSTALL_FILES)
 	$(INSTALL) -m 0644 man/weft.conf.5 $(DESTDIR)$(MANDIR)/man5/weft.conf.5
 	$(INSTALL) -m 0644 $(INSTALL_BUILD)/weft.service $(DESTDIR)$(UNITDIR)/weft.service
 	$(INSTALL) -m 0644 $(INSTALL_BUILD)/weft.logrotate $(DESTDIR)$(LOGROTATEDIR)/weft
-	$(INSTALL) -m 0644 $(INSTALL_BUILD)/weft-forking.service $(wildcard docs/*.md) $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 0644 $(INSTALL_BUILD)/weft-forking.service $(INSTALL_BUILD)/weft.socket $(wildcard docs/*.md) \
+	    $(DESTDIR)$(DOCDIR)/
 
 # Removes what install wrote, except a weft.conf or mime.types someone
 # changed, the logs, and a site put in the DocumentRoot.

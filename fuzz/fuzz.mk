@@ -12,7 +12,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_JOBS    ?= 2
 FUZZ_SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_FLAGS    = -O1 -g -std=c17 -D_GNU_SOURCE -pthread -Wall -Wextra -Wno-unused-parameter $(FUZZ_SANITIZE)
-FUZZ_NAMES   := request chunked uri range config
+FUZZ_NAMES   := request chunked uri range config proxy_protocol
 FUZZ_BINARIES := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
 # The config harness links the whole server but main.c (every module's
 # directive table is part of what it fuzzes).

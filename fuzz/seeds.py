@@ -98,6 +98,31 @@ CONFIGS = {
     "mime": b"Listen 80\nAddType text/x-fuzz .fz .fuzz\nDirectoryIndex index.html index.htm\n",
 }
 
+SIGNATURE = b"\r\n\r\n\x00\r\nQUIT\n"
+
+
+def proxy_v2(version_command, family, block):
+    return SIGNATURE + bytes([version_command, family]) + struct.pack(">H", len(block)) + block
+
+
+INET = bytes([203, 0, 113, 9, 192, 0, 2, 1]) + struct.pack(">HH", 40000, 443)
+INET6 = (bytes.fromhex("20010db8000000000000000000000001") + bytes.fromhex("20010db8000000000000000000000002")
+         + struct.pack(">HH", 1234, 80))
+REQUEST = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+PROXY_HEADERS = {
+    "v1-tcp4": (0, b"PROXY TCP4 203.0.113.7 192.0.2.1 51000 443\r\n" + REQUEST),
+    "v1-tcp6": (7, b"PROXY TCP6 2001:db8::1 2001:db8::2 0 65535\r\n" + REQUEST),
+    "v1-unknown": (3, b"PROXY UNKNOWN\r\n" + REQUEST),
+    "v1-unknown-long": (16, b"PROXY UNKNOWN " + b"x" * 91 + b"\r\n"),
+    "v2-inet": (0, proxy_v2(0x21, 0x11, INET) + REQUEST),
+    "v2-inet6-tlvs": (5, proxy_v2(0x21, 0x21, INET6 + b"\x01\x00\x02h2\x04\x00\x00\x05\x00\x03abc") + REQUEST),
+    "v2-local": (1, proxy_v2(0x20, 0x00, b"") + REQUEST),
+    "v2-unix": (32, proxy_v2(0x21, 0x31, b"\x00" * 216)),
+    "v2-unspec": (2, proxy_v2(0x21, 0x00, b"")),
+    "v2-bad-tlv": (0, proxy_v2(0x21, 0x11, INET + b"\x01\x00\x09h2")),
+    "tls-hello": (0, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"),
+}
+
 
 def main():
     # request: limits choice, split point (2 bytes), request
@@ -110,6 +135,8 @@ def main():
     put("range", [(k, struct.pack(">Q", 1000 if i % 3 else 12345) + bytes([i % 5]) + v)
                   for i, (k, v) in enumerate(RANGES.items())])
     put("config", list(CONFIGS.items()))
+    # proxy_protocol: piece size (0 = 1 byte), the bytes on the wire
+    put("proxy_protocol", [(k, bytes([piece]) + v) for k, (piece, v) in PROXY_HEADERS.items()])
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
  * main.c — the command line, as Apache httpd's:
  *
  *   weft [-f file] [-d serverroot] [-D name] [-C directive] [-c directive]
- *        [-k start|restart|graceful|graceful-stop|stop] [-t] [-S] [-M] [-X] [-v] [-V] [-h]
+ *        [-k start|restart|graceful|graceful-stop|stop|upgrade] [-t] [-S] [-M] [-X] [-v] [-V] [-h]
  *
  * Dumps: -S (virtual hosts, core/vhost.c), -M or -D DUMP_MODULES (the
  * modules), -D DUMP_CONFIG (the effective configuration) and -D
@@ -41,7 +41,7 @@ static void usage(FILE *out)
     fprintf(out,
             "Usage: %s [-D name] [-d directory] [-f file]\n"
             "            [-C \"directive\"] [-c \"directive\"]\n"
-            "            [-k start|restart|graceful|graceful-stop|stop]\n"
+            "            [-k start|restart|graceful|graceful-stop|stop|upgrade]\n"
             "            [-v] [-V] [-h] [-t] [-S] [-M] [-X]\n"
             "Options:\n"
             "  -D name            : define a name for use in <IfDefine name> directives\n"
@@ -50,7 +50,7 @@ static void usage(FILE *out)
             "  -f file            : specify an alternate ServerConfigFile\n"
             "  -C \"directive\"     : process directive before reading config files\n"
             "  -c \"directive\"     : process directive after reading config files\n"
-            "  -k command         : start, restart, graceful, graceful-stop or stop the server\n"
+            "  -k command         : start, restart, graceful, graceful-stop, stop or upgrade the server\n"
             "  -v                 : show version number\n"
             "  -V                 : show compile settings\n"
             "  -h                 : list available command line options (this page)\n"

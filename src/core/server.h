@@ -195,6 +195,8 @@ typedef struct server_config {
     char *chroot_dir;                /* ChrootDir: children chroot here (privileges.c) */
     int graceful_shutdown_timeout;   /* seconds; 0 = wait forever */
     int connections_per_thread;      /* parked connections a child may hold, per thread */
+    int drain_delay;                 /* DrainDelay: seconds -k graceful-stop drains before closing listeners */
+    char *drain_file;                /* DrainFile: the server drains while this file exists; NULL = none */
 
     /* reqtimeout: RequestReadTimeout (mod_reqtimeout's semantics); here
      * because the connection layer and the body reader apply it */

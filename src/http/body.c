@@ -54,7 +54,7 @@ static int body_failed(request *r, int status, const char *reason)
     progress->error_status = status;
     if (log_enabled(LOG_LEVEL_INFO))
         log_message(LOG_LEVEL_INFO, "[client %s:%d] request body of %s: %s",
-                    connection_peer_address(r->connection), connection_peer_port(r->connection),
+                    request_client_address(r), request_client_port(r),
                     r->path ? r->path : "-", reason);
     return WEFT_ERROR;
 }

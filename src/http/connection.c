@@ -90,6 +90,8 @@ void connection_init(connection *c, int fd, const server_config *server, const s
     buffer_clear(&c->output);
 
     ip_address_text(peer, c->peer_address, sizeof(c->peer_address), &c->peer_port);
+    c->proxy_protocol = false;
+    c->proxy_client_address[0] = '\0';
     c->local_known = false;
     c->head_started_ms = monotonic_ms();
 }
@@ -387,7 +389,7 @@ static void prepare_response(connection *c, const connection_worker *worker)
     if (worker->score) {
         scoreboard_set_status(worker->score, THREAD_WRITING);
         const char *line = r->request_line ? r->request_line : "";
-        scoreboard_note_request(worker->score, c->peer_address, line,
+        scoreboard_note_request(worker->score, request_client_address(r), line,
                                 strnlen(line, 4 * SCOREBOARD_REQUEST_SIZE), r->server->server_name,
                                 r->start_seconds);
     }

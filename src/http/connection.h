@@ -98,6 +98,13 @@ struct connection {
 
     char peer_address[INET6_ADDRSTRLEN];
     int peer_port;
+    /* The connection had to begin with a PROXY protocol header (mod_remoteip,
+     * http/proxy_protocol.h); the client it named, "" when none (yet), is
+     * what each request's client becomes (request_client_address).  The
+     * peer stays the balancer, as Apache keeps c->client_ip. */
+    bool proxy_protocol;
+    char proxy_client_address[INET6_ADDRSTRLEN];
+    int proxy_client_port;
     char local_address[INET6_ADDRSTRLEN];
     int local_port;
     bool local_known;

@@ -44,7 +44,7 @@ const char *request_remote_host(request *r)
         return *r->remote_host ? r->remote_host : NULL;
     r->remote_host = "";
     int mode = r->dir ? r->dir->hostname_lookups : r->server ? r->server->root_dir->hostname_lookups : 0;
-    const char *address_text = r->connection ? connection_peer_address(r->connection) : NULL;
+    const char *address_text = r->connection ? request_client_address(r) : NULL;
     struct sockaddr_storage address;
     socklen_t length;
     if (mode == HOSTNAME_LOOKUPS_OFF || !parse_address(address_text, &address, &length))

@@ -156,6 +156,12 @@ typedef struct request {
     int connection_requests;        /* requests completed earlier on this connection */
     bool aborted;                   /* the client went away before the response was sent */
     const char *remote_host;        /* request_remote_host's answer once asked; NULL before */
+    /* The client as a module found it behind proxies (mod_remoteip's
+     * RemoteIPHeader, Apache's r->useragent_ip), numeric text in the
+     * request pool; NULL = the connection's peer.  Read it through
+     * request_client_address().  client_port goes with it (0: unknown). */
+    const char *client_address;
+    int client_port;
 
     /* Request body as a handler read it (body.h); the connection layer
      * discards only what is left. */
@@ -202,6 +208,24 @@ const char *connection_peer_address(const connection *c);
 int connection_peer_port(const connection *c);
 const char *connection_local_address(const connection *c);
 int connection_local_port(const connection *c);
+
+/* The client the request is from (Apache's useragent_ip): what
+ * mod_remoteip set from the connection's PROXY protocol header or from
+ * RemoteIPHeader, else the connection's peer.  %a, Require ip, Allow/Deny,
+ * REMOTE_ADDR for CGI and expressions, the scoreboard's client: everything
+ * that asks "who is the client" asks here; %{c}a and CONN_REMOTE_ADDR ask
+ * connection_peer_address().  r->connection must be set.  The port is the
+ * PROXY header's source port, 0 for an address from a header field (it
+ * comes without one, as Apache), else the peer's. */
+static inline const char *request_client_address(const request *r)
+{
+    return r->client_address ? r->client_address : connection_peer_address(r->connection);
+}
+
+static inline int request_client_port(const request *r)
+{
+    return r->client_address ? r->client_port : connection_peer_port(r->connection);
+}
 
 /* The client's host name as HostnameLookups (r->dir) asks: the reverse
  * DNS name with On, the same only if it resolves back to the address with

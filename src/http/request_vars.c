@@ -68,10 +68,13 @@ const char *request_expr_variable(void *request_pointer, const char *name, pool 
         if (host)
             return host;
     }
-    if (strcmp(name, "REMOTE_ADDR") == 0 || strcmp(name, "CONN_REMOTE_ADDR") == 0 || strcmp(name, "REMOTE_HOST") == 0)
+    /* REMOTE_* is the client (mod_remoteip's, when it found one), CONN_ the peer. */
+    if (strcmp(name, "REMOTE_ADDR") == 0 || strcmp(name, "REMOTE_HOST") == 0)
+        return c ? request_client_address(r) : NULL;
+    if (strcmp(name, "CONN_REMOTE_ADDR") == 0)
         return c ? connection_peer_address(c) : NULL;
     if (strcmp(name, "REMOTE_PORT") == 0)
-        return c && connection_peer_port(c) > 0 ? pool_printf(r->pool, "%d", connection_peer_port(c)) : NULL;
+        return c && request_client_port(r) > 0 ? pool_printf(r->pool, "%d", request_client_port(r)) : NULL;
     if (strcmp(name, "IPV6") == 0) {
         const char *address = c ? connection_peer_address(c) : NULL;
         return address && strchr(address, ':') ? "on" : "off";

@@ -41,7 +41,7 @@ static int client_gone(request *r, const char *reason)
         r->stream->failed = true;
     if (log_enabled(LOG_LEVEL_INFO))
         log_message(LOG_LEVEL_INFO, "[client %s:%d] %s while sending %s",
-                    connection_peer_address(r->connection), connection_peer_port(r->connection), reason,
+                    request_client_address(r), request_client_port(r), reason,
                     r->path ? r->path : "-");
     return WEFT_ERROR;
 }

@@ -61,7 +61,7 @@ static bool in_domain(const char *domain, const char *host)
  * the name back to addresses that include it; NULL if that fails. */
 static const char *double_reverse_name(request *r)
 {
-    const char *peer = connection_peer_address(r->connection);
+    const char *peer = request_client_address(r);
     int family;
     unsigned char address[16];
     if (!peer || !ip_address_parse(peer, &family, address))
@@ -143,7 +143,7 @@ int access_compat_check(request *r, bool *satisfy_any)
     if (!rules)
         return WEFT_OK;
     client_info client = { 0 };
-    client.address_known = ip_address_parse(connection_peer_address(r->connection), &client.family,
+    client.address_known = ip_address_parse(request_client_address(r), &client.family,
                                                client.address);
     bool allowed = true;
     switch ((access_order)rules->order[index]) {
@@ -161,7 +161,7 @@ int access_compat_check(request *r, bool *satisfy_any)
         return WEFT_OK;
     if (log_enabled(LOG_LEVEL_INFO))
         log_message(LOG_LEVEL_INFO, "client %s denied by server configuration (Order/Allow/Deny): %s",
-                    connection_peer_address(r->connection), r->file_path ? r->file_path : r->path);
+                    request_client_address(r), r->file_path ? r->file_path : r->path);
     return 403;
 }
 

@@ -340,7 +340,7 @@ static void write_number(line_writer *w, const log_item *item)
         break;
     case NUMBER_STATUS: value = r->status; break;
     case NUMBER_LOCAL_PORT: value = connection_local_port(r->connection); break;
-    case NUMBER_PEER_PORT: value = connection_peer_port(r->connection); break;
+    case NUMBER_PEER_PORT: value = request_client_port(r); break;
     case NUMBER_PID: value = getpid(); break;
     case NUMBER_TID: value = gettid(); break;  /* as the error log's "tid N" */
     case NUMBER_HEX_TID: {
@@ -393,10 +393,23 @@ enum {
     FIELD_URL_PATH,
     FIELD_FILENAME,
     FIELD_SERVER_NAME,
-    FIELD_PEER_ADDRESS,
+    FIELD_PEER_ADDRESS,      /* %{c}a: the connection's peer */
+    FIELD_CLIENT_ADDRESS,    /* %a: the client (mod_remoteip's, when it found one) */
     FIELD_LOCAL_ADDRESS,
-    FIELD_REMOTE_HOST,
+    FIELD_REMOTE_HOST,       /* %h: the client's name, else its address */
+    FIELD_PEER_HOST,         /* %{c}h: the peer's address (no lookup) */
 };
+
+/* %a and %h take {c} for the connection's peer; Apache ignores any other
+ * argument. */
+static bool prepare_address(log_item *item, pool *p, char **error)
+{
+    (void)p, (void)error;
+    bool peer = strcmp(item->text, "c") == 0;
+    item->mode = item->mode == FIELD_REMOTE_HOST ? (peer ? FIELD_PEER_HOST : FIELD_REMOTE_HOST)
+                                                 : (peer ? FIELD_PEER_ADDRESS : FIELD_CLIENT_ADDRESS);
+    return true;
+}
 
 /* Text fields: escaped, '-' when absent. */
 static void write_field(line_writer *w, const log_item *item)
@@ -409,13 +422,15 @@ static void write_field(line_writer *w, const log_item *item)
     case FIELD_URL_PATH: value = r->path; break;
     case FIELD_FILENAME: value = r->file_path; break;
     case FIELD_SERVER_NAME: value = r->server ? r->server->server_name : NULL; break;
-    case FIELD_PEER_ADDRESS: value = connection_peer_address(r->connection); break;
+    case FIELD_PEER_ADDRESS:
+    case FIELD_PEER_HOST: value = connection_peer_address(r->connection); break;
+    case FIELD_CLIENT_ADDRESS: value = request_client_address(r); break;
     case FIELD_LOCAL_ADDRESS: value = connection_local_address(r->connection); break;
     case FIELD_REMOTE_HOST:
         /* HostnameLookups On/Double: the name, else the address (Apache's %h). */
         value = request_remote_host((request *)r);
         if (!value)
-            value = connection_peer_address(r->connection);
+            value = request_client_address(r);
         break;
     }
     if (value && *value)
@@ -634,7 +649,7 @@ typedef struct {
 } format_directive;
 
 static const format_directive format_directives[] = {
-    { 'a', write_field, FIELD_PEER_ADDRESS, NULL },
+    { 'a', write_field, FIELD_CLIENT_ADDRESS, prepare_address },
     { 'A', write_field, FIELD_LOCAL_ADDRESS, NULL },
     { 'b', write_number, NUMBER_BODY_CLF, NULL },
     { 'B', write_number, NUMBER_BODY, NULL },
@@ -643,7 +658,7 @@ static const format_directive format_directives[] = {
     { 'D', write_duration, DURATION_MICROSECONDS, NULL },
     { 'e', write_environment, 0, NULL },
     { 'f', write_field, FIELD_FILENAME, NULL },
-    { 'h', write_field, FIELD_REMOTE_HOST, NULL },
+    { 'h', write_field, FIELD_REMOTE_HOST, prepare_address },
     { 'H', write_protocol, 0, NULL },
     { 'i', write_request_header, 0, NULL },
     { 'I', write_number, NUMBER_RECEIVED, NULL },

@@ -181,8 +181,6 @@ static const struct {
                      "CacheHeader" } },
     { "mod_cache_disk", { "CacheRoot", "CacheDirLevels", "CacheDirLength", "CacheMaxFileSize" } },
     { "mod_file_cache", { "CacheFile", "MMapFile" } },
-    { "mod_remoteip", { "RemoteIPHeader", "RemoteIPTrustedProxy", "RemoteIPInternalProxy",
-                        "RemoteIPProxiesHeader", "RemoteIPTrustedProxyList" } },
     { "mod_http2", { "Protocols", "ProtocolsHonorOrder", "H2Direct", "H2Push", "H2MaxSessionStreams",
                      "H2WindowSize", "H2StreamMaxMemSize", "H2ModernTLSOnly", "H2Upgrade" } },
     { "mod_info", { "AddModuleInfo" } },

@@ -161,12 +161,12 @@ static int authz_access(request *r)
     if (!(root->methods & method))
         return WEFT_OK;  /* every Require is <Limit>ed to other methods */
     client_address client = { 0 };
-    client.known = ip_address_parse(connection_peer_address(r->connection), &client.family, client.address);
+    client.known = ip_address_parse(request_client_address(r), &client.family, client.address);
     if (evaluate_container(r, root, &client, method) == AUTHZ_GRANTED)
         return WEFT_OK;
     if (log_enabled(LOG_LEVEL_INFO))
         log_message(LOG_LEVEL_INFO, "client %s denied by server configuration: %s",
-                    connection_peer_address(r->connection), r->file_path ? r->file_path : r->path);
+                    request_client_address(r), r->file_path ? r->file_path : r->path);
     return 403;
 }
 

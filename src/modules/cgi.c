@@ -392,15 +392,15 @@ static int spawn_error_status(request *r, int error, const char *filename)
 {
     int status = error == ENOENT || error == ENOTDIR ? 404 : error == EACCES || error == EPERM ? 403 : 500;
     log_module_message(LOG_LEVEL_ERROR, "cgi", "[client %s:%d] exec of '%s' failed: %s",
-                       connection_peer_address(r->connection), connection_peer_port(r->connection), filename,
+                       request_client_address(r), request_client_port(r), filename,
                        strerror(error));
     return status;
 }
 
 static int refuse(request *r, int status, const char *reason, const char *filename)
 {
-    log_module_message(LOG_LEVEL_ERROR, "cgi", "[client %s:%d] %s: %s", connection_peer_address(r->connection),
-                       connection_peer_port(r->connection), reason, filename);
+    log_module_message(LOG_LEVEL_ERROR, "cgi", "[client %s:%d] %s: %s", request_client_address(r),
+                       request_client_port(r), reason, filename);
     return status;
 }
 

@@ -142,7 +142,7 @@ static void add_server_variables(environment *e, request *r, const cgi_script *s
     set(e, "SERVER_NAME", host_name);
     set(e, "SERVER_ADDR", connection_local_address(c));
     set_number(e, "SERVER_PORT", host_port);
-    set(e, "REMOTE_ADDR", connection_peer_address(c));
+    set(e, "REMOTE_ADDR", request_client_address(r));
     const char *remote_host = request_remote_host(r);
     if (remote_host)
         set(e, "REMOTE_HOST", remote_host);
@@ -151,7 +151,7 @@ static void add_server_variables(environment *e, request *r, const cgi_script *s
     set(e, "CONTEXT_PREFIX", script->context_prefix ? script->context_prefix : "");
     set(e, "CONTEXT_DOCUMENT_ROOT", script->context_root ? script->context_root : server->document_root);
     set(e, "SCRIPT_FILENAME", script->filename);
-    set_number(e, "REMOTE_PORT", connection_peer_port(c));
+    set_number(e, "REMOTE_PORT", request_client_port(r));
     if (r->user) {
         set(e, "REMOTE_USER", r->user);
         slice authorization;

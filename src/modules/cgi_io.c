@@ -74,7 +74,7 @@ static void log_script(exchange *x, const char *format, const char *detail)
 {
     request *r = x->r;
     log_module_message(LOG_LEVEL_ERROR, "cgi", "[client %s:%d] %s: %s%s",
-                       connection_peer_address(r->connection), connection_peer_port(r->connection),
+                       request_client_address(r), request_client_port(r),
                        format, x->script->filename, detail ? detail : "");
 }
 
@@ -102,7 +102,7 @@ static void log_stderr_line(exchange *x, const char *line, size_t length)
         length--;
     request *r = x->r;
     log_module_message(LOG_LEVEL_ERROR, "cgi", "[client %s:%d] %s: %.*s",
-                       connection_peer_address(r->connection), connection_peer_port(r->connection),
+                       request_client_address(r), request_client_port(r),
                        x->script->filename, (int)length, line);
 }
 

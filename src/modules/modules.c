@@ -26,6 +26,7 @@ extern const module headers_module;
 extern const module expires_module;
 extern const module access_log_module;
 extern const module status_module;
+extern const module health_module;
 extern const module reqtimeout_module;
 extern const module file_cache_module;
 extern const module filter_module;
@@ -35,6 +36,7 @@ extern const module ssl_module;
 extern const module ssl_stapling_module;
 extern const module ssl_session_module;
 extern const module ssl_vars_module;
+extern const module remoteip_module;
 
 const module *const weft_modules[] = {
     &core_module,
@@ -43,6 +45,8 @@ const module *const weft_modules[] = {
     &ssl_stapling_module, /* attaches its status callback to the ssl module's contexts */
     &ssl_session_module,  /* config_complete: the shared session cache and ticket keys */
     &ssl_vars_module,     /* access: SSLRequireSSL, SSLRequire; fixups: HTTPS, SSL_* for CGI */
+    &remoteip_module,     /* connection_open after ssl's (the PROXY header comes before TLS);
+                           * post_read before setenvif and every access check */
     &mime_module,
     &vhost_module,
     &overrides_module,
@@ -62,6 +66,7 @@ const module *const weft_modules[] = {
     &headers_module,
     &access_log_module,
     &status_module,
+    &health_module,       /* SetHandler health-check: 200, or 503 while draining */
     &reqtimeout_module,
     &file_cache_module,
     &filter_module,       /* SetOutputFilter & co.: adds output filters before the handler */

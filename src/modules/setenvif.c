@@ -152,7 +152,7 @@ static const char *attribute_value(request *r, const setenvif_rule *rule, size_t
     case ATTRIBUTE_HEADER_REGEX:
         return header_by_regex(r, rule->name_regex, length);
     case ATTRIBUTE_REMOTE_ADDR:
-        value = connection_peer_address(r->connection);
+        value = request_client_address(r);
         break;
     case ATTRIBUTE_SERVER_ADDR:
         value = connection_local_address(r->connection);

@@ -268,14 +268,14 @@ static int ssl_vars_access(request *r)
         return WEFT_DECLINED;
     if (settings->require_ssl && !request_ssl(r)) {
         log_message(LOG_LEVEL_ERROR, "access to %s failed, reason: SSL connection required (client %s)",
-                    r->path ? r->path : "-", r->connection ? connection_peer_address(r->connection) : "-");
+                    r->path ? r->path : "-", r->connection ? request_client_address(r) : "-");
         return 403;
     }
     for (const ssl_requirement *requirement = settings->requirements; requirement; requirement = requirement->next) {
         if (!request_expr_holds(r, requirement->expr, "SSLRequire")) {
             log_message(LOG_LEVEL_ERROR, "access to %s denied (client %s), reason: SSL requirement expression "
                                          "not fulfilled: %s", r->path ? r->path : "-",
-                        r->connection ? connection_peer_address(r->connection) : "-", requirement->text);
+                        r->connection ? request_client_address(r) : "-", requirement->text);
             return 403;
         }
     }

@@ -383,7 +383,9 @@ static bool park(child_state *state, connection_slot *slot, connection_wait wait
 static void serve(child_state *state, connection_slot *slot, connection_worker *worker)
 {
     for (;;) {
-        worker->stopping = state->stopping;
+        /* Draining (scoreboard.h): answer with Connection: close, as when stopping. */
+        worker->stopping = state->stopping ||
+                           (state->context->board && scoreboard_draining(state->context->board->header));
         connection_wait wait = connection_run(&slot->connection, worker);
         if (wait == CONNECTION_CLOSE) {
             if (worker->score)

@@ -32,6 +32,8 @@
 #include "control.h"
 #include "control_internal.h"
 #include "listen.h"
+#include "upgrade.h"
+#include "../os/socket_passing.h"
 
 #define READY_TIMEOUT_MS 10000  /* report "started" even if no child is fully up by then */
 
@@ -148,7 +150,7 @@ static void stamp_generation(control_state *s)
 
 /* ---- signals ------------------------------------------------------------ */
 
-static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGWINCH, SIGCHLD };
+static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD };
 
 /* Blocks the signals before the PidFile exists, so that a signal sent as
  * soon as it appears waits (in the signalfd, or with -X for the child's
@@ -177,6 +179,14 @@ static void read_signals(control_state *s)
         case SIGWINCH: action = ACTION_GRACEFUL_STOP; break;
         case SIGHUP: action = ACTION_RESTART; break;
         case SIGUSR1: action = ACTION_GRACEFUL_RESTART; break;
+        case SIGUSR2:  /* upgrade.h: a new weft asks for the listening sockets */
+            if (s->upgrade_fd >= 0 || s->stopping)
+                log_message(LOG_LEVEL_WARN, "SIGUSR2 from pid %ld ignored: %s", (long)info.ssi_pid,
+                            s->stopping ? "stopping" : "an upgrade is already under way");
+            else if ((s->upgrade_fd = upgrade_send_sockets((pid_t)info.ssi_pid, (uid_t)info.ssi_uid)) >= 0)
+                control_notice("SIGUSR2 received: listening sockets handed to the new weft (pid %ld); "
+                               "serving until it takes over", (long)info.ssi_pid);
+            break;
         default: break;  /* SIGCHLD: the caller reaps anyway */
         }
         if (action > s->action)
@@ -189,17 +199,49 @@ static void read_signals(control_state *s)
  * child writing to it in a loop cannot make the control process spin. */
 static void wait_for_signal(control_state *s, int timeout_ms)
 {
-    struct pollfd p[2] = {
+    struct pollfd p[3] = {
         { .fd = s->signal_fd, .events = POLLIN },
+        { .fd = s->upgrade_fd, .events = POLLIN },  /* -1: ignored */
         { .fd = s->wake_fd, .events = POLLIN },
     };
-    if (poll(p, s->wake_fd >= 0 && !s->wake_pending ? 2 : 1, timeout_ms < 0 ? 0 : timeout_ms) <= 0)
+    if (poll(p, s->wake_fd >= 0 && !s->wake_pending ? 3 : 2, timeout_ms < 0 ? 0 : timeout_ms) <= 0)
         return;
     if (p[0].revents)
         read_signals(s);
+    if (p[1].revents && s->upgrade_fd >= 0) {
+        int verdict = upgrade_watch(s->upgrade_fd);
+        if (verdict != WEFT_AGAIN)
+            s->upgrade_fd = -1;
+        if (verdict == WEFT_OK) {
+            control_notice("the new weft took over the listening sockets; stopping gracefully");
+            s->handed_over = true;
+            if (s->action < ACTION_GRACEFUL_STOP)
+                s->action = ACTION_GRACEFUL_STOP;
+        }
+    }
     uint64_t count;
-    if (s->wake_fd >= 0 && p[1].revents && read(s->wake_fd, &count, sizeof count) == (ssize_t)sizeof count)
+    if (s->wake_fd >= 0 && p[2].revents && read(s->wake_fd, &count, sizeof count) == (ssize_t)sizeof count)
         s->wake_pending = true;
+}
+
+/* ---- draining ----------------------------------------------------------- */
+
+/* Draining (scoreboard.h) is the DrainFile's presence or a graceful stop's
+ * DrainDelay; the children read it from the scoreboard header. */
+static void update_draining(control_state *s)
+{
+    const char *file = s->server->drain_file;
+    bool present = file && access(file, F_OK) == 0;
+    if (present != s->drain_file_present)
+        control_notice(present ? "DrainFile %s appeared: draining (health checks fail, kept-alive "
+                                 "connections close), still serving"
+                               : "DrainFile %s is gone: serving normally", file ? file : "");
+    s->drain_file_present = present;
+    unsigned char draining = present || s->stop_draining;
+    if (atomic_load_explicit(&s->header.draining, memory_order_relaxed) == draining)
+        return;
+    atomic_store_explicit(&s->header.draining, draining, memory_order_relaxed);
+    atomic_store_explicit(&s->board.header->draining, draining, memory_order_relaxed);
 }
 
 /* ---- restarts ----------------------------------------------------------- */
@@ -307,15 +349,44 @@ static void stop_now(control_state *s)
     control_notice("caught SIGTERM, shutting down");
 }
 
+/* -k graceful-stop with DrainDelay: the health check fails and kept-alive
+ * responses close while the listeners still accept, so that a balancer
+ * takes us out before a connection is refused.  Not after an upgrade: the
+ * new weft serves on the same sockets. */
+static void drain_before_stop(control_state *s)
+{
+    int delay = s->server->drain_delay;
+    if (delay <= 0 || s->handed_over)
+        return;
+    control_notice("caught SIGWINCH, draining for %d s before closing the listening sockets", delay);
+    s->stop_draining = true;
+    update_draining(s);
+    int64_t deadline = monotonic_ms() + (int64_t)delay * 1000;
+    s->action = ACTION_NONE;
+    for (int64_t now = monotonic_ms(); now < deadline; now = monotonic_ms()) {
+        wait_for_signal(s, deadline - now < REGULATION_INTERVAL_MS ? (int)(deadline - now) : REGULATION_INTERVAL_MS);
+        control_reap(s);
+        if (s->action == ACTION_STOP || s->fatal)
+            return;  /* the caller's loop sees the TERM again */
+        control_regulate(s, monotonic_ms());
+    }
+}
+
 static void stop_gracefully(control_state *s)
 {
+    drain_before_stop(s);
+    if (s->action == ACTION_STOP) {
+        stop_now(s);
+        return;
+    }
     s->stopping = true;
     listen_close_all();
     int64_t now = monotonic_ms();
     for (int slot = 0; slot < s->server_limit; slot++)
         control_quiesce_child(s, slot, now);
     remove_pid_file(s);
-    control_notice("caught SIGWINCH, shutting down gracefully");
+    control_notice(s->handed_over ? "handed over to the new weft, shutting down gracefully"
+                                  : "caught SIGWINCH, shutting down gracefully");
 
     int timeout = s->server->graceful_shutdown_timeout;
     int64_t deadline = timeout > 0 ? now + (int64_t)timeout * 1000 : 0;
@@ -344,6 +415,24 @@ static void report_ready_if_due(control_state *s, int64_t now, int64_t ready_dea
         os_daemon_ready(s->ready_fd, NULL);
         s->ready_fd = -1;
     }
+}
+
+/* A binary upgrade (upgrade.h): our children serve, so the old control
+ * process may stop; the PidFile becomes ours. */
+static void take_over(control_state *s)
+{
+    /* The PidFile first: the old process removes it when it stops unless it
+     * names someone else, and it stops when it hears from us. */
+    const char *path = s->server->pid_file;
+    bool replaced;
+    if (path && os_pid_file_write(path, getpid(), &replaced) != WEFT_OK) {
+        log_message(LOG_LEVEL_ERROR, "could not write pid file %s: %s", path, strerror(errno));
+    } else if (path) {
+        free(s->pid_file);
+        s->pid_file = xstrdup(path);
+    }
+    upgrade_take_over();
+    control_notice("took over the listening sockets from the previous weft");
 }
 
 static control_action run_loop(control_state *s)
@@ -381,6 +470,9 @@ static control_action run_loop(control_state *s)
             if (now >= next_cycle)
                 next_cycle = now + REGULATION_INTERVAL_MS;
         }
+        update_draining(s);
+        if (upgrade_pending() && s->had_healthy_child)
+            take_over(s);
         report_ready_if_due(s, now, ready_deadline);
         piped_log_maintain(now);
         control_notify_tick(s, now, s->had_healthy_child || now >= ready_deadline);
@@ -472,6 +564,8 @@ static void clean_up(control_state *s)
         close(s->signal_fd);
     if (s->wake_fd >= 0)
         close(s->wake_fd);
+    if (s->upgrade_fd >= 0)
+        close(s->upgrade_fd);
     control_wake_fd = -1;
     if (s->ready_fd >= 0)
         os_daemon_ready(s->ready_fd, "weft: the server stopped during startup; see the error log");
@@ -484,13 +578,16 @@ static void clean_up(control_state *s)
 int control_run(const config_options *options, server_config *server, int flags)
 {
     control_state state = { .options = options, .server = server, .signal_fd = -1, .wake_fd = -1,
-                            .ready_fd = -1 };
+                            .ready_fd = -1, .upgrade_fd = -1 };
     control_state *s = &state;
     s->board.fd = -1;
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);
     /* Before anything is forked: nothing else may inherit NOTIFY_SOCKET. */
     int notify = sd_notify_init();
+    /* Socket activation: systemd's sockets serve the Listen of their address. */
+    if (os_systemd_listen_fds(listen_adopt) < 0)
+        fprintf(stderr, "weft: LISTEN_PID/LISTEN_FDS are malformed: binding the sockets itself\n");
 
     log_target target;
     if (prepare(s, &target) != WEFT_OK) {
@@ -531,9 +628,11 @@ int control_run(const config_options *options, server_config *server, int flags)
     if (signal_fd < 0) {
         startup_failed(s, "could not set up signal handling: %s", strerror(errno));
         rc = 1;
-    } else if (server->pid_file && write_pid_file(s, server->pid_file) != WEFT_OK) {
+    } else if (server->pid_file && !upgrade_pending() && write_pid_file(s, server->pid_file) != WEFT_OK) {
         rc = 1;
     } else if (single) {
+        if (upgrade_pending())
+            take_over(s);  /* -X serves in this process: nothing more to wait for */
         rc = run_single_process(s);
     } else {
         s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

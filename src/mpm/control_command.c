@@ -11,6 +11,7 @@
 
 #include "../os/os.h"
 #include "control.h"
+#include "upgrade.h"
 
 static void print_not_running(int pid_status, pid_t pid)
 {
@@ -48,6 +49,20 @@ int control_signal_command(const char *command, const server_config *server)
         printf("%s (pid %ld) already running\n", WEFT_NAME, (long)pid);
         return 0;
     }
+    if (strcmp(command, "upgrade") == 0) {
+        /* This binary, with this configuration (already checked), takes
+         * the running server's sockets over (upgrade.h). */
+        if (!running) {
+            printf("%s not running, trying to start\n", WEFT_NAME);
+            return CONTROL_START;
+        }
+        char error[256];
+        if (upgrade_receive_sockets(pid, error, sizeof error) != WEFT_OK) {
+            fprintf(stderr, "%s: upgrade failed, pid %ld keeps serving: %s\n", WEFT_NAME, (long)pid, error);
+            return 1;
+        }
+        return CONTROL_START;
+    }
     int signo;
     if (strcmp(command, "stop") == 0)
         signo = SIGTERM;
@@ -58,7 +73,7 @@ int control_signal_command(const char *command, const server_config *server)
     else if (strcmp(command, "graceful-stop") == 0)
         signo = SIGWINCH;
     else {
-        fprintf(stderr, "%s: unknown -k command '%s' (start, restart, graceful, graceful-stop, stop)\n",
+        fprintf(stderr, "%s: unknown -k command '%s' (start, restart, graceful, graceful-stop, stop, upgrade)\n",
                 WEFT_NAME, command);
         return 1;
     }

@@ -81,6 +81,12 @@ typedef struct {
     bool fatal;                   /* a child said the server cannot work: stop, exit 1 */
     control_action action;        /* pending, from a signal */
 
+    /* Fleet (drain.c is in control.c; upgrade.h). */
+    int upgrade_fd;               /* old process: the connection to the new weft until it takes over */
+    bool handed_over;             /* old process: the new weft took over; stop without DrainDelay */
+    bool drain_file_present;      /* DrainFile exists (checked every cycle) */
+    bool stop_draining;           /* -k graceful-stop's DrainDelay is running */
+
     /* Regulation. */
     int spawn_rate;
     int64_t last_doubling;        /* the rate doubles at most once per REGULATION_INTERVAL_MS */

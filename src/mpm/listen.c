@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../core/log.h"
+
 typedef struct {
     struct sockaddr_storage address;
     socklen_t address_length;
@@ -31,6 +33,10 @@ typedef struct {
 
 static listener_set current;
 static listener_set pending;
+/* Sockets handed to us (systemd, a binary upgrade): a configured address
+ * takes its socket from here instead of binding; the next commit closes
+ * those nobody took. */
+static listener_set inherited;
 
 void listen_format_address(const struct sockaddr *address, char *out, size_t size)
 {
@@ -169,6 +175,14 @@ int listen_prepare(const server_config *server, char *error, size_t error_size)
                 break;
             }
         }
+        for (int j = 0; j < inherited.count && entry->fd < 0; j++) {
+            if (inherited.items[j].fd >= 0 && same_address(&inherited.items[j].address, &address->address)) {
+                entry->fd = inherited.items[j].fd;
+                entry->reused = true;  /* not ours to close on rollback: it goes back to the pool */
+                apply_socket_options(entry->fd, server);
+                listen(entry->fd, backlog_of(server));
+            }
+        }
         if (entry->fd < 0) {
             entry->fd = open_socket(address, server, error, error_size);
             if (entry->fd < 0) {
@@ -191,6 +205,18 @@ void listen_commit(void)
             close(current.items[i].fd);
     }
     free_set(&current);
+    for (int i = 0; i < inherited.count; i++) {
+        bool taken = false;
+        for (int j = 0; j < pending.count && !taken; j++)
+            taken = pending.items[j].fd == inherited.items[i].fd;
+        if (!taken) {
+            char text[INET6_ADDRSTRLEN + 16];
+            listen_format_address((const struct sockaddr *)&inherited.items[i].address, text, sizeof text);
+            log_message(LOG_LEVEL_WARN, "an inherited listening socket (%s) matches no Listen: closed", text);
+            close(inherited.items[i].fd);
+        }
+    }
+    free_set(&inherited);
     current = pending;
     for (int i = 0; i < current.count; i++)
         current.items[i].reused = false;
@@ -209,9 +235,28 @@ const int *listen_fds(int *count)
     return current.fds;
 }
 
+void listen_adopt(int fd)
+{
+    listener entry = { .fd = fd, .address_length = sizeof entry.address };
+    if (getsockname(fd, (struct sockaddr *)&entry.address, &entry.address_length) != 0) {
+        close(fd);
+        return;
+    }
+    inherited.items = xrealloc(inherited.items, sizeof(listener) * (size_t)(inherited.count + 1));
+    inherited.items[inherited.count++] = entry;
+}
+
+int listen_inherited_count(void)
+{
+    return inherited.count;
+}
+
 void listen_close_all(void)
 {
     listen_rollback();
+    for (int i = 0; i < inherited.count; i++)
+        close(inherited.items[i].fd);
+    free_set(&inherited);
     for (int i = 0; i < current.count; i++)
         close(current.items[i].fd);
     free_set(&current);

@@ -34,6 +34,12 @@ void listen_rollback(void);
  * close); *count is set. */
 const int *listen_fds(int *count);
 
+/* A listening socket handed over (systemd's LISTEN_FDS, a binary upgrade):
+ * the next listen_prepare uses it for a Listen of its address instead of
+ * binding one; the commit after closes the ones no Listen took. */
+void listen_adopt(int fd);
+int listen_inherited_count(void);
+
 /* Closes every socket (graceful stop, shutdown, and in children that stop
  * accepting is the child's business with its own copies). */
 void listen_close_all(void);

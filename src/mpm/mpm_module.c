@@ -135,6 +135,14 @@ static const config_directive mpm_directives[] = {
     { .name = "AcceptMutex", .contexts = CONTEXT_SERVER_ONLY, .scope = SCOPE_SERVER, .min_args = 1,
       .max_args = 1, .set = config_set_ignored, .syntax = "mechanism",
       .help = "accepted for Apache 2.2 configurations; weft needs no accept mutex" },
+    { .name = "DrainDelay", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(drain_delay), .min_args = 1,
+      .max_args = 1, .set = config_set_seconds, .default_value = "0", .syntax = "seconds",
+      .help = "on -k graceful-stop, how long the server drains first (health-check handler 503, "
+              "Connection: close on kept-alive responses) while its listeners still accept" },
+    { .name = "DrainFile", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(drain_file), .min_args = 1,
+      .max_args = 1, .set = config_set_path, .syntax = "file",
+      .help = "while this file exists the server drains (health-check handler 503, Connection: close "
+              "on kept-alive responses) and keeps serving; checked ten times a second" },
     { .name = NULL },
 };
 

@@ -157,6 +157,7 @@ int scoreboard_check_header(scoreboard *board, const scoreboard_header *expected
             mismatches);
     RESTORE(header->spawn_rate_events, atomic_load_explicit(&want->spawn_rate_events, memory_order_relaxed),
             mismatches);
+    RESTORE(header->draining, atomic_load_explicit(&want->draining, memory_order_relaxed), mismatches);
     return mismatches;
 }
 

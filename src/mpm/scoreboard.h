@@ -111,7 +111,19 @@ typedef struct {
     _Atomic uint64_t children_started;
     _Atomic uint64_t children_crashed;
     _Atomic uint64_t spawn_rate_events;
+    /* Set by the control process while the server drains (DrainFile,
+     * DrainDelay, an upgrade's handover): the health-check handler answers
+     * 503 and kept-alive responses carry Connection: close. */
+    _Atomic unsigned char draining;
 } scoreboard_header;
+
+/* Is the server draining?  For children and modules; false without a
+ * scoreboard.  A byte other than 0 written by a child reads as draining
+ * until the control process puts it back (a cycle later). */
+static inline bool scoreboard_draining(const scoreboard_header *header)
+{
+    return header && atomic_load_explicit(&((scoreboard_header *)header)->draining, memory_order_relaxed) != 0;
+}
 
 /* The handle: private memory of each process, never in the mapping. */
 typedef struct {

@@ -178,7 +178,9 @@ int os_pid_file_read(const char *path, pid_t *pid)
 
 void os_pid_file_remove(const char *path)
 {
-    if (path)
+    /* Only our own: after a binary upgrade the file names the new weft. */
+    pid_t pid;
+    if (path && (os_pid_file_read(path, &pid) != WEFT_OK || pid == getpid()))
         unlink(path);
 }
 

@@ -156,11 +156,12 @@ static void test_check_header(void)
     memset(board.header, 0xa5, sizeof *board.header);  /* a child's random bytes */
     board.header->thread_limit = 0x7fffffff;
     int found = scoreboard_check_header(&board, &own);
-    is_int(found, 8, "limits and seven fields did not match");
+    is_int(found, 9, "limits and eight fields did not match (draining among them)");
     is_int(board.header->server_limit, 2, "server_limit put back");
     is_int(board.header->thread_limit, 4, "thread_limit put back");
     is_int(atomic_load(&board.header->config_generation), 4, "config generation put back");
     ok(atomic_load(&board.header->children_started) == 7, "counter put back");
+    is_int(atomic_load(&board.header->draining), 0, "draining put back: a child cannot make the server drain");
     is_int(scoreboard_check_header(&board, &own), 0, "clean afterwards");
     scoreboard_destroy(&board);
 }
