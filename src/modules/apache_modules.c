@@ -32,6 +32,11 @@ static const struct {
     { "env", "cgi" },            /* SetEnv, PassEnv, UnsetEnv */
     { "log_config", "log_config" },
     { "socache_shmcb", "ssl" },  /* SSLSessionCache shmcb: (modules/ssl_session.c) */
+    { "authn_core", "auth_basic" },  /* AuthType, AuthName (modules/auth_basic.c) */
+    { "authn_file", "auth_basic" },  /* AuthUserFile */
+    { "authz_user", "auth_basic" },  /* Require user, valid-user (modules/authz.c) */
+    { "authz_groupfile", "auth_basic" },  /* AuthGroupFile, Require group */
+    { "authn_socache", "auth_basic" },    /* AuthnCacheTimeout: the built-in credential cache */
 };
 
 /* weft modules whose name is also an Apache module's, but which do not do
@@ -163,10 +168,10 @@ static const struct {
                      "ProxyTimeout", "ProxyVia", "ProxyErrorOverride", "ProxySet", "BalancerMember",
                      "ProxyAddHeaders", "ProxyBadHeader", "NoProxy", "ProxyRemote", "<Proxy",
                      "<ProxyMatch" } },
-    { "mod_auth_basic", { "AuthBasicProvider", "AuthBasicAuthoritative", "AuthBasicFake" } },
-    { "mod_authn_core", { "AuthType", "AuthName", "<AuthnProviderAlias" } },
-    { "mod_authn_file", { "AuthUserFile" } },
-    { "mod_authz_groupfile", { "AuthGroupFile" } },
+    { "mod_auth_basic", { "AuthBasicFake", "AuthBasicUseDigestAlgorithm" } },
+    { "mod_authn_core", { "<AuthnProviderAlias" } },
+    { "mod_authn_socache", { "AuthnCacheSOCache", "AuthnCacheEnable", "AuthnCacheProvideFor",
+                             "AuthnCacheContext" } },
     { "mod_auth_digest", { "AuthDigestProvider", "AuthDigestDomain", "AuthDigestAlgorithm" } },
     { "mod_php", { "php_value", "php_flag", "php_admin_value", "php_admin_flag" } },
     { "mod_security2", { "SecRuleEngine", "SecRule", "SecAction", "SecRequestBodyAccess",

@@ -16,8 +16,14 @@
  * the top is a refusal: 403.  No Require anywhere: granted, at the cost of
  * one pointer test.
  *
- * weft has no authentication: Require user, group, valid-user, host, env,
- * method and expr are configuration errors.
+ *   Require [not] user alice bob    the authenticated user is one of them
+ *   Require [not] group admins ...  ... is in one of AuthGroupFile's groups
+ *   Require valid-user              any authenticated user
+ * These three need a user: without one they answer "denied, but a user
+ * could change that", and the access hook then authenticates
+ * (auth_basic.h) and evaluates again, as Apache does; a request granted
+ * without a user is never asked for one.  Require host, forward-dns, env
+ * and method are configuration errors.
  */
 #ifndef WEFT_MODULES_AUTHZ_H
 #define WEFT_MODULES_AUTHZ_H
