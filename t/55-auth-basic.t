@@ -15,6 +15,7 @@ use MIME::Base64 qw(encode_base64);
 use Digest::SHA qw(sha1);
 use WeftTest qw(wait_for scale);
 use WeftCgi;
+use WeftApache qw(apache_missing start_apache stop_apache);
 
 # Hashes made by htpasswd -B -C 4, openssl passwd -apr1 and htpasswd -s
 # (t/56 makes them with the tools themselves).
@@ -29,17 +30,12 @@ my %scripts = WeftCgi::scripts('cgi-bin');
 my $auth = <<'EOF';
     AuthType Basic
     AuthName "Private \"Area\""
-    AuthUserFile conf/users
-    AuthGroupFile conf/groups
+    AuthUserFile @ROOT@/conf/users
+    AuthGroupFile @ROOT@/conf/groups
 EOF
 
-my $w = WeftTest->new(
-    conf => <<"EOF",
-AuthBasicFailureLimit 100 60
-ScriptAlias /cgi-bin/ "\@ROOT\@/cgi-bin/"
-<Directory "\@ROOT\@/cgi-bin">
-$auth    Require valid-user
-</Directory>
+# The sections Apache is given too (below).
+my $sections = <<"EOF";
 <Location /private>
 $auth    Require valid-user
 </Location>
@@ -97,7 +93,7 @@ $auth    Require valid-user
 </Location>
 <Location /no-name>
     AuthType Basic
-    AuthUserFile conf/users
+    AuthUserFile \@ROOT\@/conf/users
     Require valid-user
 </Location>
 <Location /no-type>
@@ -110,9 +106,19 @@ $auth    AuthType None
 <Location /no-require>
 $auth</Location>
 <Location /missing-file>
-$auth    AuthUserFile conf/no-such-file
+$auth    AuthUserFile \@ROOT\@/conf/no-such-file
     Require valid-user
 </Location>
+EOF
+
+my $w = WeftTest->new(
+    conf => <<"EOF",
+AuthBasicFailureLimit 100 60
+ScriptAlias /cgi-bin/ "\@ROOT\@/cgi-bin/"
+<Directory "\@ROOT\@/cgi-bin">
+$auth    Require valid-user
+</Directory>
+$sections
 EOF
     files => {
         'conf/users' => $users,
@@ -126,9 +132,12 @@ $w->start;
 
 sub basic { 'Basic ' . encode_base64("$_[0]:$_[1]", '') }
 
+my @asked;  # [path, user, password, status]: the same requests go to Apache below
 sub get_as {
     my ($path, $user, $password) = @_;
-    return $w->get($path, defined $user ? (Authorization => basic($user, $password)) : ());
+    my $r = $w->get($path, defined $user ? (Authorization => basic($user, $password)) : ());
+    push @asked, [$path, $user, $password, $r->{status}] if $path !~ m{^/cgi-bin/};
+    return $r;
 }
 
 # ---- the challenge
@@ -190,6 +199,32 @@ like($w->error_log, qr/user alice: authentication failure for "\/private\/": Pas
      'a wrong password is logged as Apache logs it');
 like($w->error_log, qr/user mallory not found: \/private\//, 'an unknown user is logged as Apache logs it');
 
+# ---- the same requests against Apache httpd 2.4, where it is installed
+my @modules = qw(mpm_event authn_core authn_file auth_basic authz_core authz_user authz_groupfile authz_host
+                 access_compat dir);
+my $why_not = apache_missing(@modules);
+SKIP: {
+    skip "$why_not: weft's answers not compared with Apache's", scalar(@asked) + 2 if $why_not;
+    my $port = $w->port2;
+    my $root = $w->root;
+    chmod 0644, map { $w->path($_) } qw(conf/users conf/groups);
+    (my $theirs = $sections) =~ s/\@ROOT\@/$root/g;
+    my ($pid, $problem) = start_apache(root => $root, port => $port, modules => \@modules,
+        config => "DocumentRoot $root/www\nDirectoryIndex index.html\n$theirs");
+    ok(defined $pid, 'apache2 -X serves the same sections') or diag($problem);
+    my $challenge = defined $pid ? $w->request("GET /private/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                                               port => $port) : {};
+    is($challenge->{headers}{'www-authenticate'}, 'Basic realm="Private \"Area\""', 'as Apache: the challenge');
+    for my $asked (@asked) {
+        my ($path, $user, $password, $weft) = @$asked;
+        my $raw = "GET $path HTTP/1.1\r\nHost: 127.0.0.1:$port\r\nConnection: close\r\n"
+            . (defined $user ? "Authorization: " . basic($user, $password) . "\r\n" : '') . "\r\n";
+        my $r = defined $pid ? $w->request($raw, port => $port) : {};
+        is($weft, $r->{status} // 'none', "as Apache: $path as " . ($user // 'nobody'));
+    }
+    stop_apache($pid);
+}
+
 # ---- CGI sees the user
 $r = get_as('/cgi-bin/env.cgi', 'carol', 'secret');
 is($r->{status}, 200, 'a protected script runs');
@@ -199,8 +234,9 @@ is($env{AUTH_TYPE}, 'Basic', 'AUTH_TYPE');
 ok(!exists $env{HTTP_AUTHORIZATION}, 'the credentials are not passed on');
 
 # ---- %u in the access log
-my @lines = $w->wait_access_log_lines(20);
-my $log = join("\n", @lines) . "\n";
+# The line is written after the response: wait for it.
+wait_for(sub { $w->access_log =~ m{ carol \[[^\]]+\] "GET /cgi-bin/} }, 5 * scale(), 0.05);
+my $log = $w->access_log;
 like($log, qr/^127\.0\.0\.1 - carol \[[^\]]+\] "GET \/cgi-bin\/env\.cgi HTTP\/1\.1" 200 /m, '%u is the user');
 like($log, qr/^127\.0\.0\.1 - alice \[[^\]]+\] "GET \/private\/ HTTP\/1\.1" 401 /m,
      'a failed user is logged too, as Apache does');
