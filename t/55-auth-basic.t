@@ -277,6 +277,35 @@ is($limited->get('/private/')->{status}, 401, 'a request without credentials is 
 like($limited->error_log, qr/authentication refused for "\/private\/": 3 failures within 60 s/, 'the lockout is logged');
 $limited->stop;
 
+# ---- one check for credentials several connections send at once
+my $dora = 'dora:$2y$12$meU0NxKLF9b2kN6T2vEFUuNqUiODux5J9MgcKSD2Mj8Cs9lF/s5mK';  # parallel, cost 12
+my $parallel = WeftTest->new(
+    conf => <<'EOF',
+StartServers 1
+MaxClients 1
+ThreadsPerChild 16
+MinSpareThreads 1
+MaxSpareThreads 16
+LogLevel debug
+<Location /private>
+    AuthType Basic
+    AuthName "Private"
+    AuthUserFile conf/users
+    Require valid-user
+</Location>
+EOF
+    files => { 'conf/users' => "$dora\n", 'www/private/index.html' => "private\n" });
+$parallel->start;
+my @socks = grep { defined } map { $parallel->connect } 1 .. 6;
+is(scalar(@socks), 6, 'six connections');
+WeftTest::send_raw($_, $parallel->build_request('GET', '/private/', Authorization => basic('dora', 'parallel')))
+    for @socks;
+my @statuses = map { WeftTest::read_response($_, timeout => 30 * scale())->{status} // 'none' } @socks;
+is("@statuses", '200 200 200 200 200 200', 'the same new credentials on six connections at once: all let in');
+my @checks = $parallel->error_log =~ /user dora: password checked/g;
+is(scalar(@checks), 1, '... after one bcrypt, not six');
+$parallel->stop;
+
 # ---- configuration errors, with file and line
 sub config_error_like {
     my ($body, $line, $re, $name) = @_;

@@ -180,11 +180,22 @@ int auth_basic_authenticate(request *r)
         log_message(LOG_LEVEL_ERROR, "client %s: user %s not found: %s", peer ? peer : "-", user, r->path);
         return unauthorized(r);
     }
-    /* bcrypt takes milliseconds of CPU on purpose: the events this thread
-     * took with it go to a sibling meanwhile (core/blocking.h). */
+    /* bcrypt takes milliseconds of CPU on purpose, and a thread waiting
+     * for another's check of the same credentials sleeps: either way, the
+     * events this thread took with it go to a sibling meanwhile
+     * (core/blocking.h). */
     if (password_is_expensive(hash))
         blocking_announce();
-    bool matches = password_verify(password, hash);
+    int ticket = -1;
+    int check = auth_cache_begin(&key, generation, config->cache_timeout, &ticket);
+    bool matches = check == AUTH_CHECK_MATCHED;
+    if (check == AUTH_CHECK_YOURS) {
+        matches = password_verify(password, hash);
+        auth_cache_end(&key, generation, config->cache_timeout, ticket, matches);
+        if (log_enabled(LOG_LEVEL_DEBUG))
+            log_message(LOG_LEVEL_DEBUG, "user %s: password checked against %s: %s", user, config->user_file,
+                        matches ? "match" : "mismatch");
+    }
     OPENSSL_cleanse((char *)hash, strlen(hash));
     if (!matches) {
         auth_failures_note(peer, server->failures.window);
@@ -192,8 +203,6 @@ int auth_basic_authenticate(request *r)
                     peer ? peer : "-", user, r->path);
         return unauthorized(r);
     }
-    if (config->cache_timeout > 0)
-        auth_cache_store(&key, generation);
     return WEFT_OK;
 }
 

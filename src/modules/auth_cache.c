@@ -28,8 +28,21 @@ typedef struct {
     int failures;
 } failure_entry;
 
+/* A check in progress, and the threads waiting for its result. */
+typedef struct {
+    auth_cache_key key;
+    uint64_t generation;
+    bool busy;
+    bool matched;
+    unsigned waiters;  /* a place is reused only when nobody waits on it */
+} flight;
+
+#define FLIGHTS 32
+
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static cache_entry cache[AUTH_CACHE_SLOTS];
+static flight flights[FLIGHTS];
+static pthread_cond_t flight_landed = PTHREAD_COND_INITIALIZER;
 static pthread_mutex_t failures_lock = PTHREAD_MUTEX_INITIALIZER;
 static failure_entry failures[AUTH_FAILURE_SLOTS];
 
@@ -86,26 +99,71 @@ static size_t cache_set(const auth_cache_key *key)
     return index * CACHE_WAYS;
 }
 
-bool auth_cache_holds(const auth_cache_key *key, uint64_t generation, int timeout)
+static bool holds_locked(const auth_cache_key *key, uint64_t generation, int timeout)
 {
     if (timeout <= 0)
         return false;
     time_t now = monotonic_seconds();
     size_t set = cache_set(key);
     bool found = false;
-    pthread_mutex_lock(&cache_lock);
     for (size_t i = set; i < set + CACHE_WAYS && !found; i++)
         found = cache[i].stored && now - cache[i].stored < timeout && cache[i].generation == generation
              && CRYPTO_memcmp(cache[i].key.digest, key->digest, sizeof(key->digest)) == 0;
+    return found;
+}
+
+bool auth_cache_holds(const auth_cache_key *key, uint64_t generation, int timeout)
+{
+    pthread_mutex_lock(&cache_lock);
+    bool found = holds_locked(key, generation, timeout);
     pthread_mutex_unlock(&cache_lock);
     return found;
 }
 
-void auth_cache_store(const auth_cache_key *key, uint64_t generation)
+static bool same_flight(const flight *f, const auth_cache_key *key, uint64_t generation)
+{
+    return f->generation == generation && memcmp(f->key.digest, key->digest, sizeof(key->digest)) == 0;
+}
+
+int auth_cache_begin(const auth_cache_key *key, uint64_t generation, int timeout, int *ticket)
+{
+    *ticket = -1;
+    pthread_mutex_lock(&cache_lock);
+    if (holds_locked(key, generation, timeout)) {
+        pthread_mutex_unlock(&cache_lock);
+        return AUTH_CHECK_MATCHED;
+    }
+    flight *free_place = NULL;
+    for (int i = 0; i < FLIGHTS; i++) {
+        flight *f = &flights[i];
+        if (f->busy && same_flight(f, key, generation)) {
+            struct timespec deadline;
+            clock_gettime(CLOCK_REALTIME, &deadline);
+            deadline.tv_sec += AUTH_CHECK_WAIT_SECONDS;
+            f->waiters++;
+            int waited = 0;
+            while (f->busy && waited == 0)
+                waited = pthread_cond_timedwait(&flight_landed, &cache_lock, &deadline);
+            f->waiters--;
+            int result = f->busy ? AUTH_CHECK_YOURS : f->matched ? AUTH_CHECK_MATCHED : AUTH_CHECK_MISMATCHED;
+            pthread_mutex_unlock(&cache_lock);
+            return result;  /* YOURS after a timeout: check without a place */
+        }
+        if (!free_place && !f->busy && f->waiters == 0)
+            free_place = f;
+    }
+    if (free_place) {
+        *free_place = (flight){ .key = *key, .generation = generation, .busy = true };
+        *ticket = (int)(free_place - flights);
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return AUTH_CHECK_YOURS;
+}
+
+static void store_locked(const auth_cache_key *key, uint64_t generation)
 {
     time_t now = monotonic_seconds();
     size_t set = cache_set(key);
-    pthread_mutex_lock(&cache_lock);
     size_t victim = set;
     for (size_t i = set; i < set + CACHE_WAYS; i++) {
         if (memcmp(cache[i].key.digest, key->digest, sizeof(key->digest)) == 0) {
@@ -116,6 +174,19 @@ void auth_cache_store(const auth_cache_key *key, uint64_t generation)
             victim = i;
     }
     cache[victim] = (cache_entry){ .key = *key, .generation = generation, .stored = now };
+}
+
+void auth_cache_end(const auth_cache_key *key, uint64_t generation, int timeout, int ticket, bool matched)
+{
+    pthread_mutex_lock(&cache_lock);
+    if (matched && timeout > 0)
+        store_locked(key, generation);
+    if (ticket >= 0 && ticket < FLIGHTS) {
+        flights[ticket].matched = matched;
+        flights[ticket].busy = false;
+        if (flights[ticket].waiters)
+            pthread_cond_broadcast(&flight_landed);
+    }
     pthread_mutex_unlock(&cache_lock);
 }
 

@@ -40,7 +40,20 @@ void auth_cache_key_of(auth_cache_key *key, const char *user_file, const char *r
 /* Was this key checked successfully against the file's generation less
  * than timeout seconds ago? */
 bool auth_cache_holds(const auth_cache_key *key, uint64_t generation, int timeout);
-void auth_cache_store(const auth_cache_key *key, uint64_t generation);
+
+/* One check per key at a time: a browser opens several connections and
+ * sends the same credentials on each, and a cold cache would otherwise pay
+ * a bcrypt for every one of them at once.  auth_cache_begin() answers
+ * AUTH_CHECK_YOURS (check the password, then call auth_cache_end with the
+ * result and *ticket), or, after waiting for another thread that was
+ * checking the same key (at most AUTH_CHECK_WAIT_SECONDS), its result:
+ * AUTH_CHECK_MATCHED or AUTH_CHECK_MISMATCHED.  The caller announces the
+ * wait (core/blocking.h) before. */
+enum { AUTH_CHECK_YOURS, AUTH_CHECK_MATCHED, AUTH_CHECK_MISMATCHED };
+#define AUTH_CHECK_WAIT_SECONDS 10
+int auth_cache_begin(const auth_cache_key *key, uint64_t generation, int timeout, int *ticket);
+/* The check's result; a match is stored (for timeout seconds, 0: not). */
+void auth_cache_end(const auth_cache_key *key, uint64_t generation, int timeout, int ticket, bool matched);
 
 /* Failed attempts of one client address (its numeric text).  locked: 0 if
  * the address may try, else the seconds until it may again. */
