@@ -42,6 +42,9 @@ $auth    Require valid-user
 <Location /bob-only>
 $auth    Require user bob dave
 </Location>
+<Location /bob-only>
+    Header set X-Is-Bob yes "expr=%{REMOTE_USER} == 'bob' && %{AUTH_TYPE} == 'Basic'"
+</Location>
 <Location /staff>
 $auth    Require group nobody staff
 </Location>
@@ -168,7 +171,9 @@ is($r->{status}, 401, 'credentials without a colon: 401');
 $r = get_as('/bob-only/', 'alice', 'p@ss:word');
 is($r->{status}, 401, 'Require user bob: alice is refused with 401');
 ok($r->{headers}{'www-authenticate'}, '... and asked again');
-is(get_as('/bob-only/', 'bob', 'secret')->{status}, 200, 'Require user bob: bob is let in');
+$r = get_as('/bob-only/', 'bob', 'secret');
+is($r->{status}, 200, 'Require user bob: bob is let in');
+is($r->{headers}{'x-is-bob'}, 'yes', "expressions see REMOTE_USER and AUTH_TYPE");
 is(get_as('/staff/', 'bob', 'secret')->{status}, 200, 'Require group staff: bob (first line)');
 is(get_as('/staff/', 'carol', 'secret')->{status}, 200, 'Require group staff: carol (second line)');
 is(get_as('/staff/', 'alice', 'p@ss:word')->{status}, 401, 'Require group staff: alice is not in it');
@@ -201,7 +206,7 @@ like($w->error_log, qr/user mallory not found: \/private\//, 'an unknown user is
 
 # ---- the same requests against Apache httpd 2.4, where it is installed
 my @modules = qw(mpm_event authn_core authn_file auth_basic authz_core authz_user authz_groupfile authz_host
-                 access_compat dir);
+                 access_compat dir headers);
 my $why_not = apache_missing(@modules);
 SKIP: {
     skip "$why_not: weft's answers not compared with Apache's", scalar(@asked) + 2 if $why_not;

@@ -217,6 +217,14 @@ int auth_basic_user_in_groups(request *r, char *const *groups, bool *member)
     return auth_file_user_in_groups(config->group_file, r->user, groups, member);
 }
 
+/* Expressions' %{AUTH_TYPE}: the scheme that authenticated r->user. */
+static const char *auth_basic_variable(request *r, const char *name)
+{
+    if (strcmp(name, "AUTH_TYPE") != 0 || !r->user || !r->dir)
+        return NULL;
+    return auth_basic_type(r);
+}
+
 /* ---- configuration -------------------------------------------------------- */
 
 static int set_auth_type(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
@@ -316,4 +324,5 @@ const module auth_basic_module = {
     .directives = auth_directives,
     .server_config_size = sizeof(auth_server_config),
     .dir_config_size = sizeof(auth_dir_config),
+    .variable = auth_basic_variable,
 };

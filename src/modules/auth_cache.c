@@ -48,11 +48,15 @@ static failure_entry failures[AUTH_FAILURE_SLOTS];
 
 static pthread_once_t secret_once = PTHREAD_ONCE_INIT;
 static unsigned char secret[32];
+/* Fetched once: OpenSSL 3 looks EVP_sha256() up again on every
+ * EVP_DigestInit_ex, which costs more than the hash of a few bytes. */
+static EVP_MD *sha256;
 
 /* Per process: a child forked from another has its own after the fork only
  * if it makes it; each child makes it at its first use. */
 static void make_secret(void)
 {
+    sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     if (RAND_bytes(secret, sizeof(secret)) != 1) {
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
@@ -78,7 +82,7 @@ void auth_cache_key_of(auth_cache_key *key, const char *user_file, const char *r
     pthread_once(&secret_once, make_secret);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned int length = 0;
-    if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+    if (!md || !sha256 || !EVP_DigestInit_ex(md, sha256, NULL)) {
         /* No key: fill it with randomness, so that it matches nothing. */
         RAND_bytes(key->digest, sizeof(key->digest));
         EVP_MD_CTX_free(md);
