@@ -170,8 +170,6 @@ static const struct {
                      "<ProxyMatch" } },
     { "mod_auth_basic", { "AuthBasicFake", "AuthBasicUseDigestAlgorithm" } },
     { "mod_authn_core", { "<AuthnProviderAlias" } },
-    { "mod_authn_socache", { "AuthnCacheSOCache", "AuthnCacheEnable", "AuthnCacheProvideFor",
-                             "AuthnCacheContext" } },
     { "mod_auth_digest", { "AuthDigestProvider", "AuthDigestDomain", "AuthDigestAlgorithm" } },
     { "mod_php", { "php_value", "php_flag", "php_admin_value", "php_admin_flag" } },
     { "mod_security2", { "SecRuleEngine", "SecRule", "SecAction", "SecRequestBodyAccess",

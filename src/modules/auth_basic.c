@@ -252,6 +252,17 @@ static int set_providers(config_parse *parse, const config_directive *d, void *t
     return WEFT_OK;
 }
 
+/* mod_authn_socache's switch: weft's cache always covers the file
+ * provider, so the line only has to name it. */
+static int set_cache_provide_for(config_parse *parse, const config_directive *d, void *target, int argc,
+                                 char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcasecmp(argv[i], "file") != 0)
+            return config_error(parse, "AuthnCacheProvideFor %s: weft has the file provider only", argv[i]);
+    return WEFT_OK;
+}
+
 static int set_failure_limit(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
 {
     failure_limit *limit = target;
@@ -269,6 +280,8 @@ static int set_failure_limit(config_parse *parse, const config_directive *d, voi
     limit->window = (int)window;
     return WEFT_OK;
 }
+
+static void format_nothing(FILE *out, const config_directive *d, const void *base) {}
 
 static void format_failure_limit(FILE *out, const config_directive *d, const void *base)
 {
@@ -310,6 +323,19 @@ static const config_directive auth_directives[] = {
       .max_args = 1, .set = config_set_seconds, .default_value = "300", .syntax = "seconds",
       .help = "how long a successful password check is remembered (0: never)",
       .overrides = OVERRIDE_AUTHCONFIG },
+    { .name = "AuthnCacheProvideFor", .contexts = CONTEXT_SECTIONS, .scope = SCOPE_DIRECTORY, .min_args = 1,
+      .max_args = ARGS_UNLIMITED, .set = set_cache_provide_for, .format = format_nothing, .syntax = "file",
+      .help = "accepted for mod_authn_socache configurations: weft always caches the file provider's checks",
+      .overrides = OVERRIDE_AUTHCONFIG },
+    { .name = "AuthnCacheSOCache", .contexts = CONTEXT_SERVER_ONLY, .scope = SCOPE_SERVER, .min_args = 1,
+      .max_args = 1, .set = config_set_ignored, .syntax = "type[:arguments]",
+      .help = "accepted for mod_authn_socache configurations: weft's cache is in each child's memory" },
+    { .name = "AuthnCacheEnable", .contexts = CONTEXT_SERVER_ONLY, .scope = SCOPE_SERVER, .min_args = 0,
+      .max_args = 0, .set = config_set_ignored, .syntax = "",
+      .help = "accepted for mod_authn_socache configurations: weft's cache is always on" },
+    { .name = "AuthnCacheContext", .contexts = CONTEXT_SECTIONS, .scope = SCOPE_DIRECTORY, .min_args = 1,
+      .max_args = 1, .set = config_set_ignored, .syntax = "directory|server|custom-string",
+      .help = "accepted for mod_authn_socache configurations: weft's cache keys on the user file and realm" },
     { .name = "AuthBasicFailureLimit", .contexts = CONTEXT_SERVER_OR_VHOST, .scope = SCOPE_SERVER,
       .offset = offsetof(auth_server_config, failures), .size = sizeof(failure_limit), .min_args = 1,
       .max_args = 2, .set = set_failure_limit, .format = format_failure_limit, .default_value = "10 60",
