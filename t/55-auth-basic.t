@@ -39,6 +39,10 @@ my $sections = <<"EOF";
 <Location /private>
 $auth    Require valid-user
 </Location>
+<Location /custom>
+$auth    Require valid-user
+    ErrorDocument 401 /errors/index.html
+</Location>
 <Location /bob-only>
 $auth    Require user bob dave
 </Location>
@@ -128,7 +132,7 @@ EOF
         'conf/groups' => $groups,
         'cgi-bin/env.cgi' => { content => $scripts{'cgi-bin/env.cgi'}{content}, mode => 0755 },
         map({ ("www/$_/index.html" => "$_\n") }
-            qw(private bob-only staff any-ip any-other-ip all-ip-alice satisfy-any satisfy-any-other-ip
+            qw(private custom errors bob-only staff any-ip any-other-ip all-ip-alice satisfy-any satisfy-any-other-ip
                satisfy-all satisfy-all-other-ip no-name no-type type-none no-require missing-file)),
     });
 $w->start;
@@ -148,6 +152,11 @@ my $r = get_as('/private/');
 is($r->{status}, 401, 'no credentials: 401');
 is($r->{headers}{'www-authenticate'}, 'Basic realm="Private \"Area\""', 'WWW-Authenticate names the realm, quotes escaped');
 like($r->{body}, qr/401 Unauthorized/, 'the built-in 401 page');
+
+$r = get_as('/custom/');
+is($r->{status}, 401, 'ErrorDocument 401 with a local page: still 401');
+is($r->{body}, "errors\n", '... the page');
+is($r->{headers}{'www-authenticate'}, 'Basic realm="Private \"Area\""', '... and the challenge is kept');
 
 # ---- each user, good and bad passwords
 is(get_as('/private/', 'alice', 'p@ss:word')->{status}, 200, 'alice (bcrypt, a colon in the password): 200');
