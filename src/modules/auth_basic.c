@@ -308,7 +308,7 @@ static const config_directive auth_directives[] = {
       .max_args = ARGS_UNLIMITED, .set = set_providers, .format = config_format_words,
       .syntax = "file [socache]", .help = "where users are looked up: file (AuthUserFile)",
       .overrides = OVERRIDE_AUTHCONFIG },
-    { .name = "AuthBasicAuthoritative", .contexts = CONTEXT_SECTIONS, DIR_FIELD(authoritative), .min_args = 1,
+    { .name = "AuthBasicAuthoritative", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(authoritative), .min_args = 1,
       .max_args = 1, .set = config_set_flag, .default_value = "On", .syntax = "On|Off",
       .help = "Off: an unknown user is left to other modules (weft has none: 500)",
       .overrides = OVERRIDE_AUTHCONFIG },
