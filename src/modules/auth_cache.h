@@ -5,8 +5,9 @@
  * The credential cache (mod_authn_socache's idea): a successful password
  * check is remembered for AuthnCacheTimeout seconds, so a page costs one
  * bcrypt per user, password and period, not one per request.  An entry's
- * key is a SHA-256 of a random per-process secret, the user file, the
- * realm, the user and the password: the password itself is never kept.
+ * key is a SipHash-2-4-128 keyed with a random per-process secret, of the
+ * user file, the realm, the user and the password: the password itself is
+ * never kept, and without the secret a key reveals nothing of it.
  * An entry also holds the user file's generation (auth_file.h): a changed
  * file makes every entry of its older reading stale at once.  A fixed
  * table (AUTH_CACHE_SLOTS, 4-way): a full set loses its oldest entry.
@@ -30,7 +31,7 @@
 #define AUTH_FAILURE_SLOTS 1024
 
 typedef struct {
-    unsigned char digest[32];
+    unsigned char digest[16];
 } auth_cache_key;
 
 /* The key of one set of credentials. */
