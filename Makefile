@@ -87,7 +87,8 @@ build/tsan/obj/%.o: %.c | $(DEPS_STAMP)
 TSAN_TESTS ?= t/10-basic-http.t t/13-keepalive.t t/22-mpm-crash.t t/23-mpm-graceful.t \
               t/25-mpm-signals.t t/45-slow-clients.t t/70-smuggling.t t/72-hostile.t \
               t/73-privileges.t t/47-file-cache.t t/34-cgi-load.t t/15-accept-filter.t \
-              t/77-stalled-threads.t t/80-deflate.t t/86-setenvif.t t/89-multiviews.t
+              t/77-stalled-threads.t t/80-deflate.t t/86-setenvif.t t/89-multiviews.t \
+              t/55-auth-basic.t
 tsan-test: build/tsan/weft $(STALL_SHIM)
 	WEFT_BINARY=build/tsan/weft WEFT_TIMEOUT_SCALE=3 \
 	TSAN_OPTIONS="suppressions=$(CURDIR)/t/tsan.supp second_deadlock_stack=1" prove -I t/lib $(TSAN_TESTS)

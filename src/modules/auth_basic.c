@@ -71,28 +71,31 @@ void auth_basic_note_failure(request *r)
     response_add_header(r, "WWW-Authenticate", value);
 }
 
+/* The value of a base64 character, -1 outside the alphabet. */
+static int base64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
 /* RFC 4648 base64, stopping at the first character outside the alphabet
  * (as apr_base64_decode); NULs in the result end the text, as in Apache. */
 static char *base64_decode(pool *p, const char *text)
 {
-    static signed char values[256];
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    if (!values[0]) {
-        signed char table[256];
-        memset(table, -1, sizeof(table));
-        for (int i = 0; i < 64; i++)
-            table[(unsigned char)alphabet[i]] = (signed char)i;
-        memcpy(values, table, sizeof(values));  /* values[0] is -1: filled */
-    }
     size_t length = 0;
-    while (text[length] && values[(unsigned char)text[length]] >= 0)
+    while (base64_value((unsigned char)text[length]) >= 0)
         length++;
     char *out = pool_alloc(p, length * 3 / 4 + 3);
     size_t written = 0;
     unsigned bits = 0;
     int count = 0;
     for (size_t i = 0; i < length; i++) {
-        bits = bits << 6 | (unsigned)values[(unsigned char)text[i]];
+        bits = bits << 6 | (unsigned)base64_value((unsigned char)text[i]);
         if (++count == 4) {
             out[written++] = (char)(bits >> 16);
             out[written++] = (char)(bits >> 8);
