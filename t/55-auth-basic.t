@@ -169,6 +169,7 @@ ok($r->{headers}{'www-authenticate'}, '... with WWW-Authenticate');
 is(get_as('/private/', 'alice', '{SHA}ignored-second-line')->{status}, 401, 'the first line of a user wins');
 is(get_as('/private/', 'mallory', 'secret')->{status}, 401, 'an unknown user: 401');
 is(get_as('/private/', 'alice', '')->{status}, 401, 'an empty password: 401');
+is(get_as('/private/', "evil\n[error] forged", 'x')->{status}, 401, 'a user name with a newline: 401');
 $r = $w->get('/private/', Authorization => 'Bearer abc');
 is($r->{status}, 401, 'another scheme: 401');
 $r = $w->get('/private/', Authorization => 'basic ' . encode_base64('bob:secret', ''));
@@ -212,6 +213,8 @@ like($w->error_log, qr/Could not open password file: \S*no-such-file/, 'the erro
 like($w->error_log, qr/user alice: authentication failure for "\/private\/": Password Mismatch/,
      'a wrong password is logged as Apache logs it');
 like($w->error_log, qr/user mallory not found: \/private\//, 'an unknown user is logged as Apache logs it');
+like($w->error_log, qr/user evil\\x0a\[error\] forged not found/, 'a control character in a user name is escaped');
+unlike($w->error_log, qr/^\[error\] forged/m, '... so it forges no line');
 
 # ---- the same requests against Apache httpd 2.4, where it is installed
 my @modules = qw(mpm_event authn_core authn_file auth_basic authz_core authz_user authz_groupfile authz_host

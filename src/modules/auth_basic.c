@@ -114,6 +114,26 @@ static char *base64_decode(pool *p, const char *text)
     return out;
 }
 
+const char *auth_basic_log_text(pool *p, const char *text)
+{
+    if (!text)
+        return "-";
+    size_t length = 0, special = 0;
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++, length++)
+        special += *c < 0x20 || *c == 0x7f || *c == '"' || *c == '\\';
+    if (!special)
+        return text;
+    char *out = pool_alloc(p, length + 3 * special + 1), *o = out;
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+        if (*c < 0x20 || *c == 0x7f || *c == '"' || *c == '\\')
+            o += sprintf(o, "\\x%02x", *c);
+        else
+            *o++ = (char)*c;
+    }
+    *o = '\0';
+    return out;
+}
+
 static int unauthorized(request *r)
 {
     auth_basic_note_failure(r);
@@ -128,7 +148,7 @@ int auth_basic_authenticate(request *r)
         return WEFT_DECLINED;
     const char *peer = connection_peer_address(r->connection);
     if (!config->auth_name) {
-        log_message(LOG_LEVEL_ERROR, "need AuthName: %s", r->path);
+        log_message(LOG_LEVEL_ERROR, "need AuthName: %s", auth_basic_log_text(r->pool, r->path));
         return 500;
     }
     slice field;
@@ -139,7 +159,8 @@ int auth_basic_authenticate(request *r)
     if (*credentials)
         *credentials++ = '\0';
     if (strcasecmp(line, "Basic") != 0) {
-        log_message(LOG_LEVEL_ERROR, "client %s used wrong authentication scheme: %s", peer ? peer : "-", r->path);
+        log_message(LOG_LEVEL_ERROR, "client %s used wrong authentication scheme: %s", peer ? peer : "-",
+                    auth_basic_log_text(r->pool, r->path));
         return unauthorized(r);
     }
     credentials += strspn(credentials, " \t");
@@ -151,9 +172,11 @@ int auth_basic_authenticate(request *r)
         password = "";
     /* As Apache: the user is known (and logged as %u) before it is checked. */
     r->user = user;
+    const char *user_text = auth_basic_log_text(r->pool, user);
+    const char *path_text = auth_basic_log_text(r->pool, r->path);
 
     if (!config->user_file) {
-        log_message(LOG_LEVEL_ERROR, "AuthUserFile not specified in the configuration: %s", r->path);
+        log_message(LOG_LEVEL_ERROR, "AuthUserFile not specified in the configuration: %s", path_text);
         return 500;
     }
     const char *hash = NULL;
@@ -170,7 +193,7 @@ int auth_basic_authenticate(request *r)
     int wait = auth_failures_locked(peer, server->failures.count, server->failures.window);
     if (wait > 0) {
         log_message(LOG_LEVEL_ERROR, "client %s: user %s: authentication refused for \"%s\": %d failures "
-                    "within %d s (AuthBasicFailureLimit), retry in %d s", peer ? peer : "-", user, r->path,
+                    "within %d s (AuthBasicFailureLimit), retry in %d s", peer ? peer : "-", user_text, path_text,
                     server->failures.count, server->failures.window, wait);
         response_add_header(r, "Retry-After", pool_printf(r->pool, "%d", wait));
         return 429;
@@ -180,7 +203,7 @@ int auth_basic_authenticate(request *r)
         auth_failures_note(peer, server->failures.window);
         if (!config->authoritative)
             return WEFT_DECLINED;
-        log_message(LOG_LEVEL_ERROR, "client %s: user %s not found: %s", peer ? peer : "-", user, r->path);
+        log_message(LOG_LEVEL_ERROR, "client %s: user %s not found: %s", peer ? peer : "-", user_text, path_text);
         return unauthorized(r);
     }
     /* bcrypt takes milliseconds of CPU on purpose, and a thread waiting
@@ -196,14 +219,14 @@ int auth_basic_authenticate(request *r)
         matches = password_verify(password, hash);
         auth_cache_end(&key, generation, config->cache_timeout, ticket, matches);
         if (log_enabled(LOG_LEVEL_DEBUG))
-            log_message(LOG_LEVEL_DEBUG, "user %s: password checked against %s: %s", user, config->user_file,
+            log_message(LOG_LEVEL_DEBUG, "user %s: password checked against %s: %s", user_text, config->user_file,
                         matches ? "match" : "mismatch");
     }
     OPENSSL_cleanse((char *)hash, strlen(hash));
     if (!matches) {
         auth_failures_note(peer, server->failures.window);
         log_message(LOG_LEVEL_ERROR, "client %s: user %s: authentication failure for \"%s\": Password Mismatch",
-                    peer ? peer : "-", user, r->path);
+                    peer ? peer : "-", user_text, path_text);
         return unauthorized(r);
     }
     return WEFT_OK;
@@ -214,7 +237,8 @@ int auth_basic_user_in_groups(request *r, char *const *groups, bool *member)
     const auth_dir_config *config = dir_config_of(r);
     *member = false;
     if (!config->group_file) {
-        log_message(LOG_LEVEL_ERROR, "No group file was specified in the configuration: %s", r->path);
+        log_message(LOG_LEVEL_ERROR, "No group file was specified in the configuration: %s",
+                    auth_basic_log_text(r->pool, r->path));
         return WEFT_OK;
     }
     return auth_file_user_in_groups(config->group_file, r->user, groups, member);

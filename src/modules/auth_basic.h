@@ -35,6 +35,11 @@ const char *auth_basic_type(struct request *r);
  * none: the caller answers 500, as Apache). */
 int auth_basic_authenticate(struct request *r);
 
+/* text for the error log: control characters, quotes and backslashes as
+ * \xNN (Apache's ap_escape_errorlog_item), so that a user name sent by a
+ * client cannot forge lines (fail2ban reads them).  Allocated in p. */
+const char *auth_basic_log_text(pool *p, const char *text);
+
 /* WWW-Authenticate for a 401 (Apache's ap_note_auth_failure). */
 void auth_basic_note_failure(struct request *r);
 

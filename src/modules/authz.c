@@ -202,7 +202,7 @@ static int authz_access(request *r)
         /* no Require, or every one is <Limit>ed to other methods */
         if (!root && auth_basic_type(r)) {
             log_message(LOG_LEVEL_WARN, "AuthType configured with no corresponding authorization directives: %s",
-                        r->path);
+                        auth_basic_log_text(r->pool, r->path));
             return 500;
         }
         return WEFT_OK;
@@ -215,13 +215,13 @@ static int authz_access(request *r)
     if (result == AUTHZ_DENIED_NO_USER) {
         if (!auth_basic_type(r)) {
             log_message(LOG_LEVEL_ERROR, "configuration error: couldn't perform authentication. "
-                        "AuthType not set!: %s", r->path);
+                        "AuthType not set!: %s", auth_basic_log_text(r->pool, r->path));
             return 500;
         }
         int authenticated = auth_basic_authenticate(r);
         if (authenticated == WEFT_DECLINED) {
             log_message(LOG_LEVEL_ERROR, "configuration error: couldn't check user. "
-                        "Check your authn provider!: %s", r->path);
+                        "Check your authn provider!: %s", auth_basic_log_text(r->pool, r->path));
             return 500;
         }
         if (authenticated != WEFT_OK)
@@ -230,12 +230,14 @@ static int authz_access(request *r)
         if (result == AUTHZ_GRANTED)
             return WEFT_OK;
         if (result == AUTHZ_DENIED_NO_USER) {
-            log_message(LOG_LEVEL_ERROR, "authorization failure (no authenticated user): %s", r->path);
+            log_message(LOG_LEVEL_ERROR, "authorization failure (no authenticated user): %s",
+                        auth_basic_log_text(r->pool, r->path));
             return 401;
         }
         if (result == AUTHZ_DENIED || result == AUTHZ_NEUTRAL) {
             log_message(LOG_LEVEL_ERROR, "client %s: user %s: authorization failure for \"%s\": ",
-                        connection_peer_address(r->connection), r->user, r->path);
+                        connection_peer_address(r->connection), auth_basic_log_text(r->pool, r->user),
+                        auth_basic_log_text(r->pool, r->path));
             auth_basic_note_failure(r);
             return 401;
         }

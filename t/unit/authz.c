@@ -38,6 +38,7 @@ int auth_basic_user_in_groups(struct request *r, char *const *groups, bool *memb
 const char *auth_basic_type(struct request *r) { return "Basic"; }
 int auth_basic_authenticate(struct request *r) { return WEFT_OK; }
 void auth_basic_note_failure(struct request *r) {}
+const char *auth_basic_log_text(pool *p, const char *text) { return text; }
 
 static bool contains(const char *network_text, const char *address_text)
 {
