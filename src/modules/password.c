@@ -15,11 +15,6 @@ static const char apr1_magic[] = "$apr1$";
 static const char sha_magic[] = "{SHA}";
 static const char itoa64[] = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-static void md5_update(EVP_MD_CTX *md, const void *data, size_t length)
-{
-    EVP_DigestUpdate(md, data, length);
-}
-
 static char *to64(char *out, unsigned long value, int count)
 {
     while (count-- > 0) {
@@ -52,37 +47,37 @@ bool password_apr1(const char *password, const char *setting, char *out, size_t 
 
     if (!EVP_DigestInit_ex(md, EVP_md5(), NULL))
         goto out;
-    md5_update(md, password, password_length);
-    md5_update(md, salt, salt_length);
-    md5_update(md, password, password_length);
+    EVP_DigestUpdate(md, password, password_length);
+    EVP_DigestUpdate(md, salt, salt_length);
+    EVP_DigestUpdate(md, password, password_length);
     EVP_DigestFinal_ex(md, final, &final_length);
 
     EVP_DigestInit_ex(md, EVP_md5(), NULL);
-    md5_update(md, password, password_length);
-    md5_update(md, apr1_magic, sizeof(apr1_magic) - 1);
-    md5_update(md, salt, salt_length);
+    EVP_DigestUpdate(md, password, password_length);
+    EVP_DigestUpdate(md, apr1_magic, sizeof(apr1_magic) - 1);
+    EVP_DigestUpdate(md, salt, salt_length);
     for (size_t left = password_length; left > 0; left -= left > 16 ? 16 : left)
-        md5_update(md, final, left > 16 ? 16 : left);
+        EVP_DigestUpdate(md, final, left > 16 ? 16 : left);
     memset(final, 0, sizeof(final));
     for (size_t bits = password_length; bits; bits >>= 1)
-        md5_update(md, (bits & 1) ? (const void *)final : (const void *)password, 1);
+        EVP_DigestUpdate(md, (bits & 1) ? (const void *)final : (const void *)password, 1);
     EVP_DigestFinal_ex(md, final, &final_length);
 
     /* 1000 rounds, to slow down guessing (1990s slow). */
     for (int round = 0; round < 1000; round++) {
         EVP_DigestInit_ex(md, EVP_md5(), NULL);
         if (round & 1)
-            md5_update(md, password, password_length);
+            EVP_DigestUpdate(md, password, password_length);
         else
-            md5_update(md, final, 16);
+            EVP_DigestUpdate(md, final, 16);
         if (round % 3)
-            md5_update(md, salt, salt_length);
+            EVP_DigestUpdate(md, salt, salt_length);
         if (round % 7)
-            md5_update(md, password, password_length);
+            EVP_DigestUpdate(md, password, password_length);
         if (round & 1)
-            md5_update(md, final, 16);
+            EVP_DigestUpdate(md, final, 16);
         else
-            md5_update(md, password, password_length);
+            EVP_DigestUpdate(md, password, password_length);
         EVP_DigestFinal_ex(md, final, &final_length);
     }
 
