@@ -112,6 +112,34 @@ $auth    AuthType None
 </Location>
 <Location /no-require>
 $auth</Location>
+<Location /merge>
+    Require ip 127.0.0.1
+</Location>
+<Location /merge/and>
+$auth    AuthMerging And
+    Require valid-user
+</Location>
+<Location /merge/or>
+$auth    AuthMerging Or
+    Require valid-user
+</Location>
+<Location /merge/off>
+$auth    AuthMerging Off
+    Require valid-user
+</Location>
+<Location /merge/none>
+$auth</Location>
+<Location /merge-other>
+    Require ip 10.0.0.0/8
+</Location>
+<Location /merge-other/and>
+$auth    AuthMerging And
+    Require valid-user
+</Location>
+<Location /merge-other/or>
+$auth    AuthMerging Or
+    Require valid-user
+</Location>
 <Location /missing-file>
 $auth    AuthUserFile \@ROOT\@/conf/no-such-file
     Require valid-user
@@ -132,7 +160,8 @@ EOF
         'conf/groups' => $groups,
         'cgi-bin/env.cgi' => { content => $scripts{'cgi-bin/env.cgi'}{content}, mode => 0755 },
         map({ ("www/$_/index.html" => "$_\n") }
-            qw(private custom errors bob-only staff any-ip any-other-ip all-ip-alice satisfy-any satisfy-any-other-ip
+            qw(private custom errors merge/and merge/or merge/off merge/none merge-other/and merge-other/or
+               bob-only staff any-ip any-other-ip all-ip-alice satisfy-any satisfy-any-other-ip
                satisfy-all satisfy-all-other-ip no-name no-type type-none no-require missing-file)),
     });
 $w->start;
@@ -200,6 +229,16 @@ is(get_as('/satisfy-any-other-ip/', 'bob', 'secret')->{status}, 200, '... and th
 is(get_as('/satisfy-all/')->{status}, 401, 'Satisfy All, Allow from the client: a password is still asked');
 is(get_as('/satisfy-all/', 'bob', 'secret')->{status}, 200, '... and with it: 200');
 is(get_as('/satisfy-all-other-ip/', 'bob', 'secret')->{status}, 403, 'Satisfy All, the address denied: 403 whatever the user');
+
+# ---- AuthMerging: a section's Require with the one it inherits (Require ip 127.0.0.1, or 10/8)
+is(get_as('/merge/and/')->{status}, 401, 'AuthMerging And: the address is not enough');
+is(get_as('/merge/and/', 'bob', 'secret')->{status}, 200, '... address and user');
+is(get_as('/merge/or/')->{status}, 200, 'AuthMerging Or: the address is enough');
+is(get_as('/merge/off/')->{status}, 401, 'AuthMerging Off: the section replaces what it inherits');
+is(get_as('/merge/none/')->{status}, 200, 'AuthType without a Require of its own: the inherited one grants, no password asked');
+is(get_as('/merge-other/and/', 'bob', 'secret')->{status}, 403, 'AuthMerging And, another address: 403 whatever the user');
+is(get_as('/merge-other/or/')->{status}, 401, 'AuthMerging Or, another address: the user may decide');
+is(get_as('/merge-other/or/', 'bob', 'secret')->{status}, 200, '... and does');
 
 # ---- configuration mistakes found at request time, as Apache
 is(get_as('/no-name/', 'bob', 'secret')->{status}, 500, 'no AuthName: 500');
@@ -340,6 +379,8 @@ config_error_like("<Location />\nRequire valid-user extra\n</Location>\n", 2,
                   qr/Require valid-user takes no arguments/, 'valid-user with an argument');
 config_error_like("<Location />\nRequire user\n</Location>\n", 2,
                   qr/Require user needs at least one name/, 'Require user without a name');
+config_error_like("<Location />\nAuthMerging Both\n</Location>\n", 2, qr/AuthMerging must be one of: Off \| And \| Or/,
+                  'AuthMerging Both');
 config_error_like("AuthBasicFailureLimit many\n", 1, qr/AuthBasicFailureLimit: 'many' is not a number/,
                   'AuthBasicFailureLimit many');
 

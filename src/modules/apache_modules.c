@@ -148,7 +148,7 @@ static const struct {
     { "mod_negotiation", { "LanguagePriority", "ForceLanguagePriority", "CacheNegotiatedDocs" } },
     { "mod_setenvif", { "SetEnvIf", "SetEnvIfNoCase", "BrowserMatch", "BrowserMatchNoCase", "SetEnvIfExpr" } },
     { "mod_access_compat", { "Order", "Allow", "Deny", "Satisfy" } },
-    { "mod_authz_core", { "AuthMerging", "<AuthzProviderAlias", "<Limit", "<LimitExcept" } },
+    { "mod_authz_core", { "<AuthzProviderAlias", "<Limit", "<LimitExcept" } },
     { "mod_headers", { "RequestHeader" } },
     { "mod_deflate", { "DeflateCompressionLevel", "DeflateMemLevel", "DeflateWindowSize",
                        "DeflateFilterNote", "DeflateInflateLimitRequestBody" } },

@@ -20,9 +20,14 @@
 #include "auth_basic.h"
 #include "../http/request_vars.h"
 
-/* Require and its containers: NULL = no Require applies */
+/* AuthMerging: how a section's Require combines with what it inherits. */
+typedef enum { MERGING_UNSET, MERGING_OFF, MERGING_AND, MERGING_OR } authz_merging;
+
+/* Require and its containers: NULL = no Require applies.  authz first: the
+ * Require rows' merge reads the section's merging through its address. */
 typedef struct {
     struct authz_container *authz;
+    unsigned char merging;  /* authz_merging */
 } authz_dir_config;
 
 extern const module authz_core_module;
@@ -431,6 +436,52 @@ static int close_container(config_parse *parse, const config_directive *d, void 
     return WEFT_OK;
 }
 
+/* ---- AuthMerging ------------------------------------------------------- */
+
+static int set_merging(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    static const char *const names[] = { [MERGING_OFF] = "Off", [MERGING_AND] = "And", [MERGING_OR] = "Or" };
+    for (int i = MERGING_OFF; i <= MERGING_OR; i++) {
+        if (strcasecmp(argv[0], names[i]) == 0) {
+            *(unsigned char *)target = (unsigned char)i;
+            return WEFT_OK;
+        }
+    }
+    return config_error(parse, "AuthMerging must be one of: Off | And | Or");
+}
+
+static void format_merging(FILE *out, const config_directive *d, const void *base)
+{
+    static const char *const names[] = { [MERGING_OFF] = "Off", [MERGING_AND] = "And", [MERGING_OR] = "Or" };
+    unsigned char merging = *((const unsigned char *)base + d->offset);
+    if (merging > MERGING_UNSET && merging <= MERGING_OR)
+        config_dump_line(out, d, 1, &names[merging]);
+}
+
+/* Apache's merge_authz_core_dir_config: a section with Require replaces
+ * what it inherits, unless its AuthMerging says And or Or; then both trees
+ * become the two requirements of a <RequireAll> or <RequireAny>. */
+static void merge_authz(void *merged, const void *child, pool *p)
+{
+    struct authz_container **into = merged;
+    const authz_dir_config *section = child;  /* authz is its first field */
+    if (!section->authz)
+        return;
+    if (!*into || (section->merging != MERGING_AND && section->merging != MERGING_OR)) {
+        *into = section->authz;
+        return;
+    }
+    struct authz_container *both = pool_calloc(p, sizeof(*both));
+    both->kind = section->merging == MERGING_AND ? CONTAINER_ALL : CONTAINER_ANY;
+    both->items = pool_calloc(p, 2 * sizeof(*both->items));
+    both->count = 2;
+    both->items[0] = (authz_item){ .kind = ITEM_CONTAINER, .methods = (*into)->methods, .container = *into };
+    both->items[1] = (authz_item){ .kind = ITEM_CONTAINER, .methods = section->authz->methods,
+                                   .container = section->authz };
+    both->methods = (*into)->methods | section->authz->methods;
+    *into = both;
+}
+
 /* ---- DUMP_CONFIG ------------------------------------------------------- */
 
 static void format_items(FILE *out, const config_directive *require, const struct authz_container *container)
@@ -491,7 +542,7 @@ static void format_nothing(FILE *out, const config_directive *d, const void *bas
     { .name = row_name, .contexts = CONTEXT_SECTIONS, .scope = SCOPE_DIRECTORY,                     \
       .offset = offsetof(authz_dir_config, authz), .size = sizeof(struct authz_container *),             \
       .min_args = minimum, .max_args = maximum, .set = setter, .syntax = row_syntax, .help = row_help,      \
-      .format = setter == set_require ? format_require : format_nothing }
+      .merge = merge_authz, .format = setter == set_require ? format_require : format_nothing }
 
 static const config_directive authz_directives[] = {
     AUTHZ_ROW("Require", 1, ARGS_UNLIMITED, set_require, "[not] all granted|denied | ip address ... | local | expr expression | user name ... | group name ... | valid-user",
@@ -505,6 +556,11 @@ static const config_directive authz_directives[] = {
     AUTHZ_ROW("<RequireNone", 0, 0, open_container, "<RequireNone> Require ... </RequireNone>",
               "denied when one requirement inside would grant, never granted by itself"),
     AUTHZ_ROW("</RequireNone", 0, 0, close_container, "", "closes <RequireNone>"),
+    { .name = "AuthMerging", .contexts = CONTEXT_SECTIONS, .scope = SCOPE_DIRECTORY,
+      .offset = offsetof(authz_dir_config, merging), .size = sizeof(unsigned char), .min_args = 1,
+      .max_args = 1, .set = set_merging, .format = format_merging, .syntax = "Off|And|Or",
+      .help = "how this section's Require combines with the one it inherits (Off: replaces it)",
+      .overrides = OVERRIDE_AUTHCONFIG },
     { .name = NULL },
 };
 

@@ -9,7 +9,8 @@
  *   <RequireNone> ... </RequireNone> never grants; denies when one would grant
  * In <Directory>, <Files>, <Location> and their Match forms.  Several
  * Require lines in a section form an implicit <RequireAny>.  A section with
- * any Require replaces what it inherits (Apache's AuthMerging Off).  "not"
+ * any Require replaces what it inherits (AuthMerging Off, the default), or
+ * is combined with it (AuthMerging And: both must grant; Or: either).  "not"
  * turns granted into denied and denied into neutral, so it is refused in
  * <RequireAny> and <RequireNone> (it could never matter there), and a
  * <RequireAll> of negations only is refused too, as in Apache.  Neutral at
