@@ -206,6 +206,17 @@ is($r->{status}, 200, 'the scheme name is case-insensitive');
 $r = $w->get('/private/', Authorization => 'Basic ' . encode_base64('bob', ''));
 is($r->{status}, 401, 'credentials without a colon: 401');
 
+# ---- a refused request with a body, then another on the same connection
+{
+    my ($first, $sock) = $w->request("POST /cgi-bin/env.cgi HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+                                     keep => 1);
+    is($first->{status}, 401, 'a POST with a body and no credentials: 401');
+    WeftTest::send_raw($sock, "HEAD /private/ HTTP/1.1\r\nHost: x\r\nAuthorization: " . basic('bob', 'secret')
+                              . "\r\n\r\n");
+    my $second = WeftTest::read_response($sock, method => 'HEAD');
+    is($second->{status}, 200, '... then a HEAD with them on the same connection: 200 (the body was skipped)');
+}
+
 # ---- Require user and group
 $r = get_as('/bob-only/', 'alice', 'p@ss:word');
 is($r->{status}, 401, 'Require user bob: alice is refused with 401');
