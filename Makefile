@@ -14,10 +14,11 @@ CFLAGS   ?= -O2 -g
 WARNINGS  = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 BASEFLAGS = -std=c17 -D_GNU_SOURCE -pthread $(WARNINGS) -MMD -MP
 # zlib and libbrotlienc (the DEFLATE and BROTLI_COMPRESS filters), PCRE2
-# (regular expressions, as Apache) and OpenSSL 3 (TLS): Debian's zlib1g-dev,
-# libbrotli-dev, libpcre2-dev and libssl-dev (the deps target below installs
+# (regular expressions, as Apache), OpenSSL 3 (TLS) and libcrypt (htpasswd
+# hashes: bcrypt, SHA-crypt): Debian's zlib1g-dev, libbrotli-dev,
+# libpcre2-dev, libssl-dev and libcrypt-dev (the deps target below installs
 # them).
-LDLIBS    = -pthread -lz -lbrotlienc -lpcre2-8 -lssl -lcrypto
+LDLIBS    = -pthread -lz -lbrotlienc -lpcre2-8 -lssl -lcrypto -lcrypt
 SANITIZE  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 SOURCES   := $(sort $(wildcard src/*.c src/*/*.c))
@@ -45,12 +46,13 @@ $(DEPS_STAMP):
 	[ -f /usr/include/brotli/encode.h ] || missing="$$missing libbrotli-dev"; \
 	[ -f /usr/include/pcre2.h ] || missing="$$missing libpcre2-dev"; \
 	[ -f /usr/include/openssl/ssl.h ] || missing="$$missing libssl-dev"; \
+	[ -f /usr/include/crypt.h ] || missing="$$missing libcrypt-dev"; \
 	if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	        echo "weft: installing$$missing"; \
 	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing || exit 1; \
 	    else \
-	        echo "weft needs$$missing; run: sudo apt-get install -y zlib1g-dev libbrotli-dev libpcre2-dev libssl-dev" >&2; exit 1; \
+	        echo "weft needs$$missing; run: sudo apt-get install -y zlib1g-dev libbrotli-dev libpcre2-dev libssl-dev libcrypt-dev" >&2; exit 1; \
 	    fi; \
 	fi
 	@mkdir -p $(dir $@) && touch $@
@@ -85,7 +87,8 @@ build/tsan/obj/%.o: %.c | $(DEPS_STAMP)
 TSAN_TESTS ?= t/10-basic-http.t t/13-keepalive.t t/22-mpm-crash.t t/23-mpm-graceful.t \
               t/25-mpm-signals.t t/45-slow-clients.t t/70-smuggling.t t/72-hostile.t \
               t/73-privileges.t t/47-file-cache.t t/34-cgi-load.t t/15-accept-filter.t \
-              t/77-stalled-threads.t t/80-deflate.t t/86-setenvif.t t/89-multiviews.t
+              t/77-stalled-threads.t t/80-deflate.t t/86-setenvif.t t/89-multiviews.t \
+              t/55-auth-basic.t
 tsan-test: build/tsan/weft $(STALL_SHIM)
 	WEFT_BINARY=build/tsan/weft WEFT_TIMEOUT_SCALE=3 \
 	TSAN_OPTIONS="suppressions=$(CURDIR)/t/tsan.supp second_deadlock_stack=1" prove -I t/lib $(TSAN_TESTS)

@@ -186,8 +186,8 @@ config_error_like("<Location />\n<RequireAll>\nRequire not ip 10.0.0.1\n</Requir
                   'a RequireAll of negations');
 config_error_like("<Location />\n<RequireAll>\n</RequireAll>\n</Location>\n", 3,
                   qr/<RequireAll> contains no Require directive/, 'an empty RequireAll');
-config_error_like("<Location />\nRequire user bob\n</Location>\n", 2,
-                  qr/Require user is not supported: weft authorizes by address and expression only/, 'Require user');
+config_error_like("<Location />\nRequire method GET\n</Location>\n", 2,
+                  qr/Require method is not supported: weft authorizes by address, expression and user/, 'Require method');
 config_error_like("<Location />\nRequire host example.com\n</Location>\n", 2,
                   qr/Require host is not supported: weft makes no DNS lookups/, 'Require host');
 config_error_like("<Location />\nRequire ip 300.1.1.1\n</Location>\n", 2,

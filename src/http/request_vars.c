@@ -102,8 +102,6 @@ const char *request_expr_variable(void *request_pointer, const char *name, pool 
         return r->handler ? r->handler : r->dir ? r->dir->handler : NULL;
     if (strcmp(name, "REQUEST_STATUS") == 0)
         return pool_printf(r->pool, "%d", r->status ? r->status : 200);
-    if (strcmp(name, "AUTH_TYPE") == 0)
-        return NULL;  /* weft authenticates no one */
     return request_module_variable(r, name);
 }
 

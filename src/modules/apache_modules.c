@@ -32,6 +32,11 @@ static const struct {
     { "env", "cgi" },            /* SetEnv, PassEnv, UnsetEnv */
     { "log_config", "log_config" },
     { "socache_shmcb", "ssl" },  /* SSLSessionCache shmcb: (modules/ssl_session.c) */
+    { "authn_core", "auth_basic" },  /* AuthType, AuthName (modules/auth_basic.c) */
+    { "authn_file", "auth_basic" },  /* AuthUserFile */
+    { "authz_user", "auth_basic" },  /* Require user, valid-user (modules/authz.c) */
+    { "authz_groupfile", "auth_basic" },  /* AuthGroupFile, Require group */
+    { "authn_socache", "auth_basic" },    /* AuthnCacheTimeout: the built-in credential cache */
 };
 
 /* weft modules whose name is also an Apache module's, but which do not do
@@ -143,7 +148,7 @@ static const struct {
     { "mod_negotiation", { "LanguagePriority", "ForceLanguagePriority", "CacheNegotiatedDocs" } },
     { "mod_setenvif", { "SetEnvIf", "SetEnvIfNoCase", "BrowserMatch", "BrowserMatchNoCase", "SetEnvIfExpr" } },
     { "mod_access_compat", { "Order", "Allow", "Deny", "Satisfy" } },
-    { "mod_authz_core", { "AuthMerging", "<AuthzProviderAlias", "<Limit", "<LimitExcept" } },
+    { "mod_authz_core", { "<AuthzProviderAlias", "<Limit", "<LimitExcept" } },
     { "mod_headers", { "RequestHeader" } },
     { "mod_deflate", { "DeflateCompressionLevel", "DeflateMemLevel", "DeflateWindowSize",
                        "DeflateFilterNote", "DeflateInflateLimitRequestBody" } },
@@ -163,10 +168,8 @@ static const struct {
                      "ProxyTimeout", "ProxyVia", "ProxyErrorOverride", "ProxySet", "BalancerMember",
                      "ProxyAddHeaders", "ProxyBadHeader", "NoProxy", "ProxyRemote", "<Proxy",
                      "<ProxyMatch" } },
-    { "mod_auth_basic", { "AuthBasicProvider", "AuthBasicAuthoritative", "AuthBasicFake" } },
-    { "mod_authn_core", { "AuthType", "AuthName", "<AuthnProviderAlias" } },
-    { "mod_authn_file", { "AuthUserFile" } },
-    { "mod_authz_groupfile", { "AuthGroupFile" } },
+    { "mod_auth_basic", { "AuthBasicFake", "AuthBasicUseDigestAlgorithm" } },
+    { "mod_authn_core", { "<AuthnProviderAlias" } },
     { "mod_auth_digest", { "AuthDigestProvider", "AuthDigestDomain", "AuthDigestAlgorithm" } },
     { "mod_php", { "php_value", "php_flag", "php_admin_value", "php_admin_flag" } },
     { "mod_security2", { "SecRuleEngine", "SecRule", "SecAction", "SecRequestBodyAccess",

@@ -17,20 +17,30 @@
 #include "../http/connection.h"
 #include "../http/request.h"
 #include "access_compat.h"
+#include "auth_basic.h"
 #include "../http/request_vars.h"
 
-/* Require and its containers: NULL = no Require applies */
+/* AuthMerging: how a section's Require combines with what it inherits. */
+typedef enum { MERGING_UNSET, MERGING_OFF, MERGING_AND, MERGING_OR } authz_merging;
+
+/* Require and its containers: NULL = no Require applies.  authz first: the
+ * Require rows' merge reads the section's merging through its address. */
 typedef struct {
     struct authz_container *authz;
+    unsigned char merging;  /* authz_merging */
 } authz_dir_config;
 
 extern const module authz_core_module;
 
 #define AUTHZ_DEPTH_MAX 16
 
-typedef enum { AUTHZ_DENIED, AUTHZ_GRANTED, AUTHZ_NEUTRAL } authz_result;
+/* AUTHZ_DENIED_NO_USER: denied, but an authenticated user could change
+ * that (Require user, group, valid-user without one); AUTHZ_ERROR: a group
+ * file could not be read (500). */
+typedef enum { AUTHZ_DENIED, AUTHZ_GRANTED, AUTHZ_NEUTRAL, AUTHZ_DENIED_NO_USER, AUTHZ_ERROR } authz_result;
 typedef enum { CONTAINER_ANY, CONTAINER_ALL, CONTAINER_NONE } container_kind;
-typedef enum { ITEM_CONTAINER, ITEM_ALL_GRANTED, ITEM_ALL_DENIED, ITEM_IP, ITEM_LOCAL, ITEM_EXPR } item_kind;
+typedef enum { ITEM_CONTAINER, ITEM_ALL_GRANTED, ITEM_ALL_DENIED, ITEM_IP, ITEM_LOCAL, ITEM_EXPR, ITEM_USER,
+               ITEM_GROUP, ITEM_VALID_USER } item_kind;
 
 typedef struct authz_item {
     item_kind kind;
@@ -40,6 +50,7 @@ typedef struct authz_item {
     ip_network *networks;            /* ITEM_IP */
     int network_count;
     const weft_expr *expr;              /* ITEM_EXPR */
+    char **names;                       /* ITEM_USER, ITEM_GROUP: NULL-terminated */
 } authz_item;
 
 struct authz_container {
@@ -120,25 +131,61 @@ static authz_result evaluate_item(request *r, const authz_item *item, const clie
     case ITEM_EXPR:
         result = request_expr_holds(r, item->expr, "Require expr") ? AUTHZ_GRANTED : AUTHZ_DENIED;
         break;
+    case ITEM_VALID_USER:
+        result = r->user ? AUTHZ_GRANTED : AUTHZ_DENIED_NO_USER;
+        break;
+    case ITEM_USER:
+        result = r->user ? AUTHZ_DENIED : AUTHZ_DENIED_NO_USER;
+        for (char **name = item->names; r->user && *name && result != AUTHZ_GRANTED; name++)
+            if (strcmp(*name, r->user) == 0)
+                result = AUTHZ_GRANTED;
+        break;
+    case ITEM_GROUP: {
+        bool member = false;
+        if (!r->user)
+            result = AUTHZ_DENIED_NO_USER;
+        else if (auth_basic_user_in_groups(r, item->names, &member) != WEFT_OK)
+            result = AUTHZ_ERROR;
+        else
+            result = member ? AUTHZ_GRANTED : AUTHZ_DENIED;
+        break;
     }
-    if (item->negated)
+    }
+    if (item->negated && result != AUTHZ_ERROR)
         result = result == AUTHZ_GRANTED ? AUTHZ_DENIED : AUTHZ_NEUTRAL;
     return result;
 }
 
-/* Apache's logic: Any stops at the first grant, All at the first refusal;
- * neutral results do not count.  None is Any, negated. */
+/* Apache's apply_authz_sections: Any stops at the first grant, All at the
+ * first refusal; neutral results do not count.  Between refusals, "denied
+ * without a user" is kept when a user could still change the answer: in
+ * All unless something else refused, in Any over a plain refusal.  None is
+ * Any, negated. */
 static authz_result evaluate_container(request *r, const struct authz_container *container,
                                        const client_address *client, unsigned method)
 {
     authz_result result = AUTHZ_NEUTRAL;
     for (int i = 0; i < container->count; i++) {
         authz_result child = evaluate_item(r, &container->items[i], client, container->kind, method);
+        if (child == AUTHZ_ERROR)
+            return AUTHZ_ERROR;
         if (child == AUTHZ_NEUTRAL)
             continue;
-        result = child;
-        if (container->kind == CONTAINER_ALL ? child != AUTHZ_GRANTED : child == AUTHZ_GRANTED)
-            break;
+        if (container->kind == CONTAINER_ALL) {
+            if (child == AUTHZ_DENIED) {
+                result = child;
+                break;
+            }
+            if ((child == AUTHZ_DENIED_NO_USER && result != AUTHZ_DENIED) || result == AUTHZ_NEUTRAL)
+                result = child;
+        } else {
+            if (child == AUTHZ_GRANTED) {
+                result = child;
+                break;
+            }
+            if ((child == AUTHZ_DENIED_NO_USER && result == AUTHZ_DENIED) || result == AUTHZ_NEUTRAL)
+                result = child;
+        }
     }
     if (container->kind == CONTAINER_NONE)
         result = result == AUTHZ_GRANTED ? AUTHZ_DENIED : AUTHZ_NEUTRAL;
@@ -155,15 +202,55 @@ static int authz_access(request *r)
         return compat;
     const authz_dir_config *config = module_dir_config(r->dir, &authz_core_module);
     const struct authz_container *root = config->authz;
-    if (!root)
-        return WEFT_OK;
     unsigned method = authz_request_method_bit(r);
-    if (!(root->methods & method))
-        return WEFT_OK;  /* every Require is <Limit>ed to other methods */
+    if (!root || !(root->methods & method)) {
+        /* no Require, or every one is <Limit>ed to other methods */
+        if (!root && auth_basic_type(r)) {
+            log_message(LOG_LEVEL_WARN, "AuthType configured with no corresponding authorization directives: %s",
+                        auth_basic_log_text(r->pool, r->path));
+            return 500;
+        }
+        return WEFT_OK;
+    }
     client_address client = { 0 };
     client.known = ip_address_parse(request_client_address(r), &client.family, client.address);
-    if (evaluate_container(r, root, &client, method) == AUTHZ_GRANTED)
+    /* Apache's sequence: Require without a user first; authentication only
+     * when a user could change the answer; then Require with the user. */
+    authz_result result = evaluate_container(r, root, &client, method);
+    if (result == AUTHZ_DENIED_NO_USER) {
+        if (!auth_basic_type(r)) {
+            log_message(LOG_LEVEL_ERROR, "configuration error: couldn't perform authentication. "
+                        "AuthType not set!: %s", auth_basic_log_text(r->pool, r->path));
+            return 500;
+        }
+        int authenticated = auth_basic_authenticate(r);
+        if (authenticated == WEFT_DECLINED) {
+            log_message(LOG_LEVEL_ERROR, "configuration error: couldn't check user. "
+                        "Check your authn provider!: %s", auth_basic_log_text(r->pool, r->path));
+            return 500;
+        }
+        if (authenticated != WEFT_OK)
+            return authenticated;
+        result = evaluate_container(r, root, &client, method);
+        if (result == AUTHZ_GRANTED)
+            return WEFT_OK;
+        if (result == AUTHZ_DENIED_NO_USER) {
+            log_message(LOG_LEVEL_ERROR, "authorization failure (no authenticated user): %s",
+                        auth_basic_log_text(r->pool, r->path));
+            return 401;
+        }
+        if (result == AUTHZ_DENIED || result == AUTHZ_NEUTRAL) {
+            log_message(LOG_LEVEL_ERROR, "client %s: user %s: authorization failure for \"%s\": ",
+                        request_client_address(r), auth_basic_log_text(r->pool, r->user),
+                        auth_basic_log_text(r->pool, r->path));
+            auth_basic_note_failure(r);
+            return 401;
+        }
+    }
+    if (result == AUTHZ_GRANTED)
         return WEFT_OK;
+    if (result == AUTHZ_ERROR)
+        return 500;
     if (log_enabled(LOG_LEVEL_INFO))
         log_message(LOG_LEVEL_INFO, "client %s denied by server configuration: %s",
                     request_client_address(r), r->file_path ? r->file_path : r->path);
@@ -276,12 +363,24 @@ static int set_require(config_parse *parse, const config_directive *d, void *tar
             return argc > 2 ? config_error(parse, "Require expr: write the expression as one quoted argument, "
                                                   "e.g. Require expr \"%%{HTTP_HOST} == 'example.com'\"")
                             : WEFT_ERROR;
+    } else if (strcasecmp(type, "valid-user") == 0) {
+        if (argc != 1)
+            return config_error(parse, "Require valid-user takes no arguments");
+        item.kind = ITEM_VALID_USER;
+    } else if (strcasecmp(type, "user") == 0 || strcasecmp(type, "group") == 0) {
+        if (argc < 2)
+            return config_error(parse, "Require %s needs at least one name", type);
+        item.kind = strcasecmp(type, "user") == 0 ? ITEM_USER : ITEM_GROUP;
+        item.names = pool_alloc(config_pool(parse), sizeof(char *) * (size_t)argc);
+        for (int i = 1; i < argc; i++)
+            item.names[i - 1] = pool_strdup(config_pool(parse), argv[i]);
+        item.names[argc - 1] = NULL;
     } else if (strcasecmp(type, "host") == 0 || strcasecmp(type, "forward-dns") == 0) {
         return config_error(parse, "Require %s is not supported: weft makes no DNS lookups (use Require ip)",
                             type);
     } else {
-        return config_error(parse, "Require %s is not supported: weft authorizes by address and "
-                                   "expression only (all, ip, local, expr)", type);
+        return config_error(parse, "Require %s is not supported: weft authorizes by address, expression "
+                                   "and user (all, ip, local, expr, user, group, valid-user)", type);
     }
     *add_item(parse, container) = item;
     container->methods |= item.methods;
@@ -337,12 +436,60 @@ static int close_container(config_parse *parse, const config_directive *d, void 
     return WEFT_OK;
 }
 
+/* ---- AuthMerging ------------------------------------------------------- */
+
+static int set_merging(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    static const char *const names[] = { [MERGING_OFF] = "Off", [MERGING_AND] = "And", [MERGING_OR] = "Or" };
+    for (int i = MERGING_OFF; i <= MERGING_OR; i++) {
+        if (strcasecmp(argv[0], names[i]) == 0) {
+            *(unsigned char *)target = (unsigned char)i;
+            return WEFT_OK;
+        }
+    }
+    return config_error(parse, "AuthMerging must be one of: Off | And | Or");
+}
+
+static void format_merging(FILE *out, const config_directive *d, const void *base)
+{
+    static const char *const names[] = { [MERGING_OFF] = "Off", [MERGING_AND] = "And", [MERGING_OR] = "Or" };
+    unsigned char merging = *((const unsigned char *)base + d->offset);
+    if (merging > MERGING_UNSET && merging <= MERGING_OR)
+        config_dump_line(out, d, 1, &names[merging]);
+}
+
+/* Apache's merge_authz_core_dir_config: a section with Require replaces
+ * what it inherits, unless its AuthMerging says And or Or; then both trees
+ * become the two requirements of a <RequireAll> or <RequireAny>. */
+static void merge_authz(void *merged, const void *child, pool *p)
+{
+    struct authz_container **into = merged;
+    const authz_dir_config *section = child;  /* authz is its first field */
+    if (!section->authz)
+        return;
+    if (!*into || (section->merging != MERGING_AND && section->merging != MERGING_OR)) {
+        *into = section->authz;
+        return;
+    }
+    struct authz_container *both = pool_calloc(p, sizeof(*both));
+    both->kind = section->merging == MERGING_AND ? CONTAINER_ALL : CONTAINER_ANY;
+    both->items = pool_calloc(p, 2 * sizeof(*both->items));
+    both->count = 2;
+    both->items[0] = (authz_item){ .kind = ITEM_CONTAINER, .methods = (*into)->methods, .container = *into };
+    both->items[1] = (authz_item){ .kind = ITEM_CONTAINER, .methods = section->authz->methods,
+                                   .container = section->authz };
+    both->methods = (*into)->methods | section->authz->methods;
+    *into = both;
+}
+
 /* ---- DUMP_CONFIG ------------------------------------------------------- */
 
 static void format_items(FILE *out, const config_directive *require, const struct authz_container *container)
 {
     static const char *const kinds[] = { [ITEM_ALL_GRANTED] = "all", [ITEM_ALL_DENIED] = "all",
-                                         [ITEM_IP] = "ip", [ITEM_LOCAL] = "local", [ITEM_EXPR] = "expr" };
+                                         [ITEM_IP] = "ip", [ITEM_LOCAL] = "local", [ITEM_EXPR] = "expr",
+                                         [ITEM_USER] = "user", [ITEM_GROUP] = "group",
+                                         [ITEM_VALID_USER] = "valid-user" };
     for (int i = 0; i < container->count; i++) {
         const authz_item *item = &container->items[i];
         if (item->kind == ITEM_CONTAINER) {
@@ -351,7 +498,10 @@ static void format_items(FILE *out, const config_directive *require, const struc
             fprintf(out, "</%s>\n", container_names[item->container->kind]);
             continue;
         }
-        int count = item->kind == ITEM_IP ? item->network_count : 1;
+        int names = 0;
+        while (item->names && item->names[names])
+            names++;
+        int count = item->kind == ITEM_IP ? item->network_count : names > 0 ? names : 1;
         const char **argv = xcalloc((size_t)count + 3, sizeof(*argv));
         char (*networks)[INET6_ADDRSTRLEN + 8] = xcalloc((size_t)count, sizeof(*networks));
         int argc = 0;
@@ -362,6 +512,8 @@ static void format_items(FILE *out, const config_directive *require, const struc
             argv[argc++] = item->kind == ITEM_ALL_GRANTED ? "granted" : "denied";
         if (item->kind == ITEM_EXPR)
             argv[argc++] = expr_text(item->expr);
+        for (int n = 0; n < names; n++)
+            argv[argc++] = item->names[n];
         for (int n = 0; item->kind == ITEM_IP && n < item->network_count; n++) {
             const ip_network *network = &item->networks[n];
             char address[INET6_ADDRSTRLEN];
@@ -390,10 +542,10 @@ static void format_nothing(FILE *out, const config_directive *d, const void *bas
     { .name = row_name, .contexts = CONTEXT_SECTIONS, .scope = SCOPE_DIRECTORY,                     \
       .offset = offsetof(authz_dir_config, authz), .size = sizeof(struct authz_container *),             \
       .min_args = minimum, .max_args = maximum, .set = setter, .syntax = row_syntax, .help = row_help,      \
-      .format = setter == set_require ? format_require : format_nothing }
+      .merge = merge_authz, .format = setter == set_require ? format_require : format_nothing }
 
 static const config_directive authz_directives[] = {
-    AUTHZ_ROW("Require", 1, ARGS_UNLIMITED, set_require, "[not] all granted|denied | ip address ... | local | expr expression",
+    AUTHZ_ROW("Require", 1, ARGS_UNLIMITED, set_require, "[not] all granted|denied | ip address ... | local | expr expression | user name ... | group name ... | valid-user",
               "who may access this section"),
     AUTHZ_ROW("<RequireAny", 0, 0, open_container, "<RequireAny> Require ... </RequireAny>",
               "granted when one requirement inside is"),
@@ -404,6 +556,11 @@ static const config_directive authz_directives[] = {
     AUTHZ_ROW("<RequireNone", 0, 0, open_container, "<RequireNone> Require ... </RequireNone>",
               "denied when one requirement inside would grant, never granted by itself"),
     AUTHZ_ROW("</RequireNone", 0, 0, close_container, "", "closes <RequireNone>"),
+    { .name = "AuthMerging", .contexts = CONTEXT_SECTIONS, .scope = SCOPE_DIRECTORY,
+      .offset = offsetof(authz_dir_config, merging), .size = sizeof(unsigned char), .min_args = 1,
+      .max_args = 1, .set = set_merging, .format = format_merging, .syntax = "Off|And|Or",
+      .help = "how this section's Require combines with the one it inherits (Off: replaces it)",
+      .overrides = OVERRIDE_AUTHCONFIG },
     { .name = NULL },
 };
 

@@ -9,15 +9,22 @@
  *   <RequireNone> ... </RequireNone> never grants; denies when one would grant
  * In <Directory>, <Files>, <Location> and their Match forms.  Several
  * Require lines in a section form an implicit <RequireAny>.  A section with
- * any Require replaces what it inherits (Apache's AuthMerging Off).  "not"
+ * any Require replaces what it inherits (AuthMerging Off, the default), or
+ * is combined with it (AuthMerging And: both must grant; Or: either).  "not"
  * turns granted into denied and denied into neutral, so it is refused in
  * <RequireAny> and <RequireNone> (it could never matter there), and a
  * <RequireAll> of negations only is refused too, as in Apache.  Neutral at
  * the top is a refusal: 403.  No Require anywhere: granted, at the cost of
  * one pointer test.
  *
- * weft has no authentication: Require user, group, valid-user, host, env,
- * method and expr are configuration errors.
+ *   Require [not] user alice bob    the authenticated user is one of them
+ *   Require [not] group admins ...  ... is in one of AuthGroupFile's groups
+ *   Require valid-user              any authenticated user
+ * These three need a user: without one they answer "denied, but a user
+ * could change that", and the access hook then authenticates
+ * (auth_basic.h) and evaluates again, as Apache does; a request granted
+ * without a user is never asked for one.  Require host, forward-dns, env
+ * and method are configuration errors.
  */
 #ifndef WEFT_MODULES_AUTHZ_H
 #define WEFT_MODULES_AUTHZ_H

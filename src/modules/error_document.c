@@ -112,6 +112,14 @@ static int serve_local(request *r, const error_document *document, int status)
     http_method method = r->method;
     char *method_name = r->method_name;
 
+    /* What was added before the error (WWW-Authenticate with a 401, Allow
+     * with a 405, Retry-After) stays on the document's response, as
+     * Apache's err_headers_out across the redirect. */
+    int kept_count = r->header_count;
+    response_header *kept = kept_count ? pool_alloc(r->pool, sizeof(*kept) * (size_t)kept_count) : NULL;
+    if (kept_count)
+        memcpy(kept, r->headers, sizeof(*kept) * (size_t)kept_count);
+
     r->error_status = status;
     int rc = request_internal_redirect(r, value);
     bool served = rc == WEFT_OK && (r->status == 0 || r->status == 200);
@@ -124,9 +132,13 @@ static int serve_local(request *r, const error_document *document, int status)
         log_message(LOG_LEVEL_ERROR, "ErrorDocument %d %s could not be served (%d): answering %d with "
                     "the built-in page", status, value, rc == WEFT_OK ? r->status : rc, status);
         r->header_count = 0;
+        for (int i = 0; i < kept_count; i++)
+            response_add_header(r, kept[i].name, kept[i].value);
         return WEFT_DECLINED;
     }
     r->status = status;
+    for (int i = 0; i < kept_count; i++)
+        response_add_header(r, kept[i].name, kept[i].value);
     /* An error is never conditional: no validators of the document. */
     r->etag = NULL;
     r->last_modified = 0;

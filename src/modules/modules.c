@@ -15,6 +15,7 @@ extern const module alias_module;
 extern const module authz_core_module;
 extern const module authz_host_module;
 extern const module access_compat_module;
+extern const module auth_basic_module;
 extern const module setenvif_module;
 extern const module cgi_module;
 extern const module static_module;
@@ -56,6 +57,7 @@ const module *const weft_modules[] = {
     &authz_core_module,   /* access: Require, before every handler */
     &authz_host_module,
     &access_compat_module, /* Order, Allow, Deny: authz_core's access hook asks it first */
+    &auth_basic_module,   /* AuthType Basic, AuthUserFile: authz_core's access hook asks it for a user */
     &trace_module,      /* before every content handler: TRACE is answered whatever the handler */
     &cgi_module,          /* translate: ScriptAlias; handler: before static files */
     &negotiation_module,  /* fixups: MultiViews, before FallbackResource (Apache's type_checker) */

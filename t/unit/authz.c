@@ -31,6 +31,14 @@ bool request_expr_holds(request *r, const weft_expr *expr, const char *user) { r
 const char *expr_text(const weft_expr *expr) { return ""; }
 void config_dump_line(FILE *out, const config_directive *directive, int argc, const char *const *argv) {}
 void *module_dir_config(const dir_config *dir, const module *m) { return NULL; }  /* authz_access is not tested here */
+/* Authentication is tested in t/55-auth-basic.t; here only how "denied
+ * without a user" combines. */
+static bool stub_member;
+int auth_basic_user_in_groups(struct request *r, char *const *groups, bool *member) { *member = stub_member; return WEFT_OK; }
+const char *auth_basic_type(struct request *r) { return "Basic"; }
+int auth_basic_authenticate(struct request *r) { return WEFT_OK; }
+void auth_basic_note_failure(struct request *r) {}
+const char *auth_basic_log_text(pool *p, const char *text) { return text; }
 
 static bool contains(const char *network_text, const char *address_text)
 {
@@ -93,9 +101,65 @@ static void test_contains(void)
     ok(!contains("::/0", "::ffff:127.0.0.1"), "... and not as IPv6");
 }
 
+static authz_item item_of(item_kind kind, bool negated, char **names)
+{
+    return (authz_item){ .kind = kind, .negated = negated, .methods = CONFIG_METHODS_ALL, .names = names };
+}
+
+static authz_result run(container_kind kind, authz_item *items, int count, char *user)
+{
+    struct authz_container container = { .kind = kind, .methods = CONFIG_METHODS_ALL, .items = items, .count = count };
+    request r;
+    memset(&r, 0, sizeof(r));
+    r.user = user;
+    client_address client = { .known = true, .family = AF_INET, .address = { 127, 0, 0, 1 } };
+    return evaluate_container(&r, &container, &client, CONFIG_METHOD_GET);
+}
+
+/* Apache's apply_authz_sections with AUTHZ_DENIED_NO_USER. */
+static void test_user_logic(void)
+{
+    static char *alice[] = { "alice", NULL };
+    static char *bob[] = { "bob", NULL };
+    authz_item valid = item_of(ITEM_VALID_USER, false, NULL);
+    authz_item denied = item_of(ITEM_ALL_DENIED, false, NULL);
+    authz_item granted = item_of(ITEM_ALL_GRANTED, false, NULL);
+    authz_item user_alice = item_of(ITEM_USER, false, alice);
+    authz_item not_bob = item_of(ITEM_USER, true, bob);
+    authz_item group = item_of(ITEM_GROUP, false, alice);
+
+    is_int(run(CONTAINER_ANY, &valid, 1, NULL), AUTHZ_DENIED_NO_USER, "valid-user without a user: ask for one");
+    is_int(run(CONTAINER_ANY, &valid, 1, "x"), AUTHZ_GRANTED, "valid-user with one: granted");
+    is_int(run(CONTAINER_ANY, (authz_item[]){ denied, valid }, 2, NULL), AUTHZ_DENIED_NO_USER,
+           "Any(denied, valid-user): a user could change it");
+    is_int(run(CONTAINER_ANY, (authz_item[]){ valid, denied }, 2, NULL), AUTHZ_DENIED_NO_USER,
+           "Any(valid-user, denied): the same in the other order");
+    is_int(run(CONTAINER_ANY, (authz_item[]){ granted, valid }, 2, NULL), AUTHZ_GRANTED,
+           "Any(granted, valid-user): no user needed");
+    is_int(run(CONTAINER_ALL, (authz_item[]){ denied, valid }, 2, NULL), AUTHZ_DENIED,
+           "All(denied, valid-user): no user could change it");
+    is_int(run(CONTAINER_ALL, (authz_item[]){ valid, denied }, 2, NULL), AUTHZ_DENIED,
+           "All(valid-user, denied): the same in the other order");
+    is_int(run(CONTAINER_ALL, (authz_item[]){ granted, user_alice }, 2, NULL), AUTHZ_DENIED_NO_USER,
+           "All(granted, user alice) without a user: ask");
+    is_int(run(CONTAINER_ALL, (authz_item[]){ granted, user_alice }, 2, "alice"), AUTHZ_GRANTED, "... alice: granted");
+    is_int(run(CONTAINER_ALL, (authz_item[]){ granted, user_alice }, 2, "bob"), AUTHZ_DENIED, "... bob: denied");
+    is_int(run(CONTAINER_ALL, (authz_item[]){ valid, not_bob }, 2, "alice"), AUTHZ_GRANTED,
+           "All(valid-user, not user bob): alice");
+    is_int(run(CONTAINER_ALL, (authz_item[]){ valid, not_bob }, 2, "bob"), AUTHZ_DENIED, "... bob is refused");
+    is_int(run(CONTAINER_ALL, (authz_item[]){ valid, not_bob }, 2, NULL), AUTHZ_DENIED_NO_USER, "... nobody: ask");
+    is_int(run(CONTAINER_NONE, &valid, 1, NULL), AUTHZ_NEUTRAL, "None(valid-user) without a user: neutral");
+    stub_member = true;
+    is_int(run(CONTAINER_ANY, &group, 1, "alice"), AUTHZ_GRANTED, "group: a member");
+    stub_member = false;
+    is_int(run(CONTAINER_ANY, &group, 1, "alice"), AUTHZ_DENIED, "group: not a member");
+    is_int(run(CONTAINER_ANY, &group, 1, NULL), AUTHZ_DENIED_NO_USER, "group without a user: ask");
+}
+
 int main(void)
 {
     test_parse();
     test_contains();
+    test_user_logic();
     return done_testing();
 }

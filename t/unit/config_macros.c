@@ -356,7 +356,7 @@ static void test_unknown_directives(void)
     ok(directive_rows_terminated(), "every row of the table ends with NULL");
     is_string(module_of_directive("AddLanguage"), "mod_mime", "AddLanguage: mod_mime");
     is_string(module_of_directive("ServerAdmin"), "core", "ServerAdmin: core");
-    is_string(module_of_directive("AuthUserFile"), "mod_authn_file", "AuthUserFile: mod_authn_file");
+    is_string(module_of_directive("AuthDigestProvider"), "mod_auth_digest", "AuthDigestProvider: mod_auth_digest");
 
     server_config *server = load("Listen 80\n"
                                  "RewriteEngine On\n"
