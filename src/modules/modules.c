@@ -28,6 +28,7 @@ extern const module access_log_module;
 extern const module status_module;
 extern const module reqtimeout_module;
 extern const module file_cache_module;
+extern const module htaccess_module;
 extern const module filter_module;
 extern const module deflate_module;
 extern const module brotli_module;
@@ -64,6 +65,7 @@ const module *const weft_modules[] = {
     &status_module,
     &reqtimeout_module,
     &file_cache_module,
+    &htaccess_module,     /* keeps .htaccess files parsed for the directory walk (core/htaccess.h) */
     &filter_module,       /* SetOutputFilter & co.: adds output filters before the handler */
     &deflate_module,      /* the DEFLATE and BROTLI_COMPRESS filters' settings */
     &brotli_module,
