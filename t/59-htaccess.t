@@ -56,6 +56,8 @@ EOF
         'www/none/index.html'        => "none\n",
         'www/none/.htaccess'         => { content => "Header set X-Read yes\n", mode => 0000 },
         'www/all/index.html'         => "all\n",
+        'www/all/locked/x.txt'       => "x\n",
+        'www/all/locked/.htaccess'   => { content => "Header set X-Read yes\n", mode => 0000 },
         'www/all/a.txt'              => "a\n",
         'www/all/.htaccess'          => "Header set X-Level one\nErrorDocument 404 \"level one\"\n",
         'www/all/b/c/c.txt'          => "c\n",
@@ -120,6 +122,9 @@ is($r->{status}, 200, 'AllowOverride None: an unreadable .htaccess does not matt
 is(hdr($r, 'X-Read'), '', '... and is not applied');
 
 # ---------------------------------------------------------------- All
+is(get('/all/locked/x.txt')->{status}, 403,
+   'an unreadable .htaccess where AllowOverride allows it: 403 (so None above did not open it)');
+ok($w->wait_error_log(qr{\Q${\ $w->root}\E/www/all/locked/\.htaccess: Permission denied}), '... logged');
 $r = get('/all/a.txt');
 is($r->{status}, 200, 'AllowOverride All: 200');
 is(hdr($r, 'X-Level'), 'one', 'Header from .htaccess');
