@@ -41,6 +41,10 @@ Listen 127.0.0.1:@PORT@
 <Directory "@ROOT@/www/all/conf">
     Header set X-Conf "directory section"
 </Directory>
+<Directory "@ROOT@/www/nolink">
+    AllowOverride All
+    Options Indexes
+</Directory>
 <Directory "@ROOT@/www/other">
     AllowOverride FileInfo
 </Directory>
@@ -101,10 +105,15 @@ EOF
         'www/opts/bad/.htaccess'     => "Options +ExecCGI\n",
         'www/nonfatal/x.txt'         => "x\n",
         'www/nonfatal/.htaccess'     => "Header set X-Skipped yes\nBogusThing 1\nRequire all denied\n",
+        'www/all/real/x.txt'         => "x\n",
+        'www/all/real/.htaccess'     => "Header set X-Link yes\n",
+        'www/nolink/real/x.txt'      => "x\n",
+        'www/nolink/real/.htaccess'  => "BogusDirective here\n",
         'www/other/x.txt'            => "x\n",
         'www/other/.htaccess'        => "Header set X-Name htaccess\n",
         'www/other/.config'          => "Header set X-Name config\n",
     },
+    symlinks => { 'www/all/link' => '@ROOT@/www/all/real', 'www/nolink/link' => '@ROOT@/www/nolink/real' },
 );
 $w->start;
 
@@ -178,6 +187,12 @@ error_500('/opts/bad/x.txt', qr{\Q$root\E/www/opts/bad/\.htaccess:1: Option Exec
 $r = get('/nonfatal/x.txt');
 is($r->{status}, 403, 'Nonfatal=All: the allowed directive still applies');
 is(hdr($r, 'X-Skipped'), '', '... the others are skipped');
+
+# ---------------------------------------------------------------- symbolic links
+is(hdr(get('/all/link/x.txt'), 'X-Link'), 'yes', 'FollowSymLinks: the .htaccess of a linked directory applies');
+is(get('/nolink/link/x.txt')->{status}, 403,
+   'without FollowSymLinks: a linked directory is refused, its (broken) .htaccess not applied');
+is(get('/nolink/real/x.txt')->{status}, 500, '... while the same directory under its own name is a 500');
 
 # ---------------------------------------------------------------- AccessFileName
 is(hdr(get('/other/x.txt'), 'X-Name'), 'htaccess', 'AccessFileName default: .htaccess');

@@ -146,8 +146,24 @@ static bool read_all(int fd, char *out, size_t size)
     return true;
 }
 
+static htaccess_file *find_and_parse(const server_config *server, const char *directory,
+                                     const override_setting *allowed, char *const *list, pool *p,
+                                     struct stat *identity);
+
 htaccess_file *htaccess_load(const server_config *server, const char *directory, const override_setting *allowed,
                              char *const *list, pool *p, struct stat *identity)
+{
+    htaccess_file *file = find_and_parse(server, directory, allowed, list, p, identity);
+    /* Options without FollowSymLinks: the walk must not read a file
+     * through a link (config_walk.c). */
+    struct stat link;
+    file->symlink = file->state != HTACCESS_NOT_DIRECTORY && lstat(directory, &link) == 0 && S_ISLNK(link.st_mode);
+    return file;
+}
+
+static htaccess_file *find_and_parse(const server_config *server, const char *directory,
+                                     const override_setting *allowed, char *const *list, pool *p,
+                                     struct stat *identity)
 {
     if (identity)
         memset(identity, 0, sizeof(*identity));

@@ -77,10 +77,23 @@ static void log_lines(int level, const char *messages)
     }
 }
 
+/* As static files see them (modules/file_open.c): a relative form applied. */
+static unsigned effective_options(const dir_config *dir)
+{
+    const options_setting *setting = &dir->options;
+    if (!setting->relative)
+        return setting->value;
+    return (setting->value | setting->add) & ~setting->remove;
+}
+
 /* What one level's file does to the walk: WEFT_OK, WEFT_DONE (stop
  * reading files: no directory here) or an HTTP status. */
 static int apply_file(walk *w, const htaccess_file *file, const htaccess_file **applied, int *applied_count)
 {
+    /* Not applied through a link Options forbids (static files refuse
+     * the request then), as Apache's walk, which stops there with a 403. */
+    if (file->symlink && !(effective_options(current(w)) & OPTION_FOLLOW_SYMLINKS))
+        return WEFT_DONE;
     switch (file->state) {
     case HTACCESS_ABSENT:
         return WEFT_OK;

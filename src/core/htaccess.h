@@ -61,6 +61,7 @@ typedef struct htaccess_file {
     int condition_count;
     const char *messages;               /* "file:line: text" lines: errors (FAILED, FORBIDDEN) or
                                          * warnings (Nonfatal=); NULL if none */
+    bool symlink;                       /* the directory is reached through a symbolic link */
 } htaccess_file;
 
 /* For the Options setter: the options an Options line may name where it
