@@ -21,7 +21,7 @@
  * would keep it parsed. */
 #define HTACCESS_SIZE_MAX (1024 * 1024)
 
-static int path_depth(const char *path)
+static int directory_depth(const char *path)
 {
     int depth = 0;
     if (strcmp(path, "/") != 0)
@@ -60,7 +60,7 @@ htaccess_file *htaccess_parse(const server_config *server, const char *directory
     file->directory = (config_section){
         .kind = SECTION_DIRECTORY,
         .path = pool_strdup(p, directory),
-        .depth = path_depth(directory),
+        .depth = directory_depth(directory),
         .config = dir,
         .file = file->path,
     };

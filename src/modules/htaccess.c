@@ -66,7 +66,8 @@ typedef struct entry {
     struct entry *lru_newer, *lru_older;
     uint64_t hash;
     char *directory;
-    const server_config *server;  /* key: the configuration it was parsed for */
+    const server_config *server;  /* key: the configuration it was parsed for (compared, never read) */
+    char **names;                 /* its AccessFileName names, in pool */
     override_setting allowed;     /* key */
     char *const *list;            /* key */
     pool *pool;                   /* owns file */
@@ -268,7 +269,7 @@ static bool under(const char *directory, const char *path, size_t length)
 
 static bool is_access_name(const entry *e, const char *name)
 {
-    for (char *const *names = e->server->access_file_names; names && *names; names++)
+    for (char *const *names = e->names; *names; names++)
         if (strcmp(*names, name) == 0)
             return true;
     return false;
@@ -387,7 +388,7 @@ static bool same_identity(const struct stat *a, const struct stat *b)
 static bool still_same(const entry *e)
 {
     const char *separator = strcmp(e->directory, "/") == 0 ? "" : "/";
-    for (char *const *names = e->server->access_file_names; names && *names; names++) {
+    for (char *const *names = e->names; *names; names++) {
         char path[PATH_MAX];
         if ((size_t)snprintf(path, sizeof(path), "%s%s%s", e->directory, separator, *names) >= sizeof(path))
             return false;
@@ -480,6 +481,13 @@ static const htaccess_file *lookup(const server_config *server, const char *dire
     e->list = list;
     e->pool = pool_create(1024);
     e->references = 1;  /* this request's */
+    int name_count = 0;
+    while (server->access_file_names && server->access_file_names[name_count])
+        name_count++;
+    e->names = pool_alloc(e->pool, sizeof(char *) * (size_t)(name_count + 1));
+    for (int i = 0; i < name_count; i++)
+        e->names[i] = pool_strdup(e->pool, server->access_file_names[i]);
+    e->names[name_count] = NULL;
     /* Watches before reading: a change after this point is an event. */
     pthread_mutex_lock(&lock);
     bool watched = watch_chain(e);
@@ -561,7 +569,15 @@ const module htaccess_module = {
 };
 
 #ifdef WEFT_HTACCESS_TEST_HOOKS
-/* For t/unit/htaccess_cache.c. */
+/* For t/unit/htaccess.c. */
 static size_t htaccess_cache_bytes(void) { return total_bytes; }
+static void htaccess_cache_flush(void)
+{
+    entry *dead = NULL;
+    pthread_mutex_lock(&lock);
+    flush_all(&dead);
+    pthread_mutex_unlock(&lock);
+    destroy_all(dead);
+}
 static void htaccess_cache_open_watches(void) { inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC); }
 #endif
