@@ -11,11 +11,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Setters may keep state between the lines of one parse in statics (the
+ * configuration is read by one thread: authz's nesting of <RequireAll>),
+ * so the worker threads of a child parse one file at a time.  With the
+ * cache (modules/htaccess.c) that is once per file and change. */
+static pthread_mutex_t parse_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* A larger file is refused (a 500): no site needs one, and each child
  * would keep it parsed. */
@@ -100,7 +107,9 @@ htaccess_file *htaccess_parse(const server_config *server, const char *directory
         .saved_limit = CONFIG_METHODS_ALL,
     };
     parse.open_count = 1;
+    pthread_mutex_lock(&parse_lock);
     config_parse_text(&parse, file->path, text, length, 1);
+    pthread_mutex_unlock(&parse_lock);
 
     file->state = errors.count ? HTACCESS_FAILED : HTACCESS_PARSED;
     file->messages = join_messages(errors.count ? &errors : &warnings, p);
