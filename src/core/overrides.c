@@ -127,8 +127,9 @@ static int set_allow_override(config_parse *parse, const config_directive *d, vo
             n++;
         if (n == COUNT_OF(categories))
             return config_error(parse, "Illegal override option %s", word);
-        if (argc > 1 && (categories[n].bits == 0))
-            return config_error(parse, "AllowOverride None cannot be combined with other categories");
+        /* As Apache: the words apply in order, None clears what came before. */
+        if (categories[n].bits == 0)
+            setting.categories = 0;
         setting.categories |= categories[n].bits;
     }
     *(override_setting *)target = setting;
