@@ -132,25 +132,28 @@ int config_request_dir(const server_config *server, const char *file_path, const
     const htaccess_file **applied = NULL;
     int applied_count = 0;
 
-    if (file_path && file_path[0] == '/') {
-        if (names_access_file(server, file_path)) {
-            log_message(LOG_LEVEL_ERROR, "%s is an AccessFileName file: never served", file_path);
-            return 403;
-        }
+    if (file_path && file_path[0] == '/' && names_access_file(server, file_path)) {
+        log_message(LOG_LEVEL_ERROR, "%s is an AccessFileName file: never served", file_path);
+        return 403;
+    }
+    /* Without a section that lets files in, the sections merge in their
+     * order below, with no walk. */
+    if (file_path && file_path[0] == '/' && config_overrides_possible(server)) {
         const htaccess_reader *reader = registered_reader ? registered_reader : &core_reader;
         bool began = false, walking = true;
         size_t length = strlen(file_path);
         while (length > 1 && file_path[length - 1] == '/')
             length--;
         size_t end = 0;  /* the level's directory is file_path[0, end), "/" at level 0 */
-        applied = pool_alloc(p, sizeof(*applied) * WALK_LEVELS_MAX);
         for (int level = 0;; level++) {
             for (; next < count && config_merge_group(order[next]) == 0 && order[next]->depth <= level; next++)
                 if (config_section_applies(order[next], file_path, url_path))
                     merge_into(&w, order[next]->config);
-            char *const *list;
-            const override_setting *allowed = config_overrides_in_force(current(&w), &list);
-            if (walking && (allowed->categories || list)) {
+            char *const *list = NULL;
+            const override_setting *allowed = walking ? config_overrides_in_force(current(&w), &list) : NULL;
+            if (allowed && (allowed->categories || list)) {
+                if (!applied)
+                    applied = pool_alloc(p, sizeof(*applied) * WALK_LEVELS_MAX);
                 if (!began && reader->begin)
                     reader->begin();
                 began = true;

@@ -42,6 +42,9 @@ typedef struct {
 /* AllowOverride and AllowOverrideList (*list, NULL-terminated, NULL = None)
  * in a merged directory configuration. */
 const override_setting *config_overrides_in_force(const dir_config *dir, char *const **list);
+/* Does any section of server set an AllowOverride or AllowOverrideList
+ * that allows something?  Without one no request reads a file. */
+bool config_overrides_possible(const server_config *server);
 
 typedef enum {
     HTACCESS_ABSENT,         /* the directory has none of the AccessFileName files */

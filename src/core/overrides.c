@@ -193,11 +193,48 @@ static const config_directive override_directives[] = {
     { .name = NULL },
 };
 
+/* Whether any section of a server lets .htaccess files in: a request of
+ * a server where none does walks no directories (config_walk.c). */
+typedef struct {
+    bool any;
+} overrides_server_config;
+
+static bool sections_allow_any(const server_config *server)
+{
+    for (int i = 0; i < server->section_count; i++) {
+        const overrides_dir_config *config = module_dir_config(server->sections[i].config, &overrides_module);
+        if (config && (config->allow.categories || config->list))
+            return true;
+    }
+    return false;
+}
+
+static int overrides_post_config(config_parse *parse, server_config *server)
+{
+    ((overrides_server_config *)module_server_config(server, &overrides_module))->any = sections_allow_any(server);
+    return WEFT_OK;
+}
+
+static int overrides_vhost_config(config_parse *parse, const server_config *main, server_config *vhost)
+{
+    ((overrides_server_config *)module_server_config(vhost, &overrides_module))->any = sections_allow_any(vhost);
+    return WEFT_OK;
+}
+
 const module overrides_module = {
     .name = "overrides",
     .directives = override_directives,
+    .server_config_size = sizeof(overrides_server_config),
     .dir_config_size = sizeof(overrides_dir_config),
+    .post_config = overrides_post_config,
+    .vhost_config = overrides_vhost_config,
 };
+
+bool config_overrides_possible(const server_config *server)
+{
+    const overrides_server_config *config = module_server_config(server, &overrides_module);
+    return config && config->any;
+}
 
 const override_setting *config_overrides_in_force(const dir_config *dir, char *const **list)
 {
