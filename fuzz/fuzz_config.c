@@ -136,6 +136,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < errors.count; i++)
         if (!errors.messages[i] || !*errors.messages[i])
             abort();
+    if (server) {
+        /* The same text as an .htaccess file of www (parsed at request
+         * time, under AllowOverride All, Nonfatal or not). */
+        override_setting allowed = { .categories = OVERRIDE_ALL, .options = ~0u,
+                                     .nonfatal = (size & 2) ? OVERRIDE_NONFATAL_OVERRIDE | OVERRIDE_NONFATAL_UNKNOWN : 0 };
+        char directory[128];
+        snprintf(directory, sizeof directory, "%s/www", root);
+        pool *p = pool_create(4096);
+        htaccess_file *htaccess = htaccess_parse(server, directory, config_path, (const char *)data, size, &allowed,
+                                                 NULL, p);
+        if (htaccess->state == HTACCESS_FAILED && !htaccess->messages)
+            abort();
+        pool_destroy(p);
+    }
     config_free(server);
     config_messages_free(&errors);
     config_messages_free(&warnings);

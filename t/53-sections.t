@@ -158,11 +158,13 @@ sub config_error_like {
     my $file = $t->conf_path;
     like($stderr, qr/^\Q$file\E:$line: $re/m, "$name: file:line message");
 }
-config_error_like("<Directory />\n    AllowOverride All\n</Directory>\n", 2,
-                  qr/AllowOverride All: weft reads no \.htaccess files, so only AllowOverride None is accepted/,
-                  'AllowOverride All');
-config_error_like("<Directory />\n    AllowOverrideList Redirect\n</Directory>\n", 2,
-                  qr/AllowOverrideList Redirect: weft reads no \.htaccess files/, 'AllowOverrideList');
+config_error_like("<Directory />\n    AllowOverride All Bogus\n</Directory>\n", 2,
+                  qr/Illegal override option Bogus/, 'AllowOverride with an unknown category');
+config_error_like("<DirectoryMatch \"^/srv\">\n    AllowOverride All\n</DirectoryMatch>\n", 2,
+                  qr/AllowOverride is only allowed in <Directory> sections without a regular expression/,
+                  'AllowOverride in a DirectoryMatch (as Apache 2.4)');
+config_error_like("<Directory />\n    AllowOverrideList None Redirect\n</Directory>\n", 2,
+                  qr/AllowOverrideList None cannot be combined/, 'AllowOverrideList None and a name');
 config_error_like("<Location />\n    AllowOverride None\n</Location>\n", 2, qr/AllowOverride not allowed here/,
                   'AllowOverride in a Location');
 config_error_like("<DirectoryMatch \"(\">\n</DirectoryMatch>\n", 1,

@@ -30,7 +30,8 @@ my ($code, $tsv, $err) = $w->run_weft('-D', 'DUMP_DIRECTIVES');
 is($code, 0, 'weft -D DUMP_DIRECTIVES') or diag($err);
 my @rows = map { [ split /\t/, $_, -1 ] } grep { length } split /\n/, $tsv;
 cmp_ok(scalar @rows, '>', 50, scalar(@rows) . ' directives in the tables');
-is(scalar(grep { @$_ != 6 } @rows), 0, 'every row has 6 fields: name, module, contexts, syntax, default, help');
+is(scalar(grep { @$_ != 7 } @rows), 0,
+   'every row has 7 fields: name, module, contexts, syntax, default, help, override');
 # A module may give a directive a second row for sections (alias: Redirect
 # in <Location>), which the manual shows as one entry; two modules may not.
 my %module_of;

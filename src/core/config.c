@@ -350,6 +350,37 @@ static void warn_vhost_ignored(config_parse *parse, const config_directive *d)
             config_warning(parse, "%s in <VirtualHost> %s", d->name, vhost_ignored[i].why);
 }
 
+/* ---- .htaccess files: what AllowOverride and AllowOverrideList allow --- */
+
+static bool listed(char *const *list, const char *name)
+{
+    for (; list && *list; list++)
+        if (strcasecmp(*list, name) == 0)
+            return true;
+    return false;
+}
+
+bool config_htaccess_allows(config_parse *parse, const config_directive *d, const char *name)
+{
+    if (!parse->htaccess)
+        return true;
+    if ((d->overrides & parse->htaccess->categories) || listed(parse->override_list, d->name))
+        return true;
+    if (parse->htaccess->nonfatal & OVERRIDE_NONFATAL_OVERRIDE) {
+        config_warning(parse, "%s not allowed here; skipped (AllowOverride Nonfatal=Override)", name);
+        return false;
+    }
+    config_error(parse, "%s not allowed here", name);
+    return false;
+}
+
+unsigned config_options_allowed(const config_parse *parse)
+{
+    if (!parse->htaccess)
+        return ~0u;
+    return parse->htaccess->options;
+}
+
 /* Checks context and argument count, calls the setter, marks the row set.
  * name is how messages call the directive. */
 bool config_apply_row(config_parse *parse, const config_directive *d, const char *name, int count, char **args)
@@ -358,6 +389,8 @@ bool config_apply_row(config_parse *parse, const config_directive *d, const char
         config_error(parse, "%s not allowed here", name);
         return false;
     }
+    if (parse->htaccess && !config_htaccess_allows(parse, d, name))
+        return false;
     if (parse->module_row && config_directive_module(d) != config_directive_module(parse->module_row)) {
         config_error(parse, "%s not allowed in <%s> section", name, parse->module_row->name + 1);
         return false;
@@ -383,13 +416,19 @@ void config_report_unknown(config_parse *parse, const char *name, const char *wh
 {
     const char *owner = module_of_directive(lookup);
     const char *kind = lookup[0] == '<' ? "section" : "directive";
+    char *text;
     if (owner && module_is_present(owner))
-        config_error(parse, "%s is a %s of %s that weft does not implement", name, kind, owner);
+        text = pool_printf(parse->scratch, "%s is a %s of %s that weft does not implement", name, kind, owner);
     else if (owner)
-        config_error(parse, "%s is a %s of %s, which is not built into weft", name, kind, owner);
+        text = pool_printf(parse->scratch, "%s is a %s of %s, which is not built into weft", name, kind, owner);
     else
-        config_error(parse, "Invalid %s '%s': weft has no such %s (misspelled?)", what, name,
-                     what[0] == 's' ? "section" : "directive");
+        text = pool_printf(parse->scratch, "Invalid %s '%s': weft has no such %s (misspelled?)", what, name,
+                           what[0] == 's' ? "section" : "directive");
+    /* AllowOverride Nonfatal=Unknown: an .htaccess line weft does not know is skipped. */
+    if (parse->htaccess && (parse->htaccess->nonfatal & OVERRIDE_NONFATAL_UNKNOWN))
+        config_warning(parse, "%s; skipped (AllowOverride Nonfatal=Unknown)", text);
+    else
+        config_error(parse, "%s", text);
 }
 
 static void run_directive(config_parse *parse, int argc, char **argv)
@@ -450,7 +489,7 @@ const char *config_raw_arguments(const config_parse *parse)
 
 /* ---- files and Include ------------------------------------------------- */
 
-static void parse_text(config_parse *parse, const char *name, const char *text, size_t length, int first_line)
+void config_parse_text(config_parse *parse, const char *name, const char *text, size_t length, int first_line)
 {
     const char *saved_file = parse->file;
     int saved_line = parse->line;
@@ -504,7 +543,7 @@ static int parse_file(config_parse *parse, const char *path)
         buffer_free(&content);
         return rc;
     }
-    parse_text(parse, pool_strdup(parse->pool, path), content.data, content.length, 1);
+    config_parse_text(parse, pool_strdup(parse->pool, path), content.data, content.length, 1);
     buffer_free(&content);
     return WEFT_OK;
 }
@@ -656,7 +695,7 @@ static const char *read_main_file(config_parse *parse)
     char *path = config_resolve_path(parse, wanted);
     struct stat info;
     if (!parse->options->config_file && stat(path, &info) != 0 && errno == ENOENT) {
-        parse_text(parse, BUILTIN_CONFIG_NAME, builtin_config, sizeof(builtin_config) - 1, 1);
+        config_parse_text(parse, BUILTIN_CONFIG_NAME, builtin_config, sizeof(builtin_config) - 1, 1);
         return BUILTIN_CONFIG_NAME;
     }
     buffer content = { 0 };
@@ -667,7 +706,7 @@ static const char *read_main_file(config_parse *parse)
         config_error(parse, "Could not open configuration file: %s", strerror(errno));
         parse->file = NULL;
     } else {
-        parse_text(parse, path, content.data, content.length, 1);
+        config_parse_text(parse, path, content.data, content.length, 1);
     }
     buffer_free(&content);
     return path;
@@ -701,12 +740,12 @@ server_config *config_load(const config_options *options, config_messages *error
     if (set_initial_server_root(&parse)) {
         for (int i = 0; i < options->directives_before_count; i++) {
             const char *text = options->directives_before[i];
-            parse_text(&parse, "-C", text, strlen(text), i + 1);
+            config_parse_text(&parse, "-C", text, strlen(text), i + 1);
         }
         const char *main_file = read_main_file(&parse);
         for (int i = 0; i < options->directives_after_count; i++) {
             const char *text = options->directives_after[i];
-            parse_text(&parse, "-c", text, strlen(text), i + 1);
+            config_parse_text(&parse, "-c", text, strlen(text), i + 1);
         }
         /* After a syntax error the values are incomplete; post_config
          * checks would mostly report consequences of it. */

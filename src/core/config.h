@@ -260,7 +260,8 @@ int config_directive_index(const config_directive *directive);
 /* config_dump.c: `weft -D DUMP_CONFIG` (the effective configuration, every
  * directive with a value, defaults included, as configuration text) and
  * `weft -D DUMP_DIRECTIVES` (every row of every table, one per line:
- * name, module, contexts, syntax, default, help, separated by tabs; the
+ * name, module, contexts, syntax, default, help, override (Apache's
+ * "Override:", the AllowOverride categories), separated by tabs; the
  * manuals are made from it). */
 struct server_config;
 void config_dump(FILE *out, const struct server_config *server);

@@ -241,6 +241,30 @@ void config_dump(FILE *out, const server_config *server)
 
 /* ---- the tables themselves ----------------------------------------------------- */
 
+/* Apache's "Override:" line: the AllowOverride categories that admit a
+ * directive in .htaccess files ("All" when any of them does). */
+static void print_overrides(FILE *out, unsigned overrides)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } names[] = {
+        { OVERRIDE_AUTHCONFIG, "AuthConfig" }, { OVERRIDE_FILEINFO, "FileInfo" }, { OVERRIDE_INDEXES, "Indexes" },
+        { OVERRIDE_LIMIT, "Limit" },           { OVERRIDE_OPTIONS, "Options" },
+    };
+    if ((overrides & OVERRIDE_ALL) == OVERRIDE_ALL) {
+        fputs("All", out);
+        return;
+    }
+    bool first = true;
+    for (size_t i = 0; i < COUNT_OF(names); i++) {
+        if (overrides & names[i].bit) {
+            fprintf(out, "%s%s", first ? "" : ", ", names[i].name);
+            first = false;
+        }
+    }
+}
+
 static void print_contexts(FILE *out, unsigned contexts)
 {
     static const struct {
@@ -277,12 +301,16 @@ void config_dump_directives(FILE *out)
             print_field(out, (*m)->name);
             fputc('\t', out);
             print_contexts(out, d->contexts);
+            if (d->overrides)
+                fputs(", .htaccess", out);
             fputc('\t', out);
             print_field(out, d->syntax);
             fputc('\t', out);
             print_field(out, d->default_value);
             fputc('\t', out);
             print_field(out, d->help);
+            fputc('\t', out);
+            print_overrides(out, d->overrides);
             fputc('\n', out);
         }
     }

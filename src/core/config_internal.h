@@ -8,6 +8,7 @@
 
 #include "buffer.h"
 #include "config.h"
+#include "htaccess.h"
 #include "pool.h"
 #include "server.h"
 
@@ -68,6 +69,18 @@ void config_copy_dir(void *copy, const void *original);
 /* Merges child's set fields into merged (the per-request rule, merge
  * callbacks included); new values are allocated in p. */
 void config_merge_dir(void *merged, const void *child, pool *p);
+/* Does a section apply to the request's file and URL path? */
+bool config_section_applies(const config_section *section, const char *file_path, const char *url_path);
+/* A section's place in the merge order: 0 Directory, 1 DirectoryMatch,
+ * 2 Files, 3 Location, 4 If. */
+int config_merge_group(const config_section *section);
+/* Merges the <If> chains of list (in order) that apply into a copy of
+ * merged (shared: merged is the configuration's own, else the request's);
+ * the copy, or NULL when none applied. */
+struct expr_context;
+dir_config *config_merge_condition_list(const config_section *const *list, int count, const dir_config *merged,
+                                        bool shared, const char *file_path, const char *url_path,
+                                        struct expr_context *context, pool *p);
 /* Fills server->merge_order from server->sections (config_merge.c). */
 void config_order_sections(struct server_config *server, pool *p);
 
@@ -133,8 +146,21 @@ struct config_parse {
     int variable_capacity;
     int counting;      /* the open <IfModule> whose skipped directives are counted, or -1 */
     const char *raw_line;  /* the directive line being applied (config_raw_arguments), NULL if none */
+    /* Reading an .htaccess file (config_htaccess.c): what AllowOverride
+     * and AllowOverrideList allow there; NULL for the configuration. */
+    const override_setting *htaccess;
+    char *const *override_list;
 };
 
+/* config.c: parses a text (a file's contents) as the lines of `name`. */
+void config_parse_text(config_parse *parse, const char *name, const char *text, size_t length, int first_line);
+/* config_htaccess.c: may the row appear in the .htaccess file being read?
+ * true outside one.  Otherwise reports it (an error, or a warning under
+ * AllowOverride Nonfatal=Override) and returns false. */
+bool config_htaccess_allows(config_parse *parse, const config_directive *d, const char *name);
+/* config_htaccess.c: may a section of this name open in the .htaccess
+ * file being read?  true outside one; else false after an error. */
+bool config_htaccess_allows_section(config_parse *parse, const char *name);
 /* config.c: applies a directive row to the struct it writes (context,
  * argument count, setter, "set" bit); false after an error. */
 bool config_apply_row(config_parse *parse, const config_directive *d, const char *name, int count, char **args);

@@ -344,7 +344,7 @@ static bool regex_matches(const config_section *section, const char *subject)
         && regex_match(section->regex, subject, strlen(subject), NULL, 0);
 }
 
-static bool section_applies(const config_section *section, const char *file_path, const char *url_path)
+bool config_section_applies(const config_section *section, const char *file_path, const char *url_path)
 {
     switch (section->kind) {
     case SECTION_DIRECTORY:
@@ -357,7 +357,7 @@ static bool section_applies(const config_section *section, const char *file_path
         return file_path && regex_matches(section, file_path);
     case SECTION_FILES:
     case SECTION_FILES_MATCH: {
-        if (!file_path || (section->within && !section_applies(section->within, file_path, url_path)))
+        if (!file_path || (section->within && !config_section_applies(section->within, file_path, url_path)))
             return false;
         const char *slash = strrchr(file_path, '/');
         const char *name = slash ? slash + 1 : file_path;
@@ -426,7 +426,7 @@ void config_merge_dir(void *merged_base, const void *child_base, pool *p)
  * Directory, shortest first < DirectoryMatch < Files and FilesMatch <
  * Location and LocationMatch; within a group, file order (a vhost's own
  * sections come after the main server's, so they win). */
-static int merge_group(const config_section *section)
+int config_merge_group(const config_section *section)
 {
     switch (section->kind) {
     case SECTION_DIRECTORY: return 0;
@@ -442,7 +442,7 @@ static int merge_group(const config_section *section)
 
 static bool merges_before(const config_section *a, const config_section *b)
 {
-    int group_a = merge_group(a), group_b = merge_group(b);
+    int group_a = config_merge_group(a), group_b = config_merge_group(b);
     if (group_a != group_b)
         return group_a < group_b;
     if (group_a == 4) {
@@ -479,7 +479,7 @@ const dir_config *config_dir_for_request(const server_config *server, const char
     dir_config *merged = NULL;
     for (int i = 0; i < server->section_count; i++) {
         const config_section *section = server->merge_order[i];
-        if (!section_applies(section, file_path, url_path))
+        if (!config_section_applies(section, file_path, url_path))
             continue;
         if (!merged) {
             merged = pool_alloc(p, sizeof(*merged));
@@ -507,24 +507,17 @@ static const condition_outcome *find_outcome(const condition_outcome *outcomes, 
     return NULL;
 }
 
-const dir_config *config_merge_conditions(const server_config *server, const dir_config *merged,
-                                          const char *file_path, const char *url_path,
-                                          struct expr_context *context, pool *p)
+dir_config *config_merge_condition_list(const config_section *const *list, int count, const dir_config *merged,
+                                        bool shared, const char *file_path, const char *url_path,
+                                        struct expr_context *context, pool *p)
 {
-    int count = server->section_count;
-    /* They merge last: none at the end of merge_order means none at all. */
-    if (count == 0 || server->merge_order[count - 1]->kind != SECTION_IF)
-        return merged;
-    int first = count - 1;
-    while (first > 0 && server->merge_order[first - 1]->kind == SECTION_IF)
-        first--;
-    condition_outcome *outcomes = pool_alloc(p, sizeof(*outcomes) * (size_t)(count - first));
+    condition_outcome *outcomes = pool_alloc(p, sizeof(*outcomes) * (size_t)(count ? count : 1));
     int seen = 0;
     dir_config *result = NULL;
-    for (int i = first; i < count; i++) {
-        const config_section *section = server->merge_order[i];
+    for (int i = 0; i < count; i++) {
+        const config_section *section = list[i];
         const section_condition *condition = section->condition;
-        if (section->within && !section_applies(section->within, file_path, url_path))
+        if (section->within && !config_section_applies(section->within, file_path, url_path))
             continue;
         const condition_outcome *parent = condition->parent ? find_outcome(outcomes, seen, condition->parent) : NULL;
         if (condition->parent && (!parent || !parent->taken))
@@ -546,12 +539,28 @@ const dir_config *config_merge_conditions(const server_config *server, const dir
             continue;
         if (!result) {
             result = pool_alloc(p, sizeof(*result));
-            if (merged == server->root_dir)
+            if (shared)
                 config_copy_dir(result, merged);
             else
                 *result = *merged;  /* already this request's own copy */
         }
         config_merge_dir(result, section->config, p);
     }
+    return result;
+}
+
+const dir_config *config_merge_conditions(const server_config *server, const dir_config *merged,
+                                          const char *file_path, const char *url_path,
+                                          struct expr_context *context, pool *p)
+{
+    int count = server->section_count;
+    /* They merge last: none at the end of merge_order means none at all. */
+    if (count == 0 || server->merge_order[count - 1]->kind != SECTION_IF)
+        return merged;
+    int first = count - 1;
+    while (first > 0 && server->merge_order[first - 1]->kind == SECTION_IF)
+        first--;
+    dir_config *result = config_merge_condition_list(server->merge_order + first, count - first, merged,
+                                                     merged == server->root_dir, file_path, url_path, context, p);
     return result ? result : merged;
 }

@@ -206,7 +206,8 @@ static bool describe_path_section(config_parse *parse, const path_section_type *
 static void open_path_section(config_parse *parse, const path_section_type *type, int argc, char **argv)
 {
     bool top = parse->context == CONTEXT_SERVER || parse->context == CONTEXT_VHOST;
-    const config_section *directory = type->kind == SECTION_FILES ? enclosing_directory(parse) : NULL;
+    bool files = type->kind == SECTION_FILES || type->kind == SECTION_FILES_MATCH;
+    const config_section *directory = files ? enclosing_directory(parse) : NULL;
     config_section model = { .within = NULL };
     if (!top && !directory) {
         config_error(parse, "<%s> cannot occur within <%s> section", type->name, enclosing_section_name(parse));
@@ -393,6 +394,32 @@ static void open_module_section(config_parse *parse, const config_directive *row
     parse->module_row = row;
 }
 
+/* As Apache's core: <Files>, <FilesMatch>, <If> and the conditional
+ * sections need any category (OR_ALL), <Limit> Limit or AuthConfig; the
+ * sections that name other places are never allowed in a directory's file. */
+bool config_htaccess_allows_section(config_parse *parse, const char *name)
+{
+    if (!parse->htaccess)
+        return true;
+    static const char *const never[] = { "Directory", "DirectoryMatch", "Location", "LocationMatch", "VirtualHost" };
+    static const char *const any[] = { "Files", "FilesMatch", "If", "ElseIf", "Else", "IfModule", "IfDefine" };
+    unsigned needed = 0;
+    for (size_t i = 0; i < COUNT_OF(never); i++)
+        if (strcasecmp(name, never[i]) == 0) {
+            config_error(parse, "<%s not allowed here", name);
+            return false;
+        }
+    for (size_t i = 0; i < COUNT_OF(any); i++)
+        if (strcasecmp(name, any[i]) == 0)
+            needed = OVERRIDE_ALL;
+    if (strcasecmp(name, "Limit") == 0 || strcasecmp(name, "LimitExcept") == 0)
+        needed = OVERRIDE_LIMIT | OVERRIDE_AUTHCONFIG;
+    if (!needed || (needed & parse->htaccess->categories))
+        return true;
+    config_error(parse, "<%s not allowed here", name);
+    return false;
+}
+
 void config_open_section_line(config_parse *parse, const char *line)
 {
     size_t length = strlen(line);
@@ -439,7 +466,9 @@ void config_open_section_line(config_parse *parse, const char *line)
         return;
     }
 
-    if ((path_type || strcmp(name, "VirtualHost") == 0) && parse->limit != CONFIG_METHODS_ALL) {
+    if (parse->htaccess && !config_htaccess_allows_section(parse, name)) {
+        push_section(parse, OPEN_BROKEN, name, true);
+    } else if ((path_type || strcmp(name, "VirtualHost") == 0) && parse->limit != CONFIG_METHODS_ALL) {
         config_error(parse, "<%s> cannot occur within <Limit> or <LimitExcept> section", name);
         push_section(parse, OPEN_BROKEN, name, true);
     } else if (path_type)

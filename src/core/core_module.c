@@ -5,6 +5,7 @@
  * differs (DocumentRoot "www", PidFile under logs/).
  */
 #include "config.h"
+#include "htaccess.h"
 #include "log.h"
 #include "module.h"
 #include "server.h"
@@ -249,6 +250,16 @@ static void format_buffer_budget(FILE *out, const config_directive *d, const voi
 
 /* ---- Options ----------------------------------------------------------- */
 
+static const char *option_name(unsigned bits)
+{
+    static const char *const names[] = { "Indexes", "FollowSymLinks", "ExecCGI", "Includes", "MultiViews",
+                                         "SymLinksIfOwnerMatch" };
+    for (size_t i = 0; i < COUNT_OF(names); i++)
+        if (bits & (1u << i))
+            return names[i];
+    return "?";
+}
+
 static int parse_options(config_parse *parse, int argc, char **argv, options_setting *out)
 {
     static const struct {
@@ -312,12 +323,30 @@ static int set_options(config_parse *parse, const config_directive *d, void *tar
     options_setting parsed;
     if (parse_options(parse, argc, argv, &parsed) != WEFT_OK)
         return WEFT_ERROR;
+    /* AllowOverride Options=...: an .htaccess file may name only those. */
+    unsigned refused = (parsed.value | parsed.add | parsed.remove) & ~config_options_allowed(parse);
+    if (refused)
+        return config_error(parse, "Option %s not allowed here", option_name(refused));
     /* Two Options lines in one section add up, as in Apache. */
     const void *base = (const char *)target - d->offset;
     if (config_was_set(base, d))
         config_options_combine(target, &parsed);
     else
         *(options_setting *)target = parsed;
+    return WEFT_OK;
+}
+
+/* AccessFileName: names, not paths; the first that exists in a directory counts. */
+static int set_access_file_names(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    char **names = pool_alloc(config_pool(parse), sizeof(char *) * (size_t)(argc + 1));
+    for (int i = 0; i < argc; i++) {
+        if (strchr(argv[i], '/') || strcmp(argv[i], ".") == 0 || strcmp(argv[i], "..") == 0 || !argv[i][0])
+            return config_error(parse, "AccessFileName %s: a file name, without '/'", argv[i]);
+        names[i] = pool_strdup(config_pool(parse), argv[i]);
+    }
+    names[argc] = NULL;
+    *(char ***)target = names;
     return WEFT_OK;
 }
 
@@ -652,7 +681,7 @@ static const config_directive core_directives[] = {
               "past it, the connections holding the most for the longest are cut; 0 for no budget" },
     { .name = "LimitRequestBody", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(limit_request_body),
       .min_args = 1, .max_args = 1, .set = config_set_size, .default_value = "1073741824",
-      .syntax = "bytes", .help = "the largest request body accepted, 0 for unlimited" },
+      .syntax = "bytes", .help = "the largest request body accepted, 0 for unlimited", .overrides = OVERRIDE_ALL },
     { .name = "ServerTokens", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(server_tokens), .min_args = 1,
       .max_args = 1, .set = set_server_tokens, .format = format_server_tokens, .default_value = "Full",
       .syntax = "Prod|Major|Minor|Minimal|OS|Full", .help = "how much the Server response field tells" },
@@ -664,15 +693,16 @@ static const config_directive core_directives[] = {
       .max_args = 1, .set = set_server_signature, .format = format_server_signature, .default_value = "Off",
       .syntax = "On|Off|EMail",
       .help = "the line naming the server, host and port at the foot of error pages and directory "
-              "listings (EMail: with a mailto link to ServerAdmin)" },
+              "listings (EMail: with a mailto link to ServerAdmin)", .overrides = OVERRIDE_ALL },
     { .name = "HostnameLookups", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(hostname_lookups), .min_args = 1,
       .max_args = 1, .set = set_hostname_lookups, .format = format_hostname_lookups, .default_value = "Off",
       .syntax = "On|Off|Double",
       .help = "look up the client's host name (reverse DNS) for %h in logs and REMOTE_HOST; Double "
               "also checks that the name resolves back to the address" },
-    { .name = "AccessFileName", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(access_file_name),
-      .min_args = 1, .max_args = ARGS_UNLIMITED, .set = config_set_string, .default_value = ".htaccess",
-      .syntax = "filename ...", .help = "the name of per-directory configuration files (stored: weft reads none)" },
+    { .name = "AccessFileName", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(access_file_names),
+      .min_args = 1, .max_args = ARGS_UNLIMITED, .set = set_access_file_names, .format = config_format_words,
+      .default_value = ".htaccess", .syntax = "filename ...",
+      .help = "the names of per-directory configuration files, tried in order where AllowOverride allows any" },
     { .name = "DefaultRuntimeDir", .contexts = CONTEXT_SERVER_ONLY, SERVER_FIELD(default_runtime_dir),
       .min_args = 1, .max_args = 1, .set = set_runtime_dir, .format = config_format_string,
       .syntax = "directory", .help = "where a relative ScoreBoardFile goes (ServerRoot when unset)" },
@@ -682,21 +712,24 @@ static const config_directive core_directives[] = {
     { .name = "Options", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(options), .min_args = 1,
       .max_args = ARGS_UNLIMITED, .set = set_options, .merge = merge_options, .format = format_options,
       .default_value = "FollowSymLinks", .syntax = "[+|-]option ...",
-      .help = "None, All, Indexes, FollowSymLinks, SymLinksIfOwnerMatch, ExecCGI, Includes, MultiViews" },
+      .help = "None, All, Indexes, FollowSymLinks, SymLinksIfOwnerMatch, ExecCGI, Includes, MultiViews",
+      .overrides = OVERRIDE_OPTIONS },
     { .name = "DirectoryIndex", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(directory_index), .min_args = 1,
       .max_args = ARGS_UNLIMITED, .set = set_directory_index, .format = format_directory_index, .default_value = "index.html",
-      .syntax = "disabled|file ...", .help = "the files to serve for a request naming a directory" },
+      .syntax = "disabled|file ...", .help = "the files to serve for a request naming a directory",
+      .overrides = OVERRIDE_INDEXES },
     { .name = "EnableSendfile", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(enable_sendfile),
       .min_args = 1, .max_args = 1, .set = config_set_flag, .default_value = "On", .syntax = "On|Off",
       .help = "send files larger than FileCacheMaxFile with sendfile(2); Off reads them into memory "
-              "first (for file systems where sendfile misbehaves, as Apache's)" },
+              "first (for file systems where sendfile misbehaves, as Apache's)", .overrides = OVERRIDE_FILEINFO },
     { .name = "UseCanonicalName", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(use_canonical_name),
       .min_args = 1, .max_args = 1, .set = set_use_canonical_name, .format = format_use_canonical_name,
       .default_value = "Off", .syntax = "On|Off|DNS",
       .help = "the host and port of self-referential URLs (redirects, SERVER_NAME): Off the client's Host, "
               "On ServerName's, DNS the local address" },
     { .name = "SetHandler", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(handler), .min_args = 1, .max_args = 1,
-      .set = set_handler, .format = config_format_string, .syntax = "handler|None", .help = "the handler that serves every request here" },
+      .set = set_handler, .format = config_format_string, .syntax = "handler|None", .help = "the handler that serves every request here",
+      .overrides = OVERRIDE_FILEINFO },
     { .name = "ErrorLog", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(error_log), .min_args = 1,
       .max_args = 1, .set = set_error_log, .format = config_format_string, .default_value = "logs/error_log",
       .syntax = "file|/dev/stderr|syslog[:facility]|\"|program\"",

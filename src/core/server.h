@@ -166,7 +166,7 @@ typedef struct server_config {
     server_tokens_level server_tokens;
     char *server_header;             /* the Server field value ServerTokens implies */
     char *server_admin;              /* ServerAdmin: mailto in signatures, the 500 page, SERVER_ADMIN */
-    char *access_file_name;          /* AccessFileName: stored only (weft reads no .htaccess) */
+    char **access_file_names;        /* AccessFileName: NULL-terminated (core/htaccess.h) */
     char *default_runtime_dir;       /* DefaultRuntimeDir: relative runtime files go here */
 
     /* log */

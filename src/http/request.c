@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "../core/htaccess.h"
 #include "../core/log.h"
 #include "../core/module.h"
 #include "../core/vhost.h"
@@ -343,12 +344,15 @@ static int translate_path(request *r)
  * sections whose condition holds (Apache's if-walk after its location
  * walk): every place that merges a request's directory configuration
  * calls this. */
-static const dir_config *request_dir_config(request *r)
+static int request_dir_config(request *r)
 {
-    const dir_config *dir = config_dir_for_request(r->server, r->file_path, r->path, r->pool);
     expr_context conditions;
     request_expr_context(r, &conditions);
-    return config_merge_conditions(r->server, dir, r->file_path, r->path, &conditions, r->pool);
+    const dir_config *dir;
+    int rc = config_request_dir(r->server, r->file_path, r->path, &conditions, r->pool, &dir);
+    if (rc == WEFT_OK)
+        r->dir = dir;
+    return rc;
 }
 
 /* map_to_storage, check_user, access, fixups: WEFT_OK, WEFT_DONE or a status. */
@@ -375,8 +379,9 @@ static int map_path_and_run(request *r)
         return WEFT_OK;
     if (translated != WEFT_OK)
         return translated;
-    r->dir = request_dir_config(r);
-    int checked = run_phases_before_handler(r);
+    int checked = request_dir_config(r);
+    if (checked == WEFT_OK)
+        checked = run_phases_before_handler(r);
     if (checked == WEFT_DONE)
         return WEFT_OK;
     if (checked != WEFT_OK)
@@ -640,8 +645,9 @@ int request_lookup(request *r, const char *url_path, request_mapping *previous)
     r->content_type = NULL;
     int rc = translate_path(r);
     if (rc == WEFT_OK) {
-        r->dir = request_dir_config(r);  /* <If> sections too: an index file is checked as any file */
-        rc = run_phases_before_handler(r);
+        rc = request_dir_config(r);  /* <If> sections too: an index file is checked as any file */
+        if (rc == WEFT_OK)
+            rc = run_phases_before_handler(r);
     }
     r->lookup_depth--;
     if (rc != WEFT_OK)

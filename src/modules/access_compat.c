@@ -308,7 +308,7 @@ static void format_satisfy(FILE *out, const config_directive *d, const void *bas
     { .name = row_name, .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_DIRECTORY,                              \
       .offset = offsetof(access_compat_dir_config, rules), .size = sizeof(access_rules *),                  \
       .min_args = minimum, .max_args = maximum, .set = setter, .syntax = row_syntax, .help = row_help,       \
-      .format = format_rules }
+      .format = format_rules, .overrides = OVERRIDE_LIMIT }
 
 static const config_directive access_compat_directives[] = {
     RULES_ROW("Order", 1, 1, set_order, "Deny,Allow|Allow,Deny|Mutual-failure",
@@ -321,7 +321,7 @@ static const config_directive access_compat_directives[] = {
       .offset = offsetof(access_compat_dir_config, satisfy), .size = CONFIG_METHOD_COUNT,
       .merge = merge_satisfy, .min_args = 1, .max_args = 1, .set = set_satisfy, .syntax = "All|Any",
       .help = "whether Order/Allow/Deny and Require must both let a request in (All) or either (Any)",
-      .format = format_satisfy },
+      .format = format_satisfy, .overrides = OVERRIDE_AUTHCONFIG },
     { .name = NULL },
 };
 

@@ -517,7 +517,7 @@ static void format_section_redirects(FILE *out, const config_directive *d, const
       .offset = offsetof(alias_dir_config, redirects), .size = sizeof(section_redirect *),                 \
       .min_args = minimum, .max_args = maximum, .set = set_section_redirect,                               \
       .merge = merge_section_redirects, .format = format_section_redirects, .syntax = row_syntax,                \
-      .help = row_help }
+      .help = row_help, .overrides = OVERRIDE_FILEINFO }
 
 #define ALIAS_ROW(row_name, minimum, maximum, setter, row_syntax, row_help)                         \
     { .name = row_name, .contexts = CONTEXT_SERVER_OR_VHOST, .scope = SCOPE_SERVER,                 \

@@ -542,7 +542,8 @@ static void format_nothing(FILE *out, const config_directive *d, const void *bas
     { .name = row_name, .contexts = CONTEXT_SECTIONS, .scope = SCOPE_DIRECTORY,                     \
       .offset = offsetof(authz_dir_config, authz), .size = sizeof(struct authz_container *),             \
       .min_args = minimum, .max_args = maximum, .set = setter, .syntax = row_syntax, .help = row_help,      \
-      .merge = merge_authz, .format = setter == set_require ? format_require : format_nothing }
+      .merge = merge_authz, .format = setter == set_require ? format_require : format_nothing,            \
+      .overrides = OVERRIDE_AUTHCONFIG }
 
 static const config_directive authz_directives[] = {
     AUTHZ_ROW("Require", 1, ARGS_UNLIMITED, set_require, "[not] all granted|denied | ip address ... | local | expr expression | user name ... | group name ... | valid-user",

@@ -522,18 +522,18 @@ static void format_order_default(FILE *out, const config_directive *d, const voi
 #define ICON_ROW(directive, setter, syntax_text, help_text)                                              \
     { .name = directive, .contexts = CONTEXT_ANYWHERE, DIR_FIELD(icons), .min_args = 2,                  \
       .max_args = ARGS_UNLIMITED, .set = setter, .merge = merge_icons, .format = format_icon_rules, .syntax = syntax_text,            \
-      .help = help_text }
+      .help = help_text, .overrides = OVERRIDE_INDEXES }
 
 static const config_directive autoindex_directives[AUTOINDEX_ROWS] = {
     { .name = "IndexIgnore", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(index_ignore), .min_args = 1,
       .max_args = ARGS_UNLIMITED, .set = set_index_ignore, .merge = merge_index_ignore,
-      .syntax = "wildcard ...", .help = "names that directory listings leave out" },
+      .syntax = "wildcard ...", .help = "names that directory listings leave out", .overrides = OVERRIDE_INDEXES },
     { .name = "IndexOptions", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(options), .min_args = 1,
       .max_args = ARGS_UNLIMITED, .set = set_index_options, .merge = merge_index_options, .format = format_index_options,
       .syntax = "[+|-]option ...",
       .help = "how listings look: FancyIndexing, HTMLTable, VersionSort, IgnoreCase, FoldersFirst, "
               "Suppress*, IconsAreLinks, NameWidth=, DescriptionWidth=, Charset=, IconWidth, IconHeight "
-              "(others accepted without effect)" },
+              "(others accepted without effect)", .overrides = OVERRIDE_INDEXES },
     ICON_ROW("AddIcon", set_add_icon, "icon|(alt,icon) name ...",
              "the icon FancyIndexing shows for names ending so (or wildcards; ^^DIRECTORY^^, ^^BLANKICON^^)"),
     ICON_ROW("AddIconByType", set_add_icon_by_type, "icon|(alt,icon) media-type ...",
@@ -547,26 +547,29 @@ static const config_directive autoindex_directives[AUTOINDEX_ROWS] = {
              "the icon's alternative text for these content encodings"),
     { .name = "DefaultIcon", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(default_icon), .min_args = 1,
       .max_args = 1, .set = config_set_string, .syntax = "url-path",
-      .help = "the icon for files no AddIcon* rule matches" },
+      .help = "the icon for files no AddIcon* rule matches", .overrides = OVERRIDE_INDEXES },
     { .name = "AddDescription", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(descriptions), .min_args = 2,
       .max_args = ARGS_UNLIMITED, .set = set_add_description, .merge = merge_descriptions, .format = format_descriptions,
-      .syntax = "text name ...", .help = "the Description column's text for matching files (HTML allowed)" },
+      .syntax = "text name ...", .help = "the Description column's text for matching files (HTML allowed)",
+      .overrides = OVERRIDE_INDEXES },
     { .name = "HeaderName", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(header_name), .min_args = 1,
       .max_args = 1, .set = config_set_string, .syntax = "filename|url-path",
-      .help = "a file put at the top of listings (text/html as is, other text/* in <pre>)" },
+      .help = "a file put at the top of listings (text/html as is, other text/* in <pre>)",
+      .overrides = OVERRIDE_INDEXES },
     { .name = "ReadmeName", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(readme_name), .min_args = 1,
       .max_args = 1, .set = config_set_string, .syntax = "filename|url-path",
-      .help = "a file put at the foot of listings (text/html as is, other text/* in <pre>)" },
+      .help = "a file put at the foot of listings (text/html as is, other text/* in <pre>)",
+      .overrides = OVERRIDE_INDEXES },
     { .name = "IndexStyleSheet", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(style_sheet), .min_args = 1,
       .max_args = 1, .set = config_set_string, .syntax = "url-path",
-      .help = "a style sheet the listing's head links to" },
+      .help = "a style sheet the listing's head links to", .overrides = OVERRIDE_INDEXES },
     { .name = "IndexHeadInsert", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(head_insert), .min_args = 1,
       .max_args = 1, .set = config_set_string, .syntax = "\"markup\"",
-      .help = "markup put into the listing's <head>" },
+      .help = "markup put into the listing's <head>", .overrides = OVERRIDE_INDEXES },
     { .name = "IndexOrderDefault", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(sort_column), .min_args = 2,
       .max_args = 2, .set = set_order_default, .merge = merge_order_default, .format = format_order_default,
       .syntax = "Ascending|Descending Name|Date|Size|Description",
-      .help = "the listing's order when the query asks for none" },
+      .help = "the listing's order when the query asks for none", .overrides = OVERRIDE_INDEXES },
     { .name = NULL },
 };
 

@@ -75,10 +75,12 @@ static int set_fallback_resource(config_parse *parse, const config_directive *d,
 static const config_directive dir_directives[] = {
     { .name = "DirectorySlash", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(directory_slash), .min_args = 1,
       .max_args = 1, .set = config_set_flag, .default_value = "On", .syntax = "On|Off",
-      .help = "redirect a directory's URL without its trailing slash to the URL with it (301)" },
+      .help = "redirect a directory's URL without its trailing slash to the URL with it (301)",
+      .overrides = OVERRIDE_INDEXES },
     { .name = "FallbackResource", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(fallback_resource), .min_args = 1,
       .max_args = 1, .set = set_fallback_resource, .format = config_format_string,
-      .syntax = "local-URL|disabled", .help = "the local URL that serves requests mapping to no file" },
+      .syntax = "local-URL|disabled", .help = "the local URL that serves requests mapping to no file",
+      .overrides = OVERRIDE_INDEXES },
     { .name = NULL },
 };
 #undef DIR_FIELD

@@ -189,7 +189,7 @@ static const config_directive error_document_directives[] = {
       .offset = offsetof(error_document_dir_config, error_documents), .size = sizeof(error_document *), .min_args = 2,
       .max_args = 2, .set = set_error_document, .merge = merge_error_documents, .format = format_error_documents,
       .syntax = "4xx|5xx /local/path|URL|\"text\"|default",
-      .help = "what to answer instead of the built-in page for an error status" },
+      .help = "what to answer instead of the built-in page for an error status", .overrides = OVERRIDE_FILEINFO },
     { .name = NULL },
 };
 

@@ -268,14 +268,14 @@ static int set_expires_default(config_parse *parse, const config_directive *d, v
 static const config_directive expires_directives[] = {
     { .name = "ExpiresActive", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(expires_active), .min_args = 1,
       .max_args = 1, .set = config_set_flag, .default_value = "Off", .syntax = "On|Off",
-      .help = "whether Expires and Cache-Control: max-age are added" },
+      .help = "whether Expires and Cache-Control: max-age are added", .overrides = OVERRIDE_INDEXES },
     { .name = "ExpiresByType", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(expires_by_type), .min_args = 2,
       .max_args = 2, .set = set_expires_by_type, .merge = merge_expires_by_type,
       .syntax = "media-type \"<base> [plus] <number> <unit> ...\"",
-      .help = "the expiry time of responses of one media type" },
+      .help = "the expiry time of responses of one media type", .overrides = OVERRIDE_INDEXES },
     { .name = "ExpiresDefault", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(expires_default), .min_args = 1,
       .max_args = 1, .set = set_expires_default, .syntax = "\"<base> [plus] <number> <unit> ...\"",
-      .help = "the expiry time of responses no ExpiresByType covers" },
+      .help = "the expiry time of responses no ExpiresByType covers", .overrides = OVERRIDE_INDEXES },
     { .name = NULL },
 };
 #undef DIR_FIELD

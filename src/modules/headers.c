@@ -585,14 +585,14 @@ static const config_directive headers_directives[] = {
     { .name = "Header", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(header_actions), .min_args = 2,
       .max_args = 6, .set = set_header, .merge = merge_header_actions,
       .syntax = "[onsuccess|always] set|append|add|merge|setifempty|unset|edit|edit* name [regex] [value] [env=[!]variable|expr=expression]",
-      .help = "changes a response header field" },
+      .help = "changes a response header field", .overrides = OVERRIDE_FILEINFO },
     { .name = "AddCharset", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(add_charsets), .min_args = 2,
       .max_args = ARGS_UNLIMITED, .set = set_add_charset, .merge = merge_add_charsets,
       .syntax = "charset extension [extension ...]",
-      .help = "adds charset to the Content-Type of files with these extensions" },
+      .help = "adds charset to the Content-Type of files with these extensions", .overrides = OVERRIDE_FILEINFO },
     { .name = "AddDefaultCharset", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(default_charset), .min_args = 1,
       .max_args = 1, .set = set_default_charset, .default_value = "Off", .syntax = "On|Off|charset",
-      .help = "adds a charset to text/plain and text/html responses that have none" },
+      .help = "adds a charset to text/plain and text/html responses that have none", .overrides = OVERRIDE_FILEINFO },
     { .name = NULL },
 };
 #undef DIR_FIELD

@@ -30,6 +30,7 @@ extern const module status_module;
 extern const module health_module;
 extern const module reqtimeout_module;
 extern const module file_cache_module;
+extern const module htaccess_module;
 extern const module filter_module;
 extern const module deflate_module;
 extern const module brotli_module;
@@ -71,6 +72,7 @@ const module *const weft_modules[] = {
     &health_module,       /* SetHandler health-check: 200, or 503 while draining */
     &reqtimeout_module,
     &file_cache_module,
+    &htaccess_module,     /* keeps .htaccess files parsed for the directory walk (core/htaccess.h) */
     &filter_module,       /* SetOutputFilter & co.: adds output filters before the handler */
     &deflate_module,      /* the DEFLATE and BROTLI_COMPRESS filters' settings */
     &brotli_module,

@@ -629,11 +629,13 @@ static void format_force_language_priority(FILE *out, const config_directive *d,
 static const config_directive negotiation_directives[] = {
     { .name = "LanguagePriority", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(language_priority), .min_args = 1,
       .max_args = ARGS_UNLIMITED, .set = set_language_priority, .format = config_format_words,
-      .syntax = "language-tag ...", .help = "the languages MultiViews prefers when the client's preferences tie" },
+      .syntax = "language-tag ...", .help = "the languages MultiViews prefers when the client's preferences tie",
+      .overrides = OVERRIDE_FILEINFO },
     { .name = "ForceLanguagePriority", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(force_language_priority),
       .min_args = 1, .max_args = 2, .set = set_force_language_priority, .format = format_force_language_priority,
       .syntax = "None|Prefer|Fallback [Prefer|Fallback]",
-      .help = "Prefer (default): LanguagePriority settles ties; Fallback: it chooses instead of a 406" },
+      .help = "Prefer (default): LanguagePriority settles ties; Fallback: it chooses instead of a 406",
+      .overrides = OVERRIDE_FILEINFO },
     { .name = NULL },
 };
 #undef DIR_FIELD

@@ -255,7 +255,7 @@ const char *output_filter_environment(const request *r, const char *name)
     { .name = row_name, .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_DIRECTORY,                     \
       .offset = offsetof(filter_dir_config, field), .size = sizeof(((filter_dir_config *)0)->field), \
       .min_args = minimum, .max_args = minimum == 1 ? 1 : ARGS_UNLIMITED, .set = setter,           \
-      .merge = merger, .format = formatter, .syntax = row_syntax, .help = row_help }
+      .merge = merger, .format = formatter, .syntax = row_syntax, .help = row_help, .overrides = OVERRIDE_FILEINFO }
 
 static const config_directive filter_directives[] = {
     FILTER_ROW("SetOutputFilter", set_filters, 1, set_filters, NULL, format_filters, "filter[;filter...]",

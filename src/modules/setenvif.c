@@ -479,7 +479,7 @@ static void format_rules(FILE *out, const config_directive *d, const void *base)
     { .name = row_name, .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_DIRECTORY,                          \
       .offset = offsetof(setenvif_dir_config, rules), .size = sizeof(setenvif_rule *),                    \
       .min_args = minimum, .max_args = ARGS_UNLIMITED, .set = setter, .merge = merge_rules,              \
-      .syntax = row_syntax, .help = row_help, .format = format_rules }
+      .syntax = row_syntax, .help = row_help, .format = format_rules, .overrides = OVERRIDE_FILEINFO }
 
 static const config_directive setenvif_directives[] = {
     SETENVIF_ROW("SetEnvIf", 2, set_setenvif, "attribute regex [!]env-variable[=value] ...",

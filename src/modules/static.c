@@ -664,7 +664,7 @@ static const config_directive static_directives[] = {
     { .name = "FileETag", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(file_etag), .min_args = 1,
       .max_args = ARGS_UNLIMITED, .set = set_file_etag, .merge = merge_file_etag,
       .syntax = "[+|-]INode|MTime|Size ... | All | None",
-      .help = "the file attributes an ETag is made of (none given: MTime Size)" },
+      .help = "the file attributes an ETag is made of (none given: MTime Size)", .overrides = OVERRIDE_FILEINFO },
     { .name = "MaxRanges", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(max_ranges), .min_args = 1, .max_args = 1,
       .set = set_range_limit, .default_value = "default", .syntax = "default|unlimited|none|number",
       .help = "the most ranges one response serves (more: the whole file, 200)" },
@@ -681,7 +681,8 @@ static const config_directive static_directives[] = {
       .help = "serve NAME.gz for NAME to clients that accept gzip" },
     { .name = "EnableMMAP", .contexts = CONTEXT_ANYWHERE, .scope = SCOPE_DIRECTORY, .min_args = 1,
       .max_args = 1, .set = set_enable_mmap, .syntax = "On|Off",
-      .help = "accepted for Apache configurations: weft never memory-maps the files it sends" },
+      .help = "accepted for Apache configurations: weft never memory-maps the files it sends",
+      .overrides = OVERRIDE_FILEINFO },
     { .name = NULL },
 };
 #undef DIR_FIELD

@@ -37,6 +37,12 @@ const dir_config *config_merge_conditions(const server_config *server, const dir
 {
     return merged;
 }
+int config_request_dir(const server_config *server, const char *file_path, const char *url_path,
+                       struct expr_context *context, pool *p, const dir_config **result)
+{
+    *result = server->root_dir;
+    return WEFT_OK;
+}
 void request_expr_context(request *r, expr_context *context) {}
 void response_add_header(request *r, const char *name, const char *value) {}
 int uri_parse_target(pool *pl, const char *target, size_t length, http_method method, char **path, char **query,
