@@ -807,13 +807,15 @@ static void format_nothing(FILE *out, const config_directive *d, const void *bas
 
 static const config_directive rewrite_directives[] = {
     { .name = "RewriteEngine", SERVER_SLOT, .min_args = 1, .max_args = 1, .set = set_engine, .syntax = "On|Off",
-      .help = "turns the rewriting engine on or off (per server, per directory)" },
+      .help = "turns the server's (or virtual host's) rewriting engine on or off" },
     { .name = "RewriteEngine", DIR_SLOT, .min_args = 1, .max_args = 1, .set = set_engine, .syntax = "On|Off",
-      .help = "turns the rewriting engine on or off (per server, per directory)" },
+      .help = "in a section or .htaccess: the directory's own engine, which the server's does not turn on" },
     { .name = "RewriteOptions", SERVER_SLOT, .min_args = 1, .max_args = ARGS_UNLIMITED, .set = set_options,
-      .syntax = "Inherit|InheritBefore|InheritDown|...", .help = "how rules inherit from the enclosing context" },
+      .syntax = "Inherit|InheritBefore|InheritDown|...",
+      .help = "a virtual host's rules with the main server's after (Inherit) or before (InheritBefore) them" },
     { .name = "RewriteOptions", DIR_SLOT, .min_args = 1, .max_args = ARGS_UNLIMITED, .set = set_options,
-      .syntax = "Inherit|InheritBefore|InheritDown|...", .help = "how rules inherit from the enclosing context" },
+      .syntax = "Inherit|InheritBefore|InheritDown|...",
+      .help = "in a section: the enclosing directory's rules too; MergeBase: its RewriteBase too" },
     { .name = "RewriteBase", DIR_SLOT, .min_args = 1, .max_args = 1, .set = set_base, .syntax = "URL-path",
       .help = "the URL-path of the directory, for relative substitutions of per-directory rules" },
     { .name = "RewriteMap", SERVER_SLOT, .min_args = 2, .max_args = 3, .set = set_map,
@@ -821,11 +823,13 @@ static const config_directive rewrite_directives[] = {
     { .name = "RewriteCond", SERVER_SLOT, .min_args = 2, .max_args = ARGS_UNLIMITED, .set = set_cond,
       .syntax = "TestString CondPattern [flags]", .help = "a condition the next RewriteRule requires" },
     { .name = "RewriteCond", DIR_SLOT, .min_args = 2, .max_args = ARGS_UNLIMITED, .set = set_cond,
-      .syntax = "TestString CondPattern [flags]", .help = "a condition the next RewriteRule requires" },
+      .syntax = "TestString CondPattern [flags]", .help = "%{REQUEST_FILENAME} is then the file's path" },
     { .name = "RewriteRule", SERVER_SLOT, .min_args = 2, .max_args = ARGS_UNLIMITED, .set = set_rule,
-      .syntax = "Pattern Substitution [flags]", .help = "a rewriting rule" },
+      .syntax = "Pattern Substitution [flags]", .help = "a rewriting rule: Pattern matches the URL-path" },
     { .name = "RewriteRule", DIR_SLOT, .min_args = 2, .max_args = ARGS_UNLIMITED, .set = set_rule,
-      .syntax = "Pattern Substitution [flags]", .help = "a rewriting rule" },
+      .syntax = "Pattern Substitution [flags]",
+      .help = "in a section or .htaccess, Pattern matches the path below the directory, and a changed "
+              "result is served by an internal redirect" },
     { .name = NULL },
 };
 
