@@ -210,6 +210,9 @@ const char *rewrite_map_lookup(rewrite_run *run, const char *name, const char *k
 /* child_init: starts the prg: programs of every server. */
 void rewrite_map_start_programs(const rewrite_conf *conf);
 
+/* rewrite_config.c */
+extern const config_directive rewrite_directives[];
+
 /* rewrite.c: a trace line (LogLevel rewrite:traceN) */
 void rewrite_log(const rewrite_run *run, int level, const char *format, ...) PRINTF_LIKE(3, 4);
 
