@@ -78,7 +78,7 @@ static int set_options(config_parse *parse, const config_directive *d, void *tar
     for (int i = 0; i < argc; i++) {
         if (strncasecmp(argv[i], "MaxRedirects=", 13) == 0) {
             config_warning(parse, "RewriteOptions MaxRedirects is no longer supported (as in Apache 2.4): "
-                                  "LimitInternalRecursion bounds internal redirects");
+                                  "internal redirects are limited to 10, Apache's LimitInternalRecursion default");
             continue;
         }
         size_t j = 0;
