@@ -79,6 +79,22 @@ RewriteCond %{THE_REQUEST} \?secret
 RewriteRule ^/cond/ - [F]
 RewriteRule ^/cond/(.*)$ /target/cond-$1 [R,L]
 
+RewriteRule ^/selfred/(.*)$ http://localhost/target/$1 [L]
+RewriteRule ^/envchain/ - [E=FOO:bar]
+RewriteCond %{ENV:FOO} =bar
+RewriteRule ^/envchain/(.*)$ /target/env-$1 [R,L]
+RewriteCond %{DOCUMENT_ROOT}/target/%{QUERY_STRING} -f
+RewriteRule ^/exists$ /target/found [R,L]
+RewriteCond /target/%{QUERY_STRING} -U
+RewriteRule ^/urlexists$ /target/url-found [R,L]
+RewriteRule ^/nloop/(.*)$ /nloop/$1 [N=5]
+RewriteRule ^/dashes/([^-]*)-(.*)$ /dashes/$1_$2 [N]
+RewriteRule ^/dashes/(.*)$ /target/$1 [R,L]
+RewriteRule ^/qkeep/(.*)$ /target/$1 [R,L]
+RewriteRule ^/qlast/(.*)$ /target/$1?a=b?c=d [R,QSL,L]
+RewriteRule ^/pct/(.*)$ /target/100%25/$1 [R,L]
+RewriteRule ^/pctne/(.*)$ /target/100%25/$1 [R,NE,L]
+
 RewriteMap lower int:tolower
 RewriteMap esc int:escape
 RewriteRule ^/map/lower/(.*)$ /target/${lower:$1} [R,L]
@@ -109,6 +125,21 @@ RewriteRule ^/map/esc/(.*)$ /target?v=${esc:$1} [R,NE,L]
     RewriteRule ^ext/(.*)$ http://elsewhere.test/$1 [R=301,L]
 </Directory>
 
+<Directory "@ROOT@/www/base/inner">
+    RewriteOptions Inherit
+    RewriteRule ^own$ /target/a [R,L]
+</Directory>
+
+<Directory "@ROOT@/www/base/plain">
+    RewriteRule ^x$ /target/plain-x [R,L]
+</Directory>
+
+<Location /loc>
+    RewriteEngine On
+    RewriteRule ^(.*)/r$ $1/target [R,L]
+    RewriteRule x$ /target/loc-x [R,L]
+</Location>
+
 <Directory "@ROOT@/www/nobase">
     RewriteEngine On
     RewriteRule ^x/(.*)$ y.html [L]
@@ -126,6 +157,10 @@ my %files = (
     'www/wp/sub/index.html' => "wp sub\n",
     'www/base/show.html'    => "show\n",
     'www/nobase/y.html'     => "y\n",
+    # Apache's <Directory> sections apply to directories that exist (its walk stops at the first
+    # missing one); weft's to paths: the comparison keeps to existing directories.
+    'www/base/inner/index.html' => "inner\n",
+    'www/base/plain/index.html' => "plain\n",
 );
 
 my $w = WeftTest->new(
@@ -161,7 +196,15 @@ push @requests,
     [ '/cond/file.html', {} ], [ '/cond/nofile.html', {} ], [ '/cond/x?secret=1', {} ],
     [ '/wp/2024/01/hello/', {} ], [ '/wp/style.css', {} ], [ '/wp/sub/', {} ], [ '/wp/index.php', {} ],
     [ '/wp/?p=12', {} ], [ '/base/end', {} ], [ '/base/gone', {} ], [ '/base/ext/x?y=1', {} ],
-    [ '/base/abs/x', {} ], [ '/target/a', {} ], [ '/show.html', {} ];
+    [ '/base/abs/x', {} ], [ '/target/a', {} ], [ '/show.html', {} ],
+    [ '/selfred/a', { Host => 'localhost' } ], [ '/selfred/a', {} ], [ '/envchain/x', {} ],
+    [ '/exists?a', {} ], [ '/exists?zzz', {} ], [ '/urlexists?a', {} ], [ '/urlexists?zzz', {} ],
+    [ '/nloop/x', {} ], [ '/dashes/a-b-c-d', {} ], [ '/qkeep/x?a=%20b', {} ], [ '/qkeep/x?a=%2Fb&c', {} ],
+    [ '/qlast/x?orig=1', {} ], [ '/pct/x', {} ], [ '/pctne/x', {} ],
+    [ '/base/inner/own', {} ], [ '/base/inner/page/3', {} ], [ '/base/inner/go/z', {} ], [ '/base/plain/x', {} ],
+    [ '/base/plain/page/3', {} ], [ '/loc/a/r', {} ], [ '/loc/x', {} ], [ '/loc/', {} ],
+    [ '/wp/index.php/2024/hello', {} ], [ '/wp/style.css/x', {} ], [ '/wp/a%2Fb', {} ], [ '/wp/..%2F', {} ],
+    [ '/base/page/1?x=y', {} ], [ '/base/qr/v?w=1', {} ], [ '/nobase/r/q?z', {} ];
 
 sub ask {
     my ($port, $target, $headers) = @_;

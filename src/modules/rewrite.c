@@ -20,6 +20,7 @@
 #include "../core/module.h"
 #include "../core/vhost.h"
 #include "../http/response.h"
+#include "file_cache.h"
 #include "file_open.h"
 #include "rewrite_internal.h"
 
@@ -218,6 +219,40 @@ static char *replace_prefix(request *r, const char *path, const char *prefix, co
     return pool_printf(r->pool, "%s%s", base, rest);
 }
 
+/* Apache's directory walk, as far as the rules see it: the mapped path
+ * up to an existing regular file or the first missing component is the
+ * file (REQUEST_FILENAME), the rest is PATH_INFO (added back to what the
+ * patterns match).  A file the file cache holds, or a path that exists,
+ * is all file and costs no walk. */
+static void split_path_info(rewrite_run *run, const char *path)
+{
+    request *r = run->r;
+    struct stat info;
+    bool follow = (file_effective_options(r->dir) & OPTION_FOLLOW_SYMLINKS) != 0;
+    if ((file_cache_enabled(r->server) && file_cache_lookup(r, path, follow, &info)) || stat(path, &info) == 0)
+        return;
+    const char *root = r->server->document_root;
+    size_t root_length = strlen(root);
+    while (root_length && root[root_length - 1] == '/')
+        root_length--;
+    const char *next = strncmp(path, root, root_length) == 0 && path[root_length] == '/' ? path + root_length
+                                                                                          : path;
+    for (;;) {
+        const char *end = strchr(next + 1, '/');
+        char *prefix = pool_strndup(r->pool, path, end ? (size_t)(end - path) : strlen(path));
+        bool exists = stat(prefix, &info) == 0;
+        if (!end)
+            return;
+        if (!exists || !S_ISDIR(info.st_mode)) {
+            run->filename = prefix;
+            run->path_info = pool_strdup(r->pool, end);
+            rewrite_log(run, 3, "path info: %s + %s", prefix, end);
+            return;
+        }
+        next = end;
+    }
+}
+
 /* Directory context (<Directory>, .htaccess, <Location>), after access
  * control: the rules see the file's path with the directory's prefix
  * stripped; a changed result is served by an internal redirect. */
@@ -237,6 +272,8 @@ static int rewrite_fixups(request *r)
     start_run(&run, r);
     run.perdir = conf->directory;
     run.filename = pool_strdup(r->pool, r->file_path ? r->file_path : r->path);
+    if (r->file_path && !conf->location)
+        split_path_info(&run, run.filename);
     const char *original = run.filename;
     const char *original_query = r->query;
     int action = rewrite_apply_list(&run, conf->rules, conf->rule_count);

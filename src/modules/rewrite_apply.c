@@ -237,6 +237,8 @@ static int apply_rule(rewrite_run *run, const rewrite_rule *rule)
 {
     request *r = run->r;
     const char *uri = run->filename;
+    if (run->perdir && run->path_info)
+        uri = pool_printf(r->pool, "%s%s", run->filename, run->path_info);  /* the whole path again */
     if (run->perdir) {
         size_t length = strlen(run->perdir);
         if (strlen(uri) >= length && strncmp(uri, run->perdir, length) == 0) {
@@ -276,6 +278,8 @@ static int apply_rule(rewrite_run *run, const rewrite_rule *rule)
         return 2;
     }
     run->filename = result;
+    if (run->perdir && (rule->flags & RULE_DISCARD_PATH_INFO))
+        run->path_info = NULL;
     split_query(run, rule->flags);
     if (run->perdir && run->filename[0] != '/' && !rewrite_absolute_uri(run->filename, NULL)) {
         rewrite_log(run, 3, "add per-dir prefix: %s -> %s%s", run->filename, run->perdir, run->filename);

@@ -138,6 +138,8 @@ typedef struct {
     const rewrite_conf *server;   /* for RewriteMap */
     const char *perdir;           /* directory prefix, NULL at server level */
     char *filename;               /* Apache's r->filename while rewriting */
+    const char *path_info;        /* directory context: what follows an existing file (or the
+                                   * first missing component) in the mapped path, NULL if none */
     char *query;                  /* r->args while rewriting */
     const char *rule_subject;     /* what the rule's pattern matched, for $N */
     regex_group rule_groups[REGEX_MAX_GROUPS];
