@@ -303,12 +303,20 @@ static int rewrite_fixups(request *r)
         filename += 12;  /* [PT] means nothing in directory context */
     if (filename[0] != '/')
         return 400;
-    r->query = run.query;
-    keep_results(&run);
     if (strcmp(filename, original) == 0) {
+        r->query = run.query;
+        keep_results(&run);
         rewrite_log(&run, 1, "initial URL equal rewritten URL: %s [IGNORING REWRITE]", filename);
         return WEFT_OK;
     }
+    if (r->lookup_depth > 0) {
+        /* A sub-request (a DirectoryIndex or FallbackResource candidate):
+         * weft cannot redirect it internally; it stays as it was. */
+        rewrite_log(&run, 1, "sub-request rewritten to %s: not followed", filename);
+        return WEFT_DECLINED;
+    }
+    r->query = run.query;
+    keep_results(&run);
     if (conf->base) {
         rewrite_log(&run, 2, "trying to replace prefix %s with %s", conf->directory, conf->base);
         filename = replace_prefix(r, filename, conf->directory, conf->base);
@@ -321,11 +329,6 @@ static int rewrite_fixups(request *r)
             rewrite_log(&run, 2, "strip document_root prefix: %s -> %s", filename, filename + length);
             filename += length;
         }
-    }
-    if (r->lookup_depth > 0) {
-        /* A sub-request (DirectoryIndex): weft cannot redirect it internally. */
-        rewrite_log(&run, 1, "sub-request rewritten to %s: not followed", filename);
-        return WEFT_DECLINED;
     }
     rewrite_log(&run, 1, "internal redirect with %s [INTERNAL REDIRECT]", filename);
     const char *location = run.query ? pool_printf(r->pool, "%s?%s", filename, run.query) : filename;

@@ -287,6 +287,7 @@ static void start_program(const rewrite_map *map)
     if (pid == 0) {
         dup2(input[0], STDIN_FILENO);
         dup2(output[1], STDOUT_FILENO);
+        close_range(3, ~0u, 0);  /* nothing of the server's: listeners, logs, other maps */
         sigset_t none;
         sigemptyset(&none);
         pthread_sigmask(SIG_SETMASK, &none, NULL);
