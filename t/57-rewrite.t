@@ -136,6 +136,11 @@ RewriteRule ^/now$ /now.txt [L]
     RewriteOptions Inherit
     RewriteRule ^own$ own.txt [L]
 </Directory>
+<Directory "@ROOT@/cgi-bin">
+    RewriteEngine On
+    RewriteBase /cgi-bin/
+    RewriteRule ^pretty/(\w+)$ env.cgi?page=$1 [E=AUTH:%{HTTP:Authorization},QSA,L]
+</Directory>
 <Directory "@ROOT@/www/nobase">
     RewriteEngine On
     RewriteRule ^x$ y.txt [L]
@@ -328,6 +333,15 @@ body_is('/app/ping-pong', 500, undef, 'internal redirects loop: 500');
 like($w->error_log, qr/limit of 10 internal redirects/, 'the loop is logged');
 body_is('/app/sub/own', 200, "own\n", 'a subdirectory\'s own rule');
 body_is('/app/sub/page/3', 200, "sub show\n", 'Inherit: the parent\'s rules in the subdirectory');
+%e = cgi_env('/cgi-bin/pretty/about?x=1', headers => { Authorization => 'Basic dTpw' });
+is($e{QUERY_STRING}, 'page=about&x=1', 'per-directory rules in front of a CGI script');
+is($e{AUTH}, 'Basic dTpw', 'E= from a header reaches the script');
+is($e{REDIRECT_AUTH}, 'Basic dTpw', '... also as REDIRECT_AUTH, as Apache\'s internal redirect names it');
+$r = $w->request("POST /cgi-bin/pretty/form HTTP/1.1\r\nHost: 127.0.0.1:$port\r\nContent-Length: 5\r\n"
+                 . "Connection: close\r\n\r\nhello");
+%e = WeftCgi::parse_env($r->{body} // '');
+is($e{REQUEST_METHOD}, 'POST', 'the internal redirect keeps the method');
+is($e{'X-STDIN-LENGTH'}, 5, '... and the body');
 body_is('/nobase/x', 200, "nobase y\n", 'without RewriteBase the document root is stripped');
 body_is('/nosym/x', 403, undef, 'per-directory rules need FollowSymLinks');
 like($w->error_log, qr/Options FollowSymLinks and SymLinksIfOwnerMatch are both off/, '... and say so');

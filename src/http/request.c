@@ -458,6 +458,7 @@ static int internal_redirect(request *r, const char *location, bool keep_method)
 
     r->redirect_url = r->path;
     r->redirect_query = r->query;
+    r->redirect_kept_body = keep_method;
     r->path = path;
     r->query = question ? pool_strdup(r->pool, question + 1) : NULL;
     /* As Apache: the new request is a GET without a body; HEAD stays HEAD. */

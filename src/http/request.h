@@ -123,6 +123,8 @@ typedef struct request {
                                      * itself), so these count towards the same limit */
     const char *redirect_url;       /* the path before the last internal redirect, NULL if none */
     const char *redirect_query;     /* its query */
+    bool redirect_kept_body;        /* the last internal redirect kept the method and the body
+                                     * (request_internal_redirect_keep_method) */
     int error_status;               /* in an ErrorDocument sub-request: the error it answers
                                      * (Apache's REDIRECT_STATUS); handlers evaluate no
                                      * preconditions or ranges then; 0 otherwise */

@@ -330,6 +330,13 @@ static int rewrite_fixups(request *r)
             filename += length;
         }
     }
+    /* Apache's internal redirect renames the environment to REDIRECT_*
+     * (what applications read: REDIRECT_HTTP_AUTHORIZATION); weft keeps
+     * the variables and adds those names, so both are there. */
+    int count = r->env_count;
+    for (int i = 0; i < count; i++)
+        if (strncmp(r->env[i].name, "REDIRECT_", 9) != 0)
+            request_set_env(r, pool_printf(r->pool, "REDIRECT_%s", r->env[i].name), r->env[i].value);
     rewrite_log(&run, 1, "internal redirect with %s [INTERNAL REDIRECT]", filename);
     const char *location = run.query ? pool_printf(r->pool, "%s?%s", filename, run.query) : filename;
     int rc = request_internal_redirect_keep_method(r, location);

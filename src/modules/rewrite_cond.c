@@ -308,9 +308,7 @@ static bool lookup_exists(rewrite_run *run, const char *target, bool is_url)
         return stat(target, &info) == 0 && S_ISREG(info.st_mode);
     if (target[0] != '/')
         return false;
-    run->lookup_guard++;
     char *file = request_map_path(run->r, target);
-    run->lookup_guard--;
     return file && stat(file, &info) == 0;
 }
 

@@ -147,7 +147,6 @@ typedef struct {
     regex_group cond_groups[REGEX_MAX_GROUPS];
     char *vary;                   /* headers the conditions read (Vary) */
     char *vary_this;              /* those the condition being tested read */
-    int lookup_guard;             /* -U/-F lookups in progress */
     int trace_level;              /* LogLevel rewrite:traceN, or the main level */
     bool end;                     /* [END] was applied */
     const char *type;             /* T= */
