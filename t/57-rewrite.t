@@ -29,6 +29,7 @@ Listen 127.0.0.1:@PORT@
 Listen 127.0.0.1:@PORT2@
 Listen 127.0.0.1:@PORT3@
 Listen 127.0.0.1:@PORT4@
+Listen 127.0.0.1:@PORT5@
 
 <IfModule mod_rewrite.c>
 RewriteEngine On
@@ -66,6 +67,7 @@ RewriteRule ^/gone - [G]
 RewriteRule ^/envset/ /cgi-bin/env.cgi [PT,E=REWRITTEN:yes,E=FROM:%{REQUEST_URI}]
 RewriteRule ^/cookie$ /index.html [CO=visited:yes:127.0.0.1:60:/:0:1,L]
 RewriteRule ^/typed\.dat$ /data.bin [T=application/x-weft,L]
+RewriteRule ^/handled/run$ /handled/env.cgi [H=cgi-script,L]
 
 RewriteRule ^/skip/a$ - [S=1]
 RewriteRule ^/skip/ /skipped.txt [L]
@@ -164,7 +166,17 @@ RewriteRule ^/now$ /now.txt [L]
     RewriteEngine On
     RewriteOptions Inherit
     RewriteRule ^/vonly$ /vonly.txt [L]
+    RewriteRule ^/gone$ /vonly.txt [L]
 </VirtualHost>
+<VirtualHost *:@PORT5@>
+    ServerName before.test
+    RewriteEngine On
+    RewriteOptions InheritBefore
+    RewriteRule ^/gone$ /vonly.txt [L]
+</VirtualHost>
+<Directory "@ROOT@/www/handled">
+    Options +ExecCGI
+</Directory>
 EOF
     files => {
         %scripts,
@@ -179,6 +191,7 @@ EOF
         'www/mobile.txt'           => "mobile\n",
         'www/now.txt'              => "now\n",
         'www/vonly.txt'            => "vhost only\n",
+        'www/handled/env.cgi'      => $scripts{'cgi-bin/env.cgi'},
         'www/blog/index.php'       => "front controller\n",
         'www/blog/style.css'       => "css\n",
         'www/blog/wp-admin/index.php' => "admin\n",
@@ -266,6 +279,8 @@ like($r->{headers}{'set-cookie'} // '', qr/^visited=yes; path=\/; domain=127\.0\
 $r = body_is('/typed.dat', 200, "data\n", 'T=');
 is($r->{headers}{'content-type'}, 'application/x-weft', 'T= sets the Content-Type');
 
+%e = cgi_env('/handled/run?h=1');
+is($e{QUERY_STRING}, 'h=1', 'H=cgi-script runs a file as a CGI script');
 body_is('/skip/a', 200, "not skipped\n", 'S=1 skips the next rule');
 body_is('/skip/b', 200, "skipped\n", 'without the skip');
 
@@ -354,7 +369,10 @@ body_is('/vonly', 200, "vhost only\n", 'a virtual host\'s rule', port => $p2, ho
 body_is('/gone', 404, undef, 'a virtual host does not inherit without Inherit', port => $p2, host => "vhost.test:$p2");
 body_is('/gone', 404, undef, 'nor one without rules', port => $p3, host => "plain.test:$p3");
 body_is('/vonly', 404, undef, 'the main server has no such rule');
-body_is('/gone', 410, undef, 'Inherit: the main server\'s rules', port => $p4, host => "inherit.test:$p4");
+body_is('/gone', 200, "vhost only\n", 'Inherit: its own rules first', port => $p4, host => "inherit.test:$p4");
+body_is('/forbidden', 403, undef, 'Inherit: then the main server\'s', port => $p4, host => "inherit.test:$p4");
+my $p5 = $w->port_n(5);
+body_is('/gone', 410, undef, 'InheritBefore: the main server\'s rules first', port => $p5, host => "before.test:$p5");
 body_is('/vonly', 200, "vhost only\n", 'Inherit: and its own first', port => $p4, host => "inherit.test:$p4");
 
 # ---- tracing -----------------------------------------------------------------------

@@ -499,7 +499,9 @@ static void format_nothing(FILE *out, const config_directive *d, const void *bas
 
 /* ---- the table ----------------------------------------------------------- */
 
-/* Every row of a context writes its one rewrite_conf, so that it merges as
+/* Apache's "Override: FileInfo" is the directive's: its server rows say it
+ * too (whichever row a reader of .htaccess finds first), RewriteMap none.
+ * Every row of a context writes its one rewrite_conf, so that it merges as
  * a whole: RewriteOptions before RewriteRule in the table keeps the merge
  * order Apache's (options decide how rules inherit). */
 #define SERVER_SLOT .scope = SCOPE_SERVER, .offset = offsetof(rewrite_slot, conf), .size = sizeof(rewrite_conf *), \
@@ -509,11 +511,11 @@ static void format_nothing(FILE *out, const config_directive *d, const void *bas
                  .format = format_nothing
 
 const config_directive rewrite_directives[] = {
-    { .name = "RewriteEngine", SERVER_SLOT, .min_args = 1, .max_args = 1, .set = set_engine, .syntax = "On|Off",
+    { .name = "RewriteEngine", SERVER_SLOT, .overrides = OVERRIDE_FILEINFO, .min_args = 1, .max_args = 1, .set = set_engine, .syntax = "On|Off",
       .help = "turns the server's (or virtual host's) rewriting engine on or off" },
     { .name = "RewriteEngine", DIR_SLOT, .min_args = 1, .max_args = 1, .set = set_engine, .syntax = "On|Off",
       .help = "in a section or .htaccess: the directory's own engine, which the server's does not turn on" },
-    { .name = "RewriteOptions", SERVER_SLOT, .min_args = 1, .max_args = ARGS_UNLIMITED, .set = set_options,
+    { .name = "RewriteOptions", SERVER_SLOT, .overrides = OVERRIDE_FILEINFO, .min_args = 1, .max_args = ARGS_UNLIMITED, .set = set_options,
       .syntax = "Inherit|InheritBefore|InheritDown|...",
       .help = "a virtual host's rules with the main server's after (Inherit) or before (InheritBefore) them" },
     { .name = "RewriteOptions", DIR_SLOT, .min_args = 1, .max_args = ARGS_UNLIMITED, .set = set_options,
@@ -523,11 +525,11 @@ const config_directive rewrite_directives[] = {
       .help = "the URL-path of the directory, for relative substitutions of per-directory rules" },
     { .name = "RewriteMap", SERVER_SLOT, .min_args = 2, .max_args = 3, .set = set_map,
       .syntax = "name txt:|rnd:|int:|prg:source", .help = "a key-to-value map that ${name:key} reads" },
-    { .name = "RewriteCond", SERVER_SLOT, .min_args = 2, .max_args = ARGS_UNLIMITED, .set = set_cond,
+    { .name = "RewriteCond", SERVER_SLOT, .overrides = OVERRIDE_FILEINFO, .min_args = 2, .max_args = ARGS_UNLIMITED, .set = set_cond,
       .syntax = "TestString CondPattern [flags]", .help = "a condition the next RewriteRule requires" },
     { .name = "RewriteCond", DIR_SLOT, .min_args = 2, .max_args = ARGS_UNLIMITED, .set = set_cond,
       .syntax = "TestString CondPattern [flags]", .help = "%{REQUEST_FILENAME} is then the file's path" },
-    { .name = "RewriteRule", SERVER_SLOT, .min_args = 2, .max_args = ARGS_UNLIMITED, .set = set_rule,
+    { .name = "RewriteRule", SERVER_SLOT, .overrides = OVERRIDE_FILEINFO, .min_args = 2, .max_args = ARGS_UNLIMITED, .set = set_rule,
       .syntax = "Pattern Substitution [flags]", .help = "a rewriting rule: Pattern matches the URL-path" },
     { .name = "RewriteRule", DIR_SLOT, .min_args = 2, .max_args = ARGS_UNLIMITED, .set = set_rule,
       .syntax = "Pattern Substitution [flags]",
