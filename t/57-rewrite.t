@@ -383,6 +383,15 @@ like($log, qr/\[rewrite:trace2\] .*rewrite '\/old\/a\/b\.html' -> '\/new\/a\/b\.
 like($log, qr/\[rewrite:trace3\] .*\[perdir .*\/www\/blog\/\] strip per-dir prefix/, '... and per-directory steps');
 unlike($log, qr/\[(?!rewrite)\w+:trace/, 'other modules stay at the log\'s own level');
 
+# ---- DUMP_CONFIG gives the lines back, and they are read again the same
+my ($dump_code, $dump) = $w->run_weft($w->weft_args, '-D', 'DUMP_CONFIG');
+is($dump_code, 0, 'DUMP_CONFIG');
+like($dump, qr/^RewriteCond %\{HTTP:X-Level\} -ge5\nRewriteRule \^\/level\$ \/high\.txt \[L\]\n/m,
+     'a condition is printed before its rule');
+like($dump, qr/<Directory "?\Q@{[$w->root]}\E\/www\/blog"?>.*?RewriteBase \/blog\/.*?RewriteRule \. \/blog\/index\.php \[L\]/s,
+     'a section\'s rules');
+like($dump, qr/RewriteOptions InheritBefore/, 'a virtual host\'s options');
+
 $w->stop;
 
 # ---- configuration errors ------------------------------------------------------------

@@ -42,6 +42,27 @@ static bool is_directory_row(const config_directive *d)
     return d->scope == SCOPE_DIRECTORY;
 }
 
+/* The line as written, for DUMP_CONFIG (in file order: a RewriteCond
+ * belongs to the RewriteRule after it). */
+static void remember_line(config_parse *parse, rewrite_conf *conf, const config_directive *d, int argc,
+                          char **argv)
+{
+    pool *p = config_pool(parse);
+    const char *raw = config_raw_arguments(parse);
+    char *text = pool_strdup(p, d->name);
+    if (raw) {
+        text = pool_printf(p, "%s %s", d->name, raw);
+    } else {
+        for (int i = 0; i < argc; i++)
+            text = pool_printf(p, "%s %s", text, argv[i]);
+    }
+    const char **grown = pool_alloc(p, sizeof(char *) * (size_t)(conf->line_count + 1));
+    if (conf->line_count)
+        memcpy(grown, conf->lines, sizeof(char *) * (size_t)conf->line_count);
+    grown[conf->line_count++] = text;
+    conf->lines = grown;
+}
+
 static int set_engine(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
 {
     (void)argc;
@@ -53,6 +74,7 @@ static int set_engine(config_parse *parse, const config_directive *d, void *targ
     else
         return config_error(parse, "RewriteEngine must be On or Off, not '%s'", argv[0]);
     conf->engine_set = true;
+    remember_line(parse, conf, d, argc, argv);
     return WEFT_OK;
 }
 
@@ -91,6 +113,7 @@ static int set_options(config_parse *parse, const config_directive *d, void *tar
         conf->options |= names[j].bit;
     }
     conf->options_set = true;
+    remember_line(parse, conf, d, argc, argv);
     return WEFT_OK;
 }
 
@@ -102,6 +125,7 @@ static int set_base(config_parse *parse, const config_directive *d, void *target
     rewrite_conf *conf = context_conf(parse, target, is_directory_row(d));
     conf->base = pool_strdup(config_pool(parse), argv[0]);
     conf->base_set = true;
+    remember_line(parse, conf, d, argc, argv);
     return WEFT_OK;
 }
 
@@ -205,6 +229,7 @@ static int set_cond(config_parse *parse, const config_directive *d, void *target
         memcpy(grown, conf->pending, sizeof(*grown) * (size_t)conf->pending_count);
     grown[conf->pending_count++] = cond;
     conf->pending = grown;
+    remember_line(parse, conf, d, line_argc, line_argv);
     return WEFT_OK;
 }
 
@@ -389,12 +414,17 @@ static int set_rule(config_parse *parse, const config_directive *d, void *target
         memcpy(grown, conf->rules, sizeof(*grown) * (size_t)conf->rule_count);
     grown[conf->rule_count++] = rule;
     conf->rules = grown;
+    remember_line(parse, conf, d, line_argc, line_argv);
     return WEFT_OK;
 }
 
 static int set_map(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
 {
-    return rewrite_map_define(parse, context_conf(parse, target, is_directory_row(d)), argc, argv);
+    rewrite_conf *conf = context_conf(parse, target, is_directory_row(d));
+    if (rewrite_map_define(parse, conf, argc, argv) != WEFT_OK)
+        return WEFT_ERROR;
+    remember_line(parse, conf, d, argc, argv);
+    return WEFT_OK;
 }
 
 /* Two rule lists end to end. */
@@ -489,12 +519,26 @@ static void merge_server(void *merged_field, const void *child_field, pool *p)
     merged->conf = a;
 }
 
-/* DUMP_CONFIG: the rules are not printed back (docs/rewrite.md). */
-static void format_nothing(FILE *out, const config_directive *d, const void *base)
+/* DUMP_CONFIG: the context's own lines as written; the RewriteRule row
+ * prints the conditions with the rules, in their order. */
+static void format_lines(FILE *out, const config_directive *d, const void *base)
 {
-    (void)out;
-    (void)d;
-    (void)base;
+    const rewrite_conf *conf = ((const rewrite_slot *)base)->conf;
+    if (!conf || strcasecmp(d->name, "RewriteCond") == 0)
+        return;
+    bool rules = strcasecmp(d->name, "RewriteRule") == 0;
+    size_t length = strlen(d->name);
+    bool first = true;
+    for (int i = 0; i < conf->line_count; i++) {
+        const char *line = conf->lines[i];
+        bool mine = rules ? strncasecmp(line, "RewriteRule ", 12) == 0 || strncasecmp(line, "RewriteCond ", 12) == 0
+                          : strncasecmp(line, d->name, length) == 0 && line[length] == ' ';
+        if (!mine)
+            continue;
+        /* The dump indents a section's first line of a row; the rest here. */
+        fprintf(out, "%s%s\n", !first && d->scope == SCOPE_DIRECTORY ? "    " : "", line);
+        first = false;
+    }
 }
 
 /* ---- the table ----------------------------------------------------------- */
@@ -505,10 +549,10 @@ static void format_nothing(FILE *out, const config_directive *d, const void *bas
  * a whole: RewriteOptions before RewriteRule in the table keeps the merge
  * order Apache's (options decide how rules inherit). */
 #define SERVER_SLOT .scope = SCOPE_SERVER, .offset = offsetof(rewrite_slot, conf), .size = sizeof(rewrite_conf *), \
-                    .merge = merge_server, .contexts = CONTEXT_SERVER_OR_VHOST, .format = format_nothing
+                    .merge = merge_server, .contexts = CONTEXT_SERVER_OR_VHOST, .format = format_lines
 #define DIR_SLOT .scope = SCOPE_DIRECTORY, .offset = offsetof(rewrite_slot, conf), .size = sizeof(rewrite_conf *), \
                  .merge = merge_dir, .contexts = CONTEXT_SECTIONS, .overrides = OVERRIDE_FILEINFO, \
-                 .format = format_nothing
+                 .format = format_lines
 
 const config_directive rewrite_directives[] = {
     { .name = "RewriteEngine", SERVER_SLOT, .overrides = OVERRIDE_FILEINFO, .min_args = 1, .max_args = 1, .set = set_engine, .syntax = "On|Off",

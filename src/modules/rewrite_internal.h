@@ -124,6 +124,8 @@ typedef struct rewrite_conf {
     rewrite_cond *pending;      /* RewriteConds waiting for their RewriteRule (configuration time) */
     int pending_count;
     struct rewrite_map *maps;   /* server level */
+    const char **lines;         /* the context's Rewrite* lines as written, for DUMP_CONFIG */
+    int line_count;
 } rewrite_conf;
 
 /* The module's slot in a server_config or dir_config: one pointer, NULL when
