@@ -101,6 +101,9 @@ RewriteRule ^/profile$ /cgi-bin/env.cgi?user=%1 [PT]
 RewriteCond %{QUERY_STRING} (^|&)id=(\d+)
 RewriteRule ^/item\.php$ /items/%2? [R=301,L]
 
+RewriteCond expr "%{HTTP:X-Expr} == 'go' && %{REQUEST_METHOD} == 'GET'"
+RewriteRule ^/exprtest$ /high.txt [L]
+
 RewriteCond %{TIME_YEAR} >1999
 RewriteCond %{REMOTE_ADDR} =127.0.0.1
 RewriteCond %{SERVER_PORT} -gt0
@@ -330,6 +333,8 @@ body_is('/home', 200, "mobile\n", '[OR]: the first condition', headers => { 'Use
 body_is('/home', 404, undef, '[OR]: neither');
 %e = cgi_env('/profile', host => 'alice.users.test');
 is($e{QUERY_STRING}, 'user=alice', '%1 from HTTP_HOST');
+body_is('/exprtest', 200, "high\n", 'RewriteCond expr', headers => { 'X-Expr' => 'go' });
+body_is('/exprtest', 404, undef, 'RewriteCond expr, false', headers => { 'X-Expr' => 'stop' });
 body_is('/now', 200, "now\n", 'TIME_YEAR, REMOTE_ADDR, SERVER_PORT, THE_REQUEST');
 
 # ---- directory context ---------------------------------------------------------
@@ -406,6 +411,7 @@ for my $case (
     [ 'RewriteMap m txt:/nonexistent/map.txt', qr/not found/ ],
     [ 'RewriteOptions Sideways', qr/unknown option 'Sideways'/ ],
     [ 'RewriteEngine Maybe', qr/On or Off/ ],
+    [ 'RewriteCond expr "%{X} =="', qr/RewriteCond|expression|syntax/i ],
 ) {
     my ($line, $message) = @$case;
     my $t = WeftTest->new(conf => "$line\n");

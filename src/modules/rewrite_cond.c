@@ -328,7 +328,7 @@ static bool regular_file(rewrite_run *run, const char *path, struct stat *info)
 
 bool rewrite_cond_holds(rewrite_run *run, const rewrite_cond *cond)
 {
-    char *input = rewrite_expand(run, cond->test, NULL);
+    char *input = cond->kind == COND_EXPR ? (char *)"expr" : rewrite_expand(run, cond->test, NULL);
     struct stat info;
     bool holds = false;
     switch (cond->kind) {
@@ -363,6 +363,7 @@ bool rewrite_cond_holds(rewrite_run *run, const rewrite_cond *cond)
         break;
     case COND_FILE_LOOKUP: holds = lookup_exists(run, input, false); break;
     case COND_URL_LOOKUP: holds = lookup_exists(run, input, true); break;
+    case COND_EXPR: holds = request_expr_holds(run->r, cond->expr, "RewriteCond"); break;
     }
     if (cond->negate)
         holds = !holds;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../core/expr.h"
 #include "../core/module.h"
 #include "../http/response.h"
 #include "rewrite_internal.h"
@@ -203,9 +204,6 @@ static int set_cond(config_parse *parse, const config_directive *d, void *target
                             config_raw_arguments(parse) ? config_raw_arguments(parse) : "");
     rewrite_conf *conf = context_conf(parse, target, is_directory_row(d));
     rewrite_cond cond = { .test = pool_strdup(config_pool(parse), argv[0]) };
-    if (strcasecmp(argv[0], "expr") == 0)
-        return config_error(parse, "RewriteCond expr is not supported by weft yet: write the condition with "
-                                   "a test string and CondPattern, or use <If>");
     if (argc > 2) {
         int count;
         char **words = flag_words(parse, "RewriteCond", argv[2], &count);
@@ -222,8 +220,15 @@ static int set_cond(config_parse *parse, const config_directive *d, void *target
                 return config_error(parse, "RewriteCond: unknown flag '%s' (NC, OR, NV)", words[i]);
         }
     }
-    if (rewrite_parse_cond_pattern(parse, &cond, argv[1]) != WEFT_OK)
+    if (strcasecmp(argv[0], "expr") == 0) {
+        cond.kind = COND_EXPR;
+        cond.pattern = pool_strdup(config_pool(parse), argv[1]);
+        cond.expr = config_compile_expr(parse, argv[1]);
+        if (!cond.expr)
+            return WEFT_ERROR;
+    } else if (rewrite_parse_cond_pattern(parse, &cond, argv[1]) != WEFT_OK) {
         return WEFT_ERROR;
+    }
     rewrite_cond *grown = pool_alloc(config_pool(parse), sizeof(*grown) * (size_t)(conf->pending_count + 1));
     if (conf->pending_count)
         memcpy(grown, conf->pending, sizeof(*grown) * (size_t)conf->pending_count);

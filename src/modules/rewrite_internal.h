@@ -27,12 +27,14 @@ typedef enum {
     COND_IS_EXECUTABLE, /* -x */
     COND_FILE_LOOKUP,   /* -F: an existing file, as a sub-request would find it */
     COND_URL_LOOKUP,    /* -U: an existing URL, as a sub-request would find it */
+    COND_EXPR,          /* RewriteCond expr "...": Apache's expression language (core/expr.h) */
 } rewrite_cond_kind;
 
 typedef struct {
     const char *test;          /* TestString as written: %{VAR}, $N, %N, ${map:key} */
     const char *pattern;       /* CondPattern without its '!' */
     weft_regex *regex;         /* COND_REGEX */
+    struct weft_expr *expr;    /* COND_EXPR */
     rewrite_cond_kind kind;
     bool negate;
     bool nocase;               /* [NC] */
