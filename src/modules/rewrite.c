@@ -272,7 +272,7 @@ static int rewrite_fixups(request *r)
     start_run(&run, r);
     run.perdir = conf->directory;
     run.filename = pool_strdup(r->pool, r->file_path ? r->file_path : r->path);
-    if (r->file_path && !conf->location)
+    if (r->file_path)
         split_path_info(&run, run.filename);
     const char *original = run.filename;
     const char *original_query = r->query;

@@ -32,7 +32,6 @@ static rewrite_conf *context_conf(config_parse *parse, void *target, bool direct
         size_t length = strlen(path);
         conf->directory = length && path[length - 1] == '/' ? pool_strdup(config_pool(parse), path)
                                                             : pool_printf(config_pool(parse), "%s/", path);
-        conf->location = section && (section->kind == SECTION_LOCATION || section->kind == SECTION_LOCATION_MATCH);
     }
     slot->conf = conf;
     return conf;
@@ -474,7 +473,6 @@ static void merge_dir(void *merged_field, const void *child_field, pool *p)
         a->base = over->base;
     }
     a->directory = over->directory;
-    a->location = over->location;
     unsigned inherit = a->options | (base->options & (REWRITE_INHERIT_DOWN | REWRITE_INHERIT_DOWN_BEFORE));
     if (inherit & (REWRITE_INHERIT_BEFORE | REWRITE_INHERIT_DOWN_BEFORE))
         a->rules = joined_rules(p, base, over, &a->rule_count);

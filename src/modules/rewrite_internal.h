@@ -120,7 +120,6 @@ typedef struct rewrite_conf {
     bool base_set;
     const char *directory;      /* per-directory: the section's path with a trailing '/'; NULL at
                                  * server level */
-    bool location;              /* the section is a <Location>: rules see the URL-path */
     rewrite_rule *rules;
     int rule_count;
     rewrite_cond *pending;      /* RewriteConds waiting for their RewriteRule (configuration time) */
