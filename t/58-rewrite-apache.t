@@ -80,6 +80,7 @@ RewriteRule ^/cond/ - [F]
 RewriteRule ^/cond/(.*)$ /target/cond-$1 [R,L]
 
 RewriteRule ^/selfred/(.*)$ http://localhost/target/$1 [L]
+RewriteRule ^/hostred/(.*)$ http://%{HTTP_HOST}/target/$1 [L]
 RewriteRule ^/envchain/ - [E=FOO:bar]
 RewriteCond %{ENV:FOO} =bar
 RewriteRule ^/envchain/(.*)$ /target/env-$1 [R,L]
@@ -197,7 +198,8 @@ push @requests,
     [ '/wp/2024/01/hello/', {} ], [ '/wp/style.css', {} ], [ '/wp/sub/', {} ], [ '/wp/index.php', {} ],
     [ '/wp/?p=12', {} ], [ '/base/end', {} ], [ '/base/gone', {} ], [ '/base/ext/x?y=1', {} ],
     [ '/base/abs/x', {} ], [ '/target/a', {} ], [ '/show.html', {} ],
-    [ '/selfred/a', { Host => 'localhost' } ], [ '/selfred/a', {} ], [ '/envchain/x', {} ],
+    [ '/selfred/a', { Host => 'localhost' } ], [ '/selfred/a', {} ], [ '/hostred/a', {} ],
+    [ '/hostred/a', { Host => 'localhost' } ], [ '/hostred/a', { Host => 'LOCALHOST' } ], [ '/envchain/x', {} ],
     [ '/exists?a', {} ], [ '/exists?zzz', {} ], [ '/urlexists?a', {} ], [ '/urlexists?zzz', {} ],
     [ '/nloop/x', {} ], [ '/dashes/a-b-c-d', {} ], [ '/qkeep/x?a=%20b', {} ], [ '/qkeep/x?a=%2Fb&c', {} ],
     [ '/qlast/x?orig=1', {} ], [ '/pct/x', {} ], [ '/pctne/x', {} ],
