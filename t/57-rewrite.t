@@ -163,6 +163,10 @@ RewriteRule ^/now$ /now.txt [L]
 </VirtualHost>
 <VirtualHost *:@PORT3@>
     ServerName plain.test
+    <Directory "@ROOT@/www/mapped">
+        RewriteEngine On
+        RewriteRule ^(\w+)$ /cgi-bin/env.cgi?v=${upper:$1} [L]
+    </Directory>
 </VirtualHost>
 <VirtualHost *:@PORT4@>
     ServerName inherit.test
@@ -373,6 +377,8 @@ my $p4 = $w->port_n(4);
 body_is('/vonly', 200, "vhost only\n", 'a virtual host\'s rule', port => $p2, host => "vhost.test:$p2");
 body_is('/gone', 404, undef, 'a virtual host does not inherit without Inherit', port => $p2, host => "vhost.test:$p2");
 body_is('/gone', 404, undef, 'nor one without rules', port => $p3, host => "plain.test:$p3");
+%e = cgi_env('/mapped/quiet', port => $p3, host => "plain.test:$p3");
+is($e{QUERY_STRING}, 'v=QUIET', 'a virtual host\'s per-directory rules use the main server\'s maps');
 body_is('/vonly', 404, undef, 'the main server has no such rule');
 body_is('/gone', 200, "vhost only\n", 'Inherit: its own rules first', port => $p4, host => "inherit.test:$p4");
 body_is('/forbidden', 403, undef, 'Inherit: then the main server\'s', port => $p4, host => "inherit.test:$p4");

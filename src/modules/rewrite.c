@@ -43,13 +43,18 @@ static int trace_level_of(const server_config *server)
 
 static int rewrite_vhost_config(config_parse *parse, const server_config *main, server_config *vhost)
 {
-    (void)parse;
     const rewrite_slot *main_slot = module_server_config(main, &rewrite_module);
     rewrite_slot *slot = module_server_config(vhost, &rewrite_module);
     /* Still the main server's (the section had no Rewrite* line): a
-     * virtual host has its own engine (Off) and rules, as in Apache. */
-    if (slot->conf == main_slot->conf)
+     * virtual host has its own engine (Off) and rules, as in Apache; the
+     * main server's maps stay visible to per-directory rules. */
+    if (slot->conf == main_slot->conf) {
         slot->conf = NULL;
+        if (main_slot->conf && main_slot->conf->maps) {
+            slot->conf = pool_calloc(config_pool(parse), sizeof(rewrite_conf));
+            slot->conf->maps = main_slot->conf->maps;
+        }
+    }
     return WEFT_OK;
 }
 
