@@ -48,7 +48,7 @@ LogLevel warn ssl:warn proxy:warn
 LoadModule mime_module /usr/lib/apache2/modules/mod_mime.so
 LoadModule dir_module /usr/lib/apache2/modules/mod_dir.so
 LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
-LoadModule rewrite_module /usr/lib/apache2/modules/mod_rewrite.so
+LoadModule include_module /usr/lib/apache2/modules/mod_include.so
 Include conf/ports.conf
 <IfModule mpm_event_module>
 	StartServers 2
@@ -64,14 +64,14 @@ Include conf/ports.conf
 <IfModule dir_module>
 	DirectoryIndex index.html index.cgi index.pl index.php index.xhtml index.htm
 </IfModule>
-<IfModule mod_rewrite.c>
-	RewriteEngine On
+<IfModule mod_include.c>
+	SSIErrorMsg "oops"
 	<IfModule mod_ssl.c>
-		RewriteCond %{HTTPS} off
+		SSITimeFormat "%Y"
 	</IfModule>
-	RewriteRule ^/old$ /new [R=301,L]
+	SSIUndefinedEcho "-"
 </IfModule>
-<IfModule !mod_rewrite.c>
+<IfModule !mod_include.c>
 	Redirect 301 /old /new
 </IfModule>
 <IfModule !mpm_prefork_module>
@@ -147,17 +147,17 @@ my ($code, $out, $err) = $w->check_config('-D', 'FROM_COMMAND_LINE');
 is($code, 0, '-t passes a configuration written the Debian way') or diag($err);
 like($out . $err, qr/Syntax OK/, '... Syntax OK');
 my @warnings = grep { /^WARNING: / } split /\n/, $err;
-my $rewrite_block = line_of('<IfModule mod_rewrite.c>');
-my $rewrite_end = line_of('</IfModule>', line_of('RewriteRule') - 1);
+my $rewrite_block = line_of('<IfModule mod_include.c>');
+my $rewrite_end = line_of('</IfModule>', line_of('SSIUndefinedEcho') - 1);
 my $ssl_ports = "$root/conf/ports.conf";
 my @expected = (
     "$file:" . line_of('proxy:warn') . ": LogLevel proxy:warn: mod_proxy is not built into weft; ignored",
     "$file:" . line_of('LoadModule mpm_event') . ": LoadModule mpm_event_module: weft has its own MPM "
         . "(worker-style threads with an event loop) and ignores mod_mpm_event; its <IfModule> sections are skipped",
-    "$file:" . line_of('LoadModule rewrite') . ": LoadModule rewrite_module: mod_rewrite is not built into weft; "
+    "$file:" . line_of('LoadModule include') . ": LoadModule include_module: mod_include is not built into weft; "
         . "its directives will be refused",
     "$ssl_ports:2: mod_gnutls is not built into weft; 1 directive in $ssl_ports:2-4 is skipped",
-    "$file:$rewrite_block: mod_rewrite is not built into weft; 3 directives in $file:$rewrite_block-$rewrite_end are skipped",
+    "$file:$rewrite_block: mod_include is not built into weft; 3 directives in $file:$rewrite_block-$rewrite_end are skipped",
     "$file:" . line_of('<IfDefine ${WEFT_TEST_UNSET}>') . ': Config variable ${WEFT_TEST_UNSET} is not defined',
     "$file:" . line_of('KeepAliveTimeout 3') . ": KeepAliveTimeout in <VirtualHost> is ignored: weft applies it "
         . "per listening address, from the main server",
@@ -186,7 +186,7 @@ is($r->{headers}{'x-gone'}, 'undefined', 'UnDefine forgets a name');
 is($r->{headers}{'x-command-line'}, 'yes', '-D defines a name for <IfDefine>');
 
 $r = $w->get('/old');
-is($r->{status}, 301, '<IfModule !mod_rewrite.c> holds: its Redirect applies');
+is($r->{status}, 301, '<IfModule !mod_include.c> holds: its Redirect applies');
 like($r->{headers}{location} // '', qr{/new$}, '... to /new');
 
 $r = $w->get('/defined');
@@ -202,7 +202,7 @@ $w->stop;
 
 # ---- what -t refuses, and how it says so
 my $bad = WeftTest->new(conf => <<'EOF');
-RewriteEngine On
+SSIErrorMsg "oops"
 SSLProxyEngine on
 ProxyPass /app http://127.0.0.1:9/
 php_value memory_limit 256M
@@ -225,7 +225,7 @@ EOF
 isnt($code, 0, '-t fails on directives weft does not have');
 my $bad_file = $bad->conf_path;
 for my $expected (
-    "$bad_file:1: RewriteEngine is a directive of mod_rewrite, which is not built into weft",
+    "$bad_file:1: SSIErrorMsg is a directive of mod_include, which is not built into weft",
     "$bad_file:2: SSLProxyEngine is a directive of mod_ssl that weft does not implement",
     "$bad_file:3: ProxyPass is a directive of mod_proxy, which is not built into weft",
     "$bad_file:4: php_value is a directive of mod_php, which is not built into weft",

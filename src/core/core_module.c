@@ -444,6 +444,17 @@ static int set_log_level(config_parse *parse, const config_directive *d, void *t
             continue;
         }
         char *module_name = pool_printf(config_pool(parse), "%.*s", (int)(colon - argv[i]), argv[i]);
+        char ***module_levels = (char ***)((char *)target + offsetof(server_config, log_module_levels) -
+                                           offsetof(server_config, log_level));
+        int count = 0;
+        while (*module_levels && (*module_levels)[count])
+            count++;
+        char **grown = pool_alloc(config_pool(parse), sizeof(char *) * (size_t)(count + 2));
+        if (count)
+            memcpy(grown, *module_levels, sizeof(char *) * (size_t)count);
+        grown[count] = pool_strdup(config_pool(parse), argv[i]);
+        grown[count + 1] = NULL;
+        *module_levels = grown;
         if (!module_is_present(module_name) && !module_is_present(pool_printf(config_pool(parse), "%s_module", module_name))) {
             char name[128];
             module_apache_name(module_name, name, sizeof(name));
@@ -735,7 +746,10 @@ static const config_directive core_directives[] = {
       .syntax = "file|/dev/stderr|syslog[:facility]|\"|program\"",
       .help = "where the error log goes: a file (relative to ServerRoot), syslog (facility local7 "
               "unless named) or a program reading the lines on its standard input" },
-    { .name = "LogLevel", .contexts = CONTEXT_SERVER_OR_VHOST, SERVER_FIELD(log_level), .min_args = 1,
+    { .name = "LogLevel", .contexts = CONTEXT_SERVER_OR_VHOST, .scope = SCOPE_SERVER,
+      .offset = offsetof(server_config, log_level),
+      .size = offsetof(server_config, log_module_levels) + sizeof(char **) - offsetof(server_config, log_level),
+      .min_args = 1,
       .max_args = ARGS_UNLIMITED, .set = set_log_level, .format = format_log_level, .default_value = "warn",
       .syntax = "level [module:level ...]",
       .help = "the least important messages the error log records" },

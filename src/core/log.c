@@ -342,3 +342,11 @@ void log_module_message(int level, const char *module_name, const char *format, 
     log_vwrite(level, module_name, NULL, format, args);
     va_end(args);
 }
+
+void log_module_message_forced(int level, const char *module_name, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    log_vwrite(level, module_name, NULL, format, args);
+    va_end(args);
+}

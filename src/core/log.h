@@ -80,6 +80,9 @@ static inline bool log_enabled(int level);
 void log_message(int level, const char *format, ...) PRINTF_LIKE(2, 3);
 /* Tagged "[module:level]" as Apache 2.4 tags its lines (e.g. "[cgi:error]"). */
 void log_module_message(int level, const char *module, const char *format, ...) PRINTF_LIKE(3, 4);
+/* The same whatever the error log's threshold: for a module whose own
+ * LogLevel (LogLevel rewrite:trace3) lets more through; it checked that. */
+void log_module_message_forced(int level, const char *module, const char *format, ...) PRINTF_LIKE(3, 4);
 /* Appends ": <strerror(error)> (errno name)" to the message. */
 void log_error_number(int level, int error, const char *format, ...) PRINTF_LIKE(3, 4);
 

@@ -172,6 +172,8 @@ typedef struct server_config {
     /* log */
     char *error_log;
     int log_level;                   /* log.h LOG_LEVEL_* */
+    char **log_module_levels;        /* LogLevel's "module:level" words, NULL-terminated (a module
+                                      * reads its own: rewrite:trace3); the LogLevel row spans both */
 
     /* mpm */
     int start_servers;

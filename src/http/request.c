@@ -435,7 +435,19 @@ void request_handle(request *r)
     response_set_error(r, rc);
 }
 
+static int internal_redirect(request *r, const char *location, bool keep_method);
+
 int request_internal_redirect(request *r, const char *location)
+{
+    return internal_redirect(r, location, false);
+}
+
+int request_internal_redirect_keep_method(request *r, const char *location)
+{
+    return internal_redirect(r, location, true);
+}
+
+static int internal_redirect(request *r, const char *location, bool keep_method)
 {
     if (++r->internal_redirects > REQUEST_MAX_INTERNAL_REDIRECTS) {
         log_message(LOG_LEVEL_ERROR, "request exceeded the limit of %d internal redirects (%s); "
@@ -451,10 +463,11 @@ int request_internal_redirect(request *r, const char *location)
 
     r->redirect_url = r->path;
     r->redirect_query = r->query;
+    r->redirect_kept_body = keep_method;
     r->path = path;
     r->query = question ? pool_strdup(r->pool, question + 1) : NULL;
     /* As Apache: the new request is a GET without a body; HEAD stays HEAD. */
-    if (r->method != HTTP_METHOD_HEAD) {
+    if (!keep_method && r->method != HTTP_METHOD_HEAD) {
         r->method = HTTP_METHOD_GET;
         r->method_name = "GET";
     }

@@ -123,6 +123,8 @@ typedef struct request {
                                      * itself), so these count towards the same limit */
     const char *redirect_url;       /* the path before the last internal redirect, NULL if none */
     const char *redirect_query;     /* its query */
+    bool redirect_kept_body;        /* the last internal redirect kept the method and the body
+                                     * (request_internal_redirect_keep_method) */
     int error_status;               /* in an ErrorDocument sub-request: the error it answers
                                      * (Apache's REDIRECT_STATUS); handlers evaluate no
                                      * preconditions or ranges then; 0 otherwise */
@@ -180,6 +182,9 @@ typedef struct request {
     struct request_env_entry *env;
     int env_count;
     int env_capacity;
+    /* mod_rewrite's state ([END], [T=], [CO=]), kept across internal
+     * redirects as Apache keeps it in the request's pool; NULL = none. */
+    void *rewrite_state;
 } request;
 
 typedef struct request_env_entry {
@@ -241,6 +246,9 @@ const char *request_remote_host(request *r);
  * directory configuration and handlers run again.  Returns what a handler
  * returns.  After REQUEST_MAX_INTERNAL_REDIRECTS of them, 500. */
 int request_internal_redirect(request *r, const char *location);
+/* The same keeping the method and the body (Apache's ap_internal_redirect,
+ * as mod_rewrite's per-directory rules use it). */
+int request_internal_redirect_keep_method(request *r, const char *location);
 /* The file a URL-path maps to (translate hooks, then DocumentRoot), without
  * changing r; NULL if a hook answers it otherwise.  For PATH_TRANSLATED. */
 char *request_map_path(request *r, const char *url_path);

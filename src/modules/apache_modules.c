@@ -161,8 +161,6 @@ static const struct {
     { "mod_ssl", { "SSLProxyEngine", "SSLCARevocationFile", "SSLCARevocationPath", "SSLProxyVerify",
                    "SSLProxyCACertificateFile", "SSLInsecureRenegotiation" } },
     /* Modules weft does not have. */
-    { "mod_rewrite", { "RewriteEngine", "RewriteRule", "RewriteCond", "RewriteBase", "RewriteMap",
-                       "RewriteOptions" } },
     { "mod_proxy", { "ProxyPass", "ProxyPassReverse", "ProxyPassReverseCookieDomain",
                      "ProxyPassReverseCookiePath", "ProxyRequests", "ProxyPreserveHost", "ProxyPassMatch",
                      "ProxyTimeout", "ProxyVia", "ProxyErrorOverride", "ProxySet", "BalancerMember",

@@ -183,8 +183,9 @@ static void add_server_variables(environment *e, request *r, const cgi_script *s
         if (translated)
             set(e, "PATH_TRANSLATED", translated);
     }
-    /* After an internal redirect the request has no body any more. */
-    if (!r->redirect_url && r->parser.content_length >= 0)
+    /* After an internal redirect the request has no body any more (but
+     * for mod_rewrite's, which keeps the method and the body). */
+    if ((!r->redirect_url || r->redirect_kept_body) && r->parser.content_length >= 0)
         set_number(e, "CONTENT_LENGTH", (long long)r->parser.content_length);
 }
 

@@ -511,7 +511,7 @@ int cgi_run(request *r, const cgi_script *script, cgi_process *process)
         .process = process,
         .timeout_ms = cgi_dir_settings(r->dir)->cgi_script_timeout_ms > 0 ? cgi_dir_settings(r->dir)->cgi_script_timeout_ms
                                                         : r->server->timeout * 1000,
-        .feeding = !r->redirect_url && request_has_body(r),
+        .feeding = (!r->redirect_url || r->redirect_kept_body) && request_has_body(r),
         .in = pool_alloc(r->pool, IO_SIZE),
         .out = pool_alloc(r->pool, IO_SIZE),
         .head = pool_alloc(r->pool, HEAD_LIMIT),

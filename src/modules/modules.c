@@ -12,6 +12,7 @@ extern const module vhost_module;
 extern const module overrides_module;
 extern const module error_document_module;
 extern const module alias_module;
+extern const module rewrite_module;
 extern const module authz_core_module;
 extern const module authz_host_module;
 extern const module access_compat_module;
@@ -54,6 +55,7 @@ const module *const weft_modules[] = {
     &overrides_module,
     &error_document_module,
     &setenvif_module,     /* post_read, map_to_storage: SetEnvIf before anything tests a variable */
+    &rewrite_module,      /* translate: server-context rules before Alias; fixups: per-directory rules */
     &alias_module,        /* translate: Alias and Redirect before DocumentRoot */
     &authz_core_module,   /* access: Require, before every handler */
     &authz_host_module,
