@@ -10,7 +10,9 @@
  * a server without Internet access and under the strict
  * Content-Security-Policy the response sends itself: nothing but this
  * page's one <style> and one <script> (allowed by a nonce fresh for each
- * response, no 'unsafe-inline'), and fetches to the same origin.  Without
+ * response, no 'unsafe-inline'), fetches to the same origin, and an empty
+ * data: icon (else the browser asks for /favicon.ico, and a 404 there is
+ * an error on the console).  Without
  * JavaScript it goes to the plain status page (a <noscript> refresh).
  * Phones get a viewport and a layout that reflows; a dark colour scheme
  * follows prefers-color-scheme.
@@ -36,6 +38,7 @@ static const char live_head[] =
     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
     "<meta name=\"color-scheme\" content=\"light dark\">\n"
     "<title>Weft live status</title>\n"
+    "<link rel=\"icon\" href=\"data:,\">\n"
     "<noscript><meta http-equiv=\"refresh\" content=\"0; url=?refresh=5\"></noscript>\n"
     "<style nonce=\"";
 
@@ -358,7 +361,7 @@ void status_render_live(buffer *b, request *r)
     response_add_header(r, "Content-Security-Policy",
                         pool_printf(r->pool,
                                     "default-src 'none'; script-src 'nonce-%s'; style-src 'nonce-%s'; "
-                                    "connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
+                                    "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; "
                                     "frame-ancestors 'none'",
                                     nonce, nonce));
     response_add_header(r, "X-Content-Type-Options", "nosniff");
