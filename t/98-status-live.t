@@ -77,18 +77,18 @@ EOF
 chmod 0755, $w->path('cgi-bin/sleep.cgi');
 $w->start;
 my $base = 'http://127.0.0.1:' . $w->port;
-my $profile = $w->path('chromium-profile');
 
 my $json = JSON::PP->new->utf8->canonical;
 
 # ---------------------------------------------------------------- WebDriver
 my $driver_port = free_port();
+my $owner = $$;
 my $driver_pid = fork;
 die "fork: $!" unless defined $driver_pid;
 if ($driver_pid == 0) {
     open STDOUT, '>', $w->path('logs/chromedriver.out');
     open STDERR, '>&', \*STDOUT;
-    exec $driver, "--port=$driver_port", '--allowed-ips=127.0.0.1';
+    { exec { $driver } $driver, "--port=$driver_port", '--allowed-ips=127.0.0.1' }
     POSIX::_exit(127);
 }
 
@@ -123,7 +123,7 @@ my $session = webdriver('POST', '/session', { capabilities => { alwaysMatch => {
         '--disable-default-apps', '--disable-extensions', '--proxy-server=http://127.0.0.1:9' ] },
 } } }, scale(60));
 my $id = $session && $session->{sessionId};
-ok($id, 'a browser session') or do { kill 'TERM', $driver_pid; waitpid($driver_pid, 0); done_testing; exit 1 };
+ok($id, 'a browser session') or do { close_browser(); done_testing; exit 1 };
 
 sub run_js { webdriver('POST', "/session/$id/execute/sync", { script => $_[0], args => [] }) }
 sub cdp { webdriver('POST', "/session/$id/goog/cdp/execute", { cmd => $_[0], params => $_[1] // {} }) }
@@ -241,8 +241,18 @@ my $plain = $w->get('/server-status?refresh=5');
 like($plain->{body} // '', qr/Weft Server Status for/, 'which is the status page');
 is($plain->header('refresh'), 5, 'refreshing itself every 5 s');
 
-webdriver('DELETE', "/session/$id");
-kill 'TERM', $driver_pid;
-waitpid($driver_pid, 0);
+close_browser();
 $w->stop;
 done_testing;
+
+# The browser goes with its session; chromedriver is ours, stopped by its pid.
+sub close_browser {
+    webdriver('DELETE', "/session/$id", undef, 10) if $id;
+    $id = undef;
+    if ($driver_pid) {
+        kill 'TERM', $driver_pid;
+        waitpid($driver_pid, 0);
+        $driver_pid = undef;
+    }
+}
+END { close_browser() if $$ == $owner }
