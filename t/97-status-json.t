@@ -260,6 +260,21 @@ cmp_ok($d->{regulation}{decisions_total}, '>=', scalar @decisions, 'decisions_to
 cmp_ok($d->{regulation}{children_started}, '>=', 3, 'children_started counts the forks');
 check_sums($d, 'after');
 
+# ---------------------------------------------------------------- a crash
+# A child killed by a signal nobody sent it is replaced in its slot, and the
+# decision says so.
+my ($victim) = grep { !$_->{quiescing} } @{ $d->{processes} };
+kill 'SEGV', $victim->{pid} if $victim;
+my $replaced;
+ok(wait_for(sub {
+    my ($doc) = fetch_json();
+    return 0 unless $doc;
+    ($replaced) = grep { $_->{action} eq 'fork' && $_->{reason} =~ /crashed/ } @{ $doc->{regulation}{decisions} };
+    $replaced && $doc->{regulation}{children_crashed} >= 1;
+}, scale(10)), 'a crashed child: replaced, with that reason, and counted in children_crashed');
+is($replaced && $replaced->{reason_code}, 6, 'reason code 6');
+ok($replaced && !defined $replaced->{idle}, 'idle is null for a replacement (no census behind it)');
+
 # ---------------------------------------------------------------- access rules
 my $denied = $w->get('/denied-status?json');
 is($denied->{status}, 403, 'Require denies ?json as it denies the page');
