@@ -262,8 +262,7 @@ check_sums($d, 'after');
 
 # ---------------------------------------------------------------- a crash
 # A child killed by a signal nobody sent it (as the OOM killer would) is
-# replaced in its slot, and the
-# decision says so.
+# replaced in its slot, and the decision says so.
 my ($victim) = grep { !$_->{quiescing} } @{ $d->{processes} };
 kill 'KILL', $victim->{pid} if $victim;    # SEGV would be ASan's to report
 my $replaced;
