@@ -42,10 +42,11 @@ my $size = -s $file;
 ok($size, 'the ScoreBoardFile exists') or BAIL_OUT('no scoreboard file');
 
 # The layout (scoreboard.h): a 64-byte header, ServerLimit process records of
-# 32 bytes (padded to 64), then ServerLimit x ThreadLimit thread records.
+# 32 bytes (padded to 64), then ServerLimit x ThreadLimit thread records, then
+# the regulation's account (1024 bytes, SCOREBOARD_REGULATION_SIZE).
 my $processes_at = 64;
 my $threads_at = $processes_at + (($SERVER_LIMIT * 32 + 63) & ~63);
-my $thread_size = ($size - $threads_at) / ($SERVER_LIMIT * $THREAD_LIMIT);
+my $thread_size = ($size - 1024 - $threads_at) / ($SERVER_LIMIT * $THREAD_LIMIT);
 ok($thread_size == int($thread_size) && $thread_size >= 64, "thread records of $thread_size bytes")
     or BAIL_OUT("unexpected scoreboard size $size");
 

@@ -13,7 +13,10 @@
  *   ?metrics     the same figures (and a request duration histogram) in the
  *                Prometheus text format (status_metrics.c);
  *   ?refresh=N   a Refresh header (N < 1: 10 seconds, as Apache 2.4);
- *   ?notable     the HTML page without the per-thread table.
+ *   ?notable     the HTML page without the per-thread table;
+ *   ?json        everything the page shows and the regulation's account, as
+ *                one JSON document (status_json.c, docs/operations.md);
+ *   ?live        a page that polls ?json and draws it (status_live.c).
  * Without ?auto or ?metrics an HTML page says the same for people, with
  * ExtendedStatus's per-thread table (client, virtual host and request line
  * of what each thread serves or served last, URL passwords removed).
@@ -49,11 +52,7 @@ typedef struct {
 
 extern const module status_module;
 
-#ifndef WEFT_BUILD_DATE
-#define WEFT_BUILD_DATE __DATE__ " " __TIME__
-#endif
-
-#define SERVER_DESCRIPTION WEFT_NAME "/" WEFT_VERSION " (Unix)"
+#define SERVER_DESCRIPTION STATUS_SERVER_DESCRIPTION
 #define SCOREBOARD_LINE 64
 #define KBYTE 1024
 
@@ -526,6 +525,15 @@ static void add_refresh(request *r)
     response_add_header(r, "Refresh", pool_printf(r->pool, "%ld", seconds));
 }
 
+static int send_body(request *r, buffer *body)
+{
+    char *data = pool_strndup(r->pool, body->data, body->length);
+    response_set_body_memory(r, data, body->length);
+    buffer_free(body);
+    r->status = 200;
+    return WEFT_OK;
+}
+
 static int status_handler(request *r)
 {
     if (!r->dir || !r->dir->handler || strcasecmp(r->dir->handler, "server-status") != 0)
@@ -540,13 +548,26 @@ static int status_handler(request *r)
 
     const status_server_config *config = module_server_config(r->server, &status_module);
     bool extended = config->extended_status;
+    buffer body;
+    const char *query = r->query;
+    if (query_has(query, "live") && !query_has(query, "json") && !query_has(query, "auto") &&
+        !query_has(query, "metrics")) {
+        /* The page only: its figures come from ?json, polled. */
+        buffer_init(&body, 16384);
+        status_render_live(&body, r);
+        r->content_type = "text/html; charset=utf-8";
+        return send_body(r, &body);
+    }
     status_facts facts;
     status_gather(r, board, &facts);
-    buffer body;
     buffer_init(&body, 8192);
     if (query_has(r->query, "metrics")) {
         status_render_metrics(&body, board, &facts);
         r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    } else if (query_has(r->query, "json")) {
+        status_render_json(&body, r, board, &facts, extended);
+        r->content_type = "application/json";
+        response_add_header(r, "Cache-Control", "no-store");
     } else if (query_has(r->query, "auto")) {
         render_auto(&body, r, board, &facts, extended);
         r->content_type = "text/plain; charset=ISO-8859-1";
@@ -555,11 +576,7 @@ static int status_handler(request *r)
         r->content_type = "text/html; charset=ISO-8859-1";
     }
     add_refresh(r);
-    char *data = pool_strndup(r->pool, body.data, body.length);
-    response_set_body_memory(r, data, body.length);
-    buffer_free(&body);
-    r->status = 200;
-    return WEFT_OK;
+    return send_body(r, &body);
 }
 
 static const config_directive status_directives[] = {

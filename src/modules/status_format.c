@@ -98,3 +98,72 @@ size_t status_format_kbytes(char *out, size_t size, uint64_t kbytes)
         return (size_t)snprintf(out, size, "%.1f MB", (double)((float)kbytes / 1024));
     return (size_t)snprintf(out, size, "%.1f GB", (double)((float)kbytes / 1048576));
 }
+
+/* ---- JSON strings ------------------------------------------------------------ */
+
+/* The length of the well-formed UTF-8 sequence at text (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF), or 0. */
+static size_t utf8_sequence(const unsigned char *text, size_t length)
+{
+    unsigned char c = text[0];
+    size_t need;
+    unsigned char low = 0x80, high = 0xbf;  /* bounds of the second byte */
+    if (c >= 0xc2 && c <= 0xdf)
+        need = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        need = 3;
+        low = c == 0xe0 ? 0xa0 : 0x80;
+        high = c == 0xed ? 0x9f : 0xbf;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 4;
+        low = c == 0xf0 ? 0x90 : 0x80;
+        high = c == 0xf4 ? 0x8f : 0xbf;
+    } else
+        return 0;
+    if (length < need || text[1] < low || text[1] > high)
+        return 0;
+    for (size_t i = 2; i < need; i++)
+        if (text[i] < 0x80 || text[i] > 0xbf)
+            return 0;
+    return need;
+}
+
+void status_json_string(buffer *b, const char *text, size_t length)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *bytes = (const unsigned char *)text;
+    buffer_append_char(b, '"');
+    size_t plain = 0;  /* start of the run of bytes copied as they are */
+    for (size_t i = 0; i < length;) {
+        unsigned char c = bytes[i];
+        size_t sequence = 1;
+        bool escape;
+        if (c >= 0x80) {
+            sequence = utf8_sequence(bytes + i, length - i);
+            escape = sequence == 0;  /* a stray byte: read as Latin-1, the page's charset */
+        } else {
+            /* '<', '>' and '&' too, so that the document is inert wherever
+             * it is pasted or sniffed. */
+            escape = c < 0x20 || c == '"' || c == '\\' || c == 0x7f || c == '<' || c == '>' || c == '&';
+        }
+        if (!escape) {
+            i += sequence;
+            continue;
+        }
+        buffer_append(b, text + plain, i - plain);
+        char out[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+        if (c == '"' || c == '\\') {
+            out[1] = (char)c;
+            buffer_append(b, out, 2);
+        } else if (c == '\n' || c == '\r' || c == '\t') {
+            out[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+            buffer_append(b, out, 2);
+        } else {
+            buffer_append(b, out, 6);
+        }
+        i++;
+        plain = i;
+    }
+    buffer_append(b, text + plain, length - plain);
+    buffer_append_char(b, '"');
+}

@@ -13,6 +13,12 @@
 #include "../http/request.h"
 #include "../mpm/scoreboard.h"
 
+#ifndef WEFT_BUILD_DATE
+#define WEFT_BUILD_DATE __DATE__ " " __TIME__
+#endif
+#define STATUS_BUILD_DATE WEFT_BUILD_DATE
+#define STATUS_SERVER_DESCRIPTION WEFT_NAME "/" WEFT_VERSION " (Unix)"
+
 enum { STATUS_CPU_USER, STATUS_CPU_SYSTEM, STATUS_CPU_CHILDREN_USER, STATUS_CPU_CHILDREN_SYSTEM };
 
 typedef struct {
@@ -50,6 +56,20 @@ size_t status_format_apache_g(char *out, size_t size, double value);
  * "12.5 kB", "3.2 MB", "1.0 GB") and format_kbyte_out ("800 kB", "1.5 MB"). */
 size_t status_format_bytes(char *out, size_t size, uint64_t bytes);
 size_t status_format_kbytes(char *out, size_t size, uint64_t kbytes);
+
+/* text[0 .. length) as a JSON string, quotes included: '"', '\\', control
+ * characters, DEL, '<', '>' and '&' escaped; well-formed UTF-8 kept; any
+ * other byte (a request line is any bytes) as the Latin-1 character it is
+ * on the HTML page, \u00XX, so the document is always valid JSON. */
+void status_json_string(buffer *b, const char *text, size_t length);
+
+/* ?json (status_json.c): everything the page shows, and the regulation's
+ * account; per-request detail only with extended. */
+void status_render_json(buffer *b, request *r, const scoreboard *board, const status_facts *f, bool extended);
+
+/* ?live (status_live.c): the page that draws ?json; sets its own
+ * Content-Security-Policy. */
+void status_render_live(buffer *b, request *r);
 
 /* ?metrics: the Prometheus text exposition format 0.0.4. */
 void status_render_metrics(buffer *b, const scoreboard *board, const status_facts *f);

@@ -336,7 +336,7 @@ static void restart(control_state *s, bool graceful)
     s->hold_off_cycles = graceful ? HOLD_OFF_CYCLES : 0;
     s->surplus_since = 0;
     s->reported_scoreboard_full = false;
-    control_start_children(s, s->server->start_servers);
+    control_start_servers(s);
 }
 
 /* ---- stopping ----------------------------------------------------------- */
@@ -643,7 +643,7 @@ int control_run(const config_options *options, server_config *server, int flags)
         char capacity[128];
         mpm_describe_capacity(server, capacity, sizeof capacity);
         log_message(LOG_LEVEL_INFO, "%s", capacity);
-        if (control_start_children(s, server->start_servers) == 0) {
+        if (control_start_servers(s) == 0) {
             startup_failed(s, "could not start any child process");
             rc = 1;
         } else {

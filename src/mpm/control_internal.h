@@ -96,6 +96,8 @@ typedef struct {
     bool reported_max_clients;    /* once per process lifetime, as Apache */
     bool reported_scoreboard_full;
     bool had_healthy_child;       /* some child got all its threads started */
+    uint64_t decisions;           /* recorded in the scoreboard's ring so far */
+    unsigned char last_action, last_reason; /* of the newest: a "hold" is not repeated */
 
     /* Crash loops. */
     int64_t crash_times[CRASH_BURST];
@@ -116,6 +118,11 @@ int control_fork_child(control_state *s, int slot);
 /* Forks up to count current-generation children into free slots, within
  * max_processes.  Returns how many were forked. */
 int control_start_children(control_state *s, int count);
+/* StartServers children, noted as a decision.  Returns how many were forked. */
+int control_start_servers(control_state *s);
+/* Notes a decision in the scoreboard's ring for the status page (idle < 0:
+ * not counted for it). */
+void control_note_decision(control_state *s, int action, int reason, int count, int idle);
 /* Reaps every exited child (never blocks).  Returns how many. */
 int control_reap(control_state *s);
 /* One maintenance cycle: escalate overdue stops, then regulate. */

@@ -130,6 +130,24 @@ int control_start_children(control_state *s, int count)
     return started;
 }
 
+int control_start_servers(control_state *s)
+{
+    int started = control_start_children(s, s->server->start_servers);
+    control_note_decision(s, REGULATION_FORK, REASON_STARTUP, started, -1);
+    return started;
+}
+
+void control_note_decision(control_state *s, int action, int reason, int count, int idle)
+{
+    if (action == REGULATION_HOLD && s->last_action == action && s->last_reason == reason)
+        return;  /* held back every cycle while it lasts: noted once */
+    if (action == REGULATION_FORK && count <= 0)
+        return;
+    scoreboard_note_decision(&s->board, s->decisions++, action, reason, count, idle, current_children(s));
+    s->last_action = (unsigned char)action;
+    s->last_reason = (unsigned char)reason;
+}
+
 int control_live_children(const control_state *s)
 {
     int count = 0;
@@ -290,8 +308,8 @@ static void child_crashed(control_state *s, int slot, pid_t pid, int signo, bool
         s->crash_burst_warned = true;
         return;
     }
-    if (now >= s->fork_paused_until)
-        control_fork_child(s, slot);  /* replace it at once, in the same slot */
+    if (now >= s->fork_paused_until && control_fork_child(s, slot) == WEFT_OK)
+        control_note_decision(s, REGULATION_FORK, REASON_CRASH, 1, -1);  /* at once, in the same slot */
 }
 
 static void child_exited(control_state *s, pid_t pid, int code, bool current)
@@ -353,8 +371,8 @@ int control_reap(control_state *s)
              * gone before we could fork its successor: fork it now, so that
              * capacity does not wait for the next regulation cycle. */
             if (WEXITSTATUS(status) == CHILD_EXIT_OK && current && !child.replaced && !s->stopping &&
-                !s->fatal && monotonic_ms() >= s->fork_paused_until)
-                control_fork_child(s, slot);
+                !s->fatal && monotonic_ms() >= s->fork_paused_until && control_fork_child(s, slot) == WEFT_OK)
+                control_note_decision(s, REGULATION_FORK, REASON_RECYCLED, 1, -1);
         }
     }
     return reaped;
@@ -412,6 +430,8 @@ typedef struct {
     int retire_idle;
     int retire_connections;
     int successors;     /* recycling children that need a replacement now */
+    int starting;       /* current children whose threads are not all up */
+    int stopping;       /* live children that are not current */
 } census;
 
 /* A current-generation child that began stopping on its own (it reached
@@ -444,8 +464,10 @@ static void take_census(control_state *s, int64_t now, census *c)
         }
         if (needs_successor(s, slot))
             c->successors++;
-        if (!is_current(s, slot))
+        if (!is_current(s, slot)) {
+            c->stopping++;
             continue;
+        }
         c->current++;
         int idle = 0, not_started = 0;
         for (int t = 0; t < tpc && t < s->thread_limit; t++) {
@@ -455,6 +477,7 @@ static void take_census(control_state *s, int64_t now, census *c)
             else if (status == THREAD_DEAD || status == THREAD_STARTING)
                 not_started++;
         }
+        c->starting += not_started > 0;
         if (not_started == 0)
             s->had_healthy_child = true;
         else if (now - child->started < STARTUP_GRACE_MS)
@@ -487,14 +510,18 @@ static void regulate_shortage(control_state *s, int64_t now, const census *c)
         count = room;
     if (count > c->free_slots)
         count = c->free_slots;
+    int reason = REASON_SHORTAGE;
     if (count > 0 && crash_throttled(s, now)) {
         /* In a crash loop: one replacement a second, not 32 every 100 ms. */
         if (now - s->last_throttled_fork < 1000)
             return;
         count = 1;
         s->last_throttled_fork = now;
+        reason = REASON_CRASH_LOOP;
     }
     if (count <= 0) {
+        control_note_decision(s, REGULATION_HOLD, room <= 0 ? REASON_MAX_CLIENTS : REASON_SCOREBOARD_FULL, 0,
+                              c->idle);
         if (room <= 0) {
             if (!s->reported_max_clients)
                 log_message(LOG_LEVEL_ERROR, "server reached MaxClients setting, consider raising the "
@@ -516,7 +543,7 @@ static void regulate_shortage(control_state *s, int64_t now, const census *c)
                     count, c->idle, c->current);
         CONTROL_COUNT(s, spawn_rate_events);
     }
-    control_start_children(s, count);
+    control_note_decision(s, REGULATION_FORK, reason, control_start_children(s, count), c->idle);
     /* Cycles also run at once when a child exits or starts stopping; the
      * rate still grows only once per interval. */
     if (now - s->last_doubling < REGULATION_INTERVAL_MS)
@@ -542,7 +569,22 @@ static void regulate_surplus(control_state *s, int64_t now, const census *c)
                 (long)s->children[c->retire_slot].pid, c->retire_slot, c->retire_idle, c->idle,
                 s->server->max_spare_threads);
     control_quiesce_child(s, c->retire_slot, now);
+    control_note_decision(s, REGULATION_RETIRE, REASON_SURPLUS, 1, c->idle);
     s->surplus_since = now;  /* the next one only after another full second of surplus */
+}
+
+/* The state the status page shows beside the decisions (?json). */
+static void publish_regulation(control_state *s, const census *c)
+{
+    scoreboard_regulation *shown = s->board.regulation;
+    atomic_store_explicit(&shown->updated_ms, realtime_ms(), memory_order_relaxed);
+    atomic_store_explicit(&shown->idle, c->idle, memory_order_relaxed);
+    atomic_store_explicit(&shown->min_spare, s->server->min_spare_threads, memory_order_relaxed);
+    atomic_store_explicit(&shown->max_spare, s->server->max_spare_threads, memory_order_relaxed);
+    atomic_store_explicit(&shown->spawn_rate, s->spawn_rate, memory_order_relaxed);
+    atomic_store_explicit(&shown->children, current_children(s), memory_order_relaxed);
+    atomic_store_explicit(&shown->starting, c->starting, memory_order_relaxed);
+    atomic_store_explicit(&shown->stopping, c->stopping, memory_order_relaxed);
 }
 
 void control_regulate(control_state *s, int64_t now)
@@ -558,12 +600,15 @@ void control_regulate(control_state *s, int64_t now)
     take_census(s, now, &c);
     if (c.successors > 0 && now >= s->fork_paused_until) {
         int started = control_start_children(s, c.successors);
+        control_note_decision(s, REGULATION_FORK, REASON_SUCCESSOR, started, c.idle);
         c.free_slots -= started;
         c.current += started;
         /* Their threads are not up yet, but they will be idle soon: do not
          * fork for the same shortage twice. */
         c.idle += started * s->server->threads_per_child;
     }
+    if (c.idle >= s->server->min_spare_threads && s->last_action == REGULATION_HOLD)
+        s->last_action = 0;  /* the next hold is news again */
     if (c.idle < s->server->min_spare_threads) {
         regulate_shortage(s, now, &c);
     } else if (c.idle > s->server->max_spare_threads) {
@@ -572,4 +617,5 @@ void control_regulate(control_state *s, int64_t now)
         s->spawn_rate = 1;
         s->surplus_since = 0;
     }
+    publish_regulation(s, &c);
 }

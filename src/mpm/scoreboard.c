@@ -34,7 +34,8 @@ int scoreboard_create(scoreboard *board, int server_limit, int thread_limit, con
     size_t header_size = align_up(sizeof(scoreboard_header));
     size_t processes_size = align_up(sizeof(scoreboard_process) * (size_t)server_limit);
     size_t threads_size = sizeof(scoreboard_thread) * (size_t)server_limit * (size_t)thread_limit;
-    size_t size = header_size + processes_size + threads_size;
+    size_t threads_end = align_up(header_size + processes_size + threads_size);
+    size_t size = threads_end + SCOREBOARD_REGULATION_SIZE;
 
     void *memory;
     if (path) {
@@ -69,6 +70,7 @@ int scoreboard_create(scoreboard *board, int server_limit, int thread_limit, con
     board->header = memory;
     board->processes = (scoreboard_process *)((char *)memory + header_size);
     board->threads = (scoreboard_thread *)((char *)memory + header_size + processes_size);
+    board->regulation = (scoreboard_regulation *)((char *)memory + threads_end);
 
     board->server_limit = server_limit;
     board->thread_limit = thread_limit;
@@ -118,6 +120,45 @@ void scoreboard_count_process(const scoreboard *board, int slot, int thread_coun
         *idle = idle_count;
     if (busy)
         *busy = busy_count;
+}
+
+/* ---- the regulation's account ---------------------------------------------- */
+
+void scoreboard_note_decision(scoreboard *board, uint64_t index, int action, int reason, int count, int idle,
+                              int children)
+{
+    scoreboard_decision *d = &board->regulation->decision[index % SCOREBOARD_DECISIONS];
+    atomic_store_explicit(&d->time_ms, realtime_ms(), memory_order_relaxed);
+    atomic_store_explicit(&d->action, (unsigned char)action, memory_order_relaxed);
+    atomic_store_explicit(&d->reason, (unsigned char)reason, memory_order_relaxed);
+    atomic_store_explicit(&d->count, count, memory_order_relaxed);
+    atomic_store_explicit(&d->idle, idle, memory_order_relaxed);
+    atomic_store_explicit(&d->children, children, memory_order_relaxed);
+    atomic_store_explicit(&board->regulation->decisions, index + 1, memory_order_release);
+}
+
+const char *scoreboard_action_name(unsigned action)
+{
+    static const char *const names[REGULATION_ACTIONS] = {
+        [REGULATION_FORK] = "fork", [REGULATION_RETIRE] = "retire", [REGULATION_HOLD] = "hold",
+    };
+    return action < REGULATION_ACTIONS ? names[action] : NULL;
+}
+
+const char *scoreboard_reason_text(unsigned reason)
+{
+    static const char *const texts[REGULATION_REASONS] = {
+        [REASON_STARTUP] = "StartServers",
+        [REASON_SHORTAGE] = "idle threads below MinSpareThreads",
+        [REASON_SURPLUS] = "idle threads above MaxSpareThreads for a second",
+        [REASON_SUCCESSOR] = "a child reached MaxConnectionsPerChild: its successor",
+        [REASON_RECYCLED] = "a recycled child exited: replaced",
+        [REASON_CRASH] = "a child crashed: replaced in its slot",
+        [REASON_CRASH_LOOP] = "crash loop: one replacement a second",
+        [REASON_MAX_CLIENTS] = "MaxRequestWorkers reached",
+        [REASON_SCOREBOARD_FULL] = "scoreboard full of old-generation children (ServerLimit)",
+    };
+    return reason < REGULATION_REASONS ? texts[reason] : NULL;
 }
 
 /* ---- checks by the control process ---------------------------------------- */

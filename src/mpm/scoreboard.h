@@ -4,7 +4,8 @@
  *
  * Layout: one header, server_limit process records, then server_limit x
  * thread_limit thread records (thread t of process slot p is at
- * p * thread_limit + t).  Both limits are fixed for the life of the control
+ * p * thread_limit + t), then the regulation's own account in a block of
+ * SCOREBOARD_REGULATION_SIZE bytes at the end.  Both limits are fixed for the life of the control
  * process, which is why ServerLimit and ThreadLimit cannot change on restart.
  *
  * Trust: every child maps this memory read-write, so nothing in it is
@@ -124,10 +125,62 @@ static inline bool scoreboard_draining(const scoreboard_header *header)
 {
     return header && atomic_load_explicit(&((scoreboard_header *)header)->draining, memory_order_relaxed) != 0;
 }
+/* ---- the regulation's account ---------------------------------------------
+ * What the control process decided and why, for the status page (?json,
+ * ?live): written by the control process only, every maintenance cycle,
+ * and never read back by it (its own state is private).  A reader takes it
+ * as data like the rest: the ring index is the count modulo the reader's
+ * own constant, codes outside the enums below are unknown. */
+enum {
+    REGULATION_FORK = 1,      /* children forked */
+    REGULATION_RETIRE,        /* a child asked to stop (SIGUSR1) */
+    REGULATION_HOLD,          /* more children wanted, none forked */
+    REGULATION_ACTIONS        /* one past the last */
+};
+
+enum {
+    REASON_STARTUP = 1,       /* StartServers, at start or restart */
+    REASON_SHORTAGE,          /* idle < MinSpareThreads */
+    REASON_SURPLUS,           /* idle > MaxSpareThreads for SURPLUS_HOLD_MS */
+    REASON_SUCCESSOR,         /* a child recycling itself gets its successor */
+    REASON_RECYCLED,          /* a recycled child left before its successor came */
+    REASON_CRASH,             /* a crashed child replaced in its slot */
+    REASON_CRASH_LOOP,        /* in a crash loop: one replacement a second */
+    REASON_MAX_CLIENTS,       /* MaxRequestWorkers (MaxClients) reached */
+    REASON_SCOREBOARD_FULL,   /* old-generation children hold every slot */
+    REGULATION_REASONS        /* one past the last */
+};
+
+#define SCOREBOARD_DECISIONS 32
+#define SCOREBOARD_REGULATION_SIZE 1024
+
+typedef struct {
+    _Atomic int64_t time_ms;           /* CLOCK_REALTIME */
+    _Atomic unsigned char action;      /* REGULATION_* */
+    _Atomic unsigned char reason;      /* REASON_* */
+    _Atomic int count;                 /* children forked or retired */
+    _Atomic int idle;                  /* idle threads the decision saw */
+    _Atomic int children;              /* current children it saw */
+} scoreboard_decision;
+
+typedef struct {
+    _Atomic int64_t updated_ms;        /* CLOCK_REALTIME of the last cycle */
+    _Atomic int idle;                  /* idle threads as regulation counts them */
+    _Atomic int min_spare, max_spare;  /* MinSpareThreads, MaxSpareThreads in force */
+    _Atomic int spawn_rate;            /* children the next shortage cycle forks */
+    _Atomic int children;              /* current-generation children not stopping */
+    _Atomic int starting;              /* of those, with threads not yet up */
+    _Atomic int stopping;              /* children asked to stop or of an old generation */
+    _Atomic uint64_t decisions;        /* ever recorded; the newest is at (decisions - 1) % SCOREBOARD_DECISIONS */
+    scoreboard_decision decision[SCOREBOARD_DECISIONS];
+} scoreboard_regulation;
+
+_Static_assert(sizeof(scoreboard_regulation) <= SCOREBOARD_REGULATION_SIZE, "the regulation block fits");
 
 /* The handle: private memory of each process, never in the mapping. */
 typedef struct {
     scoreboard_header *header;
+    scoreboard_regulation *regulation; /* the block after the threads */
     scoreboard_process *processes;     /* [server_limit] */
     scoreboard_thread *threads;        /* [server_limit * thread_limit] */
     size_t size;
@@ -194,6 +247,14 @@ void scoreboard_count_request(scoreboard_thread *thread, int status, uint64_t by
  * entries (at most the handle's thread_limit). */
 void scoreboard_count_process(const scoreboard *board, int slot, int thread_count,
                               int *idle, int *busy);
+
+/* Writes decision number `index` (the control process's private count) into
+ * the ring and publishes index + 1 as the count. */
+void scoreboard_note_decision(scoreboard *board, uint64_t index, int action, int reason, int count, int idle,
+                              int children);
+/* The names of codes in the ring: NULL for a code no version wrote. */
+const char *scoreboard_action_name(unsigned action);
+const char *scoreboard_reason_text(unsigned reason);
 
 /* ---- checks by the control process ---------------------------------------
  * Each compares the mapping with what the caller knows from its own memory,

@@ -7,6 +7,7 @@
  */
 #include "tap.h"
 
+#include "core/buffer.c"
 #include "core/log.c"
 #include "core/pool.c"
 #include "core/blocking.c"
