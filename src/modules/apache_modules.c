@@ -158,9 +158,9 @@ static const struct {
     /* Modules weft does not have. */
     { "mod_rewrite", { "RewriteEngine", "RewriteRule", "RewriteCond", "RewriteBase", "RewriteMap",
                        "RewriteOptions" } },
-    { "mod_proxy", { "ProxyPass", "ProxyPassReverse", "ProxyPassReverseCookieDomain",
-                     "ProxyPassReverseCookiePath", "ProxyRequests", "ProxyPreserveHost", "ProxyPassMatch",
-                     "ProxyTimeout", "ProxyVia", "ProxyErrorOverride", "ProxySet", "BalancerMember",
+    { "mod_proxy", { "ProxyPassReverse", "ProxyPassReverseCookieDomain",
+                     "ProxyPassReverseCookiePath", "ProxyPreserveHost", "ProxyPassMatch",
+                     "ProxyVia", "ProxyErrorOverride", "ProxySet", "BalancerMember",
                      "ProxyAddHeaders", "ProxyBadHeader", "NoProxy", "ProxyRemote", "<Proxy",
                      "<ProxyMatch" } },
     { "mod_auth_basic", { "AuthBasicProvider", "AuthBasicAuthoritative", "AuthBasicFake" } },
@@ -280,10 +280,15 @@ bool module_handler_exists(const char *name)
 {
     if (strcasecmp(name, "None") == 0 || strcasecmp(name, "default-handler") == 0)
         return true;
-    for (const module *const *m = weft_modules; *m; m++)
-        for (const char *const *handler = (*m)->handlers; handler && *handler; handler++)
-            if (strcasecmp(*handler, name) == 0)
+    for (const module *const *m = weft_modules; *m; m++) {
+        for (const char *const *handler = (*m)->handlers; handler && *handler; handler++) {
+            /* A name ending in ':' is a prefix: "proxy:" takes proxy:fcgi://... */
+            size_t length = strlen(*handler);
+            if (length && (*handler)[length - 1] == ':' ? strncasecmp(*handler, name, length) == 0
+                                                        : strcasecmp(*handler, name) == 0)
                 return true;
+        }
+    }
     return false;
 }
 

@@ -16,6 +16,8 @@ extern const module authz_core_module;
 extern const module authz_host_module;
 extern const module access_compat_module;
 extern const module setenvif_module;
+extern const module proxy_module;
+extern const module proxy_fcgi_module;
 extern const module cgi_module;
 extern const module static_module;
 extern const module negotiation_module;
@@ -53,6 +55,8 @@ const module *const weft_modules[] = {
     &authz_host_module,
     &access_compat_module, /* Order, Allow, Deny: authz_core's access hook asks it first */
     &trace_module,      /* before every content handler: TRACE is answered whatever the handler */
+    &proxy_module,        /* translate: ProxyPass; handler: SetHandler proxy:..., before CGI and static files */
+    &proxy_fcgi_module,
     &cgi_module,          /* translate: ScriptAlias; handler: before static files */
     &negotiation_module,  /* fixups: MultiViews, before FallbackResource (Apache's type_checker) */
     &dir_module,          /* fixups: FallbackResource; DirectorySlash for static.c */
