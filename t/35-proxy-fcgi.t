@@ -14,6 +14,7 @@ use Test::More;
 use POSIX qw(WNOHANG);
 use Digest::MD5 qw(md5_hex);
 use WeftTest qw(wait_for);
+use WeftFcgi;
 
 my ($fpm) = grep { -x } qw(/usr/sbin/php-fpm8.2);
 BAIL_OUT('php-fpm8.2 is missing: .ci/run installs php8.2-fpm') unless $fpm;
@@ -92,6 +93,7 @@ ProxyRequests Off
 </Directory>
 ProxyPass /app/ fcgi://127.0.0.1:@PORT2@@ROOT@/app/
 ProxyPass /refused/ fcgi://127.0.0.1:@PORT3@/nothing/
+ProxyPass /odd/ unix:@ROOT@/odd.sock|fcgi://localhost/odd/
 CONF
     files => { %php, 'www/slow/sleep.php' => $php{'www/sleep.php'}, 'www/down/x.txt' => "text\n",
                'www/auth/env.php' => $php{'www/env.php'} },
@@ -129,9 +131,13 @@ if (!$fpm_pid) {
     exit 127;
 }
 # Stopped by its PID however the test ends.
-END { if ($fpm_pid) { kill 'TERM', $fpm_pid; my $n = 0; while (waitpid($fpm_pid, WNOHANG) == 0 && $n++ < 100) { select(undef, undef, undef, 0.05) } kill 'KILL', $fpm_pid; } }
+END { local $?; if ($fpm_pid) { kill 'TERM', $fpm_pid; my $n = 0; while (waitpid($fpm_pid, WNOHANG) == 0 && $n++ < 100) { select(undef, undef, undef, 0.05) } kill 'KILL', $fpm_pid; } }
 my $fpm_ready = wait_for(sub { -S "$root/php.sock" }, 10);
 ok($fpm_ready, 'php-fpm started') or diag(`cat $root/php-fpm.out $root/php-fpm.log 2>/dev/null`);
+
+# A FastCGI server that misbehaves on request (t/lib/WeftFcgi.pm).
+my $odd = WeftFcgi::start(socket => "$root/odd.sock");
+END { local $?; if ($odd) { kill 'KILL', $odd; waitpid($odd, 0) } }
 
 $w->start;
 
@@ -205,6 +211,23 @@ is($r->status, 503, 'a socket nobody listens on: 503');
 $r = $w->get('/refused/x.php');
 is($r->status, 503, 'a refused TCP connection: 503');
 is($w->get('/env.php')->status, 200, 'php-fpm still serves afterwards');
+
+# A malformed response head is refused: 502, nothing of it reaches the client.
+for my $case (['two-lengths', 'two Content-Length fields'], ['fold', 'a folded header line'],
+              ['inject', 'a CR inside a header value'], ['garbage', 'bytes that are not FastCGI'],
+              ['end-early', 'END_REQUEST before any output']) {
+    my ($name, $what) = @$case;
+    $r = $w->get("/odd/$name");
+    is($r->status, 502, "$what: 502");
+    ok(!defined $r->header('X-Injected') && !defined $r->header('Set-Cookie') && !defined $r->header('X-Folded'),
+       "$what: none of its fields are passed");
+}
+like($w->error_log, qr/two Content-Length fields/, 'the error log says why');
+# A body cut short after the head: the client sees an incomplete response.
+$r = $w->get('/odd/cut');
+ok(defined $r->error && length($r->body // '') < 5000, 'a body cut short is not passed off as complete (the chunked body never ends)')
+    or diag($r->summary);
+is($w->get('/odd/plain')->body, "hello from fcgi\n", 'the same backend answers normally afterwards');
 
 # A client that goes away while the script runs: the server goes on.
 {

@@ -314,6 +314,10 @@ static int scan_head(exchange *x, int *result)
         x->head_body_start = next + blank;
         const char *problem = parse_head(x, data, block_length);
         if (problem) {
+            /* Nothing of a refused head reaches the client. */
+            x->r->header_count = 0;
+            x->r->content_type = NULL;
+            x->r->body_length = 0;
             *result = answer_error(x, 502, pool_printf(x->r->pool, "malformed response head: %s", problem), 0);
             return WEFT_OK;
         }
@@ -514,6 +518,12 @@ static int fcgi_pull(request *r, request_backend *b, const char **data, size_t *
 static void fcgi_expire(request *r, request_backend *b)
 {
     exchange *x = b->context;
+    if (!b->head_done && x->state == STATE_SENDING && x->body_left && b->deadline_ms == INT64_MAX) {
+        /* The wait was the client's (Timeout while its body came). */
+        answer_error(x, 408, "the client sent its request body too slowly (Timeout)", 0);
+        x->r->keep_alive = false;
+        return;
+    }
     if (!b->head_done) {
         answer_error(x, 504, "the FastCGI server did not answer within ProxyTimeout", 0);
         return;
