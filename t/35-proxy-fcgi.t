@@ -85,6 +85,10 @@ ProxyRequests Off
 <Directory "@ROOT@/www/slow">
     SetHandler "proxy:unix:@ROOT@/php.sock|fcgi://localhost"
 </Directory>
+<Directory "@ROOT@/www/blog">
+    DirectoryIndex index.php
+    FallbackResource /blog/index.php
+</Directory>
 <Directory "@ROOT@/www/auth">
     SetEnvIfNoCase ^Authorization$ "(.+)" HTTP_AUTHORIZATION=$1
 </Directory>
@@ -96,7 +100,8 @@ ProxyPass /refused/ fcgi://127.0.0.1:@PORT3@/nothing/
 ProxyPass /odd/ unix:@ROOT@/odd.sock|fcgi://localhost/odd/
 CONF
     files => { %php, 'www/slow/sleep.php' => $php{'www/sleep.php'}, 'www/down/x.txt' => "text\n",
-               'www/auth/env.php' => $php{'www/env.php'} },
+               'www/auth/env.php' => $php{'www/env.php'},
+               'www/blog/index.php' => "<?php echo 'front:', \$_SERVER['SCRIPT_NAME'], ' ', \$_SERVER['REQUEST_URI'], \"\\n\";\n" },
 );
 my $root = $w->root;
 my $tcp_port = $w->port2;
@@ -160,6 +165,11 @@ is($env{DOCUMENT_ROOT}, "$root/www", 'DOCUMENT_ROOT');
 is($w->get('/plain.txt')->body, "just text\n", 'other files are served as before');
 $r = $w->get('/auth/env.php', Authorization => 'Basic c2VjcmV0');
 like($r->body, qr/^HTTP_AUTHORIZATION=Basic c2VjcmV0$/m, 'Authorization when asked (Debian\'s SetEnvIfNoCase line)');
+
+# A WordPress-style front controller: DirectoryIndex and FallbackResource.
+is($w->get('/blog/')->body, "front:/blog/index.php /blog/\n", 'DirectoryIndex index.php runs it');
+is($w->get('/blog/2024/hello-world?x=1')->body, "front:/blog/index.php /blog/2024/hello-world?x=1\n",
+   'FallbackResource: a pretty permalink runs the front controller');
 
 # A POST body streamed to the script.
 my $body = join '', map { chr(65 + $_ % 26) } 0 .. 300_000;
