@@ -158,10 +158,9 @@ static const struct {
     /* Modules weft does not have. */
     { "mod_rewrite", { "RewriteEngine", "RewriteRule", "RewriteCond", "RewriteBase", "RewriteMap",
                        "RewriteOptions" } },
-    { "mod_proxy", { "ProxyPassReverse", "ProxyPassReverseCookieDomain",
-                     "ProxyPassReverseCookiePath", "ProxyPreserveHost", "ProxyPassMatch",
+    { "mod_proxy", { "ProxyPassReverseCookieDomain", "ProxyPassReverseCookiePath", "ProxyPassMatch",
                      "ProxyVia", "ProxyErrorOverride", "ProxySet", "BalancerMember",
-                     "ProxyAddHeaders", "ProxyBadHeader", "NoProxy", "ProxyRemote", "<Proxy",
+                     "ProxyBadHeader", "NoProxy", "ProxyRemote", "<Proxy",
                      "<ProxyMatch" } },
     { "mod_auth_basic", { "AuthBasicProvider", "AuthBasicAuthoritative", "AuthBasicFake" } },
     { "mod_authn_core", { "AuthType", "AuthName", "<AuthnProviderAlias" } },

@@ -18,6 +18,7 @@ extern const module access_compat_module;
 extern const module setenvif_module;
 extern const module proxy_module;
 extern const module proxy_fcgi_module;
+extern const module proxy_http_module;
 extern const module cgi_module;
 extern const module static_module;
 extern const module negotiation_module;
@@ -57,6 +58,7 @@ const module *const weft_modules[] = {
     &trace_module,      /* before every content handler: TRACE is answered whatever the handler */
     &proxy_module,        /* translate: ProxyPass; handler: SetHandler proxy:..., before CGI and static files */
     &proxy_fcgi_module,
+    &proxy_http_module,
     &cgi_module,          /* translate: ScriptAlias; handler: before static files */
     &negotiation_module,  /* fixups: MultiViews, before FallbackResource (Apache's type_checker) */
     &dir_module,          /* fixups: FallbackResource; DirectorySlash for static.c */

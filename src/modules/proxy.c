@@ -97,8 +97,12 @@ const char *proxy_parse_url(pool *p, const char *url, char **scheme, proxy_addre
     *scheme = pool_strndup(p, rest, (size_t)(separator - rest));
     for (char *c = *scheme; *c; c++)
         *c = (char)tolower((unsigned char)*c);
-    if (strcmp(*scheme, "fcgi") != 0)
-        return "only fcgi:// backends are built so far (http://, ws://, balancer:// are not: docs/proxy.md)";
+    bool http = strcmp(*scheme, "http") == 0;
+    if (strcmp(*scheme, "fcgi") != 0 && !http)
+        return "only fcgi:// and http:// backends are built so far (https://, ws://, balancer:// are not: "
+               "docs/proxy.md)";
+    if (http && socket_path)
+        return "unix: sockets are for fcgi:// so far";
     const char *host = separator + 3;
     const char *slash = strchr(host, '/');
     const char *host_end = slash ? slash : host + strlen(host);
@@ -124,7 +128,7 @@ const char *proxy_parse_url(pool *p, const char *url, char **scheme, proxy_addre
     } else {
         colon = memchr(host, ':', (size_t)(host_end - host));
     }
-    int port = 8000;  /* Apache's default for fcgi:// */
+    int port = http ? 80 : 8000;  /* Apache's default for fcgi:// is 8000 */
     if (colon) {
         char *end;
         long value = strtol(colon + 1, &end, 10);
@@ -137,6 +141,36 @@ const char *proxy_parse_url(pool *p, const char *url, char **scheme, proxy_addre
         return "cannot resolve the backend's host";
     address->text = pool_printf(p, "%.*s", (int)(host_end - host), host);
     return NULL;
+}
+
+bool proxy_is_token(const char *text, size_t length)
+{
+    if (length == 0)
+        return false;
+    for (size_t i = 0; i < length; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c <= 32 || c >= 127 || strchr("\"(),/:;<=>?@[\\]{}", c))
+            return false;
+    }
+    return true;
+}
+
+bool proxy_value_is_clean(const char *value, size_t length)
+{
+    for (size_t i = 0; i < length; i++)
+        if (((unsigned char)value[i] < 32 && value[i] != '\t') || value[i] == 127)
+            return false;
+    return true;
+}
+
+bool proxy_field_is_ours(const char *name, size_t length)
+{
+    static const char *const ours[] = { "Connection", "Keep-Alive", "Transfer-Encoding", "TE", "Trailer",
+                                        "Upgrade", "Proxy-Connection", "Proxy-Authenticate", "Date", "Server" };
+    for (size_t i = 0; i < COUNT_OF(ours); i++)
+        if (strlen(ours[i]) == length && strncasecmp(name, ours[i], length) == 0)
+            return true;
+    return false;
 }
 
 int proxy_connect(const proxy_address *address)
@@ -187,6 +221,8 @@ static int set_proxy_pass(config_parse *parse, const config_directive *d, void *
         const char *problem = proxy_parse_url(p, url, &rule->scheme, &rule->backend, &rule->path);
         if (problem)
             return config_error(parse, "ProxyPass %s: %s", url, problem);
+        rule->url = pool_strdup(p, url);
+        rule->authority = rule->backend.text;
     }
     /* In the order written. */
     proxy_rule **end = list;
@@ -226,6 +262,42 @@ static int set_proxy_requests(config_parse *parse, const config_directive *d, vo
     return config_error(parse, "ProxyRequests takes On or Off");
 }
 
+/* ProxyPassReverse [/prefix/] http://backend/path/: a Location (or
+ * Content-Location, URI) of the backend's that starts with the URL is
+ * turned into this server's URL under the prefix. */
+static int set_proxy_pass_reverse(config_parse *parse, const config_directive *d, void *target, int argc,
+                                  char **argv)
+{
+    proxy_rule **list = target;
+    const config_section *section = config_current_section(parse);
+    bool in_location = section && section->kind == SECTION_LOCATION;
+    if (section && !in_location)
+        return config_error(parse, "ProxyPassReverse: only in the server, a <VirtualHost> or a <Location>");
+    if (argc != (in_location ? 1 : 2))
+        return config_error(parse, in_location ? "ProxyPassReverse in <Location> takes the URL alone"
+                                               : "ProxyPassReverse needs a URL-path and a URL");
+    pool *p = config_pool(parse);
+    proxy_rule *rule = pool_calloc(p, sizeof(*rule));
+    rule->prefix = in_location ? section->path : pool_strdup(p, argv[0]);
+    rule->url = pool_strdup(p, argv[in_location ? 0 : 1]);
+    if (!strstr(rule->url, "://"))
+        return config_error(parse, "ProxyPassReverse: %s is not a URL", rule->url);
+    proxy_rule **end = list;
+    while (*end)
+        end = &(*end)->next;
+    *end = rule;
+    return WEFT_OK;
+}
+
+static int set_on_off(config_parse *parse, const config_directive *d, void *target, int argc, char **argv)
+{
+    if (strcasecmp(argv[0], "On") == 0 || strcasecmp(argv[0], "Off") == 0) {
+        *(int *)target = strcasecmp(argv[0], "On") == 0 ? 2 : 1;
+        return WEFT_OK;
+    }
+    return config_error(parse, "%s takes On or Off", d->name);
+}
+
 /* ProxyStatus: what server-status shows of balancers.  Balancers are not
  * built yet (BalancerMember is refused), so, as Apache's page without
  * balancers, it shows nothing: the directive is taken for Debian's
@@ -248,14 +320,24 @@ static int set_proxy_status(config_parse *parse, const config_directive *d, void
 static const config_directive proxy_directives[] = {
     { .name = "ProxyPass", .contexts = CONTEXT_SERVER_OR_VHOST | CONTEXT_LOCATION, DIR_FIELD(rules),
       .min_args = 1, .max_args = ARGS_UNLIMITED, .set = set_proxy_pass, .merge = merge_rules,
-      .syntax = "[URL-path] fcgi://host:port/path | unix:/socket|fcgi://host/path | !",
-      .help = "sends requests under a URL-path to a backend (FastCGI so far)" },
+      .syntax = "[URL-path] http://host:port/path | fcgi://host:port/path | unix:/socket|fcgi://host/path | !",
+      .help = "sends requests under a URL-path to a backend (HTTP/1.1 or FastCGI)" },
     { .name = "ProxyTimeout", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(timeout_ms), .min_args = 1, .max_args = 1,
       .set = config_set_milliseconds, .syntax = "seconds|Nms",
       .help = "how long a backend may stay silent before the request fails with 504 (default: Timeout)" },
     { .name = "ProxyRequests", .contexts = CONTEXT_SERVER_OR_VHOST, DIR_FIELD(requests), .min_args = 1,
       .max_args = 1, .set = set_proxy_requests, .syntax = "Off",
       .help = "a forward proxy: Off is the only value (On is refused)" },
+    { .name = "ProxyPassReverse", .contexts = CONTEXT_SERVER_OR_VHOST | CONTEXT_LOCATION, DIR_FIELD(reverse),
+      .min_args = 1, .max_args = 2, .set = set_proxy_pass_reverse, .merge = merge_rules,
+      .syntax = "[URL-path] http://backend/path/",
+      .help = "rewrites a backend's Location, Content-Location and URI fields to this server's URL" },
+    { .name = "ProxyPreserveHost", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(preserve_host), .min_args = 1,
+      .max_args = 1, .set = set_on_off, .syntax = "On|Off",
+      .help = "sends the client's Host to an http:// backend instead of the backend's own (default Off)" },
+    { .name = "ProxyAddHeaders", .contexts = CONTEXT_ANYWHERE, DIR_FIELD(add_headers), .min_args = 1,
+      .max_args = 1, .set = set_on_off, .syntax = "On|Off",
+      .help = "adds X-Forwarded-For, -Host and -Server to requests for http:// backends (default On)" },
     { .name = "ProxyStatus", .contexts = CONTEXT_SERVER_OR_VHOST, DIR_FIELD(status), .min_args = 1,
       .max_args = 1, .set = set_proxy_status, .syntax = "Off|On|Full",
       .help = "balancer members in server-status (no balancers exist yet: nothing is shown, as Apache without them)" },
@@ -330,6 +412,11 @@ static int proxy_handler(request *r)
             log_module_message(LOG_LEVEL_ERROR, "proxy", "SetHandler %s: %s", handler, problem);
             return 500;
         }
+        if (strcmp(scheme, "fcgi") != 0) {
+            log_module_message(LOG_LEVEL_ERROR, "proxy", "SetHandler %s: only fcgi:// backends are built for "
+                               "SetHandler so far (use ProxyPass)", handler);
+            return 500;
+        }
         int status = locate_script(r, &target);
         if (status != WEFT_OK)
             return status;
@@ -339,6 +426,9 @@ static int proxy_handler(request *r)
     if (!rule)
         return WEFT_DECLINED;
     target.backend = rule->backend;
+    target.rule = rule;
+    if (strcmp(rule->scheme, "http") == 0)
+        return proxy_http_start(r, &target);
     const char *rest = r->path + strlen(rule->prefix);
     if (rule->prefix[strlen(rule->prefix) - 1] != '/' && *rest == '/' && rule->path[0] &&
         rule->path[strlen(rule->path) - 1] == '/')

@@ -29,9 +29,11 @@ typedef struct proxy_rule {
     struct proxy_rule *next;
     char *prefix;
     bool exclude;          /* ProxyPass /path ! */
-    char *scheme;          /* "fcgi" */
+    char *scheme;          /* "fcgi", "http" */
     proxy_address backend;
     char *path;            /* the URL's path ("" when none) */
+    char *url;             /* as written (ProxyPassReverse compares with it) */
+    char *authority;       /* host[:port] as written: the backend's Host */
 } proxy_rule;
 
 typedef struct {
@@ -39,10 +41,14 @@ typedef struct {
     int timeout_ms;        /* ProxyTimeout; 0 = Timeout */
     int requests;          /* ProxyRequests: 0 unset, 1 Off */
     int status;            /* ProxyStatus: 0 unset, 1 Off, 2 On, 3 Full */
+    proxy_rule *reverse;   /* ProxyPassReverse, this section's first */
+    int preserve_host;     /* ProxyPreserveHost: 0 unset, 1 Off, 2 On */
+    int add_headers;       /* ProxyAddHeaders: 0 unset (On), 1 Off, 2 On */
 } proxy_dir_config;
 
 extern const module proxy_module;
 extern const module proxy_fcgi_module;
+extern const module proxy_http_module;
 
 static inline const proxy_dir_config *proxy_dir_settings(const dir_config *dir)
 {
@@ -56,6 +62,7 @@ typedef struct {
     char *script_name;     /* SCRIPT_NAME */
     char *path_info;       /* "" when none */
     int timeout_ms;        /* ProxyTimeout, else Timeout */
+    const proxy_rule *rule; /* ProxyPass's, NULL for SetHandler */
 } proxy_target;
 
 /* Parses "unix:/path|fcgi://host/...", "fcgi://host:port/..." into the
@@ -66,6 +73,18 @@ const char *proxy_parse_url(pool *p, const char *url, char **scheme, proxy_addre
 /* Starts a non-blocking connection to address: the socket, or -1 with
  * errno (EINPROGRESS is not an error: the socket is returned). */
 int proxy_connect(const proxy_address *address);
+
+/* Hop-by-hop fields (RFC 9110 7.6.1) and those weft sends itself (Date,
+ * Server): never passed on from a backend's head. */
+bool proxy_field_is_ours(const char *name, size_t length);
+/* An RFC 9110 token (a field name). */
+bool proxy_is_token(const char *text, size_t length);
+/* A header value: no control characters but HTAB (a CR inside a value is
+ * header injection). */
+bool proxy_value_is_clean(const char *value, size_t length);
+
+/* proxy_http.c: attaches the HTTP exchange to r. */
+int proxy_http_start(request *r, const proxy_target *target);
 
 /* proxy_fcgi.c: attaches the FastCGI exchange to r.  Returns what a
  * handler returns. */

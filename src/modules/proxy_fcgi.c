@@ -196,32 +196,9 @@ static int take_body(exchange *x)
 
 /* ---- the response head ---------------------------------------------------------- */
 
-static bool is_token(const char *text, size_t length)
-{
-    if (length == 0)
-        return false;
-    for (size_t i = 0; i < length; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c <= 32 || c >= 127 || strchr("\"(),/:;<=>?@[\\]{}", c))
-            return false;
-    }
-    return true;
-}
-
 static bool field_is(const char *name, size_t length, const char *wanted)
 {
     return strlen(wanted) == length && strncasecmp(name, wanted, length) == 0;
-}
-
-/* Hop-by-hop fields and ours (RFC 9110 7.6.1, RFC 3875 6.3.4). */
-static bool field_is_ours(const char *name, size_t length)
-{
-    static const char *const ours[] = { "Connection", "Keep-Alive", "Transfer-Encoding", "TE", "Trailer",
-                                        "Upgrade", "Proxy-Connection", "Date", "Server" };
-    for (size_t i = 0; i < COUNT_OF(ours); i++)
-        if (field_is(name, length, ours[i]))
-            return true;
-    return false;
 }
 
 /* The CGI header block (without its empty line): the response's status and
@@ -244,7 +221,7 @@ static const char *parse_head(exchange *x, char *block, size_t length)
         if (line_length && (cursor[0] == ' ' || cursor[0] == '\t'))
             return "a folded header line (obs-fold)";
         char *colon = memchr(cursor, ':', line_length);
-        if (!colon || !is_token(cursor, (size_t)(colon - cursor)))
+        if (!colon || !proxy_is_token(cursor, (size_t)(colon - cursor)))
             return "a malformed header line";
         size_t name_length = (size_t)(colon - cursor);
         char *value = colon + 1;
@@ -253,9 +230,8 @@ static const char *parse_head(exchange *x, char *block, size_t length)
         char *value_end = line_end;
         while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\t'))
             value_end--;
-        for (char *c = value; c < value_end; c++)
-            if (((unsigned char)*c < 32 && *c != '\t') || *c == 127)
-                return "a control character in a header value";
+        if (!proxy_value_is_clean(value, (size_t)(value_end - value)))
+            return "a control character in a header value";
         char *text = pool_strndup(r->pool, value, (size_t)(value_end - value));
         if (field_is(cursor, name_length, "Status")) {
             int code = 0, digits = 0;
@@ -275,7 +251,7 @@ static const char *parse_head(exchange *x, char *block, size_t length)
         } else if (field_is(cursor, name_length, "Location")) {
             location = text;
             response_add_header(r, "Location", text);
-        } else if (!field_is_ours(cursor, name_length)) {
+        } else if (!proxy_field_is_ours(cursor, name_length)) {
             response_add_header(r, pool_strndup(r->pool, cursor, name_length), text);
         }
         cursor = next;
