@@ -250,6 +250,8 @@ static const struct {
     { "server-info", "mod_info", false },
     { "balancer-manager", "mod_proxy_balancer", false },
     { "ldap-status", "mod_ldap", false },
+    { "proxy:balancer:", "mod_proxy_balancer", true },
+    { "proxy:http:", "mod_proxy_http's SetHandler form (ProxyPass is built)", true },
     { "proxy:", "mod_proxy", true },
     { "application/x-httpd-php", "mod_php", true },
     { "application/x-httpd-php-source", "mod_php", true },

@@ -450,7 +450,9 @@ static int proxy_translate(request *r)
     return WEFT_OK;
 }
 
-static const char *const proxy_handlers[] = { "proxy:", NULL };
+/* Prefixes (a trailing ':'): SetHandler proxy:fcgi://host:port and
+ * proxy:unix:/socket|fcgi://host; other schemes are refused at -t. */
+static const char *const proxy_handlers[] = { "proxy:fcgi:", "proxy:unix:", NULL };
 
 const module proxy_module = {
     .name = "proxy",
