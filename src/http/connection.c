@@ -812,11 +812,16 @@ int connection_backend_wait(const connection *c, unsigned *wants, int64_t *deadl
 }
 
 /* While it waits for a backend, the connection reads nothing from the
- * client: a look at its socket tells whether it is still there (nginx's
- * check for a broken connection).  An end of stream counts as gone: a
+ * client: after the event loop reported an end of stream, a look at its
+ * socket tells whether it is still there (nginx's check for a broken
+ * connection).  An end of stream counts as gone: a
  * client that half-closes after its request is not told apart. */
 static bool client_went_away(connection *c)
 {
+    /* Only an end of stream or an error the event loop reported (for the
+     * client's socket or, sharing its key, the backend's) is worth a look. */
+    if (!c->peer_closed)
+        return false;
     char byte;
     ssize_t count = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (count == 0 || (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
