@@ -151,7 +151,6 @@ my $rewrite_block = line_of('<IfModule mod_include.c>');
 my $rewrite_end = line_of('</IfModule>', line_of('SSIUndefinedEcho') - 1);
 my $ssl_ports = "$root/conf/ports.conf";
 my @expected = (
-    "$file:" . line_of('proxy:warn') . ": LogLevel proxy:warn: mod_proxy is not built into weft; ignored",
     "$file:" . line_of('LoadModule mpm_event') . ": LoadModule mpm_event_module: weft has its own MPM "
         . "(worker-style threads with an event loop) and ignores mod_mpm_event; its <IfModule> sections are skipped",
     "$file:" . line_of('LoadModule include') . ": LoadModule include_module: mod_include is not built into weft; "
@@ -204,7 +203,7 @@ $w->stop;
 my $bad = WeftTest->new(conf => <<'EOF');
 SSIErrorMsg "oops"
 SSLProxyEngine on
-ProxyPass /app http://127.0.0.1:9/
+ProxyPassMatch ^/app http://127.0.0.1:9/
 php_value memory_limit 256M
 NoSuchThing here
 <Proxy *>
@@ -217,7 +216,7 @@ Define A:B value
 LogLevel warn nosuch:debug loud
 AddHandler application/x-httpd-php .php
 <Location /fpm>
-	SetHandler "proxy:fcgi://127.0.0.1:9000"
+	SetHandler "proxy:balancer://cluster"
 </Location>
 AddHandler server-parsed .shtml
 EOF
@@ -227,19 +226,19 @@ my $bad_file = $bad->conf_path;
 for my $expected (
     "$bad_file:1: SSIErrorMsg is a directive of mod_include, which is not built into weft",
     "$bad_file:2: SSLProxyEngine is a directive of mod_ssl that weft does not implement",
-    "$bad_file:3: ProxyPass is a directive of mod_proxy, which is not built into weft",
+    "$bad_file:3: ProxyPassMatch is a directive of mod_proxy that weft does not implement",
     "$bad_file:4: php_value is a directive of mod_php, which is not built into weft",
     "$bad_file:5: Invalid command 'NoSuchThing': weft has no such directive (misspelled?)",
-    "$bad_file:6: <Proxy> is a section of mod_proxy, which is not built into weft",
+    "$bad_file:6: <Proxy> is a section of mod_proxy that weft does not implement",
     "$bad_file:9: SetHandler server-info: that is a handler of mod_info, which is not built into weft; "
-        . "weft has default-handler, cgi-script,",
+        . "weft has default-handler, proxy:fcgi:, proxy:unix:, cgi-script,",
     "$bad_file:11: AddHandler type-mapp: no handler of that name in weft",
     "$bad_file:12: Variable name must not contain ':'",
     "$bad_file:13: LogLevel requires level keyword",
     "$bad_file:14: AddHandler application/x-httpd-php: that is a handler of mod_php, which is not built into weft "
         . "(the files would be served as they are, source and all)",
-    "$bad_file:16: SetHandler proxy:fcgi://127.0.0.1:9000: that is a handler of mod_proxy, which is not built "
-        . "into weft",
+    "$bad_file:16: SetHandler proxy:balancer://cluster: that is a handler of mod_proxy_balancer, which is not "
+        . "built into weft",
     "$bad_file:18: AddHandler server-parsed: that is a handler of mod_include, which is not built into weft; "
         . "weft has",
 ) {

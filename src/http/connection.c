@@ -18,6 +18,7 @@
 #include "../core/log.h"
 #include "../core/network.h"
 #include "../core/module.h"
+#include "backend.h"
 #include "filter.h"
 #include "response.h"
 
@@ -83,6 +84,7 @@ void connection_init(connection *c, int fd, const server_config *server, const s
     c->output_sent = 0;
     c->body_file = -1;
     c->filter_pending = false;
+    c->pull_pending = false;
     c->close_after_response = false;
     c->read_ready = true;  /* nothing read yet: the request may be there already */
     c->peer_closed = false;
@@ -208,6 +210,7 @@ void connection_idle(connection *c)
     if (c->input.length == 0 && c->input.data)
         give_input(c);
     buffer_free(&c->output);
+    buffer_free(&c->pulled);
     if (c->request_pool) {
         give_pool(c->request_pool);
         c->request_pool = NULL;
@@ -219,6 +222,7 @@ void connection_release(connection *c)
     if (c->input.data)
         give_input(c);
     buffer_free(&c->output);
+    buffer_free(&c->pulled);
     if (c->request_pool) {
         give_pool(c->request_pool);
         c->request_pool = NULL;
@@ -384,6 +388,10 @@ static void prepare_response(connection *c, const connection_worker *worker)
     /* A streamed head already went out: it may have promised a close. */
     bool stream_closes = r->stream && !r->keep_alive;
     r->keep_alive = !stream_closes && wants_keep_alive(c, worker);
+    bool pulls = r->body == BODY_PULL && !r->head_only && r->status >= 200 && r->status != 204 && r->status != 304;
+    bool http11 = r->version_major > 1 || (r->version_major == 1 && r->version_minor >= 1);
+    if (pulls && r->body_length < 0 && !http11)
+        r->keep_alive = false;  /* HTTP/1.0: the body of unknown length ends with the connection */
     if (!r->keep_alive)
         c->close_after_response = true;
     if (worker->score) {
@@ -396,7 +404,8 @@ static void prepare_response(connection *c, const connection_worker *worker)
 
     buffer_clear(&c->output);
     /* Filters see the handler's response; Header directives apply last. */
-    c->filter_pending = !r->stream && output_filters_start(r);
+    /* A pulled body goes out as the backend sent it (no output filters yet). */
+    c->filter_pending = !r->stream && r->body != BODY_PULL && output_filters_start(r);
     if (c->filter_pending && !r->keep_alive)
         c->close_after_response = true;  /* HTTP/1.0: the body ends with the connection */
     if (!r->stream) {  /* a streamed response is out already (stream.h) */
@@ -408,6 +417,10 @@ static void prepare_response(connection *c, const connection_worker *worker)
     c->body_remaining_memory = 0;
     c->body_remaining_file = 0;
     c->pieces_left = 0;
+    c->pull_pending = pulls;
+    c->pull_chunked = pulls && r->body_length < 0 && http11;
+    c->pull_left = r->body_length;
+    c->pull_framing = 0;
     if (!r->stream && !r->head_only && r->status >= 200 && r->status != 204 && r->status != 304) {
         if (c->filter_pending) {
             /* write_pending pulls the body from the chain (filter.h). */
@@ -507,13 +520,75 @@ static int write_current(connection *c)
     return WEFT_OK;
 }
 
+/* The next piece of a BODY_PULL body into body_data (framed as a chunk when
+ * chunked).  WEFT_OK, WEFT_DONE (the last bytes, maybe none, are set up),
+ * WEFT_AGAIN (the backend has nothing yet), WEFT_ERROR. */
+static int pull_body(connection *c)
+{
+    request *r = &c->request;
+    request_backend *b = r->backend;
+    const char *data = NULL;
+    size_t length = 0;
+    int rc = b ? b->type->pull(r, b, &data, &length) : WEFT_ERROR;
+    if (rc == WEFT_AGAIN || rc == WEFT_ERROR)
+        return rc;
+    if (rc == WEFT_DONE) {
+        length = 0;
+        if (c->pull_left > 0)
+            return WEFT_ERROR;  /* shorter than announced: the client must see it */
+    }
+    if (c->pull_left >= 0 && (int64_t)length > c->pull_left)
+        length = (size_t)c->pull_left;  /* more than announced: never passed on */
+    if (c->pull_left >= 0)
+        c->pull_left -= (int64_t)length;
+    if (!c->pull_chunked) {
+        c->body_data = data;
+        c->body_remaining_memory = length;
+    } else {
+        buffer_clear(&c->pulled);
+        if (length > 0) {
+            char size_line[24];
+            int size_length = snprintf(size_line, sizeof(size_line), "%zx\r\n", length);
+            buffer_append(&c->pulled, size_line, (size_t)size_length);
+            buffer_append(&c->pulled, data, length);
+            buffer_append(&c->pulled, "\r\n", 2);
+        }
+        if (rc == WEFT_DONE)
+            buffer_append(&c->pulled, "0\r\n\r\n", 5);
+        c->pull_framing += c->pulled.length - length;
+        c->body_data = c->pulled.data;
+        c->body_remaining_memory = c->pulled.length;
+    }
+    if (rc == WEFT_DONE)
+        c->pull_pending = false;
+    return WEFT_OK;
+}
+
+/* write_pending's answer when a pulled body waits for its backend. */
+#define WAIT_FOR_BACKEND 100
+
 /* Writes what is pending.  WEFT_OK when everything is sent, WEFT_AGAIN when
- * the socket is full, WEFT_ERROR when the client went away. */
+ * the socket is full, WAIT_FOR_BACKEND when a pulled body has no bytes yet,
+ * WEFT_ERROR when the client went away. */
 static int write_pending(connection *c)
 {
     if (c->request.stream && c->request.aborted)
         return WEFT_ERROR;  /* the client left while the handler streamed */
     for (;;) {
+        if (c->pull_pending && c->body_remaining_memory == 0) {
+            int pulled = pull_body(c);
+            if (pulled == WEFT_ERROR)
+                return WEFT_ERROR;
+            if (pulled == WEFT_AGAIN) {
+                /* The head goes out at once, whatever the body does. */
+                if (c->output_sent < c->output.length) {
+                    int rc = write_current(c);
+                    if (rc != WEFT_OK)
+                        return rc;
+                }
+                return WAIT_FOR_BACKEND;
+            }
+        }
         if (c->filter_pending && c->body_remaining_memory == 0) {
             /* The socket took the last piece: filter the next one. */
             int pulled = output_filters_pull(&c->request, &c->body_data, &c->body_remaining_memory);
@@ -525,7 +600,7 @@ static int write_pending(connection *c)
         int rc = write_current(c);
         if (rc != WEFT_OK)
             return rc;
-        if (c->filter_pending)
+        if (c->filter_pending || c->pull_pending)
             continue;
         if (c->pieces_left == 0)
             return rc;
@@ -550,6 +625,11 @@ static void finish_request(connection *c, const connection_worker *worker)
     request *r = &c->request;
     if (r->filters)
         output_filters_uncount_framing(r);  /* %b counts the body, not its chunk framing */
+    if (c->pull_framing) {
+        r->body_bytes_sent -= c->pull_framing < r->body_bytes_sent ? c->pull_framing : r->body_bytes_sent;
+        c->pull_framing = 0;
+    }
+    c->pull_pending = false;
     if (worker->score) {
         scoreboard_thread *score = worker->score;
         scoreboard_set_status(score, THREAD_LOGGING);
@@ -666,6 +746,26 @@ int64_t connection_read_deadline_ms(const connection *c)
 
 void connection_expire(connection *c, const connection_worker *worker)
 {
+    request_backend *b = c->request_started ? c->request.backend : NULL;
+    if (b && c->phase == PHASE_BACKEND) {
+        /* The backend did not answer in time: its error page (504). */
+        b->expired = true;
+        b->type->expire(&c->request, b);
+        c->close_after_response = true;
+        prepare_response(c, worker);
+        if (write_pending(c) != WEFT_OK)
+            c->request.aborted = true;
+        finish_request(c, worker);
+        return;
+    }
+    if (b && c->phase == PHASE_WRITE) {
+        /* Mid-body: the client sees a truncated response. */
+        b->expired = true;
+        b->type->expire(&c->request, b);
+        c->request.aborted = true;
+        finish_request(c, worker);
+        return;
+    }
     if (c->phase != PHASE_READ_HEAD || !c->request_started || c->input.length == 0)
         return;  /* nothing of a request yet: just close, as Apache does */
     request *r = &c->request;
@@ -678,6 +778,80 @@ void connection_expire(connection *c, const connection_worker *worker)
         r->aborted = true;
         finish_request(c, worker);
     }
+}
+
+/* ---- backends (backend.h) ------------------------------------------------------ */
+
+request_backend *request_backend_attach(request *r, const request_backend_type *type, void *context, int fd)
+{
+    request_backend *b = pool_calloc(r->pool, sizeof(*b));
+    b->type = type;
+    b->context = context;
+    b->fd = fd;
+    b->deadline_ms = INT64_MAX;
+    r->backend = b;
+    r->connection->backend_serial++;
+    return b;
+}
+
+void request_backend_set_fd(request *r, int fd)
+{
+    r->backend->fd = fd;
+    r->connection->backend_serial++;
+}
+
+int connection_backend_wait(const connection *c, unsigned *wants, int64_t *deadline_ms)
+{
+    const request_backend *b = c->request_started ? c->request.backend : NULL;
+    if (!b || b->fd < 0 || !(c->phase == PHASE_BACKEND || c->phase == PHASE_WRITE)) {
+        *wants = 0;
+        *deadline_ms = INT64_MAX;
+        return -1;
+    }
+    *wants = b->wants;
+    *deadline_ms = b->deadline_ms;
+    return b->fd;
+}
+
+/* While it waits for a backend, the connection reads nothing from the
+ * client: after the event loop reported an end of stream, a look at its
+ * socket tells whether it is still there (nginx's check for a broken
+ * connection).  An end of stream counts as gone: a
+ * client that half-closes after its request is not told apart. */
+static bool client_went_away(connection *c)
+{
+    /* Only an end of stream or an error the event loop reported (for the
+     * client's socket or, sharing its key, the backend's) is worth a look. */
+    if (!c->peer_closed)
+        return false;
+    char byte;
+    ssize_t count = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (count == 0 || (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        if (log_enabled(LOG_LEVEL_INFO))
+            log_message(LOG_LEVEL_INFO, "[client %s:%d] the client went away while its backend (%s) answered %s",
+                        c->peer_address, c->peer_port, c->request.backend->type->name,
+                        c->request.path ? c->request.path : "-");
+        return true;
+    }
+    return false;
+}
+
+/* Lets the backend go on until its response head is known; then the
+ * response is prepared as any other.  WEFT_AGAIN: wait for it. */
+static int run_backend(connection *c, const connection_worker *worker)
+{
+    request *r = &c->request;
+    request_backend *b = r->backend;
+    if (client_went_away(c))
+        return WEFT_ERROR;
+    int rc = b->type->run(r, b);
+    if (rc == WEFT_AGAIN)
+        return WEFT_AGAIN;
+    b->head_done = true;
+    if (rc != WEFT_OK)
+        response_set_error(r, 500);
+    prepare_response(c, worker);
+    return WEFT_OK;
 }
 
 /* ---- other protocols (connection.h) ---------------------------------------- */
@@ -758,6 +932,10 @@ static bool read_head(connection *c, const connection_worker *worker, connection
                 return false;
             }
             request_handle(r);
+            if (r->backend) {
+                c->phase = PHASE_BACKEND;  /* the backend prepares the response (backend.h) */
+                return true;
+            }
             prepare_response(c, worker);
             return true;
         }
@@ -799,10 +977,26 @@ connection_wait connection_run(connection *c, const connection_worker *worker)
                 return wait;
             break;
         }
+        case PHASE_BACKEND: {
+            int rc = run_backend(c, worker);
+            if (rc == WEFT_AGAIN)
+                return CONNECTION_WAIT_BACKEND;
+            if (rc == WEFT_ERROR) {
+                c->request.aborted = true;
+                finish_request(c, worker);
+                return CONNECTION_CLOSE;
+            }
+            break;
+        }
         case PHASE_WRITE: {
             int rc = write_pending(c);
             if (rc == WEFT_AGAIN)
                 return CONNECTION_WAIT_WRITE;
+            if (rc == WAIT_FOR_BACKEND) {
+                if (!client_went_away(c))
+                    return CONNECTION_WAIT_BACKEND;
+                rc = WEFT_ERROR;
+            }
             if (rc == WEFT_ERROR) {
                 c->request.aborted = true;
                 finish_request(c, worker);

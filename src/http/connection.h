@@ -42,6 +42,8 @@ typedef enum {
     CONNECTION_WAIT_READ,      /* inside a request head or body: wait for input, Timeout */
     CONNECTION_WAIT_WRITE,     /* response pending: wait for the socket to drain, Timeout */
     CONNECTION_WAIT_LINGER,    /* closing: our side is shut, discard input until EOF */
+    CONNECTION_WAIT_BACKEND,   /* a backend (backend.h): wait for its socket (connection_backend_wait)
+                                * or the client's input, until its deadline */
     CONNECTION_CLOSE,          /* finished: close now */
 } connection_wait;
 
@@ -50,6 +52,7 @@ typedef enum {
     PHASE_WRITE,
     PHASE_DISCARD_BODY,
     PHASE_LINGER,
+    PHASE_BACKEND,   /* a backend is preparing the response (backend.h) */
 } connection_phase;
 
 /* Per-thread context the connection layer needs from the MPM. */
@@ -139,6 +142,13 @@ struct connection {
     const body_piece *pieces;      /* BODY_PIECES: those not started yet */
     int pieces_left;
     bool filter_pending;           /* more of a filtered body is to be pulled (filter.h) */
+    bool pull_pending;             /* more of a BODY_PULL body is to be pulled (backend.h) */
+    bool pull_chunked;             /* ... and framed as chunks */
+    int64_t pull_left;             /* bytes the backend announced still to send; -1: unknown */
+    uint64_t pull_framing;         /* chunk framing bytes counted in body_bytes_sent */
+    buffer pulled;                 /* a pulled piece with its chunk framing */
+    unsigned backend_serial;       /* changes whenever the backend socket does (the event loop
+                                    * registers a new one) */
     bool close_after_response;
 
     /* Input readiness (see the header comment); read_ready is set at
@@ -178,6 +188,11 @@ static inline void connection_input_ready(connection *c, bool peer_closed)
     if (peer_closed)
         c->peer_closed = true;
 }
+
+/* For the event loop, with c parked in CONNECTION_WAIT_BACKEND or not:
+ * the backend socket to watch (-1: none), what for (CONNECTION_IO_WANTS_*)
+ * and until when (INT64_MAX: no deadline of its own). */
+int connection_backend_wait(const connection *c, unsigned *wants, int64_t *deadline_ms);
 
 /* Sets up c for a freshly accepted socket (non-blocking); peer is the
  * address accept() returned.  The local address is looked up when first

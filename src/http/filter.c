@@ -251,6 +251,7 @@ static bool next_segment(request *r, output_filter_chain *chain)
         chain->segment_left = r->body_pieces[index].length;
         return true;
     case BODY_NONE:
+    case BODY_PULL:  /* never filtered (connection.c) */
         break;
     }
     return false;

@@ -70,6 +70,8 @@ typedef enum {
     BODY_MEMORY,   /* body_data, body_length */
     BODY_FILE,     /* body_file from body_offset, body_length bytes */
     BODY_PIECES,   /* body_pieces in order (body_length is their sum) */
+    BODY_PULL,     /* pulled from r->backend as the client takes it (backend.h); body_length
+                    * is the announced length, -1 when unknown */
 } body_kind;
 
 /* One piece of a BODY_PIECES body (e.g. multipart/byteranges): length bytes
@@ -185,6 +187,9 @@ typedef struct request {
     /* mod_rewrite's state ([END], [T=], [CO=]), kept across internal
      * redirects as Apache keeps it in the request's pool; NULL = none. */
     void *rewrite_state;
+    /* A backend serves this request (backend.h): the connection layer
+     * drives the exchange from the event loop.  NULL = none. */
+    struct request_backend *backend;
 } request;
 
 typedef struct request_env_entry {

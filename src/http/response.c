@@ -332,6 +332,11 @@ void response_serialize_head(request *r, buffer *out)
         /* A filter changes the body: its length is known only at its end. */
         if (output_filters_chunked(r))
             APPEND_FIELD(out, "Transfer-Encoding: ", "chunked");
+    } else if (r->body == BODY_PULL && r->body_length < 0) {
+        /* A backend's body of unknown length (backend.h): chunked to
+         * HTTP/1.1 clients, delimited by the connection's end otherwise. */
+        if (status_has_body(r->status) && (r->version_major > 1 || (r->version_major == 1 && r->version_minor >= 1)))
+            APPEND_FIELD(out, "Transfer-Encoding: ", "chunked");
     } else if (status_has_body(r->status)) {
         format_unsigned(number, (uint64_t)(r->body == BODY_NONE ? 0 : r->body_length));
         APPEND_FIELD(out, "Content-Length: ", number);

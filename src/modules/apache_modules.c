@@ -161,10 +161,9 @@ static const struct {
     { "mod_ssl", { "SSLProxyEngine", "SSLCARevocationFile", "SSLCARevocationPath", "SSLProxyVerify",
                    "SSLProxyCACertificateFile", "SSLInsecureRenegotiation" } },
     /* Modules weft does not have. */
-    { "mod_proxy", { "ProxyPass", "ProxyPassReverse", "ProxyPassReverseCookieDomain",
-                     "ProxyPassReverseCookiePath", "ProxyRequests", "ProxyPreserveHost", "ProxyPassMatch",
-                     "ProxyTimeout", "ProxyVia", "ProxyErrorOverride", "ProxySet", "BalancerMember",
-                     "ProxyAddHeaders", "ProxyBadHeader", "NoProxy", "ProxyRemote", "<Proxy",
+    { "mod_proxy", { "ProxyPassReverseCookieDomain", "ProxyPassReverseCookiePath", "ProxyPassMatch",
+                     "ProxyVia", "ProxyErrorOverride", "ProxySet", "BalancerMember",
+                     "ProxyBadHeader", "NoProxy", "ProxyRemote", "<Proxy",
                      "<ProxyMatch" } },
     { "mod_auth_basic", { "AuthBasicFake", "AuthBasicUseDigestAlgorithm" } },
     { "mod_authn_core", { "<AuthnProviderAlias" } },
@@ -250,6 +249,8 @@ static const struct {
     { "server-info", "mod_info", false },
     { "balancer-manager", "mod_proxy_balancer", false },
     { "ldap-status", "mod_ldap", false },
+    { "proxy:balancer:", "mod_proxy_balancer", true },
+    { "proxy:http:", "mod_proxy_http's SetHandler form (ProxyPass is built)", true },
     { "proxy:", "mod_proxy", true },
     { "application/x-httpd-php", "mod_php", true },
     { "application/x-httpd-php-source", "mod_php", true },
@@ -279,10 +280,15 @@ bool module_handler_exists(const char *name)
 {
     if (strcasecmp(name, "None") == 0 || strcasecmp(name, "default-handler") == 0)
         return true;
-    for (const module *const *m = weft_modules; *m; m++)
-        for (const char *const *handler = (*m)->handlers; handler && *handler; handler++)
-            if (strcasecmp(*handler, name) == 0)
+    for (const module *const *m = weft_modules; *m; m++) {
+        for (const char *const *handler = (*m)->handlers; handler && *handler; handler++) {
+            /* A name ending in ':' is a prefix: "proxy:" takes proxy:fcgi://... */
+            size_t length = strlen(*handler);
+            if (length && (*handler)[length - 1] == ':' ? strncasecmp(*handler, name, length) == 0
+                                                        : strcasecmp(*handler, name) == 0)
                 return true;
+        }
+    }
     return false;
 }
 

@@ -18,6 +18,9 @@ extern const module authz_host_module;
 extern const module access_compat_module;
 extern const module auth_basic_module;
 extern const module setenvif_module;
+extern const module proxy_module;
+extern const module proxy_fcgi_module;
+extern const module proxy_http_module;
 extern const module cgi_module;
 extern const module static_module;
 extern const module negotiation_module;
@@ -62,6 +65,9 @@ const module *const weft_modules[] = {
     &access_compat_module, /* Order, Allow, Deny: authz_core's access hook asks it first */
     &auth_basic_module,   /* AuthType Basic, AuthUserFile: authz_core's access hook asks it for a user */
     &trace_module,      /* before every content handler: TRACE is answered whatever the handler */
+    &proxy_module,        /* translate: ProxyPass; handler: SetHandler proxy:..., before CGI and static files */
+    &proxy_fcgi_module,
+    &proxy_http_module,
     &cgi_module,          /* translate: ScriptAlias; handler: before static files */
     &negotiation_module,  /* fixups: MultiViews, before FallbackResource (Apache's type_checker) */
     &dir_module,          /* fixups: FallbackResource; DirectorySlash for static.c */

@@ -14,6 +14,7 @@
 #include "child.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -62,7 +63,7 @@
 #define SPECIAL_MODULE_END (SPECIAL_BASE + 80)
 #define SPECIAL_LISTEN (SPECIAL_BASE + 80)   /* + listener index */
 
-enum { PARK_LISTS = 4 };
+enum { PARK_LISTS = 5 };  /* the connection_wait values before CONNECTION_CLOSE */
 
 typedef struct connection_slot {
     connection connection;
@@ -76,6 +77,12 @@ typedef struct connection_slot {
     uint32_t event_pending; /* events of edges that came while a thread ran it (0: none):
                              * run it again before parking */
     uint32_t armed_events; /* what it is registered for in epoll */
+    /* The backend socket of its request (http/backend.h), registered with
+     * the connection's own event data: a duplicate, so that the module may
+     * close or pool its descriptor whenever it likes. */
+    int backend_fd;        /* our duplicate, -1: none */
+    unsigned backend_serial;
+    uint32_t backend_armed;
     connection_wait waiting;
     int64_t parked_at_ms;
     int64_t deadline_ms;
@@ -264,9 +271,65 @@ static void stop_now(child_state *state)
     wake_all_threads(state);
 }
 
+/* Stops watching the backend socket (deregistered first: the module's own
+ * descriptor keeps the socket, and so its registration, alive). */
+static void drop_backend(child_state *state, connection_slot *slot)
+{
+    if (slot->backend_fd < 0)
+        return;
+    epoll_ctl(state->epoll_fd, EPOLL_CTL_DEL, slot->backend_fd, NULL);
+    close(slot->backend_fd);
+    slot->backend_fd = -1;
+    slot->backend_armed = 0;
+}
+
+/* Registers the backend socket of slot's request for what it waits, with
+ * the slot's own event data: any event runs the connection, which tries
+ * both sides (backend.h).  Not waiting for the backend: armed for nothing,
+ * so that it raises no event.  false on failure (logged). */
+static bool watch_backend(child_state *state, connection_slot *slot, connection_wait wait)
+{
+    connection *c = &slot->connection;
+    unsigned wants;
+    int64_t deadline;
+    int fd = connection_backend_wait(c, &wants, &deadline);
+    if (fd < 0 || c->backend_serial != slot->backend_serial) {
+        drop_backend(state, slot);
+        if (fd < 0)
+            return true;
+    }
+    uint32_t wanted = EPOLLET;
+    if (wait == CONNECTION_WAIT_BACKEND) {
+        if (wants & CONNECTION_IO_WANTS_READ)
+            wanted |= EPOLLIN | EPOLLRDHUP;
+        if (wants & CONNECTION_IO_WANTS_WRITE)
+            wanted |= EPOLLOUT;
+    }
+    int operation = EPOLL_CTL_MOD;
+    if (slot->backend_fd < 0) {
+        slot->backend_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (slot->backend_fd < 0) {
+            log_error_number(LOG_LEVEL_ERROR, errno, "child: cannot watch a backend");
+            return false;
+        }
+        slot->backend_serial = c->backend_serial;
+        operation = EPOLL_CTL_ADD;
+    } else if (slot->backend_armed == wanted) {
+        return true;
+    }
+    struct epoll_event event = { .events = wanted, .data.u64 = event_data(slot->index, slot->generation) };
+    if (epoll_ctl(state->epoll_fd, operation, slot->backend_fd, &event) < 0) {
+        log_error_number(LOG_LEVEL_ERROR, errno, "child: cannot watch a backend");
+        return false;
+    }
+    slot->backend_armed = wanted;
+    return true;
+}
+
 static void close_slot(child_state *state, connection_slot *slot)
 {
     connection *c = &slot->connection;
+    drop_backend(state, slot);
     c->io->close(c);  /* closing the descriptor also removes it from epoll */
     connection_release(c);
     pthread_mutex_lock(&state->lock);
@@ -291,13 +354,21 @@ static void close_slot(child_state *state, connection_slot *slot)
     }
 }
 
-static int64_t park_timeout_ms(const child_state *state, connection_wait wait)
+static int64_t park_timeout_ms(const child_state *state, const connection_slot *slot, connection_wait wait)
 {
     switch (wait) {
     case CONNECTION_WAIT_REQUEST:
         return state->server->keep_alive_timeout_ms;
     case CONNECTION_WAIT_LINGER:
         return 2000;
+    case CONNECTION_WAIT_BACKEND: {
+        unsigned wants;
+        int64_t deadline;
+        connection_backend_wait(&slot->connection, &wants, &deadline);
+        int64_t timeout = (int64_t)state->server->timeout * 1000;
+        int64_t now = monotonic_ms();
+        return deadline < now + timeout ? (deadline > now ? deadline - now : 0) : timeout;
+    }
     default:
         return (int64_t)state->server->timeout * 1000;
     }
@@ -331,7 +402,7 @@ static int64_t park_timeout_ms(const child_state *state, connection_wait wait)
 static bool park(child_state *state, connection_slot *slot, connection_wait wait)
 {
     int64_t now = monotonic_ms();
-    int64_t deadline = now + park_timeout_ms(state, wait);
+    int64_t deadline = now + park_timeout_ms(state, slot, wait);
     if (wait == CONNECTION_WAIT_READ) {
         int64_t read_deadline = connection_read_deadline_ms(&slot->connection);
         if (read_deadline < deadline)
@@ -359,6 +430,10 @@ static bool park(child_state *state, connection_slot *slot, connection_wait wait
         }
         slot->registered = true;
         slot->armed_events = wanted;
+    }
+    if ((wait == CONNECTION_WAIT_BACKEND || slot->backend_fd >= 0) && !watch_backend(state, slot, wait)) {
+        close_slot(state, slot);
+        return true;
     }
 
     pthread_mutex_lock(&state->lock);
@@ -455,6 +530,7 @@ static connection_slot *first_use(child_state *state, uint32_t index)
     slot->index = index;
     slot->connection.fd = -1;
     slot->connection.body_file = -1;
+    slot->backend_fd = -1;
     return slot;
 }
 
@@ -785,7 +861,7 @@ static void sweep_timeouts(child_state *state)
     connection_slot *slot;
     connection_worker worker = { .score = NULL, .stopping = true };
     while ((slot = list_pop(&expired))) {
-        if (slot->waiting == CONNECTION_WAIT_READ && !force)
+        if ((slot->waiting == CONNECTION_WAIT_READ || slot->waiting == CONNECTION_WAIT_BACKEND) && !force)
             connection_expire(&slot->connection, &worker);
         close_slot(state, slot);
     }
@@ -964,6 +1040,7 @@ static void teardown(child_state *state)
     dispatch_destroy(&state->dispatch);  /* first: its watchdog looks at the epoll set */
     for (uint32_t i = 0; i < state->slots_touched; i++) {
         connection_slot *slot = &state->slots[i];
+        drop_backend(state, slot);
         if (slot->in_use) {
             slot->connection.io->close(&slot->connection);
             connection_release(&slot->connection);

@@ -14,6 +14,12 @@ void request_run_log(request *r) {}
 const char *request_get_env(const request *r, const char *name) { return NULL; }
 void request_run_response_head(request *r) {}
 void response_add_header_constant(request *r, const char *name, const char *value) {}
+/* A backend (backend.h) whose run() fails gets this; none does here. */
+int response_set_error(request *r, int status)
+{
+    r->status = status;
+    return WEFT_OK;
+}
 
 /* A protocol module for the Upgrade hook: it answers 101 and a line of its
  * own, then closes. */
