@@ -326,21 +326,16 @@ static bool path_may_be_cgi(const dir_config *dir, const char *path)
     return false;
 }
 
-/* Splits file_path into the script (the longest leading part that exists)
- * and PATH_INFO.  WEFT_OK or an HTTP status. */
-static int locate_script(request *r, cgi_script *script, struct stat *info)
+int cgi_find_existing_prefix(request *r, const char *full, char **prefix, size_t *prefix_length,
+                             struct stat *info)
 {
-    const char *full = r->file_path;
-    size_t full_length = strlen(full);
+    size_t length = strlen(full);
     char *path = pool_strdup(r->pool, full);
-    size_t length = full_length;
     for (int steps = 0; steps < PATH_MAX / 2; steps++) {
         path[length] = '\0';
         if (stat(path, info) == 0) {
-            if (S_ISDIR(info->st_mode) && length < full_length)
-                return 404;  /* the part after the directory is not there */
-            script->filename = path;
-            script->path_info = pool_strdup(r->pool, full + length);
+            *prefix = path;
+            *prefix_length = length;
             return WEFT_OK;
         }
         if (errno == EACCES)
@@ -353,6 +348,23 @@ static int locate_script(request *r, cgi_script *script, struct stat *info)
         length = (size_t)(slash - path);
     }
     return 404;
+}
+
+/* Splits file_path into the script (the longest leading part that exists)
+ * and PATH_INFO.  WEFT_OK or an HTTP status. */
+static int locate_script(request *r, cgi_script *script, struct stat *info)
+{
+    const char *full = r->file_path;
+    char *path;
+    size_t length;
+    int rc = cgi_find_existing_prefix(r, full, &path, &length, info);
+    if (rc != WEFT_OK)
+        return rc;
+    if (S_ISDIR(info->st_mode) && length < strlen(full))
+        return 404;  /* the part after the directory is not there */
+    script->filename = path;
+    script->path_info = pool_strdup(r->pool, full + length);
+    return WEFT_OK;
 }
 
 static unsigned effective_options(const dir_config *dir)

@@ -12,6 +12,7 @@
 #ifndef WEFT_MODULES_CGI_H
 #define WEFT_MODULES_CGI_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "../core/module.h"
@@ -59,6 +60,15 @@ typedef struct {
     bool nph;            /* name starts with "nph-": output passed unmodified */
 } cgi_script;
 
+/* cgi.c, also for mod_proxy_fcgi's scripts (proxy.c): the longest leading
+ * part of the absolute path full that exists (the script; the rest is
+ * PATH_INFO), found by cutting full back at its slashes.  WEFT_OK with
+ * *prefix (NUL-terminated, in r's pool), *prefix_length and its *info; else
+ * 403 (EACCES on the way) or 404.  What may be a script is the caller's
+ * choice. */
+int cgi_find_existing_prefix(request *r, const char *full, char **prefix, size_t *prefix_length,
+                             struct stat *info);
+
 /* cgi_env.c: the environment and argument vector, in r's pool. */
 char **cgi_build_environment(request *r, const cgi_script *script);
 char **cgi_build_arguments(request *r, const cgi_script *script);
@@ -91,5 +101,21 @@ int cgi_stop(cgi_process *process, int grace_ms);
 /* cgi_io.c: runs the exchange with a started script and answers r.
  * Returns what a handler returns. */
 int cgi_run(request *r, const cgi_script *script, cgi_process *process);
+
+/* cgi_io.c, also for the header blocks of FastCGI and HTTP backends
+ * (proxy_fcgi.c, proxy_http.c): */
+/* An RFC 9110 token (a field name): not empty, no controls, spaces or
+ * separators. */
+bool cgi_is_token(const char *text, size_t length);
+/* Whether the field name (length bytes, not NUL-terminated) is wanted,
+ * ignoring case. */
+bool cgi_field_is(const char *name, size_t length, const char *wanted);
+/* Splits the next line off a header block [cursor, end): sets *line_end to
+ * where its text ends (before its LF or CR LF; a last line without LF ends
+ * at end) and returns where the following line starts. */
+char *cgi_header_line(char *cursor, char *end, char **line_end);
+/* A field's value: from after_colon to line_end without the spaces and
+ * tabs around it.  Returns its start and sets *value_end. */
+char *cgi_field_value(char *after_colon, char *line_end, char **value_end);
 
 #endif

@@ -141,7 +141,7 @@ static void read_stderr(exchange *x)
 
 /* ---- the header block ------------------------------------------------------ */
 
-static bool is_token(const char *text, size_t length)
+bool cgi_is_token(const char *text, size_t length)
 {
     if (length == 0)
         return false;
@@ -153,7 +153,29 @@ static bool is_token(const char *text, size_t length)
     return true;
 }
 
-static bool field_is(const char *name, size_t length, const char *wanted)
+char *cgi_header_line(char *cursor, char *end, char **line_end)
+{
+    char *newline = memchr(cursor, '\n', (size_t)(end - cursor));
+    char *stop = newline ? newline : end;
+    if (stop > cursor && stop[-1] == '\r')
+        stop--;
+    *line_end = stop;
+    return newline ? newline + 1 : end;
+}
+
+char *cgi_field_value(char *after_colon, char *line_end, char **value_end)
+{
+    char *value = after_colon;
+    while (value < line_end && (*value == ' ' || *value == '\t'))
+        value++;
+    char *stop = line_end;
+    while (stop > value && (stop[-1] == ' ' || stop[-1] == '\t'))
+        stop--;
+    *value_end = stop;
+    return value;
+}
+
+bool cgi_field_is(const char *name, size_t length, const char *wanted)
 {
     return strlen(wanted) == length && strncasecmp(name, wanted, length) == 0;
 }
@@ -165,7 +187,7 @@ static bool field_is_ours(const char *name, size_t length)
     static const char *const ours[] = { "Connection", "Keep-Alive", "Transfer-Encoding", "TE", "Trailer",
                                         "Upgrade", "Proxy-Connection", "Date", "Server" };
     for (size_t i = 0; i < COUNT_OF(ours); i++)
-        if (field_is(name, length, ours[i]))
+        if (cgi_field_is(name, length, ours[i]))
             return true;
     return false;
 }
@@ -179,26 +201,19 @@ static int parse_head(exchange *x, char *block, size_t length)
     char *cursor = block;
     char *end = block + length;
     while (cursor < end) {
-        char *newline = memchr(cursor, '\n', (size_t)(end - cursor));
-        char *line_end = newline ? newline : end;
-        char *next = newline ? newline + 1 : end;
-        if (line_end > cursor && line_end[-1] == '\r')
-            line_end--;
+        char *line_end;
+        char *next = cgi_header_line(cursor, end, &line_end);
         size_t line_length = (size_t)(line_end - cursor);
         char *colon = memchr(cursor, ':', line_length);
-        if (!colon || !is_token(cursor, (size_t)(colon - cursor))) {
+        if (!colon || !cgi_is_token(cursor, (size_t)(colon - cursor))) {
             char *bad = pool_printf(r->pool, ": Bad header: %.*s", (int)(line_length < 30 ? line_length : 30),
                                     cursor);
             fail(x, 500, "malformed header from script", bad);
             return WEFT_ERROR;
         }
         size_t name_length = (size_t)(colon - cursor);
-        char *value = colon + 1;
-        while (value < line_end && (*value == ' ' || *value == '\t'))
-            value++;
-        char *value_end = line_end;
-        while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\t'))
-            value_end--;
+        char *value_end;
+        char *value = cgi_field_value(colon + 1, line_end, &value_end);
         for (char *c = value; c < value_end; c++) {
             if (((unsigned char)*c < 32 && *c != '\t') || *c == 127) {
                 fail(x, 500, "malformed header from script", ": control character in a field value");
@@ -206,7 +221,7 @@ static int parse_head(exchange *x, char *block, size_t length)
             }
         }
         char *text = pool_strndup(r->pool, value, (size_t)(value_end - value));
-        if (field_is(cursor, name_length, "Status")) {
+        if (cgi_field_is(cursor, name_length, "Status")) {
             int code = 0, digits = 0;
             while (digits < 3 && text[digits] >= '0' && text[digits] <= '9')
                 code = code * 10 + (text[digits++] - '0');
@@ -215,11 +230,11 @@ static int parse_head(exchange *x, char *block, size_t length)
                 return WEFT_ERROR;
             }
             status = code;
-        } else if (field_is(cursor, name_length, "Content-Type")) {
+        } else if (cgi_field_is(cursor, name_length, "Content-Type")) {
             r->content_type = text;
-        } else if (field_is(cursor, name_length, "Location")) {
+        } else if (cgi_field_is(cursor, name_length, "Location")) {
             x->location = text;
-        } else if (field_is(cursor, name_length, "Content-Length")) {
+        } else if (cgi_field_is(cursor, name_length, "Content-Length")) {
             bool digits_only = text[0] != '\0' && strspn(text, "0123456789") == strlen(text) && strlen(text) < 19;
             if (!digits_only) {
                 fail(x, 500, "malformed header from script", pool_printf(r->pool, ": Content-Length %.30s", text));

@@ -44,6 +44,7 @@
 #include "../core/log.h"
 #include "../core/match.h"
 #include "../http/connection.h"
+#include "cgi.h"
 
 #define PROXY_HANDLER_PREFIX "proxy:"
 static const char PROXY_SERVER_HANDLER[] = "proxy-server";
@@ -141,18 +142,6 @@ const char *proxy_parse_url(pool *p, const char *url, char **scheme, proxy_addre
         return "cannot resolve the backend's host";
     address->text = pool_printf(p, "%.*s", (int)(host_end - host), host);
     return NULL;
-}
-
-bool proxy_is_token(const char *text, size_t length)
-{
-    if (length == 0)
-        return false;
-    for (size_t i = 0; i < length; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c <= 32 || c >= 127 || strchr("\"(),/:;<=>?@[\\]{}", c))
-            return false;
-    }
-    return true;
 }
 
 bool proxy_value_is_clean(const char *value, size_t length)
@@ -362,33 +351,22 @@ static int locate_script(request *r, proxy_target *target)
     if (!full || full[0] != '/')
         return 404;
     size_t full_length = strlen(full);
-    char *path = pool_strdup(r->pool, full);
-    size_t length = full_length;
+    char *path;
+    size_t length;
     struct stat info;
-    for (int steps = 0; steps < PATH_MAX / 2; steps++) {
-        path[length] = '\0';
-        if (stat(path, &info) == 0) {
-            if (!S_ISREG(info.st_mode))
-                return S_ISDIR(info.st_mode) && length == full_length ? 403 : 404;
-            target->script_filename = path;
-            target->path_info = pool_strdup(r->pool, full + length);
-            size_t path_length = strlen(r->path), info_length = full_length - length;
-            if (info_length <= path_length && strcmp(r->path + path_length - info_length, target->path_info) == 0)
-                target->script_name = pool_strndup(r->pool, r->path, path_length - info_length);
-            else
-                target->script_name = r->path;
-            return WEFT_OK;
-        }
-        if (errno == EACCES)
-            return 403;
-        if (errno != ENOENT && errno != ENOTDIR)
-            return 404;
-        char *slash = memrchr(path, '/', length);
-        if (!slash || slash == path)
-            return 404;
-        length = (size_t)(slash - path);
-    }
-    return 404;
+    int rc = cgi_find_existing_prefix(r, full, &path, &length, &info);
+    if (rc != WEFT_OK)
+        return rc;
+    if (!S_ISREG(info.st_mode))
+        return S_ISDIR(info.st_mode) && length == full_length ? 403 : 404;
+    target->script_filename = path;
+    target->path_info = pool_strdup(r->pool, full + length);
+    size_t path_length = strlen(r->path), info_length = full_length - length;
+    if (info_length <= path_length && strcmp(r->path + path_length - info_length, target->path_info) == 0)
+        target->script_name = pool_strndup(r->pool, r->path, path_length - info_length);
+    else
+        target->script_name = r->path;
+    return WEFT_OK;
 }
 
 static int timeout_of(request *r)

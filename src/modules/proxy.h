@@ -3,7 +3,10 @@
  *
  *   proxy.c        directives (ProxyPass, ProxyTimeout, ProxyRequests), which
  *                  requests go to a backend, backend addresses, connecting
+ *   proxy_exchange.c  what the FastCGI and HTTP exchanges share: sending,
+ *                  reading, the request body, timeouts
  *   proxy_fcgi.c   the FastCGI exchange (mod_proxy_fcgi) over http/backend.h
+ *   proxy_http.c   the HTTP exchange (mod_proxy_http)
  *   fastcgi.c      FastCGI records
  *
  * docs/proxy.md describes the behaviour and what is not built yet.
@@ -13,7 +16,9 @@
 
 #include <sys/socket.h>
 
+#include "../core/buffer.h"
 #include "../core/module.h"
+#include "../http/backend.h"
 #include "../http/request.h"
 
 /* Where a backend is: a unix socket or an IP address and port. */
@@ -77,11 +82,76 @@ int proxy_connect(const proxy_address *address);
 /* Hop-by-hop fields (RFC 9110 7.6.1) and those weft sends itself (Date,
  * Server): never passed on from a backend's head. */
 bool proxy_field_is_ours(const char *name, size_t length);
-/* An RFC 9110 token (a field name). */
-bool proxy_is_token(const char *text, size_t length);
 /* A header value: no control characters but HTAB (a CR inside a value is
  * header injection). */
 bool proxy_value_is_clean(const char *value, size_t length);
+
+/* ---- proxy_exchange.c ---------------------------------------------------------- */
+
+typedef enum {
+    PROXY_STATE_CONNECTING,
+    PROXY_STATE_SENDING,
+    PROXY_STATE_HEAD,
+    PROXY_STATE_BODY,
+    PROXY_STATE_DONE
+} proxy_state;
+
+/* The first member of proxy_fcgi.c's and proxy_http.c's exchange: one
+ * request's conversation with its backend, as far as it does not depend on
+ * the protocol spoken. */
+typedef struct {
+    request *r;
+    request_backend *b;
+    const char *module_name;   /* for messages: "proxy_fcgi" */
+    const char *peer_name;     /* for messages: "the FastCGI server" */
+    const char *backend_text;  /* for messages: the backend's address */
+    int fd;                    /* -1 once closed */
+    int timeout_ms;            /* ProxyTimeout, else Timeout */
+    proxy_state state;
+    buffer out;                /* the request not sent yet */
+    size_t out_sent;
+    bool body_left;            /* request body still to read from the client */
+    buffer in;                 /* bytes from the backend */
+    size_t in_used;
+    bool response_started;     /* a byte of the response arrived */
+} proxy_exchange;
+
+/* Adds a piece of the request body to x->out in the backend's framing;
+ * length 0 is the body's end. */
+typedef void proxy_body_framer(proxy_exchange *x, const char *data, size_t length);
+/* Ends the exchange with an error page (before the head only); returns
+ * what the run returns. */
+typedef int proxy_error_answer(proxy_exchange *x, int status, const char *what, int error);
+
+/* Logs a failure of the exchange: what, the backend, errno's text when
+ * error is not 0, the request's path. */
+void proxy_exchange_log(proxy_exchange *x, const char *what, int error);
+void proxy_exchange_close(proxy_exchange *x);
+/* The backend did something: ProxyTimeout starts again. */
+void proxy_exchange_progress(proxy_exchange *x);
+/* Logs, closes the connection and answers status (before the head only).
+ * Returns WEFT_OK, what the run returns then. */
+int proxy_exchange_answer_error(proxy_exchange *x, int status, const char *what, int error);
+/* After a non-blocking connect: 0 once connected (or still connecting: a
+ * send then says so), else the connection's errno. */
+int proxy_exchange_connect_error(proxy_exchange *x);
+/* Sends what is queued in out.  WEFT_OK: all of it; WEFT_AGAIN; WEFT_ERROR
+ * with errno. */
+int proxy_exchange_flush(proxy_exchange *x);
+/* Moves the next piece of the request body into out through frame.
+ * false: something was queued (or the end), the run goes on; true: the run
+ * returns *result (waiting for the client, or an error page). */
+bool proxy_exchange_queue_body(proxy_exchange *x, proxy_body_framer *frame, int *result);
+/* Reads more of the backend's output into in.  WEFT_OK: some arrived;
+ * WEFT_AGAIN: nothing yet (the event loop is asked to wait for it);
+ * WEFT_DONE: the backend closed; WEFT_ERROR with errno. */
+int proxy_exchange_fill(proxy_exchange *x);
+/* The backend type's expire: ProxyTimeout passed without progress, or
+ * Timeout while the client's body came.  answer is the module's way of
+ * answering an error before the head. */
+void proxy_exchange_expire(proxy_exchange *x, proxy_error_answer *answer);
+/* Frees the buffers and closes the connection (a pool cleanup's part). */
+void proxy_exchange_free(proxy_exchange *x);
 
 /* proxy_http.c: attaches the HTTP exchange to r. */
 int proxy_http_start(request *r, const proxy_target *target);

@@ -38,10 +38,9 @@
 #include "../http/connection.h"
 #include "../http/response.h"
 #include "../http/uri.h"
+#include "cgi.h"
 
-#define READ_SIZE (64 * 1024)
 #define HEAD_LIMIT (64 * 1024)
-#define BODY_CHUNK (32 * 1024)
 #define POOL_SIZE 64
 #define PROXY_POOL_IDLE_MS 30000
 
@@ -106,26 +105,15 @@ static void pool_put(const proxy_address *address, int fd)
 
 /* ---- the exchange ------------------------------------------------------------- */
 
-typedef enum { STATE_CONNECTING, STATE_SENDING, STATE_HEAD, STATE_BODY, STATE_DONE } exchange_state;
 typedef enum { FRAMING_NONE, FRAMING_LENGTH, FRAMING_CHUNKED, FRAMING_CLOSE } framing;
 
 typedef struct {
-    request *r;
-    request_backend *b;
+    proxy_exchange io;       /* first: the shared functions take &x->io */
     proxy_target target;
-    int fd;
     bool reused;             /* fd came from the pool */
     bool retried;
-    int timeout_ms;
-    exchange_state state;
-    buffer out;              /* the request not sent yet */
-    size_t out_sent;
     buffer head_copy;        /* the request head, for a retry */
-    bool body_left;
     bool body_chunked;       /* re-chunked to the backend */
-    buffer in;               /* bytes from the backend */
-    size_t in_used;
-    bool response_started;   /* a byte of the response arrived */
     framing framing;
     int64_t length_left;
     http_chunked_decoder chunked;
@@ -133,51 +121,31 @@ typedef struct {
     bool reusable;           /* complete: back to the pool */
 } exchange;
 
-static void fail_log(exchange *x, const char *what, int error)
-{
-    request *r = x->r;
-    log_module_message(LOG_LEVEL_ERROR, "proxy_http", "[client %s:%d] %s (%s)%s%s: %s",
-                       connection_peer_address(r->connection), connection_peer_port(r->connection), what,
-                       x->target.backend.text, error ? ": " : "", error ? strerror(error) : "", r->path);
-}
-
-static void close_backend(exchange *x)
-{
-    if (x->fd >= 0) {
-        close(x->fd);
-        x->fd = -1;
-    }
-}
-
 static void cleanup(void *data)
 {
     exchange *x = data;
-    if (x->fd >= 0 && x->reusable)
-        pool_put(&x->target.backend, x->fd);
-    else
-        close_backend(x);
-    x->fd = -1;
-    buffer_free(&x->out);
+    if (x->io.fd >= 0 && x->reusable) {
+        pool_put(&x->target.backend, x->io.fd);
+        x->io.fd = -1;
+    }
+    proxy_exchange_free(&x->io);
     buffer_free(&x->head_copy);
-    buffer_free(&x->in);
+}
+
+/* Unlike FastCGI's, an error here also drops the fields set so far: they
+ * may be an interim response's or a refused head's. */
+static int answer_error_io(proxy_exchange *io, int status, const char *what, int error)
+{
+    request *r = io->r;
+    r->header_count = 0;
+    r->content_type = NULL;
+    r->body_length = 0;
+    return proxy_exchange_answer_error(io, status, what, error);
 }
 
 static int answer_error(exchange *x, int status, const char *what, int error)
 {
-    fail_log(x, what, error);
-    close_backend(x);
-    x->state = STATE_DONE;
-    request *r = x->r;
-    r->header_count = 0;
-    r->content_type = NULL;
-    r->body_length = 0;
-    response_set_error(r, status);
-    return WEFT_OK;
-}
-
-static void progress(exchange *x)
-{
-    x->b->deadline_ms = monotonic_ms() + x->timeout_ms;
+    return answer_error_io(&x->io, status, what, error);
 }
 
 static bool method_is_idempotent(const request *r)
@@ -213,10 +181,10 @@ static bool skipped_request_field(request *r, slice name, slice connection_token
 
 static void build_head(exchange *x)
 {
-    request *r = x->r;
+    request *r = x->io.r;
     const proxy_dir_config *settings = proxy_dir_settings(r->dir);
     const proxy_rule *rule = x->target.rule;
-    buffer *out = &x->out;
+    buffer *out = &x->io.out;
     /* The path: the URL's, then the rest of the request's (escaped again). */
     size_t matched = url_prefix_match(rule->prefix, r->path);
     const char *rest = r->path + matched;
@@ -272,80 +240,49 @@ static void build_head(exchange *x)
 
 /* ---- sending ------------------------------------------------------------------- */
 
-static int flush_out(exchange *x)
+/* The body goes as it came: chunked again when the client chunked it. */
+static void frame_body(proxy_exchange *io, const char *data, size_t length)
 {
-    while (x->out_sent < x->out.length) {
-        ssize_t sent = send(x->fd, x->out.data + x->out_sent, x->out.length - x->out_sent, MSG_NOSIGNAL);
-        if (sent < 0 && errno == EINTR)
-            continue;
-        if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return WEFT_AGAIN;
-        if (sent < 0)
-            return WEFT_ERROR;
-        x->out_sent += (size_t)sent;
-        progress(x);
+    bool chunked = ((exchange *)io)->body_chunked;
+    if (length == 0) {
+        if (chunked)
+            buffer_append(&io->out, "0\r\n\r\n", 5);
+        return;
     }
-    buffer_clear(&x->out);
-    x->out_sent = 0;
-    return WEFT_OK;
-}
-
-static int take_body(exchange *x)
-{
-    request *r = x->r;
-    char piece[BODY_CHUNK];
-    size_t got = 0;
-    int rc = request_body_try_read(r, piece, sizeof(piece), &got);
-    if (rc == WEFT_AGAIN)
-        return WEFT_AGAIN;
-    if (rc == WEFT_ERROR)
-        return r->body_read.error_status ? r->body_read.error_status : 400;
-    if (rc == WEFT_DONE) {
-        if (x->body_chunked)
-            buffer_append(&x->out, "0\r\n\r\n", 5);
-        x->body_left = false;
-        return WEFT_OK;
-    }
-    if (x->body_chunked)
-        buffer_printf(&x->out, "%zx\r\n", got);
-    buffer_append(&x->out, piece, got);
-    if (x->body_chunked)
-        buffer_append(&x->out, "\r\n", 2);
-    return WEFT_OK;
+    if (chunked)
+        buffer_printf(&io->out, "%zx\r\n", length);
+    buffer_append(&io->out, data, length);
+    if (chunked)
+        buffer_append(&io->out, "\r\n", 2);
 }
 
 /* A reused connection failed before the response began: a new one, if the
  * request may be sent again.  WEFT_OK: retrying. */
 static int retry(exchange *x)
 {
-    request *r = x->r;
-    if (!x->reused || x->retried || x->response_started || !method_is_idempotent(r) || request_has_body(r))
+    request *r = x->io.r;
+    if (!x->reused || x->retried || x->io.response_started || !method_is_idempotent(r) || request_has_body(r))
         return WEFT_ERROR;
-    close_backend(x);
+    proxy_exchange_close(&x->io);
     x->retried = true;
     x->reused = false;
-    x->fd = proxy_connect(&x->target.backend);
-    if (x->fd < 0)
+    x->io.fd = proxy_connect(&x->target.backend);
+    if (x->io.fd < 0)
         return WEFT_ERROR;
-    request_backend_set_fd(r, x->fd);
-    buffer_clear(&x->out);
-    buffer_append(&x->out, x->head_copy.data, x->head_copy.length);
-    x->out_sent = 0;
-    x->state = STATE_CONNECTING;
+    request_backend_set_fd(r, x->io.fd);
+    buffer_clear(&x->io.out);
+    buffer_append(&x->io.out, x->head_copy.data, x->head_copy.length);
+    x->io.out_sent = 0;
+    x->io.state = PROXY_STATE_CONNECTING;
     return WEFT_OK;
 }
 
 /* ---- the response head ------------------------------------------------------------- */
 
-static bool field_is(const char *name, size_t length, const char *wanted)
-{
-    return strlen(wanted) == length && strncasecmp(name, wanted, length) == 0;
-}
-
 /* ProxyPassReverse: value starting with a rule's URL -> our URL. */
 static const char *reverse_map(exchange *x, const char *value)
 {
-    request *r = x->r;
+    request *r = x->io.r;
     for (const proxy_rule *rule = proxy_dir_settings(r->dir)->reverse; rule; rule = rule->next) {
         size_t length = strlen(rule->url);
         if (strncmp(value, rule->url, length) != 0)
@@ -363,7 +300,7 @@ static const char *reverse_map(exchange *x, const char *value)
  * NULL, or why it is refused. */
 static const char *parse_head(exchange *x, char *block, size_t length, int *status_out)
 {
-    request *r = x->r;
+    request *r = x->io.r;
     char *line_end = memchr(block, '\n', length);
     char *end = block + length;
     char *status_end = line_end ? line_end : end;
@@ -384,28 +321,21 @@ static const char *parse_head(exchange *x, char *block, size_t length, int *stat
     char *cursor = line_end ? line_end + 1 : end;
     int first_header = r->header_count;
     while (cursor < end) {
-        char *newline = memchr(cursor, '\n', (size_t)(end - cursor));
-        char *stop = newline ? newline : end;
-        char *next = newline ? newline + 1 : end;
-        if (stop > cursor && stop[-1] == '\r')
-            stop--;
+        char *stop;
+        char *next = cgi_header_line(cursor, end, &stop);
         size_t line_length = (size_t)(stop - cursor);
         if (line_length && (cursor[0] == ' ' || cursor[0] == '\t'))
             return "a folded header line (obs-fold)";
         char *colon = memchr(cursor, ':', line_length);
-        if (!colon || !proxy_is_token(cursor, (size_t)(colon - cursor)))
+        if (!colon || !cgi_is_token(cursor, (size_t)(colon - cursor)))
             return "a malformed header line";
         size_t name_length = (size_t)(colon - cursor);
-        char *value = colon + 1;
-        while (value < stop && (*value == ' ' || *value == '\t'))
-            value++;
-        char *value_end = stop;
-        while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\t'))
-            value_end--;
+        char *value_end;
+        char *value = cgi_field_value(colon + 1, stop, &value_end);
         if (!proxy_value_is_clean(value, (size_t)(value_end - value)))
             return "a control character in a header value";
         char *text = pool_strndup(r->pool, value, (size_t)(value_end - value));
-        if (field_is(cursor, name_length, "Content-Length")) {
+        if (cgi_field_is(cursor, name_length, "Content-Length")) {
             size_t digits = strspn(text, "0123456789");
             if (has_length)
                 return "two Content-Length fields";
@@ -413,21 +343,21 @@ static const char *parse_head(exchange *x, char *block, size_t length, int *stat
                 return "an invalid Content-Length";
             has_length = true;
             content_length = strtoll(text, NULL, 10);
-        } else if (field_is(cursor, name_length, "Transfer-Encoding")) {
+        } else if (cgi_field_is(cursor, name_length, "Transfer-Encoding")) {
             if (has_encoding || strcasecmp(text, "chunked") != 0)
                 return "a Transfer-Encoding other than chunked";
             has_encoding = chunked = true;
-        } else if (field_is(cursor, name_length, "Connection")) {
+        } else if (cgi_field_is(cursor, name_length, "Connection")) {
             slice tokens = slice_from_string(text);
             if (slice_list_contains_token(tokens, "close"))
                 x->keep = false;
             else if (http10 && slice_list_contains_token(tokens, "keep-alive"))
                 x->keep = true;
-        } else if (field_is(cursor, name_length, "Content-Type")) {
+        } else if (cgi_field_is(cursor, name_length, "Content-Type")) {
             r->content_type = text;
         } else if (!proxy_field_is_ours(cursor, name_length)) {
-            if (field_is(cursor, name_length, "Location") || field_is(cursor, name_length, "Content-Location") ||
-                field_is(cursor, name_length, "URI"))
+            if (cgi_field_is(cursor, name_length, "Location") || cgi_field_is(cursor, name_length, "Content-Location") ||
+                cgi_field_is(cursor, name_length, "URI"))
                 text = (char *)reverse_map(x, text);
             response_add_header(r, pool_strndup(r->pool, cursor, name_length), text);
         }
@@ -460,8 +390,8 @@ static const char *parse_head(exchange *x, char *block, size_t length, int *stat
  * WEFT_AGAIN. */
 static int scan_head(exchange *x, int *result)
 {
-    char *data = x->in.data + x->in_used;
-    size_t length = x->in.length - x->in_used;
+    char *data = x->io.in.data + x->io.in_used;
+    size_t length = x->io.in.length - x->io.in_used;
     for (size_t at = 0; at < length; at++) {
         if (data[at] != '\n')
             continue;
@@ -476,14 +406,14 @@ static int scan_head(exchange *x, int *result)
         if (block_length && data[block_length - 1] == '\r')
             block_length--;
         int status = 0;
-        request *r = x->r;
+        request *r = x->io.r;
         int headers_before = r->header_count;
         const char *problem = parse_head(x, data, block_length, &status);
         if (problem) {
             *result = answer_error(x, 502, pool_printf(r->pool, "malformed response head: %s", problem), 0);
             return WEFT_OK;
         }
-        x->in_used += next + blank;
+        x->io.in_used += next + blank;
         if (status < 200) {
             /* 100 Continue and other interim answers: the final one follows. */
             if (status == 101) {
@@ -496,7 +426,7 @@ static int scan_head(exchange *x, int *result)
         }
         r->status = status;
         r->body = BODY_PULL;
-        x->state = STATE_BODY;
+        x->io.state = PROXY_STATE_BODY;
         *result = WEFT_OK;
         return WEFT_OK;
     }
@@ -507,47 +437,22 @@ static int scan_head(exchange *x, int *result)
     return WEFT_AGAIN;
 }
 
-static ssize_t read_backend(exchange *x)
-{
-    if (x->in_used == x->in.length) {
-        buffer_clear(&x->in);
-        x->in_used = 0;
-    } else if (x->in_used > 0) {
-        buffer_consume(&x->in, x->in_used);
-        x->in_used = 0;
-    }
-    buffer_reserve(&x->in, READ_SIZE);
-    ssize_t got;
-    do
-        got = recv(x->fd, x->in.data + x->in.length, READ_SIZE, 0);
-    while (got < 0 && errno == EINTR);
-    if (got > 0) {
-        x->in.length += (size_t)got;
-        x->response_started = true;
-        progress(x);
-    }
-    return got;
-}
-
 /* ---- the backend type ------------------------------------------------------------ */
 
 static int http_run(request *r, request_backend *b)
 {
     exchange *x = b->context;
     for (;;) {
-        switch (x->state) {
-        case STATE_CONNECTING: {
-            int error = 0;
-            socklen_t length = sizeof(error);
-            if (getsockopt(x->fd, SOL_SOCKET, SO_ERROR, &error, &length) < 0)
-                error = errno;
+        switch (x->io.state) {
+        case PROXY_STATE_CONNECTING: {
+            int error = proxy_exchange_connect_error(&x->io);
             if (error)
                 return answer_error(x, 503, "cannot connect to the backend", error);
-            x->state = STATE_SENDING;
+            x->io.state = PROXY_STATE_SENDING;
             break;
         }
-        case STATE_SENDING: {
-            int rc = flush_out(x);
+        case PROXY_STATE_SENDING: {
+            int rc = proxy_exchange_flush(&x->io);
             if (rc == WEFT_ERROR) {
                 int error = errno;
                 if (error == ENOTCONN) {
@@ -562,45 +467,34 @@ static int http_run(request *r, request_backend *b)
                 b->wants = BACKEND_WANTS_WRITE;
                 return WEFT_AGAIN;
             }
-            if (!x->body_left) {
-                x->state = STATE_HEAD;
+            if (!x->io.body_left) {
+                x->io.state = PROXY_STATE_HEAD;
                 break;
             }
-            rc = take_body(x);
-            if (rc == WEFT_AGAIN) {
-                b->wants = BACKEND_WANTS_READ;
-                b->deadline_ms = INT64_MAX;
-                return WEFT_AGAIN;
-            }
-            if (rc != WEFT_OK) {
-                close_backend(x);
-                x->state = STATE_DONE;
-                response_set_error(r, rc);
-                return WEFT_OK;
-            }
-            progress(x);
+            int result;
+            if (proxy_exchange_queue_body(&x->io, frame_body, &result))
+                return result;
             break;
         }
-        case STATE_HEAD: {
+        case PROXY_STATE_HEAD: {
             int result;
-            if (x->in.length > x->in_used && scan_head(x, &result) == WEFT_OK)
+            if (x->io.in.length > x->io.in_used && scan_head(x, &result) == WEFT_OK)
                 return result;
-            ssize_t got = read_backend(x);
-            if (got > 0)
+            int rc = proxy_exchange_fill(&x->io);
+            if (rc == WEFT_OK)
                 break;
-            if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                b->wants = BACKEND_WANTS_READ;
+            if (rc == WEFT_AGAIN) {
                 if (b->deadline_ms == INT64_MAX)
-                    progress(x);
+                    proxy_exchange_progress(&x->io);
                 return WEFT_AGAIN;
             }
-            int error = got < 0 ? errno : 0;
+            int error = rc == WEFT_ERROR ? errno : 0;
             if (retry(x) == WEFT_OK)
                 break;
             return answer_error(x, 502, "the backend closed the connection before its response head", error);
         }
-        case STATE_BODY:
-        case STATE_DONE:
+        case PROXY_STATE_BODY:
+        case PROXY_STATE_DONE:
             return WEFT_OK;
         }
     }
@@ -609,28 +503,28 @@ static int http_run(request *r, request_backend *b)
 /* The response is complete: the connection may serve another request. */
 static void finished(exchange *x)
 {
-    x->state = STATE_DONE;
-    x->reusable = x->keep && x->in_used == x->in.length && !x->body_left && x->fd >= 0;
+    x->io.state = PROXY_STATE_DONE;
+    x->reusable = x->keep && x->io.in_used == x->io.in.length && !x->io.body_left && x->io.fd >= 0;
     if (!x->reusable)
-        close_backend(x);
+        proxy_exchange_close(&x->io);
 }
 
 static int http_pull(request *r, request_backend *b, const char **data, size_t *length)
 {
     exchange *x = b->context;
     for (;;) {
-        if (x->state == STATE_DONE)
+        if (x->io.state == PROXY_STATE_DONE)
             return WEFT_DONE;
         if (x->framing == FRAMING_NONE) {
             finished(x);
             return WEFT_DONE;
         }
-        size_t available = x->in.length - x->in_used;
+        size_t available = x->io.in.length - x->io.in_used;
         if (available > 0) {
-            char *start = x->in.data + x->in_used;
+            char *start = x->io.in.data + x->io.in_used;
             if (x->framing == FRAMING_LENGTH) {
                 size_t take = (int64_t)available < x->length_left ? available : (size_t)x->length_left;
-                x->in_used += take;
+                x->io.in_used += take;
                 x->length_left -= (int64_t)take;
                 if (x->length_left == 0)
                     x->framing = FRAMING_NONE;  /* finished at the next call */
@@ -641,10 +535,10 @@ static int http_pull(request *r, request_backend *b, const char **data, size_t *
             if (x->framing == FRAMING_CHUNKED) {
                 size_t consumed = 0, decoded = 0;
                 int rc = http_chunked_decode(&x->chunked, start, available, &consumed, &decoded);
-                x->in_used += consumed;
+                x->io.in_used += consumed;
                 if (rc == WEFT_ERROR) {
-                    fail_log(x, "bad chunked framing in the backend's body", 0);
-                    close_backend(x);
+                    proxy_exchange_log(&x->io, "bad chunked framing in the backend's body", 0);
+                    proxy_exchange_close(&x->io);
                     return WEFT_ERROR;
                 }
                 if (rc == WEFT_OK)
@@ -656,43 +550,32 @@ static int http_pull(request *r, request_backend *b, const char **data, size_t *
                 }
                 continue;
             }
-            x->in_used = x->in.length;  /* FRAMING_CLOSE */
+            x->io.in_used = x->io.in.length;  /* FRAMING_CLOSE */
             *data = start;
             *length = available;
             return WEFT_OK;
         }
-        ssize_t got = read_backend(x);
-        if (got > 0)
+        int rc = proxy_exchange_fill(&x->io);
+        if (rc == WEFT_OK)
             continue;
-        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            b->wants = BACKEND_WANTS_READ;
+        if (rc == WEFT_AGAIN)
             return WEFT_AGAIN;
-        }
-        if (got == 0 && x->framing == FRAMING_CLOSE) {
+        if (rc == WEFT_DONE && x->framing == FRAMING_CLOSE) {
             x->keep = false;
             finished(x);
             return WEFT_DONE;
         }
-        fail_log(x, "the backend closed the connection in the middle of the body", got < 0 ? errno : 0);
-        close_backend(x);
+        proxy_exchange_log(&x->io, "the backend closed the connection in the middle of the body", rc == WEFT_ERROR ? errno : 0);
+        proxy_exchange_close(&x->io);
         return WEFT_ERROR;
     }
 }
 
 static void http_expire(request *r, request_backend *b)
 {
+    (void)r;
     exchange *x = b->context;
-    if (!b->head_done && x->state == STATE_SENDING && x->body_left && b->deadline_ms == INT64_MAX) {
-        answer_error(x, 408, "the client sent its request body too slowly (Timeout)", 0);
-        r->keep_alive = false;
-        return;
-    }
-    if (!b->head_done) {
-        answer_error(x, 504, "the backend did not answer within ProxyTimeout", 0);
-        return;
-    }
-    fail_log(x, "the backend stalled in the middle of the body for ProxyTimeout", 0);
-    close_backend(x);
+    proxy_exchange_expire(&x->io, answer_error_io);
 }
 
 static const request_backend_type http_backend = {
@@ -705,25 +588,28 @@ static const request_backend_type http_backend = {
 int proxy_http_start(request *r, const proxy_target *target)
 {
     exchange *x = pool_calloc(r->pool, sizeof(*x));
-    x->r = r;
-    x->fd = -1;
+    x->io.r = r;
+    x->io.module_name = "proxy_http";
+    x->io.peer_name = "the backend";
+    x->io.backend_text = target->backend.text;
+    x->io.fd = -1;
     x->target = *target;
-    x->timeout_ms = target->timeout_ms;
+    x->io.timeout_ms = target->timeout_ms;
     pool_cleanup_add(r->pool, cleanup, x);
     build_head(x);
-    x->body_left = request_has_body(r);
+    x->io.body_left = request_has_body(r);
     x->body_chunked = r->parser.chunked;
-    x->fd = pool_take(&target->backend);
-    x->reused = x->fd >= 0;
-    if (x->fd < 0)
-        x->fd = proxy_connect(&target->backend);
-    if (x->fd < 0) {
-        fail_log(x, "cannot connect to the backend", errno);
+    x->io.fd = pool_take(&target->backend);
+    x->reused = x->io.fd >= 0;
+    if (x->io.fd < 0)
+        x->io.fd = proxy_connect(&target->backend);
+    if (x->io.fd < 0) {
+        proxy_exchange_log(&x->io, "cannot connect to the backend", errno);
         return 503;
     }
-    x->b = request_backend_attach(r, &http_backend, x, x->fd);
-    x->state = x->reused ? STATE_SENDING : STATE_CONNECTING;
-    progress(x);
+    x->io.b = request_backend_attach(r, &http_backend, x, x->io.fd);
+    x->io.state = x->reused ? PROXY_STATE_SENDING : PROXY_STATE_CONNECTING;
+    proxy_exchange_progress(&x->io);
     return WEFT_OK;
 }
 
