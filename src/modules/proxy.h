@@ -123,6 +123,9 @@ typedef void proxy_body_framer(proxy_exchange *x, const char *data, size_t lengt
  * what the run returns. */
 typedef int proxy_error_answer(proxy_exchange *x, int status, const char *what, int error);
 
+/* Before anything else on x (zeroed): who it is for and whom it talks to. */
+void proxy_exchange_init(proxy_exchange *x, request *r, const proxy_target *target, const char *module_name,
+                         const char *peer_name);
 /* Logs a failure of the exchange: what, the backend, errno's text when
  * error is not 0, the request's path. */
 void proxy_exchange_log(proxy_exchange *x, const char *what, int error);

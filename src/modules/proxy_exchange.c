@@ -20,6 +20,17 @@
 #define READ_SIZE (64 * 1024)
 #define BODY_CHUNK (32 * 1024)
 
+void proxy_exchange_init(proxy_exchange *x, request *r, const proxy_target *target, const char *module_name,
+                         const char *peer_name)
+{
+    x->r = r;
+    x->module_name = module_name;
+    x->peer_name = peer_name;
+    x->backend_text = target->backend.text;
+    x->fd = -1;
+    x->timeout_ms = target->timeout_ms;
+}
+
 void proxy_exchange_log(proxy_exchange *x, const char *what, int error)
 {
     request *r = x->r;
@@ -157,7 +168,7 @@ void proxy_exchange_expire(proxy_exchange *x, proxy_error_answer *answer)
         answer(x, 504, pool_printf(x->r->pool, "%s did not answer within ProxyTimeout", x->peer_name), 0);
         return;
     }
-    proxy_exchange_log(x, pool_printf(x->r->pool, "%s stalled in the middle of the body for ProxyTimeout", x->peer_name),
-                       0);
+    const char *what = pool_printf(x->r->pool, "%s stalled in the middle of the body for ProxyTimeout", x->peer_name);
+    proxy_exchange_log(x, what, 0);
     proxy_exchange_close(x);
 }

@@ -38,7 +38,7 @@
 #define STDERR_LINE_MAX 4096
 
 typedef struct {
-    proxy_exchange io;       /* first: the shared functions take &x->io */
+    proxy_exchange io;       /* what proxy_exchange.c works on */
     fcgi_decoder decoder;
     buffer head;             /* STDOUT until the header block's end, then body bytes after it */
     size_t head_body_start;  /* where the body starts in head; head.length when taken */
@@ -381,12 +381,7 @@ int proxy_fcgi_start(request *r, const proxy_target *target)
 {
     exchange *x = pool_calloc(r->pool, sizeof(*x));
     proxy_exchange *io = &x->io;
-    io->r = r;
-    io->module_name = "proxy_fcgi";
-    io->peer_name = "the FastCGI server";
-    io->backend_text = target->backend.text;
-    io->fd = -1;
-    io->timeout_ms = target->timeout_ms;
+    proxy_exchange_init(io, r, target, "proxy_fcgi", "the FastCGI server");
     pool_cleanup_add(r->pool, cleanup, x);
     if (!build_params(x, target)) {
         proxy_exchange_log(io, "a request variable longer than a FastCGI record", 0);

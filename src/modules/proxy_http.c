@@ -108,7 +108,7 @@ static void pool_put(const proxy_address *address, int fd)
 typedef enum { FRAMING_NONE, FRAMING_LENGTH, FRAMING_CHUNKED, FRAMING_CLOSE } framing;
 
 typedef struct {
-    proxy_exchange io;       /* first: the shared functions take &x->io */
+    proxy_exchange io;       /* first: frame_body finds the exchange from &x->io */
     proxy_target target;
     bool reused;             /* fd came from the pool */
     bool retried;
@@ -565,7 +565,8 @@ static int http_pull(request *r, request_backend *b, const char **data, size_t *
             finished(x);
             return WEFT_DONE;
         }
-        proxy_exchange_log(&x->io, "the backend closed the connection in the middle of the body", rc == WEFT_ERROR ? errno : 0);
+        proxy_exchange_log(&x->io, "the backend closed the connection in the middle of the body",
+                           rc == WEFT_ERROR ? errno : 0);
         proxy_exchange_close(&x->io);
         return WEFT_ERROR;
     }
@@ -588,13 +589,8 @@ static const request_backend_type http_backend = {
 int proxy_http_start(request *r, const proxy_target *target)
 {
     exchange *x = pool_calloc(r->pool, sizeof(*x));
-    x->io.r = r;
-    x->io.module_name = "proxy_http";
-    x->io.peer_name = "the backend";
-    x->io.backend_text = target->backend.text;
-    x->io.fd = -1;
+    proxy_exchange_init(&x->io, r, target, "proxy_http", "the backend");
     x->target = *target;
-    x->io.timeout_ms = target->timeout_ms;
     pool_cleanup_add(r->pool, cleanup, x);
     build_head(x);
     x->io.body_left = request_has_body(r);
