@@ -138,13 +138,12 @@ int proxy_exchange_answer_error(proxy_exchange *x, int status, const char *what,
 /* After a non-blocking connect: 0 once connected (or still connecting: a
  * send then says so), else the connection's errno. */
 int proxy_exchange_connect_error(proxy_exchange *x);
-/* Sends what is queued in out.  WEFT_OK: all of it; WEFT_AGAIN; WEFT_ERROR
- * with errno. */
-int proxy_exchange_flush(proxy_exchange *x);
-/* Moves the next piece of the request body into out through frame.
- * false: something was queued (or the end), the run goes on; true: the run
- * returns *result (waiting for the client, or an error page). */
-bool proxy_exchange_queue_body(proxy_exchange *x, proxy_body_framer *frame, int *result);
+/* The sending state's step: sends what is queued, then the body's next
+ * piece; with all sent, the state becomes PROXY_STATE_HEAD.  WEFT_OK: the
+ * run goes on; WEFT_DONE: the run returns *result (waiting, or an error
+ * page); WEFT_ERROR: a send failed, errno says why (the caller answers or
+ * retries). */
+int proxy_exchange_send(proxy_exchange *x, proxy_body_framer *frame, int *result);
 /* Reads more of the backend's output into in.  WEFT_OK: some arrived;
  * WEFT_AGAIN: nothing yet (the event loop is asked to wait for it);
  * WEFT_DONE: the backend closed; WEFT_ERROR with errno. */

@@ -77,7 +77,9 @@ int proxy_exchange_connect_error(proxy_exchange *x)
     return error;
 }
 
-int proxy_exchange_flush(proxy_exchange *x)
+/* Sends what is queued in out.  WEFT_OK: all of it; WEFT_AGAIN; WEFT_ERROR
+ * with errno. */
+static int flush_queue(proxy_exchange *x)
 {
     while (x->out_sent < x->out.length) {
         ssize_t sent = send(x->fd, x->out.data + x->out_sent, x->out.length - x->out_sent, MSG_NOSIGNAL);
@@ -95,7 +97,10 @@ int proxy_exchange_flush(proxy_exchange *x)
     return WEFT_OK;
 }
 
-bool proxy_exchange_queue_body(proxy_exchange *x, proxy_body_framer *frame, int *result)
+/* Moves the next piece of the request body into out through frame.
+ * false: something was queued (or the end), the run goes on; true: the run
+ * returns *result (waiting for the client, or an error page). */
+static bool queue_body(proxy_exchange *x, proxy_body_framer *frame, int *result)
 {
     request *r = x->r;
     char piece[BODY_CHUNK];
@@ -124,6 +129,25 @@ bool proxy_exchange_queue_body(proxy_exchange *x, proxy_body_framer *frame, int 
     }
     proxy_exchange_progress(x);
     return false;
+}
+
+int proxy_exchange_send(proxy_exchange *x, proxy_body_framer *frame, int *result)
+{
+    int rc = flush_queue(x);
+    if (rc == WEFT_ERROR && errno != ENOTCONN)
+        return WEFT_ERROR;
+    if (rc != WEFT_OK) {
+        /* A full socket, or one still connecting (ENOTCONN): wait until it
+         * is writable. */
+        x->b->wants = BACKEND_WANTS_WRITE;
+        *result = WEFT_AGAIN;
+        return WEFT_DONE;
+    }
+    if (!x->body_left) {
+        x->state = PROXY_STATE_HEAD;
+        return WEFT_OK;
+    }
+    return queue_body(x, frame, result) ? WEFT_DONE : WEFT_OK;
 }
 
 int proxy_exchange_fill(proxy_exchange *x)

@@ -257,25 +257,11 @@ static int fcgi_run(request *r, request_backend *b)
             break;
         }
         case PROXY_STATE_SENDING: {
-            int rc = proxy_exchange_flush(io);
-            if (rc == WEFT_ERROR) {
-                int error = errno;
-                if (error == ENOTCONN) {
-                    b->wants = BACKEND_WANTS_WRITE;
-                    return WEFT_AGAIN;
-                }
-                return answer_error(x, io->out_sent ? 502 : 503, "cannot send to the FastCGI server", error);
-            }
-            if (rc == WEFT_AGAIN) {
-                b->wants = BACKEND_WANTS_WRITE;
-                return WEFT_AGAIN;
-            }
-            if (!io->body_left) {
-                io->state = PROXY_STATE_HEAD;
-                break;
-            }
             int result;
-            if (proxy_exchange_queue_body(io, frame_stdin, &result))
+            int rc = proxy_exchange_send(io, frame_stdin, &result);
+            if (rc == WEFT_ERROR)
+                return answer_error(x, io->out_sent ? 502 : 503, "cannot send to the FastCGI server", errno);
+            if (rc == WEFT_DONE)
                 return result;
             break;
         }

@@ -452,27 +452,15 @@ static int http_run(request *r, request_backend *b)
             break;
         }
         case PROXY_STATE_SENDING: {
-            int rc = proxy_exchange_flush(&x->io);
+            int result;
+            int rc = proxy_exchange_send(&x->io, frame_body, &result);
             if (rc == WEFT_ERROR) {
                 int error = errno;
-                if (error == ENOTCONN) {
-                    b->wants = BACKEND_WANTS_WRITE;
-                    return WEFT_AGAIN;
-                }
                 if (retry(x) == WEFT_OK)
                     break;
                 return answer_error(x, x->reused ? 502 : 503, "cannot send to the backend", error);
             }
-            if (rc == WEFT_AGAIN) {
-                b->wants = BACKEND_WANTS_WRITE;
-                return WEFT_AGAIN;
-            }
-            if (!x->io.body_left) {
-                x->io.state = PROXY_STATE_HEAD;
-                break;
-            }
-            int result;
-            if (proxy_exchange_queue_body(&x->io, frame_body, &result))
+            if (rc == WEFT_DONE)
                 return result;
             break;
         }
